@@ -1,0 +1,283 @@
+package dsl
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common"
+	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+)
+
+// Facts are what conditions and templates see of an incident at one moment.
+type Facts struct {
+	Ref            string
+	Type           string
+	Title          string
+	Severity       string
+	Status         string
+	Summary        string
+	DeclaredAt     time.Time
+	Acknowledged   bool
+	AcknowledgedBy string
+	// Fields hold every declared field, normalised to its type (see NormalizeField).
+	Fields map[string]any
+	// Steps hold the outputs of finished steps with an id.
+	Steps map[string]map[string]any
+}
+
+// stepOutput is one value a finished step offers as steps.<id>.output.<name>,
+// typed like a field.
+type stepOutput struct{ name, typ string }
+
+// stepOutputs are the outputs each step kind declares.
+var stepOutputs = map[string][]stepOutput{
+	"wait": {{"timed_out", "bool"}, {"signal", "string"}},
+}
+
+// Conditions compiles and evaluates the CEL conditions of one process. It caches
+// programs by source text; it is not safe for concurrent use (a workflow is single-threaded).
+type Conditions struct {
+	env      *cel.Env
+	process  *Process
+	programs map[string]cel.Program
+	stepVars []string
+	// stepVarTypes maps each steps.<id>.output.<name> variable to its field type.
+	stepVarTypes map[string]string
+}
+
+// NewConditions builds the CEL environment of p: incident.*, fields.* typed as
+// declared, steps.<id>.output.* for steps with ids, status, severity and
+// severity_at_least(NAME).
+func NewConditions(p *Process) (*Conditions, error) {
+	opts := []cel.EnvOption{
+		cel.Variable("incident.ref", cel.StringType),
+		cel.Variable("incident.type", cel.StringType),
+		cel.Variable("incident.title", cel.StringType),
+		cel.Variable("incident.severity", cel.StringType),
+		cel.Variable("incident.status", cel.StringType),
+		cel.Variable("incident.declared_at", cel.TimestampType),
+		cel.Variable("incident.acknowledged", cel.BoolType),
+		cel.Variable("incident.acknowledged_by", cel.StringType),
+		cel.Variable("status", cel.StringType),
+		cel.Variable("severity", cel.StringType),
+		cel.Function("severity_rank", cel.Overload("severity_rank_string", []*cel.Type{cel.StringType}, cel.IntType,
+			cel.UnaryBinding(func(v ref.Val) ref.Val {
+				r := p.SeverityRank(string(v.(types.String)))
+				if r < 0 {
+					r = len(p.Severities)
+				}
+				return types.Int(r)
+			}))),
+		// severity_at_least("major") is true when the severity is major or more severe.
+		cel.Macros(cel.GlobalMacro("severity_at_least", 1, func(eh cel.MacroExprFactory, _ ast.Expr, args []ast.Expr) (ast.Expr, *common.Error) {
+			return eh.NewCall(operators.LessEquals,
+				eh.NewCall("severity_rank", eh.NewIdent("severity")),
+				eh.NewCall("severity_rank", args[0])), nil
+		})),
+	}
+	for _, f := range p.Fields {
+		opts = append(opts, cel.Variable("fields."+f.Name, celType(f.Type)))
+	}
+	c := &Conditions{process: p, programs: map[string]cel.Program{}, stepVarTypes: map[string]string{}}
+	walkSteps(p.Steps, func(s *Step) {
+		if s.ID == "" {
+			return
+		}
+		for _, out := range stepOutputs[s.Kind()] {
+			v := "steps." + s.ID + ".output." + out.name
+			opts = append(opts, cel.Variable(v, celType(out.typ)))
+			c.stepVars = append(c.stepVars, v)
+			c.stepVarTypes[v] = out.typ
+		}
+	})
+	env, err := cel.NewEnv(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cel environment for %s: %w", p.Type, err)
+	}
+	c.env = env
+	return c, nil
+}
+
+func celType(fieldType string) *cel.Type {
+	switch fieldType {
+	case "bool":
+		return cel.BoolType
+	case "int":
+		return cel.IntType
+	case "number":
+		return cel.DoubleType
+	case "time":
+		return cel.TimestampType
+	case "list":
+		return cel.ListType(cel.StringType)
+	}
+	return cel.StringType
+}
+
+// ExprError is a condition that does not compile; Line and Col are 1-based
+// within the expression text.
+type ExprError struct {
+	Line, Col int
+	Message   string
+}
+
+func (e *ExprError) Error() string { return e.Message }
+
+// Check compiles expr and type-checks it as a boolean condition.
+func (c *Conditions) Check(expr string) error {
+	_, err := c.program(expr)
+	return err
+}
+
+func (c *Conditions) program(expr string) (cel.Program, error) {
+	if prg, ok := c.programs[expr]; ok {
+		return prg, nil
+	}
+	checked, iss := c.env.Compile(expr)
+	if iss.Err() != nil {
+		e := iss.Errors()[0]
+		loc := e.Location
+		msg := e.Message
+		if strings.HasPrefix(msg, "undeclared reference to '") {
+			msg = c.unknownName(dottedNameAt(expr, loc.Line(), loc.Column()))
+		}
+		return nil, &ExprError{Line: loc.Line(), Col: loc.Column() + 1, Message: "condition " + msg}
+	}
+	if checked.OutputType() != cel.BoolType {
+		return nil, &ExprError{Line: 1, Col: 1, Message: fmt.Sprintf("condition must be true or false, but %q is a %s", expr, checked.OutputType())}
+	}
+	if bad := c.unknownSeverityLiteral(expr); bad != "" {
+		return nil, &ExprError{Line: 1, Col: 1 + strings.Index(expr, bad), Message: fmt.Sprintf("unknown severity %q in condition%s (severities: %s)", bad, didYouMean(bad, c.process.Severities), strings.Join(c.process.Severities, ", "))}
+	}
+	prg, err := c.env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, &ExprError{Line: 1, Col: 1, Message: "condition: " + err.Error()}
+	}
+	c.programs[expr] = prg
+	return prg, nil
+}
+
+// unknownSeverityLiteral finds severity_at_least("x") with an x the process does not declare.
+func (c *Conditions) unknownSeverityLiteral(expr string) string {
+	rest := expr
+	for {
+		i := strings.Index(rest, "severity_at_least(")
+		if i < 0 {
+			return ""
+		}
+		rest = rest[i+len("severity_at_least("):]
+		arg := strings.TrimSpace(rest[:max(strings.Index(rest, ")"), 0)])
+		if len(arg) >= 2 && (arg[0] == '"' || arg[0] == '\'') && arg[len(arg)-1] == arg[0] {
+			if s := arg[1 : len(arg)-1]; c.process.SeverityRank(s) < 0 {
+				return s
+			}
+		}
+	}
+}
+
+// dottedNameAt reads the qualified name (a.b.c) that starts at a 1-based line
+// and 0-based column of expr.
+func dottedNameAt(expr string, line, col int) string {
+	lines := strings.Split(expr, "\n")
+	if line < 1 || line > len(lines) || col < 0 || col >= len(lines[line-1]) {
+		return ""
+	}
+	rest := lines[line-1][col:]
+	end := strings.IndexFunc(rest, func(r rune) bool {
+		return !(r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	})
+	if end < 0 {
+		end = len(rest)
+	}
+	return strings.TrimSuffix(rest[:end], ".")
+}
+
+func (c *Conditions) unknownName(name string) string {
+	known := []string{"incident.ref", "incident.type", "incident.title", "incident.severity", "incident.status",
+		"incident.declared_at", "incident.acknowledged", "incident.acknowledged_by", "status", "severity"}
+	for _, f := range c.process.Fields {
+		known = append(known, "fields."+f.Name)
+	}
+	known = append(known, c.stepVars...)
+	switch {
+	case strings.HasPrefix(name, "fields."):
+		return fmt.Sprintf("uses field %q, which the process does not declare%s", strings.TrimPrefix(name, "fields."), didYouMean(name, known))
+	case strings.HasPrefix(name, "steps."):
+		return fmt.Sprintf("uses %q, which no earlier step with an id provides%s", name, didYouMean(name, known))
+	}
+	return fmt.Sprintf("uses unknown name %q%s", name, didYouMean(name, known))
+}
+
+// Eval evaluates a condition against facts. An expression that failed Check
+// fails here with the same error.
+func (c *Conditions) Eval(expr string, f Facts) (bool, error) {
+	prg, err := c.program(expr)
+	if err != nil {
+		return false, err
+	}
+	vars := map[string]any{
+		"incident.ref":             f.Ref,
+		"incident.type":            f.Type,
+		"incident.title":           f.Title,
+		"incident.severity":        f.Severity,
+		"incident.status":          f.Status,
+		"incident.declared_at":     f.DeclaredAt,
+		"incident.acknowledged":    f.Acknowledged,
+		"incident.acknowledged_by": f.AcknowledgedBy,
+		"status":                   f.Status,
+		"severity":                 f.Severity,
+	}
+	for _, def := range c.process.Fields {
+		vars["fields."+def.Name] = celValue(def, f.Fields[def.Name])
+	}
+	for _, name := range c.stepVars {
+		parts := strings.SplitN(name, ".", 4) // steps, id, output, name
+		v, ok := f.Steps[parts[1]][parts[3]]
+		if !ok {
+			v = zeroValue(c.stepVarTypes[name])
+		}
+		vars[name] = v
+	}
+	out, _, err := prg.Eval(vars)
+	if err != nil {
+		return false, fmt.Errorf("evaluate %q: %w", expr, err)
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("evaluate %q: result is not true or false", expr)
+	}
+	return b, nil
+}
+
+// zeroValue is what an unset field without a default reads as in conditions.
+func zeroValue(fieldType string) any {
+	switch fieldType {
+	case "bool":
+		return false
+	case "int":
+		return int64(0)
+	case "number":
+		return float64(0)
+	case "time":
+		return time.Time{}
+	case "list":
+		return []string{}
+	}
+	return ""
+}
+
+// walkSteps calls fn for every step, nested ones included, in document order.
+func walkSteps(steps []Step, fn func(*Step)) {
+	for i := range steps {
+		s := &steps[i]
+		fn(s)
+		if s.Wait != nil {
+			walkSteps(s.Wait.OnTimeout, fn)
+		}
+	}
+}

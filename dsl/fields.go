@@ -1,0 +1,195 @@
+package dsl
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Length limits on field values, so one incident cannot carry megabytes of text.
+const (
+	maxStringField = 1000
+	maxTextField   = 65536
+	maxListField   = 100
+)
+
+// NormalizeField checks v against the field's type and returns it in canonical
+// JSON form: int as int64, number as float64, time as an RFC 3339 string in UTC,
+// list as []string. It accepts what JSON and YAML decoders produce.
+func NormalizeField(def FieldDef, v any) (any, error) {
+	switch def.Type {
+	case "string", "text", "enum":
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("must be a string, not %s", jsonKind(v))
+		}
+		limit := maxStringField
+		if def.Type == "text" {
+			limit = maxTextField
+		}
+		if utf8.RuneCountInString(s) > limit {
+			return nil, fmt.Errorf("is longer than %d characters", limit)
+		}
+		if def.Type == "enum" && !slices.Contains(def.Values, s) {
+			return nil, fmt.Errorf("must be one of %s, not %q%s", strings.Join(def.Values, ", "), s, didYouMean(s, def.Values))
+		}
+		return s, nil
+	case "bool":
+		b, ok := v.(bool)
+		if !ok {
+			return nil, fmt.Errorf("must be true or false, not %s", jsonKind(v))
+		}
+		return b, nil
+	case "int":
+		switch n := v.(type) {
+		case int:
+			return int64(n), nil
+		case int64:
+			return n, nil
+		case float64:
+			if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
+				return int64(n), nil
+			}
+			return nil, fmt.Errorf("must be a whole number, not %v", n)
+		}
+		return nil, fmt.Errorf("must be a whole number, not %s", jsonKind(v))
+	case "number":
+		switch n := v.(type) {
+		case int:
+			return float64(n), nil
+		case int64:
+			return float64(n), nil
+		case float64:
+			return n, nil
+		}
+		return nil, fmt.Errorf("must be a number, not %s", jsonKind(v))
+	case "time":
+		switch t := v.(type) {
+		case time.Time:
+			return t.UTC().Format(time.RFC3339Nano), nil
+		case string:
+			parsed, err := time.Parse(time.RFC3339, t)
+			if err != nil {
+				return nil, fmt.Errorf("must be a time written in RFC 3339, like 2026-12-23T16:00:00Z, not %q", t)
+			}
+			return parsed.UTC().Format(time.RFC3339Nano), nil
+		}
+		return nil, fmt.Errorf("must be a time written in RFC 3339, not %s", jsonKind(v))
+	case "list":
+		var items []any
+		switch l := v.(type) {
+		case []any:
+			items = l
+		case []string:
+			for _, s := range l {
+				items = append(items, s)
+			}
+		default:
+			return nil, fmt.Errorf("must be a list of strings, not %s", jsonKind(v))
+		}
+		if len(items) > maxListField {
+			return nil, fmt.Errorf("has more than %d entries", maxListField)
+		}
+		out := make([]string, len(items))
+		for i, it := range items {
+			s, ok := it.(string)
+			if !ok {
+				return nil, fmt.Errorf("entry %d must be a string, not %s", i+1, jsonKind(it))
+			}
+			if utf8.RuneCountInString(s) > maxStringField {
+				return nil, fmt.Errorf("entry %d is longer than %d characters", i+1, maxStringField)
+			}
+			out[i] = s
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("has unknown type %q", def.Type)
+}
+
+// celValue converts a normalised field value to what CEL expects of its type.
+func celValue(def FieldDef, v any) any {
+	n, err := NormalizeField(def, v)
+	if err != nil || n == nil {
+		return zeroValue(def.Type)
+	}
+	if def.Type == "time" {
+		t, _ := time.Parse(time.RFC3339Nano, n.(string))
+		return t
+	}
+	return n
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int, int64, float64:
+		return "a number"
+	case []any, []string:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// FieldError is one field value refused at declaration.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) Error() string { return fmt.Sprintf("field %q %s", e.Field, e.Message) }
+
+// CheckFields validates the fields given when an incident is declared: every
+// name declared, every value of its type, every required field present. It
+// returns the normalised fields with defaults applied, or every problem found.
+func (p *Process) CheckFields(in map[string]any) (map[string]any, []FieldError) {
+	out := map[string]any{}
+	var errs []FieldError
+	names := make([]string, 0, len(in))
+	for name := range in {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	declared := ids(p.Fields, func(f FieldDef) string { return f.Name })
+	for _, name := range names {
+		def, ok := p.Field(name)
+		if !ok {
+			errs = append(errs, FieldError{name, fmt.Sprintf("is not a field of %s incidents%s", p.Type, didYouMean(name, declared))})
+			continue
+		}
+		if in[name] == nil {
+			continue
+		}
+		v, err := NormalizeField(def, in[name])
+		if err != nil {
+			errs = append(errs, FieldError{name, err.Error()})
+			continue
+		}
+		out[name] = v
+	}
+	for _, def := range p.Fields {
+		if _, ok := out[def.Name]; ok {
+			continue
+		}
+		switch {
+		case def.Default != nil:
+			v, err := NormalizeField(def, def.Default)
+			if err == nil {
+				out[def.Name] = v
+			}
+		case def.Required:
+			errs = append(errs, FieldError{def.Name, "is required"})
+		}
+	}
+	return out, errs
+}

@@ -1,0 +1,625 @@
+package dsl
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DirectoryFile is the name of the org directory beside the process files.
+const DirectoryFile = "directory.yaml"
+
+// Catalog is a validated set of processes and the directory they refer to.
+type Catalog struct {
+	Processes map[string]*Process // by type
+	Sources   map[string]Source   // by type
+	Directory *Directory
+	// Warnings are problems that do not stop the catalog from being used.
+	Warnings Problems
+}
+
+// Source is the file a process was read from, and the hash that identifies this
+// version of it: an incident records the hash of the process it runs.
+type Source struct {
+	File string `json:"file"`
+	YAML []byte `json:"-"`
+	Hash string `json:"hash"`
+}
+
+// Types returns the process types in alphabetical order.
+func (c *Catalog) Types() []string {
+	out := make([]string, 0, len(c.Processes))
+	for t := range c.Processes {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Hash identifies a version of a process file by its content.
+func Hash(yamlText []byte) string {
+	sum := sha256.Sum256(yamlText)
+	return hex.EncodeToString(sum[:])
+}
+
+// Load reads directory.yaml and every other *.yaml or *.yml file at the top of
+// fsys as processes, and validates them together. File names in problems are
+// joined to prefix. The error, if any, is Problems listing every mistake.
+func Load(fsys fs.FS, prefix string) (*Catalog, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read process directory %s: %w", prefix, err)
+	}
+	var problems Problems
+	dir := &Directory{}
+	if data, err := fs.ReadFile(fsys, DirectoryFile); err == nil {
+		dir = ParseDirectory(path.Join(prefix, DirectoryFile), data, &problems)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path.Join(prefix, DirectoryFile), err)
+	}
+	cat := &Catalog{Processes: map[string]*Process{}, Sources: map[string]Source{}, Directory: dir}
+	declared := map[string]string{} // type → file:line:col of its first declaration
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || name == DirectoryFile || (!strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml")) {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path.Join(prefix, name), err)
+		}
+		file := path.Join(prefix, name)
+		p, typePos := parseProcess(file, data, dir, &problems)
+		if p == nil || p.Type == "" {
+			continue
+		}
+		if first, dup := declared[p.Type]; dup {
+			problems = append(problems, Problem{File: file, Line: typePos.Line, Col: typePos.Col,
+				Message: fmt.Sprintf("process type %q is already declared at %s", p.Type, first)})
+			continue
+		}
+		declared[p.Type] = fmt.Sprintf("%s:%d:%d", file, typePos.Line, typePos.Col)
+		cat.Processes[p.Type] = p
+		cat.Sources[p.Type] = Source{File: file, YAML: data, Hash: Hash(data)}
+	}
+	problems.sort()
+	if errs := problems.Errors(); len(errs) > 0 {
+		return nil, problems
+	}
+	if len(cat.Processes) == 0 {
+		return nil, Problems{{File: prefix, Message: "no process files (*.yaml) found"}}
+	}
+	cat.Warnings = problems
+	return cat, nil
+}
+
+// ParseProcess reads and validates one process file against a directory. It
+// returns the process only when there is no error; warnings come back with it.
+func ParseProcess(file string, data []byte, dir *Directory) (*Process, Problems) {
+	var problems Problems
+	p, _ := parseProcess(file, data, dir, &problems)
+	problems.sort()
+	if len(problems.Errors()) > 0 {
+		return nil, problems
+	}
+	return p, problems
+}
+
+// ParseDirectory reads an org directory, appending its problems.
+func ParseDirectory(file string, data []byte, problems *Problems) *Directory {
+	w := walker{report{file: file, problems: problems}}
+	root := parseYAML(w, data)
+	if root == nil {
+		return &Directory{}
+	}
+	return decodeDirectory(w, root)
+}
+
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML returns the document's root node, or nil after reporting why not.
+func parseYAML(w walker, data []byte) *yaml.Node {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			w.at(Pos{1, 1}, "the file is empty")
+			return nil
+		}
+		msg := err.Error()
+		pos := Pos{Line: 1, Col: 1}
+		if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+			pos.Line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		w.at(pos, "YAML syntax error: %s", msg)
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		w.at(posOf(&extra), "a file holds one document; remove the second (after ---)")
+	}
+	if len(doc.Content) == 0 {
+		w.at(Pos{1, 1}, "the file is empty")
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// processDecoder decodes and validates one process file.
+type processDecoder struct {
+	walker
+	p     *Process
+	dir   *Directory
+	conds *Conditions
+	ids   map[string]Pos
+	// checks run after the whole file is decoded, when fields and step ids are known.
+	checks []func()
+}
+
+func parseProcess(file string, data []byte, dir *Directory, problems *Problems) (*Process, Pos) {
+	w := walker{report{file: file, problems: problems}}
+	root := parseYAML(w, data)
+	if root == nil {
+		return nil, Pos{}
+	}
+	d := &processDecoder{walker: w, p: &Process{InitialStatus: DefaultInitialStatus}, dir: dir, ids: map[string]Pos{}}
+	var typePos Pos
+	seen := map[string]bool{}
+	ok := w.mapping(root, "a process", map[string]field{
+		"process": func(_, v *yaml.Node) {
+			d.p.Type, typePos = w.str(v, "process"), posOf(v)
+			if d.p.Type != "" && !idPattern.MatchString(d.p.Type) {
+				w.at(typePos, "process type %q must be lower-case letters, digits, - and _", d.p.Type)
+			}
+			seen["process"] = true
+		},
+		"title":       func(_, v *yaml.Node) { d.p.Title, seen["title"] = w.str(v, "title"), true },
+		"description": func(_, v *yaml.Node) { d.p.Description = w.str(v, "description") },
+		"severities":  func(_, v *yaml.Node) { d.severities(v); seen["severities"] = true },
+		"initial_status": func(_, v *yaml.Node) {
+			s := w.str(v, "initial_status")
+			if s != "" && !IsStatus(s) {
+				w.at(posOf(v), "unknown status %q%s (statuses: %s)", s, didYouMean(s, Statuses), strings.Join(Statuses, ", "))
+			} else if IsFinalStatus(s) || s == "resolved" {
+				w.at(posOf(v), "an incident cannot start %s", s)
+			} else if s != "" {
+				d.p.InitialStatus = s
+			}
+		},
+		"fields": func(_, v *yaml.Node) { d.fields(v) },
+		"roles":  func(_, v *yaml.Node) { d.roles(v) },
+		"steps": func(_, v *yaml.Node) {
+			seen["steps"] = true
+			d.p.Steps = d.steps(v, "steps")
+			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+				w.at(posOf(v), "a process needs at least one step")
+			}
+		},
+	})
+	if !ok {
+		return nil, Pos{}
+	}
+	for _, k := range []string{"process", "title", "severities", "steps"} {
+		if !seen[k] {
+			w.at(posOf(root), "a process needs %q", k)
+		}
+	}
+	if len(d.p.Severities) == 0 {
+		return d.p, typePos
+	}
+	conds, err := NewConditions(d.p)
+	if err != nil {
+		w.at(posOf(root), "%v", err)
+		return d.p, typePos
+	}
+	d.conds = conds
+	for _, check := range d.checks {
+		check()
+	}
+	return d.p, typePos
+}
+
+func (d *processDecoder) severities(n *yaml.Node) {
+	for _, s := range d.strList(n, "severities") {
+		switch {
+		case !namePattern.MatchString(s.Value):
+			d.at(s.Pos, "severity %q must be lower-case letters, digits and _", s.Value)
+		case slices.Contains(d.p.Severities, s.Value):
+			d.at(s.Pos, "severity %q is listed twice", s.Value)
+		default:
+			d.p.Severities = append(d.p.Severities, s.Value)
+		}
+	}
+	if len(d.p.Severities) == 0 && n.Kind == yaml.SequenceNode {
+		d.at(posOf(n), "severities must list at least one severity, most severe first")
+	}
+}
+
+func (d *processDecoder) fields(n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		d.at(posOf(n), "fields must map each field name to its declaration, not %s", describe(n))
+		return
+	}
+	for _, k := range keys(n) {
+		v := n.Content[slices.Index(n.Content, k)+1]
+		if !namePattern.MatchString(k.Value) {
+			d.at(posOf(k), "field name %q must be lower-case letters, digits and _, starting with a letter", k.Value)
+			continue
+		}
+		if _, dup := d.p.Field(k.Value); dup {
+			d.at(posOf(k), "field %q is declared twice", k.Value)
+			continue
+		}
+		def := FieldDef{Name: k.Value}
+		var typePos Pos
+		var defaultNode *yaml.Node
+		what := fmt.Sprintf("field %q", k.Value)
+		d.mapping(v, what, map[string]field{
+			"type":        func(_, v *yaml.Node) { def.Type, typePos = d.str(v, "type"), posOf(v) },
+			"description": func(_, v *yaml.Node) { def.Description = d.str(v, "description") },
+			"required":    func(_, v *yaml.Node) { def.Required = d.boolean(v, "required") },
+			"values": func(_, v *yaml.Node) {
+				for _, s := range d.strList(v, "values") {
+					def.Values = append(def.Values, s.Value)
+				}
+			},
+			"default": func(_, v *yaml.Node) { defaultNode = v },
+		})
+		switch {
+		case def.Type == "":
+			d.at(posOf(v), "%s needs a type: one of %s", what, strings.Join(FieldTypes, ", "))
+			continue
+		case !slices.Contains(FieldTypes, def.Type):
+			d.at(typePos, "%s has unknown type %q%s (types: %s)", what, def.Type, didYouMean(def.Type, FieldTypes), strings.Join(FieldTypes, ", "))
+			continue
+		case def.Type == "enum" && len(def.Values) == 0:
+			d.at(typePos, "%s is an enum and needs values", what)
+		case def.Type != "enum" && def.Values != nil:
+			d.at(typePos, "%s lists values, which only an enum takes", what)
+		}
+		if defaultNode != nil {
+			if val, err := NormalizeField(def, value(defaultNode)); err != nil {
+				d.at(posOf(defaultNode), "default of %s %v", what, err)
+			} else {
+				def.Default = val
+			}
+		}
+		if def.Required && def.Default != nil {
+			d.warnAt(posOf(k), "%s is required and has a default; the default is never used", what)
+		}
+		d.p.Fields = append(d.p.Fields, def)
+	}
+}
+
+func (d *processDecoder) roles(n *yaml.Node) {
+	for _, r := range d.strList(n, "roles") {
+		switch {
+		case !namePattern.MatchString(r.Value):
+			d.at(r.Pos, "role %q must be lower-case letters, digits and _", r.Value)
+		case slices.Contains(d.p.Roles, r.Value):
+			d.at(r.Pos, "role %q is listed twice", r.Value)
+		default:
+			d.p.Roles = append(d.p.Roles, r.Value)
+		}
+	}
+}
+
+// stepKinds are the keys that choose what a step does.
+var stepKinds = []string{"notify", "set", "sleep", "wait"}
+
+func (d *processDecoder) steps(n *yaml.Node, what string) []Step {
+	var out []Step
+	terminal := ""
+	for _, item := range d.seq(n, what) {
+		s := d.step(item)
+		if terminal != "" {
+			d.at(posOf(item), "this step can never run: the step before it always sets the status to %s, which ends the incident", terminal)
+			terminal = "" // report once
+		}
+		if s.Set != nil && IsFinalStatus(s.Set.Status) && s.If == "" {
+			terminal = s.Set.Status
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (d *processDecoder) step(n *yaml.Node) Step {
+	s := Step{Pos: posOf(n)}
+	var kindKeys []*yaml.Node
+	var ifNode *yaml.Node
+	fields := map[string]field{
+		"id": func(_, v *yaml.Node) {
+			s.ID = d.str(v, "id")
+			switch first, dup := d.ids[s.ID]; {
+			case s.ID == "":
+			case !idPattern.MatchString(s.ID):
+				d.at(posOf(v), "step id %q must be lower-case letters, digits, - and _", s.ID)
+			case dup:
+				d.at(posOf(v), "step id %q is already used at line %d", s.ID, first.Line)
+			default:
+				d.ids[s.ID] = posOf(v)
+			}
+		},
+		"name": func(_, v *yaml.Node) { s.Name = d.str(v, "name") },
+		"if":   func(_, v *yaml.Node) { s.If, ifNode = d.str(v, "if"), v },
+	}
+	for _, k := range stepKinds {
+		fields[k] = func(key, v *yaml.Node) { kindKeys = append(kindKeys, key); d.stepKind(&s, key.Value, v) }
+	}
+	if !d.mapping(n, "a step", fields) {
+		return s
+	}
+	switch len(kindKeys) {
+	case 0:
+		d.at(posOf(n), "a step needs one kind: %s", strings.Join(stepKinds, ", "))
+	case 1:
+	default:
+		d.at(posOf(kindKeys[1]), "a step does one thing, but this one is both %s and %s; split it into two steps", kindKeys[0].Value, kindKeys[1].Value)
+	}
+	if ifNode != nil {
+		d.condition(ifNode, s.If)
+	}
+	return s
+}
+
+func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
+	switch kind {
+	case "notify":
+		s.Notify = d.notify(v)
+	case "set":
+		s.Set = d.set(v)
+	case "wait":
+		s.Wait = d.wait(v)
+	case "sleep":
+		s.Sleep = d.sleep(v)
+	}
+}
+
+func (d *processDecoder) notify(n *yaml.Node) *Notify {
+	out := &Notify{}
+	var msgNode *yaml.Node
+	var toSeen bool
+	d.mapping(n, "notify", map[string]field{
+		"to": func(_, v *yaml.Node) {
+			toSeen = true
+			for _, t := range d.strList(v, "notify.to") {
+				if tg, ok := d.target(t); ok {
+					out.To = append(out.To, tg)
+				}
+			}
+		},
+		"message": func(_, v *yaml.Node) { out.Message, msgNode = d.str(v, "message"), v },
+	})
+	if !toSeen {
+		d.at(posOf(n), "notify needs \"to\": who or where the message goes")
+	}
+	if msgNode == nil {
+		d.at(posOf(n), "notify needs a message")
+	} else {
+		d.template(msgNode, out.Message)
+	}
+	return out
+}
+
+// target parses and resolves channel:ID, person:ID, team:ID or role:NAME.
+func (d *processDecoder) target(t Located) (Target, bool) {
+	kind, id, ok := strings.Cut(t.Value, ":")
+	if !ok || !slices.Contains(TargetKinds, kind) {
+		d.at(t.Pos, "target %q must be written kind:id, with kind one of %s", t.Value, strings.Join(TargetKinds, ", "))
+		return Target{}, false
+	}
+	tg := Target{Kind: kind, ID: id}
+	switch kind {
+	case "channel":
+		if _, ok := d.dir.Channel(id); !ok {
+			d.at(t.Pos, "unknown channel %q%s", id, didYouMean(id, ids(d.dir.Channels, func(c Channel) string { return c.ID })))
+		}
+	case "person":
+		p, ok := d.dir.Person(id)
+		if !ok {
+			d.at(t.Pos, "unknown person %q%s", id, didYouMean(id, ids(d.dir.People, func(p Person) string { return p.ID })))
+		} else if d.dir.ChannelFor(p) == "" {
+			d.at(t.Pos, "person %q cannot be reached: they have no page_via channel and the directory sets no default_channel", id)
+		}
+	case "team":
+		if _, ok := d.dir.Team(id); !ok {
+			d.at(t.Pos, "unknown team %q%s", id, didYouMean(id, ids(d.dir.Teams, func(t Team) string { return t.ID })))
+		}
+	case "role":
+		d.checks = append(d.checks, func() {
+			if !slices.Contains(d.p.Roles, id) {
+				d.at(t.Pos, "unknown role %q: the process declares roles %s%s", id, orNone(d.p.Roles), didYouMean(id, d.p.Roles))
+			}
+		})
+	}
+	return tg, true
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "(none)"
+	}
+	return strings.Join(list, ", ")
+}
+
+func (d *processDecoder) set(n *yaml.Node) *Set {
+	out := &Set{}
+	d.mapping(n, "set", map[string]field{
+		"status": func(_, v *yaml.Node) {
+			out.Status = d.str(v, "status")
+			if out.Status != "" && !IsStatus(out.Status) {
+				d.at(posOf(v), "unknown status %q%s (statuses: %s)", out.Status, didYouMean(out.Status, Statuses), strings.Join(Statuses, ", "))
+			}
+		},
+		"severity": func(_, v *yaml.Node) {
+			out.Severity = d.str(v, "severity")
+			d.checks = append(d.checks, func() {
+				if out.Severity != "" && d.p.SeverityRank(out.Severity) < 0 {
+					d.at(posOf(v), "unknown severity %q%s (severities: %s)", out.Severity, didYouMean(out.Severity, d.p.Severities), strings.Join(d.p.Severities, ", "))
+				}
+			})
+		},
+		"fields": func(_, v *yaml.Node) {
+			if v.Kind != yaml.MappingNode {
+				d.at(posOf(v), "set.fields must map field names to values, not %s", describe(v))
+				return
+			}
+			out.Fields = map[string]any{}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				k, val := v.Content[i], v.Content[i+1]
+				out.Fields[k.Value] = value(val)
+				d.checks = append(d.checks, func() {
+					def, ok := d.p.Field(k.Value)
+					if !ok {
+						d.at(posOf(k), "set.fields names %q, which the process does not declare%s", k.Value, didYouMean(k.Value, ids(d.p.Fields, func(f FieldDef) string { return f.Name })))
+						return
+					}
+					norm, err := NormalizeField(def, value(val))
+					if err != nil {
+						d.at(posOf(val), "field %q %v", k.Value, err)
+						return
+					}
+					out.Fields[k.Value] = norm
+				})
+			}
+		},
+		"roles": func(_, v *yaml.Node) {
+			if v.Kind != yaml.MappingNode {
+				d.at(posOf(v), "set.roles must map role names to person ids, not %s", describe(v))
+				return
+			}
+			out.Roles = map[string]string{}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				k, val := v.Content[i], v.Content[i+1]
+				person := d.str(val, "a role holder")
+				out.Roles[k.Value] = person
+				if _, ok := d.dir.Person(person); person != "" && !ok {
+					d.at(posOf(val), "unknown person %q%s", person, didYouMean(person, ids(d.dir.People, func(p Person) string { return p.ID })))
+				}
+				d.checks = append(d.checks, func() {
+					if !slices.Contains(d.p.Roles, k.Value) {
+						d.at(posOf(k), "unknown role %q: the process declares roles %s%s", k.Value, orNone(d.p.Roles), didYouMean(k.Value, d.p.Roles))
+					}
+				})
+			}
+		},
+	})
+	if out.Status == "" && out.Severity == "" && out.Fields == nil && out.Roles == nil {
+		d.at(posOf(n), "set needs at least one of status, severity, fields, roles")
+	}
+	return out
+}
+
+func (d *processDecoder) wait(n *yaml.Node) *Wait {
+	out := &Wait{}
+	var forNode, onTimeoutNode *yaml.Node
+	d.mapping(n, "wait", map[string]field{
+		"for": func(_, v *yaml.Node) { out.For, forNode = d.str(v, "wait.for"), v },
+		"signal": func(_, v *yaml.Node) {
+			out.Signal = d.str(v, "wait.signal")
+			if out.Signal != "" && !namePattern.MatchString(out.Signal) {
+				d.at(posOf(v), "signal name %q must be lower-case letters, digits and _", out.Signal)
+			}
+		},
+		"timeout": func(_, v *yaml.Node) {
+			if dur, ok := d.duration(v, "wait.timeout"); ok {
+				out.Timeout = &dur
+			}
+		},
+		"on_timeout": func(_, v *yaml.Node) { onTimeoutNode = v; out.OnTimeout = d.steps(v, "on_timeout") },
+	})
+	if out.For == "" && out.Signal == "" {
+		d.at(posOf(n), "wait needs \"for\" (a condition), \"signal\" (a name), or both")
+	}
+	if forNode != nil {
+		d.condition(forNode, out.For)
+	}
+	if onTimeoutNode != nil && out.Timeout == nil {
+		d.at(posOf(onTimeoutNode), "on_timeout never runs: this wait has no timeout")
+	}
+	return out
+}
+
+func (d *processDecoder) sleep(n *yaml.Node) *Sleep {
+	out := &Sleep{}
+	seen := false
+	d.mapping(n, "sleep", map[string]field{
+		"for": func(_, v *yaml.Node) {
+			seen = true
+			if dur, ok := d.duration(v, "sleep.for"); ok {
+				out.For = dur
+			}
+		},
+	})
+	if !seen {
+		d.at(posOf(n), "sleep needs \"for\": how long, like 30m or 2 business days")
+	}
+	return out
+}
+
+func (d *processDecoder) duration(n *yaml.Node, what string) (Duration, bool) {
+	s := d.str(n, what)
+	if s == "" {
+		return Duration{}, false
+	}
+	dur, err := ParseDuration(s)
+	if err != nil {
+		d.at(posOf(n), "%s: %v", what, err)
+		return Duration{}, false
+	}
+	return dur, true
+}
+
+// condition checks a CEL expression once fields and step ids are known.
+func (d *processDecoder) condition(n *yaml.Node, expr string) {
+	if expr == "" {
+		return
+	}
+	d.checks = append(d.checks, func() {
+		var ee *ExprError
+		if err := d.conds.Check(expr); errors.As(err, &ee) {
+			d.at(exprPos(n, ee.Line, ee.Col), "%s", ee.Message)
+		}
+	})
+}
+
+// template checks a message template by executing it against sample data.
+func (d *processDecoder) template(n *yaml.Node, text string) {
+	d.checks = append(d.checks, func() {
+		if _, err := Render(text, sampleData(d.p)); err != nil {
+			d.at(posOf(n), "%v", err)
+		}
+	})
+}
+
+// exprPos maps a line and column inside a scalar's text to the file.
+func exprPos(n *yaml.Node, line, col int) Pos {
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		return Pos{Line: n.Line + line, Col: n.Column}
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		if line <= 1 {
+			return Pos{Line: n.Line, Col: n.Column + col}
+		}
+	default:
+		if line <= 1 {
+			return Pos{Line: n.Line, Col: n.Column + col - 1}
+		}
+	}
+	return posOf(n)
+}

@@ -1,0 +1,170 @@
+package dsl_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/processes"
+)
+
+const testDirectory = `
+people:
+  - {id: alice, name: Alice, page_via: console}
+  - {id: bob, name: Bob}
+teams:
+  - {id: sre, members: [alice, bob]}
+channels:
+  - {id: console, type: console}
+  - {id: legal-email, type: console}
+`
+
+// load validates one process file beside testDirectory and returns its problems, one a line.
+func load(t *testing.T, process string) string {
+	t.Helper()
+	_, err := dsl.Load(fstest.MapFS{
+		"directory.yaml": {Data: []byte(testDirectory)},
+		"p.yaml":         {Data: []byte(strings.TrimLeft(process, "\n"))},
+	}, "procs")
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestBuiltInProcessesValidate(t *testing.T) {
+	cat, err := dsl.Load(processes.FS, "processes")
+	require.NoError(t, err)
+	require.Equal(t, []string{"engineering", "operational", "privacy", "security"}, cat.Types())
+	require.Empty(t, cat.Warnings)
+	for _, typ := range cat.Types() {
+		require.Len(t, cat.Sources[typ].Hash, 64)
+	}
+}
+
+func TestValidProcess(t *testing.T) {
+	require.Empty(t, load(t, `
+process: sec
+title: Security
+severities: [critical, major, minor]
+fields:
+  personal_data: {type: bool, default: false}
+  affected: {type: int}
+roles: [lead, legal]
+steps:
+  - id: tell-legal
+    if: severity_at_least("major") && (fields.personal_data || fields.affected > 100)
+    notify: {to: [channel:legal-email, role:legal, team:sre, person:alice], message: "{{ .Incident.Title }} {{ .Fields.affected }}"}
+  - id: contained
+    wait: {signal: contained, timeout: 4h, on_timeout: [{notify: {to: [role:lead], message: late}}]}
+  - if: steps.contained.output.timed_out
+    sleep: {for: 2 business days}
+  - set: {status: closed}
+`))
+}
+
+func TestInvalidProcess(t *testing.T) {
+	head := "process: p\ntitle: P\nseverities: [critical, minor]\nroles: [lead]\nfields:\n  pd: {type: bool}\nsteps:\n"
+	for _, tc := range []struct {
+		name  string
+		steps string
+		want  string
+	}{
+		{"ErrUnknownKey", "  - notfy: {to: [channel:console], message: hi}\n",
+			`procs/p.yaml:8:5: a step needs one kind: notify, set, sleep, wait` + "\n" +
+				`procs/p.yaml:8:5: unknown key "notfy" in a step; did you mean "notify"? (known keys: id, if, name, notify, set, sleep, wait)`},
+		{"ErrTwoKinds", "  - notify: {to: [channel:console], message: hi}\n    sleep: {for: 1m}\n",
+			`procs/p.yaml:9:5: a step does one thing, but this one is both notify and sleep; split it into two steps`},
+		{"ErrUnknownChannel", "  - notify: {to: [channel:legal-emial], message: hi}\n",
+			`procs/p.yaml:8:19: unknown channel "legal-emial"; did you mean "legal-email"?`},
+		{"ErrUnreachablePerson", "  - notify: {to: [person:bob], message: hi}\n",
+			`procs/p.yaml:8:19: person "bob" cannot be reached: they have no page_via channel and the directory sets no default_channel`},
+		{"ErrUnknownRole", "  - notify: {to: [role:leed], message: hi}\n",
+			`procs/p.yaml:8:19: unknown role "leed": the process declares roles lead; did you mean "lead"?`},
+		{"ErrBadTarget", "  - notify: {to: [legal], message: hi}\n",
+			`procs/p.yaml:8:19: target "legal" must be written kind:id, with kind one of channel, person, team, role`},
+		{"ErrUndeclaredField", "  - if: fields.personal_data\n    sleep: {for: 1m}\n",
+			`procs/p.yaml:8:9: condition uses field "personal_data", which the process does not declare; did you mean "fields.pd"?`},
+		{"ErrConditionType", "  - if: severity\n    sleep: {for: 1m}\n",
+			`procs/p.yaml:8:9: condition must be true or false, but "severity" is a string`},
+		{"ErrConditionSyntax", "  - if: 'severity =='\n    sleep: {for: 1m}\n",
+			`procs/p.yaml:8:21: condition Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}`},
+		{"ErrUnknownSeverityInCondition", "  - if: severity_at_least(\"majr\")\n    sleep: {for: 1m}\n",
+			`procs/p.yaml:8:28: unknown severity "majr" in condition; did you mean "minor"? (severities: critical, minor)`},
+		{"ErrTemplateMissingKey", "  - notify: {to: [channel:console], message: \"{{ .Incident.Titel }}\"}\n",
+			`procs/p.yaml:8:46: template 1:12: executing "message" at <.Incident.Titel>: map has no entry for key "Titel"`},
+		{"ErrTemplateSyntax", "  - notify: {to: [channel:console], message: \"{{ .Incident.Title \"}\n",
+			`procs/p.yaml:8:46: template 1: unclosed action`},
+		{"ErrBadDuration", "  - sleep: {for: 3 days}\n",
+			`procs/p.yaml:8:18: sleep.for: invalid duration "3 days": write for example 30m, 72h, 3d, 2w or 5 business days`},
+		{"ErrDuplicateID", "  - {id: a, sleep: {for: 1m}}\n  - {id: a, sleep: {for: 1m}}\n",
+			`procs/p.yaml:9:10: step id "a" is already used at line 8`},
+		{"ErrWaitWithoutWhat", "  - wait: {timeout: 1h}\n",
+			`procs/p.yaml:8:11: wait needs "for" (a condition), "signal" (a name), or both`},
+		{"ErrOnTimeoutWithoutTimeout", "  - wait: {signal: x, on_timeout: [{sleep: {for: 1m}}]}\n",
+			`procs/p.yaml:8:35: on_timeout never runs: this wait has no timeout`},
+		{"ErrUnknownStatus", "  - set: {status: resolvd}\n",
+			`procs/p.yaml:8:19: unknown status "resolvd"; did you mean "resolved"? (statuses: triage, investigating, fixing, monitoring, resolved, closed, declined)`},
+		{"ErrSetFieldType", "  - set: {fields: {pd: maybe}}\n",
+			`procs/p.yaml:8:24: field "pd" must be true or false, not a string`},
+		{"ErrUnreachable", "  - set: {status: closed}\n  - sleep: {for: 1m}\n",
+			`procs/p.yaml:9:5: this step can never run: the step before it always sets the status to closed, which ends the incident`},
+		{"ErrStepOutputOfUnknownStep", "  - if: steps.nope.output.timed_out\n    sleep: {for: 1m}\n",
+			`procs/p.yaml:8:9: condition uses "steps.nope.output.timed_out", which no earlier step with an id provides`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, load(t, head+tc.steps))
+		})
+	}
+}
+
+func TestInvalidFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"ErrYAMLSyntax", "process: p\ntitle: [\n", `procs/p.yaml:2:1: YAML syntax error: did not find expected node content`},
+		{"ErrEmpty", "", `procs/p.yaml:1:1: the file is empty`},
+		{"ErrNotMapping", "- a\n", `procs/p.yaml:1:1: a process must be a mapping of keys to values, not a list`},
+		{"ErrMissingKeys", "process: p\n", "procs/p.yaml:1:1: a process needs \"severities\"\nprocs/p.yaml:1:1: a process needs \"steps\"\nprocs/p.yaml:1:1: a process needs \"title\""},
+		{"ErrFieldType", "process: p\ntitle: P\nseverities: [a]\nfields:\n  x: {type: boolean}\nsteps: [{sleep: {for: 1m}}]\n",
+			`procs/p.yaml:5:13: field "x" has unknown type "boolean"; did you mean "bool"? (types: string, text, bool, int, number, time, enum, list)`},
+		{"ErrEnumDefault", "process: p\ntitle: P\nseverities: [a]\nfields:\n  x: {type: enum, values: [b, c], default: d}\nsteps: [{sleep: {for: 1m}}]\n",
+			`procs/p.yaml:5:44: default of field "x" must be one of b, c, not "d"; did you mean "b"?`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, load(t, tc.src))
+		})
+	}
+}
+
+func TestDuplicateProcessType(t *testing.T) {
+	proc := "process: p\ntitle: P\nseverities: [a]\nsteps: [{sleep: {for: 1m}}]\n"
+	_, err := dsl.Load(fstest.MapFS{"a.yaml": {Data: []byte(proc)}, "b.yaml": {Data: []byte(proc)}}, "d")
+	require.EqualError(t, err, `d/b.yaml:1:10: process type "p" is already declared at d/a.yaml:1:10`)
+}
+
+func TestDirectoryProblems(t *testing.T) {
+	_, err := dsl.Load(fstest.MapFS{
+		"p.yaml": {Data: []byte("process: p\ntitle: P\nseverities: [a]\nsteps: [{sleep: {for: 1m}}]\n")},
+		"directory.yaml": {Data: []byte(`
+people:
+  - {id: alice, page_via: pagr}
+teams:
+  - {id: sre, members: [alice, alcie]}
+channels:
+  - {id: pager, type: webhok}
+  - {id: hook, type: webhook, url: "ftp://x"}
+calendar: {timezone: Mars/Olympus, weekend: [sundy]}
+`)},
+	}, "")
+	require.EqualError(t, err, `directory.yaml:3:27: unknown channel "pagr"; did you mean "pager"?
+directory.yaml:5:32: unknown person "alcie" in team members; did you mean "alice"?
+directory.yaml:7:23: unknown channel type "webhok"; did you mean "webhook"? (supported: console, webhook)
+directory.yaml:8:5: warning: webhook channel "hook" has no secret_env: its requests are not signed
+directory.yaml:8:36: webhook channel "hook": url "ftp://x" must be an absolute http or https URL
+directory.yaml:9:22: unknown time zone "Mars/Olympus": use an IANA name such as Europe/London
+directory.yaml:9:46: unknown weekday "sundy"; did you mean "sunday"?`)
+}

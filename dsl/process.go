@@ -1,0 +1,143 @@
+package dsl
+
+import (
+	"regexp"
+	"slices"
+)
+
+// Statuses an incident moves through, in their usual order.
+var Statuses = []string{"triage", "investigating", "fixing", "monitoring", "resolved", "closed", "declined"}
+
+// IsStatus reports whether s is one of Statuses.
+func IsStatus(s string) bool { return slices.Contains(Statuses, s) }
+
+// IsFinalStatus reports whether an incident in status s is over: its run ends.
+func IsFinalStatus(s string) bool { return s == "closed" || s == "declined" }
+
+// DefaultInitialStatus is the status of a newly declared incident unless its process says otherwise.
+const DefaultInitialStatus = "investigating"
+
+// FieldTypes are the types a process field may declare.
+var FieldTypes = []string{"string", "text", "bool", "int", "number", "time", "enum", "list"}
+
+var (
+	namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)          // fields, roles, signals: CEL identifiers
+	idPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`) // process types, step ids, directory ids
+)
+
+// Process is one incident type: its metadata and the steps its run executes. It is
+// the compiled snapshot a workflow receives as input, so it marshals to JSON and
+// back without loss; positions are kept for validation only.
+type Process struct {
+	Type          string     `json:"process"`
+	Title         string     `json:"title"`
+	Description   string     `json:"description,omitempty"`
+	Severities    []string   `json:"severities"`
+	InitialStatus string     `json:"initial_status"`
+	Fields        []FieldDef `json:"fields,omitempty"`
+	Roles         []string   `json:"roles,omitempty"`
+	Steps         []Step     `json:"steps"`
+}
+
+// FieldDef declares one typed incident field.
+type FieldDef struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Description string   `json:"description,omitempty"`
+	Required    bool     `json:"required,omitempty"`
+	Values      []string `json:"values,omitempty"` // enum only
+	Default     any      `json:"default,omitempty"`
+}
+
+// Field returns the declaration of the named field.
+func (p *Process) Field(name string) (FieldDef, bool) {
+	for _, f := range p.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return FieldDef{}, false
+}
+
+// SeverityRank is the position of s in the process's severities (0 is the most
+// severe), or -1 when the process does not know s.
+func (p *Process) SeverityRank(s string) int { return slices.Index(p.Severities, s) }
+
+// Step is one thing a run does. Exactly one of the kind pointers is set.
+type Step struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+	If   string `json:"if,omitempty"`
+
+	Notify *Notify `json:"notify,omitempty"`
+	Set    *Set    `json:"set,omitempty"`
+	Wait   *Wait   `json:"wait,omitempty"`
+	Sleep  *Sleep  `json:"sleep,omitempty"`
+
+	Pos Pos `json:"-"`
+}
+
+// Kind names the step's kind ("notify", "wait", ...).
+func (s *Step) Kind() string {
+	switch {
+	case s.Notify != nil:
+		return "notify"
+	case s.Set != nil:
+		return "set"
+	case s.Wait != nil:
+		return "wait"
+	case s.Sleep != nil:
+		return "sleep"
+	}
+	return ""
+}
+
+// Label is what people see for the step: its name, else its id, else its kind.
+func (s *Step) Label() string {
+	switch {
+	case s.Name != "":
+		return s.Name
+	case s.ID != "":
+		return s.ID
+	}
+	return s.Kind()
+}
+
+// Notify sends a templated message to targets.
+type Notify struct {
+	To      []Target `json:"to"`
+	Message string   `json:"message"`
+}
+
+// Target is a reference to who or where a message goes: channel:ID, person:ID,
+// team:ID or role:NAME.
+type Target struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
+func (t Target) String() string { return t.Kind + ":" + t.ID }
+
+// TargetKinds are the prefixes a target may carry.
+var TargetKinds = []string{"channel", "person", "team", "role"}
+
+// Set changes the incident's status, severity, fields or role holders.
+type Set struct {
+	Status   string            `json:"status,omitempty"`
+	Severity string            `json:"severity,omitempty"`
+	Fields   map[string]any    `json:"fields,omitempty"`
+	Roles    map[string]string `json:"roles,omitempty"`
+}
+
+// Wait blocks until its condition holds or its signal arrives, or until its timeout.
+type Wait struct {
+	For       string    `json:"for,omitempty"`
+	Signal    string    `json:"signal,omitempty"`
+	Timeout   *Duration `json:"timeout,omitempty"`
+	OnTimeout []Step    `json:"on_timeout,omitempty"`
+}
+
+// Sleep is a durable delay.
+type Sleep struct {
+	For Duration `json:"for"`
+}

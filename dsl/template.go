@@ -1,0 +1,81 @@
+package dsl
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// Links are the addresses a message can point people to.
+type Links struct {
+	Incident string // the incident in the API
+	Temporal string // its run in the Temporal Web UI
+}
+
+// TemplateData is the data a message template sees: .Incident, .Fields, .Steps
+// (each with .Output) and .Links. Everything is a map, so a misspelt key is an
+// error rather than an empty string.
+func TemplateData(f Facts, l Links) map[string]any {
+	steps := map[string]any{}
+	for id, out := range f.Steps {
+		steps[id] = map[string]any{"Output": out}
+	}
+	fields := map[string]any{}
+	for k, v := range f.Fields {
+		fields[k] = v
+	}
+	return map[string]any{
+		"Incident": map[string]any{
+			"Ref": f.Ref, "Type": f.Type, "Title": f.Title, "Severity": f.Severity, "Status": f.Status,
+			"Summary": f.Summary, "DeclaredAt": f.DeclaredAt.UTC().Format(time.RFC3339),
+			"Acknowledged": f.Acknowledged, "AcknowledgedBy": f.AcknowledgedBy,
+		},
+		"Fields": fields,
+		"Steps":  steps,
+		"Links":  map[string]any{"Incident": l.Incident, "Temporal": l.Temporal},
+	}
+}
+
+// Render executes a message template against data; a missing key is an error.
+func Render(text string, data map[string]any) (string, error) {
+	t, err := template.New("message").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", templateError(err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", templateError(err)
+	}
+	return b.String(), nil
+}
+
+// templateError drops text/template's "template: message:" prefix, keeping its
+// line:col inside the template.
+func templateError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "template: ")
+	msg = strings.TrimPrefix(msg, "message:")
+	return fmt.Errorf("template %s", msg)
+}
+
+// sampleData is template data with every declared field and step output set, for
+// checking templates at validation time.
+func sampleData(p *Process) map[string]any {
+	f := Facts{Ref: "INC-1", Type: p.Type, Title: p.Title, Severity: p.Severities[0], Status: DefaultInitialStatus,
+		Fields: map[string]any{}, Steps: map[string]map[string]any{}}
+	for _, d := range p.Fields {
+		f.Fields[d.Name] = zeroValue(d.Type)
+	}
+	walkSteps(p.Steps, func(s *Step) {
+		if s.ID == "" {
+			return
+		}
+		out := map[string]any{}
+		for _, o := range stepOutputs[s.Kind()] {
+			out[o.name] = zeroValue(o.typ)
+		}
+		f.Steps[s.ID] = out
+	})
+	return TemplateData(f, Links{Incident: "http://localhost/v1/incidents/INC-1", Temporal: "http://localhost/ui"})
+}

@@ -1,0 +1,130 @@
+// Package incidentflow holds the domain types every layer shares — incidents,
+// timeline events, deliveries — and the one error type whose code the API maps to
+// HTTP and the worker maps to Temporal. It imports no other incidentflow package.
+package incidentflow
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error codes, mapped to HTTP statuses in api and to retryability in activities.
+const (
+	EINVALID     = "invalid"     // the request is malformed or breaks a rule
+	ENOTFOUND    = "not_found"   // no such incident, process, task…
+	ECONFLICT    = "conflict"    // the request is valid but refused in the current state
+	EUNAVAILABLE = "unavailable" // a dependency (database, Temporal) cannot be reached; retry later
+	EINTERNAL    = "internal"    // a bug; the details are logged, never shown
+	EPERMANENT   = "permanent"   // a delivery that retrying cannot fix (a 4xx, a bad address)
+)
+
+// Error is an error with a code and a message fit to show the caller.
+type Error struct {
+	Code    string
+	Message string
+	// Details name the offending parts of a request (field, problem), if any.
+	Details []Detail
+	// Err is the underlying cause, for logs only.
+	Err error
+}
+
+// Detail is one specific problem with a request.
+type Detail struct {
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// any other error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of the first *Error in err's chain, or a
+// generic one that leaks nothing for any other error.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// Incident is the stored record of one declared incident. The live picture
+// (active steps, pending waits) is the workflow's; the record is what lists and
+// reports read.
+type Incident struct {
+	Ref            string         `json:"ref" db:"ref"`
+	Number         int64          `json:"number" db:"number"`
+	Type           string         `json:"type" db:"type"`
+	Title          string         `json:"title" db:"title"`
+	Summary        string         `json:"summary,omitempty" db:"summary"`
+	Severity       string         `json:"severity" db:"severity"`
+	Status         string         `json:"status" db:"status"`
+	Fields         map[string]any `json:"fields" db:"-"`
+	ProcessHash    string         `json:"process_hash" db:"process_hash"`
+	WorkflowID     string         `json:"workflow_id" db:"workflow_id"`
+	DeclaredBy     string         `json:"declared_by,omitempty" db:"declared_by"`
+	DeclaredAt     time.Time      `json:"declared_at" db:"declared_at"`
+	AcknowledgedAt *time.Time     `json:"acknowledged_at,omitempty" db:"acknowledged_at"`
+	AcknowledgedBy string         `json:"acknowledged_by,omitempty" db:"acknowledged_by"`
+	ResolvedAt     *time.Time     `json:"resolved_at,omitempty" db:"resolved_at"`
+	ClosedAt       *time.Time     `json:"closed_at,omitempty" db:"closed_at"`
+	UpdatedAt      time.Time      `json:"updated_at" db:"updated_at"`
+	// WorkflowStartedAt is when the run was confirmed started; nil means the
+	// reconciler still has to start it.
+	WorkflowStartedAt *time.Time `json:"-" db:"workflow_started_at"`
+	IdempotencyKey    *string    `json:"-" db:"idempotency_key"`
+}
+
+// WorkflowID derives the Temporal workflow ID of an incident from its ref, so a
+// start is idempotent.
+func WorkflowID(ref string) string { return "incident-" + ref }
+
+// TimelineEvent is one line of an incident's history as people read it.
+type TimelineEvent struct {
+	ID       int64          `json:"id" db:"id"`
+	Ref      string         `json:"-" db:"incident_ref"`
+	At       time.Time      `json:"at" db:"at"`
+	Kind     string         `json:"kind" db:"kind"`
+	Step     string         `json:"step,omitempty" db:"step"`
+	Actor    string         `json:"actor,omitempty" db:"actor"`
+	Message  string         `json:"message" db:"message"`
+	Data     map[string]any `json:"data,omitempty" db:"-"`
+	DedupKey string         `json:"-" db:"dedup_key"`
+}
+
+// Change is what the workflow tells the store when the incident's state moves:
+// the new values and the timeline events that explain them, written together.
+type Change struct {
+	Ref            string
+	Status         string
+	Severity       string
+	Fields         map[string]any
+	AcknowledgedAt *time.Time
+	AcknowledgedBy string
+	At             time.Time
+	Events         []TimelineEvent
+}

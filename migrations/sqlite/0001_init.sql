@@ -1,0 +1,59 @@
+-- Process versions: every process file an incident ran, by content hash.
+CREATE TABLE process_versions (
+    hash        TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    file        TEXT NOT NULL,
+    yaml        TEXT NOT NULL,
+    snapshot    TEXT NOT NULL,
+    first_seen  TIMESTAMP NOT NULL
+);
+
+CREATE TABLE incidents (
+    ref                 TEXT PRIMARY KEY,
+    number              INTEGER NOT NULL UNIQUE,
+    type                TEXT NOT NULL,
+    title               TEXT NOT NULL,
+    summary             TEXT NOT NULL DEFAULT '',
+    severity            TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    fields              TEXT NOT NULL DEFAULT '{}',
+    process_hash        TEXT NOT NULL REFERENCES process_versions (hash),
+    workflow_id         TEXT NOT NULL UNIQUE,
+    workflow_started_at TIMESTAMP,
+    declared_by         TEXT NOT NULL DEFAULT '',
+    declared_at         TIMESTAMP NOT NULL,
+    acknowledged_at     TIMESTAMP,
+    acknowledged_by     TEXT NOT NULL DEFAULT '',
+    resolved_at         TIMESTAMP,
+    closed_at           TIMESTAMP,
+    updated_at          TIMESTAMP NOT NULL,
+    idempotency_key     TEXT UNIQUE
+);
+CREATE INDEX incidents_type_status ON incidents (type, status);
+CREATE INDEX incidents_unstarted ON incidents (declared_at) WHERE workflow_started_at IS NULL;
+
+CREATE TABLE timeline_events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_ref TEXT NOT NULL REFERENCES incidents (ref),
+    at           TIMESTAMP NOT NULL,
+    kind         TEXT NOT NULL,
+    step         TEXT NOT NULL DEFAULT '',
+    actor        TEXT NOT NULL DEFAULT '',
+    message      TEXT NOT NULL,
+    data         TEXT,
+    dedup_key    TEXT NOT NULL UNIQUE
+);
+CREATE INDEX timeline_events_incident ON timeline_events (incident_ref, at, id);
+
+-- Deliveries: one row per message that must reach someone exactly once.
+CREATE TABLE deliveries (
+    key          TEXT PRIMARY KEY,
+    incident_ref TEXT NOT NULL REFERENCES incidents (ref),
+    channel      TEXT NOT NULL,
+    recipient    TEXT NOT NULL DEFAULT '',
+    status       TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    error        TEXT NOT NULL DEFAULT '',
+    created_at   TIMESTAMP NOT NULL,
+    sent_at      TIMESTAMP
+);

@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/incidentflow/incidentflow"
+)
+
+// ProcessVersion is one version of a process file, kept so every incident's
+// process can be shown and restarted exactly as it was declared.
+type ProcessVersion struct {
+	Hash      string    `db:"hash"`
+	Type      string    `db:"type"`
+	File      string    `db:"file"`
+	YAML      string    `db:"yaml"`
+	Snapshot  []byte    `db:"snapshot"` // the compiled process as JSON
+	FirstSeen time.Time `db:"first_seen"`
+}
+
+// SaveProcessVersion records a process version unless its hash is known.
+func (s *Store) SaveProcessVersion(ctx context.Context, v ProcessVersion) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO process_versions (hash, type, file, yaml, snapshot, first_seen)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`), v.Hash, v.Type, v.File, v.YAML, string(v.Snapshot), s.now())
+	return wrap(err, "save process version")
+}
+
+// ProcessVersion returns the process version with the given hash.
+func (s *Store) ProcessVersion(ctx context.Context, hash string) (ProcessVersion, error) {
+	var v ProcessVersion
+	var snapshot string
+	row := s.db.QueryRowxContext(ctx, s.db.Rebind(`SELECT hash, type, file, yaml, snapshot, first_seen FROM process_versions WHERE hash = ?`), hash)
+	if err := row.Scan(&v.Hash, &v.Type, &v.File, &v.YAML, &snapshot, &v.FirstSeen); errors.Is(err, sql.ErrNoRows) {
+		return v, incidentflow.Errorf(incidentflow.ENOTFOUND, "no process version %s", hash)
+	} else if err != nil {
+		return v, wrap(err, "read process version")
+	}
+	v.Snapshot = []byte(snapshot)
+	return v, nil
+}
+
+// incidentRow is an incident as stored, with its fields as JSON text.
+type incidentRow struct {
+	incidentflow.Incident
+	FieldsJSON string `db:"fields"`
+}
+
+func (r incidentRow) incident() (incidentflow.Incident, error) {
+	inc := r.Incident
+	inc.DeclaredAt = inc.DeclaredAt.UTC()
+	inc.UpdatedAt = inc.UpdatedAt.UTC()
+	if err := json.Unmarshal([]byte(r.FieldsJSON), &inc.Fields); err != nil {
+		return inc, fmt.Errorf("decode fields of %s: %w", inc.Ref, err)
+	}
+	return inc, nil
+}
+
+const incidentColumns = `ref, number, type, title, summary, severity, status, fields, process_hash, workflow_id,
+	workflow_started_at, declared_by, declared_at, acknowledged_at, acknowledged_by, resolved_at, closed_at,
+	updated_at, idempotency_key`
+
+// CreateIncident stores a newly declared incident, numbering it and deriving its
+// ref and workflow ID. If inc carries an idempotency key that was used before,
+// it returns the incident stored then and created=false.
+func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (incidentflow.Incident, bool, error) {
+	fields, err := json.Marshal(inc.Fields)
+	if err != nil {
+		return inc, false, fmt.Errorf("encode fields: %w", err)
+	}
+	if inc.Fields == nil {
+		fields = []byte("{}")
+	}
+	// Two concurrent declarations may pick the same number; the loser retries.
+	for attempt := 0; ; attempt++ {
+		var out incidentflow.Incident
+		created := false
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			if inc.IdempotencyKey != nil {
+				existing, err := s.incidentWhere(ctx, tx, "idempotency_key = ?", *inc.IdempotencyKey)
+				if err == nil {
+					out = existing
+					return nil
+				} else if incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
+					return err
+				}
+			}
+			var number int64
+			if err := tx.GetContext(ctx, &number, `SELECT COALESCE(MAX(number), 0) + 1 FROM incidents`); err != nil {
+				return err
+			}
+			out = inc
+			out.Number = number
+			out.Ref = fmt.Sprintf("INC-%d", number)
+			out.WorkflowID = incidentflow.WorkflowID(out.Ref)
+			out.DeclaredAt = inc.DeclaredAt.UTC()
+			out.UpdatedAt = out.DeclaredAt
+			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incidents (ref, number, type, title, summary, severity, status,
+				fields, process_hash, workflow_id, declared_by, declared_at, updated_at, idempotency_key)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				out.Ref, out.Number, out.Type, out.Title, out.Summary, out.Severity, out.Status, string(fields),
+				out.ProcessHash, out.WorkflowID, out.DeclaredBy, out.DeclaredAt, out.UpdatedAt, out.IdempotencyKey)
+			created = err == nil
+			return err
+		})
+		if err == nil {
+			return out, created, nil
+		}
+		if !isUniqueViolation(err) || attempt >= 10 {
+			return inc, false, wrap(err, "create incident")
+		}
+	}
+}
+
+// MarkWorkflowStarted records that the incident's run exists.
+func (s *Store) MarkWorkflowStarted(ctx context.Context, ref string) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE incidents SET workflow_started_at = ? WHERE ref = ? AND workflow_started_at IS NULL`), s.now(), ref)
+	return wrap(err, "mark workflow started")
+}
+
+// UnstartedIncidents lists incidents declared before the given instant whose run
+// was never confirmed started, oldest first.
+func (s *Store) UnstartedIncidents(ctx context.Context, declaredBefore time.Time, limit int) ([]incidentflow.Incident, error) {
+	return s.incidentsWhere(ctx, s.db, "workflow_started_at IS NULL AND declared_at < ? ORDER BY declared_at LIMIT ?", declaredBefore.UTC(), limit)
+}
+
+// Incident returns the incident with the given ref, or ENOTFOUND.
+func (s *Store) Incident(ctx context.Context, ref string) (incidentflow.Incident, error) {
+	return s.incidentWhere(ctx, s.db, "ref = ?", ref)
+}
+
+// ListFilter narrows and pages a list of incidents. Incidents come newest
+// first; After is the number of the last incident of the previous page.
+type ListFilter struct {
+	Type, Status, Severity string
+	After                  int64
+	Limit                  int
+}
+
+// ListIncidents returns the incidents matching f, newest first.
+func (s *Store) ListIncidents(ctx context.Context, f ListFilter) ([]incidentflow.Incident, error) {
+	where, args := "1 = 1", []any{}
+	for col, v := range map[string]string{"type": f.Type, "status": f.Status, "severity": f.Severity} {
+		if v != "" {
+			where += " AND " + col + " = ?"
+			args = append(args, v)
+		}
+	}
+	if f.After > 0 {
+		where += " AND number < ?"
+		args = append(args, f.After)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	return s.incidentsWhere(ctx, s.db, where+" ORDER BY number DESC LIMIT ?", append(args, limit)...)
+}
+
+func (s *Store) incidentWhere(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) (incidentflow.Incident, error) {
+	list, err := s.incidentsWhere(ctx, q, where, args...)
+	if err != nil {
+		return incidentflow.Incident{}, err
+	}
+	if len(list) == 0 {
+		return incidentflow.Incident{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "no such incident")
+	}
+	return list[0], nil
+}
+
+func (s *Store) incidentsWhere(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]incidentflow.Incident, error) {
+	var rows []incidentRow
+	if err := sqlx.SelectContext(ctx, q, &rows, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE `+where), args...); err != nil {
+		return nil, wrap(err, "read incidents")
+	}
+	out := make([]incidentflow.Incident, 0, len(rows))
+	for _, r := range rows {
+		inc, err := r.incident()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, nil
+}
+
+// ApplyChange writes what the workflow reports: the incident's new state (only
+// the parts set in c) and its timeline events, in one transaction. Events carry
+// dedup keys, so applying the same change twice adds nothing.
+func (s *Store) ApplyChange(ctx context.Context, c incidentflow.Change) error {
+	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+		set, args := "updated_at = ?", []any{c.At.UTC()}
+		if c.Status != "" {
+			set += ", status = ?"
+			args = append(args, c.Status)
+			switch c.Status {
+			case "resolved":
+				set += ", resolved_at = COALESCE(resolved_at, ?)"
+				args = append(args, c.At.UTC())
+			case "closed", "declined":
+				set += ", closed_at = COALESCE(closed_at, ?)"
+				args = append(args, c.At.UTC())
+			}
+		}
+		if c.Severity != "" {
+			set += ", severity = ?"
+			args = append(args, c.Severity)
+		}
+		if c.Fields != nil {
+			b, err := json.Marshal(c.Fields)
+			if err != nil {
+				return fmt.Errorf("encode fields: %w", err)
+			}
+			set += ", fields = ?"
+			args = append(args, string(b))
+		}
+		if c.AcknowledgedAt != nil {
+			set += ", acknowledged_at = COALESCE(acknowledged_at, ?), acknowledged_by = CASE WHEN acknowledged_at IS NULL THEN ? ELSE acknowledged_by END"
+			args = append(args, c.AcknowledgedAt.UTC(), c.AcknowledgedBy)
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET `+set+` WHERE ref = ?`), append(args, c.Ref)...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return incidentflow.Errorf(incidentflow.ENOTFOUND, "no incident %s", c.Ref)
+		}
+		for _, e := range c.Events {
+			if err := s.insertEvent(ctx, tx, c.Ref, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "apply change to "+c.Ref)
+}
+
+func (s *Store) insertEvent(ctx context.Context, tx *sqlx.Tx, ref string, e incidentflow.TimelineEvent) error {
+	var data any
+	if e.Data != nil {
+		b, err := json.Marshal(e.Data)
+		if err != nil {
+			return fmt.Errorf("encode event data: %w", err)
+		}
+		data = string(b)
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, data, dedup_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`),
+		ref, e.At.UTC(), e.Kind, e.Step, e.Actor, e.Message, data, e.DedupKey)
+	return err
+}
+
+// Timeline returns an incident's events in the order they happened.
+func (s *Store) Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error) {
+	if _, err := s.Incident(ctx, ref); err != nil {
+		return nil, err
+	}
+	type eventRow struct {
+		incidentflow.TimelineEvent
+		DataJSON *string `db:"data"`
+	}
+	var rows []eventRow
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT id, incident_ref, at, kind, step, actor, message, data, dedup_key
+		FROM timeline_events WHERE incident_ref = ? ORDER BY at, id`), ref)
+	if err != nil {
+		return nil, wrap(err, "read timeline")
+	}
+	out := make([]incidentflow.TimelineEvent, len(rows))
+	for i, r := range rows {
+		out[i] = r.TimelineEvent
+		out[i].At = out[i].At.UTC()
+		if r.DataJSON != nil {
+			if err := json.Unmarshal([]byte(*r.DataJSON), &out[i].Data); err != nil {
+				return nil, fmt.Errorf("decode event data: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
