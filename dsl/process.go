@@ -14,6 +14,10 @@ func IsStatus(s string) bool { return slices.Contains(Statuses, s) }
 // IsFinalStatus reports whether an incident in status s is over: its run ends.
 func IsFinalStatus(s string) bool { return s == "closed" || s == "declined" }
 
+// IsSignalName reports whether s can name a signal (and a field or role):
+// lower-case letters, digits and _, starting with a letter.
+func IsSignalName(s string) bool { return namePattern.MatchString(s) }
+
 // DefaultInitialStatus is the status of a newly declared incident unless its process says otherwise.
 const DefaultInitialStatus = "investigating"
 

@@ -1,0 +1,207 @@
+// Package activities holds every side effect an incident's run causes: recording
+// its state and timeline, and delivering messages through channels. Each activity
+// is idempotent: a retried attempt finds what an earlier one did and does not
+// repeat it. It must never import workflows or api.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/channels"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+)
+
+// Store is what activities need of the database.
+type Store interface {
+	ApplyChange(ctx context.Context, c incidentflow.Change) error
+	BeginDelivery(ctx context.Context, d store.Delivery) (store.Delivery, error)
+	FinishDelivery(ctx context.Context, key, status, reason string) error
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Activities are the side effects of incident runs, with their dependencies.
+type Activities struct {
+	Store     Store
+	Directory *dsl.Directory
+	Channels  map[string]channels.Sender
+	Now       func() time.Time
+}
+
+// RecordChange writes the incident's new state and timeline events. It is a
+// local activity: cheap bookkeeping that should not lengthen the history.
+func (a *Activities) RecordChange(ctx context.Context, c incidentflow.Change) error {
+	return temporalError(a.Store.ApplyChange(ctx, c))
+}
+
+// NotifyInput is one notify step's delivery: its message to its targets.
+type NotifyInput struct {
+	Incident channels.Incident
+	// Key identifies the step run (workflow, step, iteration); delivery keys extend it.
+	Key     string
+	Step    string
+	Event   string
+	Level   int
+	Targets []dsl.Target
+	// Roles are the incident's role holders when the step ran.
+	Roles   map[string]string
+	Message string
+}
+
+// NotifyResult counts what happened to each recipient.
+type NotifyResult struct {
+	Sent    int      `json:"sent"`
+	Skipped int      `json:"skipped"` // already delivered by an earlier attempt
+	Failed  []string `json:"failed,omitempty"`
+	Nobody  []string `json:"nobody,omitempty"` // targets that resolved to nobody
+}
+
+// delivery is one recipient of a notification, resolved from the directory.
+type delivery struct {
+	target    string // the resolved address, part of the delivery key
+	channel   string
+	recipient *channels.Recipient
+	label     string
+}
+
+// Notify resolves the targets against the directory as it is now and delivers
+// the message to each recipient once. A delivery already sent by an earlier
+// attempt is skipped; a permanent failure is recorded and does not stop the
+// others; a transient failure fails the attempt so Temporal retries it.
+func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, error) {
+	var res NotifyResult
+	ds, nobody := a.resolve(in.Targets, in.Roles)
+	res.Nobody = nobody
+	var transient error
+	for _, d := range ds {
+		key := in.Key + "/" + d.target
+		row, err := a.Store.BeginDelivery(ctx, store.Delivery{Key: key, Ref: in.Incident.Ref, Channel: d.channel, Recipient: d.target})
+		if err != nil {
+			return res, temporalError(err)
+		}
+		if row.Status != store.DeliveryPending {
+			res.Skipped++
+			continue
+		}
+		sender, ok := a.Channels[d.channel]
+		var sendErr error
+		if !ok {
+			sendErr = incidentflow.Errorf(incidentflow.EPERMANENT, "channel %s is not configured on this worker", d.channel)
+		} else {
+			sendErr = sender.Send(ctx, channels.Message{Event: in.Event, Incident: in.Incident, Recipient: d.recipient, Level: in.Level,
+				Message: in.Message, IdempotencyKey: key, Step: in.Step, Channel: d.channel})
+		}
+		switch {
+		case sendErr == nil:
+			if err := a.Store.FinishDelivery(ctx, key, store.DeliverySent, ""); err != nil {
+				return res, temporalError(err)
+			}
+			res.Sent++
+			a.event(ctx, in, key+"/sent", "delivered", fmt.Sprintf("Sent to %s", d.label), nil)
+		case incidentflow.ErrorCode(sendErr) == incidentflow.EPERMANENT:
+			if err := a.Store.FinishDelivery(ctx, key, store.DeliveryFailed, sendErr.Error()); err != nil {
+				return res, temporalError(err)
+			}
+			res.Failed = append(res.Failed, d.label)
+			a.event(ctx, in, key+"/failed", "delivery_failed", fmt.Sprintf("Could not deliver to %s: %s", d.label, incidentflow.ErrorMessage(sendErr)), nil)
+		default:
+			activity.GetLogger(ctx).Warn("delivery failed; will retry", "incident", in.Incident.Ref, "step", in.Step, "channel", d.channel, "error", sendErr)
+			transient = errors.Join(transient, fmt.Errorf("deliver to %s: %w", d.label, sendErr))
+		}
+	}
+	if transient != nil {
+		return res, transient
+	}
+	return res, nil
+}
+
+// event appends a timeline line; a failure to write it is logged, not fatal,
+// since the delivery itself is already recorded in the deliveries table.
+func (a *Activities) event(ctx context.Context, in NotifyInput, dedup, kind, msg string, data map[string]any) {
+	at := a.now(ctx)
+	err := a.Store.ApplyChange(ctx, incidentflow.Change{Ref: in.Incident.Ref, At: at, Events: []incidentflow.TimelineEvent{
+		{At: at, Kind: kind, Step: in.Step, Message: msg, Data: data, DedupKey: dedup}}})
+	if err != nil {
+		activity.GetLogger(ctx).Warn("could not record delivery on the timeline", "incident", in.Incident.Ref, "error", err)
+	}
+}
+
+// now is the time to stamp on what this attempt records: the clock given, else
+// the attempt's start as Temporal saw it (the simulated clock under time skipping).
+func (a *Activities) now(ctx context.Context) time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	if t := activity.GetInfo(ctx).StartedTime; !t.IsZero() {
+		return t.UTC()
+	}
+	return time.Now().UTC()
+}
+
+// resolve turns targets into deliveries, each person and channel once.
+func (a *Activities) resolve(targets []dsl.Target, roles map[string]string) ([]delivery, []string) {
+	var out []delivery
+	var nobody []string
+	seen := map[string]bool{}
+	addPerson := func(id string) bool {
+		p, ok := a.Directory.Person(id)
+		if !ok {
+			return false
+		}
+		if !seen["person:"+id] {
+			seen["person:"+id] = true
+			out = append(out, delivery{target: "person:" + id, channel: a.Directory.ChannelFor(p),
+				recipient: &channels.Recipient{ID: p.ID, Name: p.Name, Email: p.Email}, label: p.Name})
+		}
+		return true
+	}
+	for _, t := range targets {
+		switch t.Kind {
+		case "channel":
+			if !seen[t.String()] {
+				seen[t.String()] = true
+				out = append(out, delivery{target: t.String(), channel: t.ID, label: "#" + t.ID})
+			}
+		case "person":
+			if !addPerson(t.ID) {
+				nobody = append(nobody, t.String()+" (not in the directory)")
+			}
+		case "team":
+			team, ok := a.Directory.Team(t.ID)
+			if !ok {
+				nobody = append(nobody, t.String()+" (not in the directory)")
+				continue
+			}
+			for _, m := range team.Members {
+				addPerson(m)
+			}
+		case "role":
+			holder := roles[t.ID]
+			if holder == "" || !addPerson(holder) {
+				nobody = append(nobody, t.String()+" (nobody holds it)")
+			}
+		}
+	}
+	slices.Sort(nobody)
+	return out, nobody
+}
+
+// temporalError makes domain errors that retrying cannot fix non-retryable.
+func temporalError(err error) error {
+	switch incidentflow.ErrorCode(err) {
+	case "":
+		return nil
+	case incidentflow.EINVALID, incidentflow.ENOTFOUND, incidentflow.EPERMANENT:
+		return temporal.NewNonRetryableApplicationError(incidentflow.ErrorMessage(err), incidentflow.ErrorCode(err), err)
+	}
+	return err
+}

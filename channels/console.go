@@ -1,0 +1,26 @@
+package channels
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// console prints one readable line per delivery, for `incidentflow dev`.
+type console struct {
+	id  string
+	out Printer
+}
+
+func (c console) Send(_ context.Context, m Message) error {
+	to := "#" + c.id
+	if m.Recipient != nil {
+		to = m.Recipient.Name + " (" + m.Recipient.ID + ") via #" + c.id
+	}
+	what := m.Event
+	if m.Level > 0 {
+		what = fmt.Sprintf("%s level %d", m.Event, m.Level)
+	}
+	c.out.Println(fmt.Sprintf("[%s] %s %s → %s: %s", m.Incident.Ref, strings.ToUpper(what[:1])+what[1:], m.Incident.Severity, to, m.Message))
+	return nil
+}

@@ -1,0 +1,449 @@
+// Package workflows is the interpreter: IncidentWorkflow runs one incident's
+// compiled process, step by step, durably. Its code is deterministic — no time.Now,
+// no randomness, no goroutines, no I/O, no map iteration that decides order — and it
+// never imports store, api or channels; activities do the side effects.
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+)
+
+// TaskQueue is where incident runs and their activities are scheduled.
+const TaskQueue = "incidents"
+
+// WorkflowName is the registered name of IncidentWorkflow.
+const WorkflowName = "incident"
+
+// Update and query names.
+const (
+	UpdateAcknowledge = "acknowledge"
+	UpdateSetStatus   = "set_status"
+	UpdateSignal      = "signal"
+	QueryState        = "state"
+)
+
+// RefusedError is the error type of an update the incident refuses in its
+// current state; the API answers it with 409 and the message.
+const RefusedError = "Refused"
+
+// Search attributes kept current on every run.
+var (
+	AttrType     = temporal.NewSearchAttributeKeyKeyword("IncidentType")
+	AttrSeverity = temporal.NewSearchAttributeKeyKeyword("IncidentSeverity")
+	AttrStatus   = temporal.NewSearchAttributeKeyKeyword("IncidentStatus")
+	AttrRef      = temporal.NewSearchAttributeKeyKeyword("IncidentRef")
+)
+
+// SearchAttributeNames are the custom search attributes a namespace needs.
+var SearchAttributeNames = []string{"IncidentType", "IncidentSeverity", "IncidentStatus", "IncidentRef"}
+
+// Declared is the incident as it was declared.
+type Declared struct {
+	Ref        string         `json:"ref"`
+	Type       string         `json:"type"`
+	Title      string         `json:"title"`
+	Summary    string         `json:"summary,omitempty"`
+	Severity   string         `json:"severity"`
+	Status     string         `json:"status"`
+	Fields     map[string]any `json:"fields,omitempty"`
+	DeclaredBy string         `json:"declared_by,omitempty"`
+	DeclaredAt time.Time      `json:"declared_at"`
+}
+
+// Input starts a run: the incident and the compiled process snapshot it runs.
+// The workflow never reads files, so editing a process changes only incidents
+// declared afterwards.
+type Input struct {
+	Incident    Declared      `json:"incident"`
+	Process     dsl.Process   `json:"process"`
+	ProcessHash string        `json:"process_hash"`
+	Calendar    *dsl.Calendar `json:"calendar,omitempty"`
+	Links       dsl.Links     `json:"links"`
+}
+
+// StartOptions are the options every start of an incident's run uses, so the
+// API and the reconciler start it the same way and a second start is refused.
+func StartOptions(in Input) client.StartWorkflowOptions {
+	inc := in.Incident
+	return client.StartWorkflowOptions{
+		ID:                       incidentflow.WorkflowID(inc.Ref),
+		TaskQueue:                TaskQueue,
+		// A second start of the same incident, running or finished, is refused:
+		// callers treat "already started" as done.
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			AttrType.ValueSet(inc.Type), AttrSeverity.ValueSet(inc.Severity), AttrStatus.ValueSet(inc.Status), AttrRef.ValueSet(inc.Ref)),
+		StaticSummary: fmt.Sprintf("%s · %s · %s · %s", inc.Ref, inc.Type, inc.Severity, inc.Title),
+		StaticDetails: staticDetails(in),
+	}
+}
+
+func staticDetails(in Input) string {
+	inc := in.Incident
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** — %s\n\n", inc.Title, in.Process.Title)
+	fmt.Fprintf(&b, "- Ref: %s\n- Type: %s\n- Severity at declaration: %s\n", inc.Ref, inc.Type, inc.Severity)
+	if inc.DeclaredBy != "" {
+		fmt.Fprintf(&b, "- Declared by: %s\n", inc.DeclaredBy)
+	}
+	fmt.Fprintf(&b, "- Declared at: %s\n- Process version: %.12s\n", inc.DeclaredAt.UTC().Format(time.RFC3339), in.ProcessHash)
+	if inc.Summary != "" {
+		fmt.Fprintf(&b, "\n%s\n", inc.Summary)
+	}
+	if in.Links.Incident != "" {
+		fmt.Fprintf(&b, "\n[Incident in the API](%s)\n", in.Links.Incident)
+	}
+	return b.String()
+}
+
+// Acknowledgement records who acknowledged the incident, and when.
+type Acknowledgement struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+}
+
+// SignalRecord is the first arrival of a named signal.
+type SignalRecord struct {
+	At      time.Time      `json:"at"`
+	By      string         `json:"by,omitempty"`
+	Payload map[string]any `json:"payload,omitempty"`
+}
+
+// Activity is one step that is running now, and what it waits for.
+type Activity struct {
+	Step    string     `json:"step"`
+	Kind    string     `json:"kind"`
+	Waiting string     `json:"waiting,omitempty"`
+	Until   *time.Time `json:"until,omitempty"`
+}
+
+// State is the live picture of an incident, returned by the state query.
+type State struct {
+	Ref          string                    `json:"ref"`
+	Type         string                    `json:"type"`
+	Title        string                    `json:"title"`
+	Status       string                    `json:"status"`
+	Severity     string                    `json:"severity"`
+	Fields       map[string]any            `json:"fields"`
+	Roles        map[string]string         `json:"roles"`
+	Acknowledged *Acknowledgement          `json:"acknowledged,omitempty"`
+	Signals      map[string]SignalRecord   `json:"signals,omitempty"`
+	Outputs      map[string]map[string]any `json:"outputs,omitempty"`
+	Active       []Activity                `json:"active"`
+	Recent       []incidentflow.TimelineEvent `json:"recent"`
+	ProcessHash  string                    `json:"process_hash"`
+	// Seq numbers timeline events, so their dedup keys are stable across replays.
+	Seq int64 `json:"seq"`
+	// Iterations count how often each step ran, for delivery keys.
+	Iterations map[string]int `json:"iterations,omitempty"`
+}
+
+// AcknowledgeInput is the acknowledge update's argument.
+type AcknowledgeInput struct {
+	By string `json:"by"`
+}
+
+// SetStatusInput is the set_status update's argument.
+type SetStatusInput struct {
+	Status string `json:"status"`
+	By     string `json:"by,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// SignalInput is the signal update's argument: a named event, such as
+// "contained" or "regulator_notified", with an optional payload.
+type SignalInput struct {
+	Name    string         `json:"name"`
+	By      string         `json:"by,omitempty"`
+	Payload map[string]any `json:"payload,omitempty"`
+}
+
+// recentLimit is how many timeline events the state query carries.
+const recentLimit = 20
+
+// IncidentWorkflow runs an incident's process until the incident is closed or
+// declined. Updates change its state; the state query shows it.
+func IncidentWorkflow(ctx workflow.Context, in Input) error {
+	r, err := newRun(ctx, in)
+	if err != nil {
+		return err
+	}
+	return r.run(ctx)
+}
+
+// run is one incident's interpreter state. Only workflow coroutines touch it.
+type run struct {
+	in     Input
+	state  State
+	conds  *dsl.Conditions
+	logger interface {
+		Info(string, ...any)
+		Warn(string, ...any)
+	}
+	// queue holds changes not yet written to the store, in order.
+	queue   []incidentflow.Change
+	written int64 // number of changes written
+	queued  int64 // number of changes queued
+}
+
+func newRun(ctx workflow.Context, in Input) (*run, error) {
+	conds, err := dsl.NewConditions(&in.Process) //workflowcheck:ignore CEL compilation is pure
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("compile process conditions", "InvalidProcess", err)
+	}
+	inc := in.Incident
+	fields := map[string]any{}
+	for k, v := range inc.Fields {
+		fields[k] = v
+	}
+	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
+		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
+		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
+		Active: []Activity{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
+	}}
+	if r.state.Status == "" {
+		r.state.Status = in.Process.InitialStatus
+	}
+	return r, nil
+}
+
+func (r *run) run(ctx workflow.Context) error {
+	if err := r.registerHandlers(ctx); err != nil {
+		return err
+	}
+	workflow.Go(ctx, r.recorder)
+
+	inc := r.in.Incident
+	by := ""
+	if inc.DeclaredBy != "" {
+		by = " by " + inc.DeclaredBy
+	}
+	r.record(ctx, incidentflow.Change{}, r.event(ctx, "declared", "", inc.DeclaredBy,
+		fmt.Sprintf("Declared%s: %s (%s, %s process %.12s)", by, inc.Title, inc.Severity, inc.Type, r.in.ProcessHash), nil))
+
+	mainCtx, cancelMain := workflow.WithCancel(ctx)
+	workflow.Go(mainCtx, func(c workflow.Context) {
+		r.steps(c, r.in.Process.Steps, "steps")
+		if !dsl.IsFinalStatus(r.state.Status) {
+			r.details(ctx) // the sequence is over; say the run now waits to be closed
+		}
+	})
+	if err := workflow.Await(ctx, func() bool { return dsl.IsFinalStatus(r.state.Status) }); err != nil {
+		return err
+	}
+	cancelMain()
+	// Let update handlers answer and the store catch up before the run ends.
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && r.written == r.queued })
+}
+
+func refused(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), RefusedError)
+}
+
+func (r *run) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return r.state, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcknowledge, r.acknowledge,
+		workflow.UpdateHandlerOptions{Validator: r.validateAcknowledge}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetStatus, r.setStatus,
+		workflow.UpdateHandlerOptions{Validator: r.validateSetStatus}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal, r.signal,
+		workflow.UpdateHandlerOptions{Validator: r.validateSignal})
+}
+
+func (r *run) validateOpen() error {
+	if dsl.IsFinalStatus(r.state.Status) {
+		return refused("incident %s is %s", r.state.Ref, r.state.Status)
+	}
+	return nil
+}
+
+func (r *run) validateAcknowledge(in AcknowledgeInput) error {
+	if err := r.validateOpen(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.By) == "" {
+		return refused("say who acknowledges: \"by\" is required")
+	}
+	if a := r.state.Acknowledged; a != nil {
+		return refused("incident %s was already acknowledged by %s at %s", r.state.Ref, a.By, a.At.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (r *run) acknowledge(ctx workflow.Context, in AcknowledgeInput) (State, error) {
+	now := workflow.Now(ctx)
+	r.state.Acknowledged = &Acknowledgement{By: in.By, At: now}
+	r.flush(ctx, r.record(ctx, incidentflow.Change{AcknowledgedAt: &now, AcknowledgedBy: in.By},
+		r.event(ctx, "acknowledged", "", in.By, "Acknowledged by "+in.By, nil)))
+	r.details(ctx)
+	return r.state, nil
+}
+
+func (r *run) validateSetStatus(in SetStatusInput) error {
+	if err := r.validateOpen(); err != nil {
+		return err
+	}
+	switch {
+	case !dsl.IsStatus(in.Status):
+		return refused("unknown status %q: use one of %s", in.Status, strings.Join(dsl.Statuses, ", "))
+	case in.Status == r.state.Status:
+		return refused("incident %s is already %s", r.state.Ref, in.Status)
+	}
+	return nil
+}
+
+func (r *run) setStatus(ctx workflow.Context, in SetStatusInput) (State, error) {
+	r.flush(ctx, r.changeStatus(ctx, in.Status, in.By, "", in.Note))
+	return r.state, nil
+}
+
+func (r *run) validateSignal(in SignalInput) error {
+	if err := r.validateOpen(); err != nil {
+		return err
+	}
+	if !dsl.IsSignalName(in.Name) {
+		return refused("signal name %q must be lower-case letters, digits and _", in.Name)
+	}
+	return nil
+}
+
+func (r *run) signal(ctx workflow.Context, in SignalInput) (State, error) {
+	if _, seen := r.state.Signals[in.Name]; !seen {
+		r.state.Signals[in.Name] = SignalRecord{At: workflow.Now(ctx), By: in.By, Payload: in.Payload}
+	}
+	msg := "Signal " + in.Name
+	if in.By != "" {
+		msg += " from " + in.By
+	}
+	var data map[string]any
+	if len(in.Payload) > 0 {
+		data = map[string]any{"payload": in.Payload}
+	}
+	r.flush(ctx, r.record(ctx, incidentflow.Change{}, r.event(ctx, "signal", "", in.By, msg, data)))
+	return r.state, nil
+}
+
+// changeStatus moves the incident to status, records why, keeps the search
+// attribute current, and returns the change's sequence number.
+func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) int64 {
+	from := r.state.Status
+	r.state.Status = status
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(status)); err != nil {
+		r.logger.Warn("could not update the status search attribute", "incident", r.state.Ref, "error", err)
+	}
+	msg := fmt.Sprintf("Status %s → %s", from, status)
+	if by != "" {
+		msg += " by " + by
+	}
+	if note != "" {
+		msg += ": " + note
+	}
+	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "status_changed", step, by, msg, map[string]any{"from": from, "to": status}))
+	r.details(ctx)
+	return seq
+}
+
+// event builds a timeline event with a dedup key stable across replays.
+func (r *run) event(ctx workflow.Context, kind, step, actor, msg string, data map[string]any) incidentflow.TimelineEvent {
+	r.state.Seq++
+	e := incidentflow.TimelineEvent{At: workflow.Now(ctx), Kind: kind, Step: step, Actor: actor, Message: msg, Data: data,
+		DedupKey: fmt.Sprintf("%s/%d", incidentflow.WorkflowID(r.state.Ref), r.state.Seq)}
+	r.state.Recent = append(r.state.Recent, e)
+	if len(r.state.Recent) > recentLimit {
+		r.state.Recent = slices.Clone(r.state.Recent[len(r.state.Recent)-recentLimit:])
+	}
+	return e
+}
+
+// record queues a change for the store, completing it with the current state,
+// and returns its sequence number for flush.
+func (r *run) record(ctx workflow.Context, c incidentflow.Change, events ...incidentflow.TimelineEvent) int64 {
+	c.Ref = r.state.Ref
+	c.At = workflow.Now(ctx)
+	c.Status = r.state.Status
+	c.Severity = r.state.Severity
+	c.Events = events
+	r.queue = append(r.queue, c)
+	r.queued++
+	return r.queued
+}
+
+// flush waits until the change with sequence number seq is in the store, so an
+// update's caller reads what it just did.
+func (r *run) flush(ctx workflow.Context, seq int64) {
+	_ = workflow.Await(ctx, func() bool { return r.written >= seq })
+}
+
+// recorder writes queued changes in order with a local activity. It never gives
+// up on a change: the store being down delays the timeline, it does not lose it.
+func (r *run) recorder(ctx workflow.Context) {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    15 * time.Second,
+		ScheduleToCloseTimeout: 7 * 24 * time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Summary:                "Record on the timeline",
+	})
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(r.queue) > 0 }); err != nil {
+			return
+		}
+		c := r.queue[0]
+		if err := workflow.ExecuteLocalActivity(ctx, a.RecordChange, c).Get(ctx, nil); err != nil {
+			r.logger.Warn("could not record a change; it is dropped", "incident", r.state.Ref, "error", err)
+		}
+		r.queue = r.queue[1:]
+		r.written++
+	}
+}
+
+// facts is what conditions and templates see now.
+func (r *run) facts() dsl.Facts {
+	f := dsl.Facts{Ref: r.state.Ref, Type: r.state.Type, Title: r.state.Title, Severity: r.state.Severity, Status: r.state.Status,
+		Summary: r.in.Incident.Summary, DeclaredAt: r.in.Incident.DeclaredAt, Fields: r.state.Fields, Steps: r.state.Outputs}
+	if a := r.state.Acknowledged; a != nil {
+		f.Acknowledged, f.AcknowledgedBy = true, a.By
+	}
+	return f
+}
+
+// details sets the run's current details in the Temporal UI: what it waits for.
+func (r *run) details(ctx workflow.Context) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** · %s · %s", r.state.Ref, r.state.Severity, r.state.Status)
+	if a := r.state.Acknowledged; a != nil {
+		fmt.Fprintf(&b, " · acknowledged by %s", a.By)
+	}
+	b.WriteString("\n\n")
+	if len(r.state.Active) == 0 {
+		b.WriteString("Nothing is running: the process waits for the incident to be closed.\n")
+	}
+	for _, act := range r.state.Active {
+		fmt.Fprintf(&b, "- %s", act.Step)
+		if act.Waiting != "" {
+			fmt.Fprintf(&b, ": %s", act.Waiting)
+		}
+		if act.Until != nil {
+			fmt.Fprintf(&b, " (until %s)", act.Until.UTC().Format("2006-01-02 15:04 MST"))
+		}
+		b.WriteString("\n")
+	}
+	workflow.SetCurrentDetails(ctx, b.String())
+}

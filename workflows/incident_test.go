@@ -1,0 +1,354 @@
+package workflows_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/channels"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// memStore records what activities write, in memory.
+type memStore struct {
+	mu         sync.Mutex
+	changes    []incidentflow.Change
+	events     map[string]incidentflow.TimelineEvent
+	deliveries map[string]store.Delivery
+}
+
+func newMemStore() *memStore {
+	return &memStore{events: map[string]incidentflow.TimelineEvent{}, deliveries: map[string]store.Delivery{}}
+}
+
+func (m *memStore) ApplyChange(_ context.Context, c incidentflow.Change) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.changes = append(m.changes, c)
+	for _, e := range c.Events {
+		m.events[e.DedupKey] = e
+	}
+	return nil
+}
+
+func (m *memStore) BeginDelivery(_ context.Context, d store.Delivery) (store.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.deliveries[d.Key]; ok {
+		return old, nil
+	}
+	d.Status = store.DeliveryPending
+	m.deliveries[d.Key] = d
+	return d, nil
+}
+
+func (m *memStore) FinishDelivery(_ context.Context, key, status, reason string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := m.deliveries[key]
+	d.Status, d.Error = status, reason
+	m.deliveries[key] = d
+	return nil
+}
+
+// kinds lists the timeline event kinds in the order they were recorded.
+func (m *memStore) kinds() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, c := range m.changes {
+		for _, e := range c.Events {
+			out = append(out, e.Kind)
+		}
+	}
+	return out
+}
+
+func (m *memStore) lastStatus() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changes[len(m.changes)-1].Status
+}
+
+// recorder is a channel sender that keeps what it was asked to send.
+type recorder struct {
+	mu   sync.Mutex
+	sent []channels.Message
+}
+
+func (r *recorder) Send(_ context.Context, m channels.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, m)
+	return nil
+}
+
+func (r *recorder) lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, m := range r.sent {
+		to := m.Channel
+		if m.Recipient != nil {
+			to = m.Recipient.ID
+		}
+		out = append(out, to+": "+m.Message)
+	}
+	return out
+}
+
+const testDirectory = `
+people:
+  - {id: alice, name: Alice}
+  - {id: bob, name: Bob}
+teams:
+  - {id: sre, members: [alice, bob]}
+channels:
+  - {id: ops, type: console}
+default_channel: ops
+`
+
+type IncidentSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env   *testsuite.TestWorkflowEnvironment
+	store *memStore
+	sent  *recorder
+}
+
+func TestIncidentWorkflow(t *testing.T) { suite.Run(t, new(IncidentSuite)) }
+
+func (s *IncidentSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartTime(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	s.store = newMemStore()
+	s.sent = &recorder{}
+	var problems dsl.Problems
+	dir := dsl.ParseDirectory("directory.yaml", []byte(testDirectory), &problems)
+	s.Require().Empty(problems)
+	acts := &activities.Activities{Store: s.store, Directory: dir, Channels: map[string]channels.Sender{"ops": s.sent}}
+	s.env.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	s.env.RegisterActivity(acts)
+}
+
+func (s *IncidentSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
+
+// input compiles a process written in the test and declares an incident of it.
+func (s *IncidentSuite) input(process string, severity string, fields map[string]any) workflows.Input {
+	cat, err := dsl.Load(fstest.MapFS{
+		"directory.yaml": {Data: []byte(testDirectory)},
+		"p.yaml":         {Data: []byte(process)},
+	}, "")
+	s.Require().NoError(err)
+	p := cat.Processes["p"]
+	checked, errs := p.CheckFields(fields)
+	s.Require().Empty(errs)
+	return workflows.Input{
+		Incident: workflows.Declared{Ref: "INC-7", Type: "p", Title: "Checkout is down", Severity: severity, Status: p.InitialStatus,
+			Fields: checked, DeclaredBy: "carol", DeclaredAt: s.env.Now()},
+		Process: *p, ProcessHash: cat.Sources["p"].Hash, Links: dsl.Links{Incident: "http://api/v1/incidents/INC-7"},
+	}
+}
+
+// update sends an update at the given offset of workflow time and checks its outcome.
+func (s *IncidentSuite) update(after time.Duration, name string, arg any, wantErr string) {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(name, name+after.String(), &testsuite.TestUpdateCallback{
+			OnReject: func(err error) {
+				if wantErr == "" {
+					s.Fail("update refused", "%s: %v", name, err)
+					return
+				}
+				s.Contains(err.Error(), wantErr)
+			},
+			OnAccept: func() {
+				if wantErr != "" {
+					s.Fail("update accepted", "%s should have been refused with %q", name, wantErr)
+				}
+			},
+			OnComplete: func(any, error) {},
+		}, arg)
+	}, after)
+}
+
+func (s *IncidentSuite) state() workflows.State {
+	v, err := s.env.QueryWorkflow(workflows.QueryState)
+	s.Require().NoError(err)
+	var st workflows.State
+	s.Require().NoError(v.Get(&st))
+	return st
+}
+
+const basicProcess = `
+process: p
+title: P
+severities: [critical, major, minor]
+fields:
+  customer_impact: {type: bool, default: true}
+roles: [lead]
+steps:
+  - id: announce
+    name: Announce
+    notify: {to: [channel:ops], message: "[{{ .Incident.Severity }}] {{ .Incident.Ref }} {{ .Incident.Title }}"}
+  - name: Tell support
+    if: fields.customer_impact && severity_at_least("major")
+    notify: {to: [team:sre], message: "customers affected"}
+  - id: ack
+    name: Wait for an acknowledgement
+    wait:
+      for: incident.acknowledged
+      timeout: 15m
+      on_timeout:
+        - notify: {to: [person:alice], message: "nobody acknowledged {{ .Incident.Ref }}"}
+  - name: Wait until resolved
+    wait: {for: status == "resolved"}
+  - notify: {to: [channel:ops], message: "{{ .Incident.Ref }} resolved (ack timed out: {{ .Steps.ack.Output.timed_out }})"}
+  - set: {status: closed}
+`
+
+func (s *IncidentSuite) TestAcknowledgedThenResolved() {
+	s.update(5*time.Minute, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "alice"}, "")
+	s.update(6*time.Minute, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "bob"}, "already acknowledged by alice")
+	s.update(7*time.Minute, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "no-such-status"}, `unknown status "no-such-status"`)
+	s.env.RegisterDelayedCallback(func() {
+		st := s.state()
+		s.Equal("alice", st.Acknowledged.By)
+		s.Equal([]workflows.Activity{{Step: "Wait until resolved", Kind: "wait", Waiting: `waiting until status == "resolved"`}}, st.Active)
+	}, 8*time.Minute)
+	s.update(2*time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "bob"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(basicProcess, "critical", nil))
+
+	s.True(s.env.IsWorkflowCompleted())
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{
+		"ops: [critical] INC-7 Checkout is down",
+		"alice: customers affected",
+		"bob: customers affected",
+		"ops: INC-7 resolved (ack timed out: false)",
+	}, s.sent.lines())
+	s.ElementsMatch([]string{"declared", "delivered", "delivered", "delivered", "acknowledged", "status_changed", "delivered", "status_changed"}, s.store.kinds())
+	s.Equal("closed", s.store.lastStatus())
+}
+
+func (s *IncidentSuite) TestConditionFalseSkipsStepAndTimeoutRunsOnTimeout() {
+	s.update(3*time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(basicProcess, "minor", map[string]any{"customer_impact": true}))
+
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{
+		"ops: [minor] INC-7 Checkout is down",
+		"alice: nobody acknowledged INC-7",
+		"ops: INC-7 resolved (ack timed out: true)",
+	}, s.sent.lines())
+	s.Contains(s.store.kinds(), "step_skipped")
+	s.Contains(s.store.kinds(), "wait_timed_out")
+}
+
+func (s *IncidentSuite) TestUpdateDuringWaitEndsItAtOnce() {
+	// The acknowledgement arrives one second before the 15-minute timeout fires.
+	s.update(15*time.Minute-time.Second, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "bob"}, "")
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(basicProcess, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.NotContains(s.store.kinds(), "wait_timed_out")
+}
+
+func (s *IncidentSuite) TestSignalWaitAndClosedIncidentRefusesUpdates() {
+	process := `
+process: p
+title: P
+severities: [high, low]
+steps:
+  - id: contained
+    wait: {signal: contained, timeout: 4h}
+  - if: steps.contained.output.signal == "contained"
+    set: {severity: low}
+  - wait: {for: status == "closed"}
+`
+	s.update(time.Hour, workflows.UpdateSignal, workflows.SignalInput{Name: "contained", By: "carol"}, "")
+	s.update(time.Hour+time.Minute, workflows.UpdateSignal, workflows.SignalInput{Name: "Bad-Name"}, "must be lower-case")
+	s.env.RegisterDelayedCallback(func() {
+		st := s.state()
+		s.Equal("low", st.Severity)
+		s.Equal(false, st.Outputs["contained"]["timed_out"])
+	}, 2*time.Hour)
+	s.update(3*time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "carol"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal("closed", s.store.lastStatus())
+	s.Contains(s.store.kinds(), "severity_changed")
+}
+
+func (s *IncidentSuite) TestSleepUsesBusinessDays() {
+	process := `
+process: p
+title: P
+severities: [high]
+steps:
+  - name: Cool down
+    sleep: {for: 2 business days}
+  - notify: {to: [channel:ops], message: woke}
+  - set: {status: closed}
+`
+	in := s.input(process, "high", nil)
+	in.Calendar = &dsl.Calendar{Timezone: "Europe/London", Holidays: []string{"2026-11-30"}}
+	var wokeAt time.Time
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "Notify" {
+			wokeAt = s.env.Now()
+		}
+	})
+	// Thursday 09:00 + 2 business days, Monday being a holiday: Tuesday 09:00.
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), wokeAt.UTC())
+}
+
+// Deliveries are skipped when an earlier attempt sent them.
+func (s *IncidentSuite) TestRetriedNotifyDoesNotSendTwice() {
+	process := `
+process: p
+title: P
+severities: [high]
+steps:
+  - id: announce
+    notify: {to: [channel:ops, person:alice], message: hello}
+  - set: {status: closed}
+`
+	s.Require().NoError(func() error {
+		_, err := s.store.BeginDelivery(context.Background(), store.Delivery{Key: "incident-INC-7/announce#1/channel:ops"})
+		if err == nil {
+			err = s.store.FinishDelivery(context.Background(), "incident-INC-7/announce#1/channel:ops", store.DeliverySent, "")
+		}
+		return err
+	}())
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{"alice: hello"}, s.sent.lines())
+}
+
+func TestStartOptions(t *testing.T) {
+	opts := workflows.StartOptions(workflows.Input{Incident: workflows.Declared{Ref: "INC-42", Type: "security", Severity: "critical",
+		Title: "Suspicious admin logins", Status: "investigating"}})
+	require.Equal(t, "incident-INC-42", opts.ID)
+	require.Equal(t, "incidents", opts.TaskQueue)
+	require.Equal(t, "INC-42 · security · critical · Suspicious admin logins", opts.StaticSummary)
+	v, ok := opts.TypedSearchAttributes.GetKeyword(workflows.AttrStatus)
+	require.True(t, ok)
+	require.Equal(t, "investigating", v)
+	require.True(t, strings.Contains(opts.StaticDetails, "Suspicious admin logins"))
+}
