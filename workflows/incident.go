@@ -77,8 +77,8 @@ type Input struct {
 func StartOptions(in Input) client.StartWorkflowOptions {
 	inc := in.Incident
 	return client.StartWorkflowOptions{
-		ID:                       incidentflow.WorkflowID(inc.Ref),
-		TaskQueue:                TaskQueue,
+		ID:        incidentflow.WorkflowID(inc.Ref),
+		TaskQueue: TaskQueue,
 		// A second start of the same incident, running or finished, is refused:
 		// callers treat "already started" as done.
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -131,19 +131,19 @@ type Activity struct {
 
 // State is the live picture of an incident, returned by the state query.
 type State struct {
-	Ref          string                    `json:"ref"`
-	Type         string                    `json:"type"`
-	Title        string                    `json:"title"`
-	Status       string                    `json:"status"`
-	Severity     string                    `json:"severity"`
-	Fields       map[string]any            `json:"fields"`
-	Roles        map[string]string         `json:"roles"`
-	Acknowledged *Acknowledgement          `json:"acknowledged,omitempty"`
-	Signals      map[string]SignalRecord   `json:"signals,omitempty"`
-	Outputs      map[string]map[string]any `json:"outputs,omitempty"`
-	Active       []Activity                `json:"active"`
+	Ref          string                       `json:"ref"`
+	Type         string                       `json:"type"`
+	Title        string                       `json:"title"`
+	Status       string                       `json:"status"`
+	Severity     string                       `json:"severity"`
+	Fields       map[string]any               `json:"fields"`
+	Roles        map[string]string            `json:"roles"`
+	Acknowledged *Acknowledgement             `json:"acknowledged,omitempty"`
+	Signals      map[string]SignalRecord      `json:"signals,omitempty"`
+	Outputs      map[string]map[string]any    `json:"outputs,omitempty"`
+	Active       []Activity                   `json:"active"`
 	Recent       []incidentflow.TimelineEvent `json:"recent"`
-	ProcessHash  string                    `json:"process_hash"`
+	ProcessHash  string                       `json:"process_hash"`
 	// Seq numbers timeline events, so their dedup keys are stable across replays.
 	Seq int64 `json:"seq"`
 	// Iterations count how often each step ran, for delivery keys.
