@@ -11,7 +11,8 @@ import (
 
 // Error codes, mapped to HTTP statuses in api and to retryability in activities.
 const (
-	EINVALID     = "invalid"     // the request is malformed or breaks a rule
+	EBADREQUEST  = "bad_request" // the request cannot be read (malformed JSON, wrong content)
+	EINVALID     = "invalid"     // the request is readable but breaks a rule
 	ENOTFOUND    = "not_found"   // no such incident, process, task…
 	ECONFLICT    = "conflict"    // the request is valid but refused in the current state
 	EUNAVAILABLE = "unavailable" // a dependency (database, Temporal) cannot be reached; retry later

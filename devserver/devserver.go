@@ -60,6 +60,8 @@ type Server struct {
 	ui     *uiserver.Server
 	uiDone chan error
 	opts   Options
+	// logLevel is raised on Stop: a stopping server's connection warnings are noise.
+	logLevel *slog.LevelVar
 }
 
 const clusterName = "active"
@@ -103,7 +105,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 
-	logger := newServerLogger(o.Logger, o.LogLevel)
+	level := new(slog.LevelVar)
+	level.Set(o.LogLevel)
+	logger := newServerLogger(o.Logger, level)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporal authorizer: %w", err)
@@ -138,7 +142,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	s := &Server{server: srv, opts: o}
+	s := &Server{server: srv, opts: o, logLevel: level}
 	if err := waitForPort(ctx, o.FrontendAddr); err != nil {
 		srv.Stop()
 		return nil, err
@@ -154,6 +158,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 
 // Stop shuts the UI and the server down; it is safe to call once.
 func (s *Server) Stop() {
+	s.logLevel.Set(slog.LevelError)
 	if s.ui != nil {
 		s.ui.Stop()
 	}

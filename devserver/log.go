@@ -12,12 +12,12 @@ import (
 // below the configured level before any tag is converted.
 type serverLogger struct {
 	log   *slog.Logger
-	level slog.Level
+	level *slog.LevelVar
 }
 
 var _ log.Logger = serverLogger{}
 
-func newServerLogger(l *slog.Logger, level slog.Level) serverLogger {
+func newServerLogger(l *slog.Logger, level *slog.LevelVar) serverLogger {
 	return serverLogger{log: l.With("component", "temporal"), level: level}
 }
 
@@ -30,7 +30,7 @@ func (s serverLogger) Panic(msg string, tags ...tag.Tag)  { s.emit(slog.LevelErr
 func (s serverLogger) Fatal(msg string, tags ...tag.Tag)  { s.emit(slog.LevelError, msg, tags) }
 
 func (s serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
-	if level < s.level || !s.log.Enabled(context.Background(), level) {
+	if level < s.level.Level() || !s.log.Enabled(context.Background(), level) {
 		return
 	}
 	attrs := make([]slog.Attr, len(tags))

@@ -171,7 +171,7 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 	people := ids(d.dir.People, func(p Person) string { return p.ID })
 	for _, m := range teamMembers {
 		if !slices.Contains(people, m.Value) {
-			w.at(m.Pos, "unknown person %q in team members%s", m.Value, didYouMean(m.Value, people))
+			w.at(m.Pos, "unknown person %q in team members%s", m.Value, DidYouMean(m.Value, people))
 		}
 	}
 	for _, c := range append(pageVia, defaultChannel) {
@@ -203,7 +203,7 @@ func (d *directoryDecoder) checkID(n *yaml.Node, id string, pos Pos, what string
 func (d *directoryDecoder) channelRef(c Located) {
 	channels := ids(d.dir.Channels, func(c Channel) string { return c.ID })
 	if !slices.Contains(channels, c.Value) {
-		d.at(c.Pos, "unknown channel %q%s", c.Value, didYouMean(c.Value, channels))
+		d.at(c.Pos, "unknown channel %q%s", c.Value, DidYouMean(c.Value, channels))
 	}
 }
 
@@ -243,7 +243,7 @@ func (d *directoryDecoder) channel(n *yaml.Node, seen map[string]Pos) (Channel, 
 			d.warnAt(posOf(n), "webhook channel %q has no secret_env: its requests are not signed", c.ID)
 		}
 	default:
-		d.at(typePos, "unknown channel type %q%s (supported: %s)", c.Type, didYouMean(c.Type, ChannelTypes), strings.Join(ChannelTypes, ", "))
+		d.at(typePos, "unknown channel type %q%s (supported: %s)", c.Type, DidYouMean(c.Type, ChannelTypes), strings.Join(ChannelTypes, ", "))
 	}
 	return c, true
 }
@@ -257,7 +257,7 @@ func (d *directoryDecoder) calendar(n *yaml.Node) *Calendar {
 			for _, day := range d.strList(v, "weekend") {
 				wd, ok := weekdays[strings.ToLower(day.Value)]
 				if !ok {
-					d.at(day.Pos, "unknown weekday %q%s", day.Value, didYouMean(strings.ToLower(day.Value), weekdayNames))
+					d.at(day.Pos, "unknown weekday %q%s", day.Value, DidYouMean(strings.ToLower(day.Value), weekdayNames))
 					continue
 				}
 				c.Weekend = append(c.Weekend, wd)

@@ -152,7 +152,7 @@ func (c *Conditions) program(expr string) (cel.Program, error) {
 		return nil, &ExprError{Line: 1, Col: 1, Message: fmt.Sprintf("condition must be true or false, but %q is a %s", expr, checked.OutputType())}
 	}
 	if bad := c.unknownSeverityLiteral(expr); bad != "" {
-		return nil, &ExprError{Line: 1, Col: 1 + strings.Index(expr, bad), Message: fmt.Sprintf("unknown severity %q in condition%s (severities: %s)", bad, didYouMean(bad, c.process.Severities), strings.Join(c.process.Severities, ", "))}
+		return nil, &ExprError{Line: 1, Col: 1 + strings.Index(expr, bad), Message: fmt.Sprintf("unknown severity %q in condition%s (severities: %s)", bad, DidYouMean(bad, c.process.Severities), strings.Join(c.process.Severities, ", "))}
 	}
 	prg, err := c.env.Program(checked, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
@@ -206,11 +206,11 @@ func (c *Conditions) unknownName(name string) string {
 	known = append(known, c.stepVars...)
 	switch {
 	case strings.HasPrefix(name, "fields."):
-		return fmt.Sprintf("uses field %q, which the process does not declare%s", strings.TrimPrefix(name, "fields."), didYouMean(name, known))
+		return fmt.Sprintf("uses field %q, which the process does not declare%s", strings.TrimPrefix(name, "fields."), DidYouMean(name, known))
 	case strings.HasPrefix(name, "steps."):
-		return fmt.Sprintf("uses %q, which no earlier step with an id provides%s", name, didYouMean(name, known))
+		return fmt.Sprintf("uses %q, which no earlier step with an id provides%s", name, DidYouMean(name, known))
 	}
-	return fmt.Sprintf("uses unknown name %q%s", name, didYouMean(name, known))
+	return fmt.Sprintf("uses unknown name %q%s", name, DidYouMean(name, known))
 }
 
 // Eval evaluates a condition against facts. An expression that failed Check

@@ -35,7 +35,7 @@ func NormalizeField(def FieldDef, v any) (any, error) {
 			return nil, fmt.Errorf("is longer than %d characters", limit)
 		}
 		if def.Type == "enum" && !slices.Contains(def.Values, s) {
-			return nil, fmt.Errorf("must be one of %s, not %q%s", strings.Join(def.Values, ", "), s, didYouMean(s, def.Values))
+			return nil, fmt.Errorf("must be one of %s, not %q%s", strings.Join(def.Values, ", "), s, DidYouMean(s, def.Values))
 		}
 		return s, nil
 	case "bool":
@@ -164,7 +164,7 @@ func (p *Process) CheckFields(in map[string]any) (map[string]any, []FieldError) 
 	for _, name := range names {
 		def, ok := p.Field(name)
 		if !ok {
-			errs = append(errs, FieldError{name, fmt.Sprintf("is not a field of %s incidents%s", p.Type, didYouMean(name, declared))})
+			errs = append(errs, FieldError{name, fmt.Sprintf("is not a field of %s incidents%s", p.Type, DidYouMean(name, declared))})
 			continue
 		}
 		if in[name] == nil {

@@ -193,7 +193,7 @@ func parseProcess(file string, data []byte, dir *Directory, problems *Problems) 
 		"initial_status": func(_, v *yaml.Node) {
 			s := w.str(v, "initial_status")
 			if s != "" && !IsStatus(s) {
-				w.at(posOf(v), "unknown status %q%s (statuses: %s)", s, didYouMean(s, Statuses), strings.Join(Statuses, ", "))
+				w.at(posOf(v), "unknown status %q%s (statuses: %s)", s, DidYouMean(s, Statuses), strings.Join(Statuses, ", "))
 			} else if IsFinalStatus(s) || s == "resolved" {
 				w.at(posOf(v), "an incident cannot start %s", s)
 			} else if s != "" {
@@ -284,7 +284,7 @@ func (d *processDecoder) fields(n *yaml.Node) {
 			d.at(posOf(v), "%s needs a type: one of %s", what, strings.Join(FieldTypes, ", "))
 			continue
 		case !slices.Contains(FieldTypes, def.Type):
-			d.at(typePos, "%s has unknown type %q%s (types: %s)", what, def.Type, didYouMean(def.Type, FieldTypes), strings.Join(FieldTypes, ", "))
+			d.at(typePos, "%s has unknown type %q%s (types: %s)", what, def.Type, DidYouMean(def.Type, FieldTypes), strings.Join(FieldTypes, ", "))
 			continue
 		case def.Type == "enum" && len(def.Values) == 0:
 			d.at(typePos, "%s is an enum and needs values", what)
@@ -427,23 +427,23 @@ func (d *processDecoder) target(t Located) (Target, bool) {
 	switch kind {
 	case "channel":
 		if _, ok := d.dir.Channel(id); !ok {
-			d.at(t.Pos, "unknown channel %q%s", id, didYouMean(id, ids(d.dir.Channels, func(c Channel) string { return c.ID })))
+			d.at(t.Pos, "unknown channel %q%s", id, DidYouMean(id, ids(d.dir.Channels, func(c Channel) string { return c.ID })))
 		}
 	case "person":
 		p, ok := d.dir.Person(id)
 		if !ok {
-			d.at(t.Pos, "unknown person %q%s", id, didYouMean(id, ids(d.dir.People, func(p Person) string { return p.ID })))
+			d.at(t.Pos, "unknown person %q%s", id, DidYouMean(id, ids(d.dir.People, func(p Person) string { return p.ID })))
 		} else if d.dir.ChannelFor(p) == "" {
 			d.at(t.Pos, "person %q cannot be reached: they have no page_via channel and the directory sets no default_channel", id)
 		}
 	case "team":
 		if _, ok := d.dir.Team(id); !ok {
-			d.at(t.Pos, "unknown team %q%s", id, didYouMean(id, ids(d.dir.Teams, func(t Team) string { return t.ID })))
+			d.at(t.Pos, "unknown team %q%s", id, DidYouMean(id, ids(d.dir.Teams, func(t Team) string { return t.ID })))
 		}
 	case "role":
 		d.checks = append(d.checks, func() {
 			if !slices.Contains(d.p.Roles, id) {
-				d.at(t.Pos, "unknown role %q: the process declares roles %s%s", id, orNone(d.p.Roles), didYouMean(id, d.p.Roles))
+				d.at(t.Pos, "unknown role %q: the process declares roles %s%s", id, orNone(d.p.Roles), DidYouMean(id, d.p.Roles))
 			}
 		})
 	}
@@ -463,14 +463,14 @@ func (d *processDecoder) set(n *yaml.Node) *Set {
 		"status": func(_, v *yaml.Node) {
 			out.Status = d.str(v, "status")
 			if out.Status != "" && !IsStatus(out.Status) {
-				d.at(posOf(v), "unknown status %q%s (statuses: %s)", out.Status, didYouMean(out.Status, Statuses), strings.Join(Statuses, ", "))
+				d.at(posOf(v), "unknown status %q%s (statuses: %s)", out.Status, DidYouMean(out.Status, Statuses), strings.Join(Statuses, ", "))
 			}
 		},
 		"severity": func(_, v *yaml.Node) {
 			out.Severity = d.str(v, "severity")
 			d.checks = append(d.checks, func() {
 				if out.Severity != "" && d.p.SeverityRank(out.Severity) < 0 {
-					d.at(posOf(v), "unknown severity %q%s (severities: %s)", out.Severity, didYouMean(out.Severity, d.p.Severities), strings.Join(d.p.Severities, ", "))
+					d.at(posOf(v), "unknown severity %q%s (severities: %s)", out.Severity, DidYouMean(out.Severity, d.p.Severities), strings.Join(d.p.Severities, ", "))
 				}
 			})
 		},
@@ -486,7 +486,7 @@ func (d *processDecoder) set(n *yaml.Node) *Set {
 				d.checks = append(d.checks, func() {
 					def, ok := d.p.Field(k.Value)
 					if !ok {
-						d.at(posOf(k), "set.fields names %q, which the process does not declare%s", k.Value, didYouMean(k.Value, ids(d.p.Fields, func(f FieldDef) string { return f.Name })))
+						d.at(posOf(k), "set.fields names %q, which the process does not declare%s", k.Value, DidYouMean(k.Value, ids(d.p.Fields, func(f FieldDef) string { return f.Name })))
 						return
 					}
 					norm, err := NormalizeField(def, value(val))
@@ -509,11 +509,11 @@ func (d *processDecoder) set(n *yaml.Node) *Set {
 				person := d.str(val, "a role holder")
 				out.Roles[k.Value] = person
 				if _, ok := d.dir.Person(person); person != "" && !ok {
-					d.at(posOf(val), "unknown person %q%s", person, didYouMean(person, ids(d.dir.People, func(p Person) string { return p.ID })))
+					d.at(posOf(val), "unknown person %q%s", person, DidYouMean(person, ids(d.dir.People, func(p Person) string { return p.ID })))
 				}
 				d.checks = append(d.checks, func() {
 					if !slices.Contains(d.p.Roles, k.Value) {
-						d.at(posOf(k), "unknown role %q: the process declares roles %s%s", k.Value, orNone(d.p.Roles), didYouMean(k.Value, d.p.Roles))
+						d.at(posOf(k), "unknown role %q: the process declares roles %s%s", k.Value, orNone(d.p.Roles), DidYouMean(k.Value, d.p.Roles))
 					}
 				})
 			}

@@ -44,7 +44,7 @@ func (w walker) mapping(n *yaml.Node, what string, fields map[string]field) bool
 		seen[k.Value] = true
 		h, ok := fields[k.Value]
 		if !ok {
-			w.at(posOf(k), "unknown key %q in %s%s (known keys: %s)", k.Value, what, didYouMean(k.Value, known), strings.Join(known, ", "))
+			w.at(posOf(k), "unknown key %q in %s%s (known keys: %s)", k.Value, what, DidYouMean(k.Value, known), strings.Join(known, ", "))
 			continue
 		}
 		h(k, v)

@@ -77,8 +77,8 @@ func (r report) warnAt(p Pos, format string, args ...any) {
 	*r.problems = append(*r.problems, Problem{File: r.file, Line: p.Line, Col: p.Col, Message: fmt.Sprintf(format, args...), Warning: true})
 }
 
-// didYouMean suffixes a hint naming the closest candidate, if one is close enough.
-func didYouMean(got string, candidates []string) string {
+// DidYouMean suffixes a hint naming the closest candidate, if one is close enough.
+func DidYouMean(got string, candidates []string) string {
 	best, bestDist := "", len(got)/2+2
 	for _, c := range candidates {
 		if d := editDistance(got, c); d < bestDist {

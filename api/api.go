@@ -1,0 +1,238 @@
+// Package api is incidentflow's HTTP API (gin): routes, strict request decoding,
+// the exactly-once declaration of incidents and the one mapping of errors to
+// HTTP. It talks to the store and to Temporal through small interfaces; it must
+// never import workflows' internals beyond their inputs, activities or channels.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+)
+
+// Store is what the API needs of the database.
+type Store interface {
+	Ping(ctx context.Context) error
+	SaveProcessVersion(ctx context.Context, v store.ProcessVersion) error
+	ProcessVersion(ctx context.Context, hash string) (store.ProcessVersion, error)
+	CreateIncident(ctx context.Context, inc incidentflow.Incident) (incidentflow.Incident, bool, error)
+	MarkWorkflowStarted(ctx context.Context, ref string) error
+	UnstartedIncidents(ctx context.Context, declaredBefore time.Time, limit int) ([]incidentflow.Incident, error)
+	Incident(ctx context.Context, ref string) (incidentflow.Incident, error)
+	ListIncidents(ctx context.Context, f store.ListFilter) ([]incidentflow.Incident, error)
+	Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Temporal is what the API needs of a Temporal client.
+type Temporal interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+	WorkflowService() workflowservice.WorkflowServiceClient
+}
+
+// Config is the API's wiring, built in cmd/.
+type Config struct {
+	Store    Store
+	Temporal Temporal
+	Catalog  *dsl.Catalog
+	Logger   *slog.Logger
+	// BaseURL is where this API is reached, for links in messages.
+	BaseURL string
+	// UIURL is the Temporal Web UI's address, for links to runs.
+	UIURL     string
+	Namespace string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	cfg    Config
+	router *gin.Engine
+}
+
+// maxBody caps every request body.
+const maxBody = 1 << 20
+
+// New builds the API's router.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	cfg.UIURL = strings.TrimRight(cfg.UIURL, "/")
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	s := &Server{cfg: cfg, router: r}
+	r.Use(s.recover, s.logRequests, limitBody)
+	r.NoRoute(func(c *gin.Context) {
+		s.fail(c, incidentflow.Errorf(incidentflow.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, errorBody("method_not_allowed", fmt.Sprintf("%s is not allowed on %s", c.Request.Method, c.Request.URL.Path), nil))
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+
+	v1 := r.Group("/v1")
+	v1.POST("/incidents", s.declare)
+	v1.GET("/incidents", s.listIncidents)
+	v1.GET("/incidents/:ref", s.getIncident)
+	v1.GET("/incidents/:ref/timeline", s.timeline)
+	v1.POST("/incidents/:ref/acknowledge", s.acknowledge)
+	v1.POST("/incidents/:ref/status", s.setStatus)
+	v1.POST("/incidents/:ref/signals/:name", s.signal)
+	v1.GET("/processes", s.listProcesses)
+	v1.GET("/processes/:type", s.getProcess)
+	v1.POST("/processes/validate", s.validateProcess)
+	return s
+}
+
+// Handler returns the http.Handler serving the API.
+func (s *Server) Handler() http.Handler { return s.router }
+
+func limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+	}
+	c.Next()
+}
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.cfg.Logger.Error("panic in handler", "path", c.Request.URL.Path, "error", fmt.Sprint(v))
+			s.fail(c, fmt.Errorf("panic: %v", v))
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelDebug
+	if c.Writer.Status() >= 500 {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(), "duration", time.Since(start)}
+	if ref := c.Param("ref"); ref != "" {
+		attrs = append(attrs, "incident", ref)
+	}
+	s.cfg.Logger.Log(c.Request.Context(), level, "http request", attrs...)
+}
+
+// ready reports whether the database and Temporal answer.
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{"database": "ok", "temporal": "ok"}
+	ok := true
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		checks["database"], ok = incidentflow.ErrorMessage(err), false
+	}
+	if _, err := s.cfg.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ok = "Temporal is unreachable", false
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}
+
+// errorBody is the one error shape of the API.
+func errorBody(code, message string, details []incidentflow.Detail) gin.H {
+	if details == nil {
+		details = []incidentflow.Detail{}
+	}
+	return gin.H{"error": gin.H{"code": code, "message": message, "details": details}}
+}
+
+// httpStatus maps an error code to its HTTP status.
+func httpStatus(code string) int {
+	switch code {
+	case incidentflow.EBADREQUEST:
+		return http.StatusBadRequest
+	case incidentflow.EINVALID:
+		return http.StatusUnprocessableEntity
+	case incidentflow.ENOTFOUND:
+		return http.StatusNotFound
+	case incidentflow.ECONFLICT:
+		return http.StatusConflict
+	case incidentflow.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// fail answers with the error's status and the one error shape. Internal and
+// unavailable errors are logged with their cause; the caller sees only the message.
+func (s *Server) fail(c *gin.Context, err error) {
+	code := incidentflow.ErrorCode(err)
+	var details []incidentflow.Detail
+	var e *incidentflow.Error
+	if errors.As(err, &e) {
+		details = e.Details
+	}
+	if code == incidentflow.EINTERNAL || code == incidentflow.EUNAVAILABLE {
+		s.cfg.Logger.Warn("request failed", "path", c.Request.URL.Path, "incident", c.Param("ref"), "error", err)
+	}
+	c.JSON(httpStatus(code), errorBody(code, incidentflow.ErrorMessage(err), details))
+}
+
+// decode reads a JSON request body strictly: one object, no unknown fields.
+func decode(c *gin.Context, v any) error {
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		var syntaxErr *json.SyntaxError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is empty; send a JSON object")
+		case errors.As(err, &maxErr):
+			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is larger than %d bytes", maxBody)
+		case errors.As(err, &syntaxErr):
+			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is not valid JSON (at byte %d)", syntaxErr.Offset)
+		case errors.As(err, &typeErr):
+			return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("%q must be %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value),
+				Details: []incidentflow.Detail{{Field: typeErr.Field, Message: "wrong type"}}}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("unknown field %q", name),
+				Details: []incidentflow.Detail{{Field: name, Message: "unknown field"}}}
+		}
+		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is not a valid JSON object")
+	}
+	if dec.More() {
+		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body holds more than one JSON value")
+	}
+	return nil
+}

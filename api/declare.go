@@ -1,0 +1,242 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// DeclareRequest is the body of POST /v1/incidents.
+type DeclareRequest struct {
+	Type       string         `json:"type"`
+	Title      string         `json:"title"`
+	Severity   string         `json:"severity"`
+	Summary    string         `json:"summary"`
+	Fields     map[string]any `json:"fields"`
+	DeclaredBy string         `json:"declared_by"`
+}
+
+// Limits on what a declaration may carry.
+const (
+	maxTitle          = 200
+	maxSummary        = 10_000
+	maxIdempotencyKey = 255
+	maxName           = 100
+)
+
+// incidentView is an incident as the API shows it.
+type incidentView struct {
+	incidentflow.Incident
+	URL   string           `json:"url"`
+	UIURL string           `json:"ui_url"`
+	State *workflows.State `json:"state,omitempty"`
+	// StateError says why the live state is missing, when it is.
+	StateError string `json:"state_error,omitempty"`
+}
+
+func (s *Server) view(inc incidentflow.Incident) incidentView {
+	return incidentView{Incident: inc, URL: s.incidentURL(inc.Ref), UIURL: s.uiURL(inc.WorkflowID)}
+}
+
+func (s *Server) incidentURL(ref string) string {
+	return s.cfg.BaseURL + "/v1/incidents/" + url.PathEscape(ref)
+}
+
+func (s *Server) uiURL(workflowID string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", s.cfg.UIURL, url.PathEscape(s.cfg.Namespace), url.PathEscape(workflowID))
+}
+
+func (s *Server) declare(c *gin.Context) {
+	var req DeclareRequest
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > maxIdempotencyKey || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the Idempotency-Key header must be printable and at most %d characters", maxIdempotencyKey))
+		return
+	}
+	inc, created, err := s.Declare(c.Request.Context(), req, key)
+	switch {
+	case err != nil && inc.Ref == "":
+		s.fail(c, err)
+	case err != nil:
+		// Recorded, not yet running: the reconciler will start it; nothing is lost.
+		s.cfg.Logger.Warn("incident recorded but its run did not start; the reconciler will retry", "incident", inc.Ref, "error", err)
+		c.JSON(http.StatusAccepted, gin.H{"incident": s.view(inc), "started": false,
+			"message": "the incident is recorded but Temporal could not start its run yet; it starts automatically once Temporal answers"})
+	case created:
+		c.Header("Location", s.incidentURL(inc.Ref))
+		c.JSON(http.StatusCreated, s.view(inc))
+	default:
+		c.Header("Idempotent-Replayed", "true")
+		c.JSON(http.StatusOK, s.view(inc))
+	}
+}
+
+// Declare records an incident and starts its run, exactly once. With an
+// idempotency key used before, it returns the incident declared then (and starts
+// its run if that start had failed). When the incident is recorded but its run
+// cannot start, it returns the incident and the start error.
+func (s *Server) Declare(ctx context.Context, req DeclareRequest, key string) (incidentflow.Incident, bool, error) {
+	p, err := s.checkDeclaration(&req)
+	if err != nil {
+		return incidentflow.Incident{}, false, err
+	}
+	src := s.cfg.Catalog.Sources[p.Type]
+	snapshot, err := json.Marshal(p)
+	if err != nil {
+		return incidentflow.Incident{}, false, fmt.Errorf("encode process %s: %w", p.Type, err)
+	}
+	if err := s.cfg.Store.SaveProcessVersion(ctx, store.ProcessVersion{Hash: src.Hash, Type: p.Type, File: src.File,
+		YAML: string(src.YAML), Snapshot: snapshot}); err != nil {
+		return incidentflow.Incident{}, false, err
+	}
+	inc := incidentflow.Incident{Type: p.Type, Title: req.Title, Summary: req.Summary, Severity: req.Severity,
+		Status: p.InitialStatus, Fields: req.Fields, ProcessHash: src.Hash, DeclaredBy: req.DeclaredBy, DeclaredAt: s.cfg.Now().UTC()}
+	if key != "" {
+		inc.IdempotencyKey = &key
+	}
+	stored, created, err := s.cfg.Store.CreateIncident(ctx, inc)
+	if err != nil {
+		return incidentflow.Incident{}, false, err
+	}
+	if !created && (stored.Type != inc.Type || stored.Title != inc.Title || stored.Severity != inc.Severity) {
+		return incidentflow.Incident{}, false, &incidentflow.Error{Code: incidentflow.EINVALID,
+			Message: fmt.Sprintf("the Idempotency-Key %q was already used to declare %s, a different incident; use a new key", key, stored.Ref),
+			Details: []incidentflow.Detail{{Field: "Idempotency-Key", Message: "already used for " + stored.Ref}}}
+	}
+	if stored.WorkflowStartedAt == nil {
+		if err := s.start(ctx, stored); err != nil {
+			return stored, created, err
+		}
+	}
+	return stored, created, nil
+}
+
+// checkDeclaration validates a declaration, reporting every problem at once,
+// and normalises its fields. It returns the incident's process.
+func (s *Server) checkDeclaration(req *DeclareRequest) (*dsl.Process, error) {
+	var details []incidentflow.Detail
+	add := func(field, format string, args ...any) {
+		details = append(details, incidentflow.Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	req.Title = strings.TrimSpace(req.Title)
+	switch {
+	case req.Title == "":
+		add("title", "is required")
+	case utf8.RuneCountInString(req.Title) > maxTitle:
+		add("title", "is longer than %d characters", maxTitle)
+	}
+	if utf8.RuneCountInString(req.Summary) > maxSummary {
+		add("summary", "is longer than %d characters", maxSummary)
+	}
+	if utf8.RuneCountInString(req.DeclaredBy) > maxName {
+		add("declared_by", "is longer than %d characters", maxName)
+	}
+	p, ok := s.cfg.Catalog.Processes[req.Type]
+	switch {
+	case req.Type == "":
+		add("type", "is required: one of %s", strings.Join(s.cfg.Catalog.Types(), ", "))
+	case !ok:
+		add("type", "%q is not an incident type here: use one of %s%s", req.Type, strings.Join(s.cfg.Catalog.Types(), ", "), dsl.DidYouMean(req.Type, s.cfg.Catalog.Types()))
+	}
+	if ok {
+		switch {
+		case req.Severity == "":
+			add("severity", "is required: one of %s", strings.Join(p.Severities, ", "))
+		case p.SeverityRank(req.Severity) < 0:
+			add("severity", "%q is not a severity of %s incidents: use one of %s", req.Severity, p.Type, strings.Join(p.Severities, ", "))
+		}
+		fields, errs := p.CheckFields(req.Fields)
+		for _, e := range errs {
+			add("fields."+e.Field, "%s", e.Message)
+		}
+		req.Fields = fields
+	}
+	if len(details) > 0 {
+		msg := "the declaration is not valid: " + details[0].Field + " " + details[0].Message
+		if len(details) > 1 {
+			msg += fmt.Sprintf(" (and %d more problems)", len(details)-1)
+		}
+		return nil, &incidentflow.Error{Code: incidentflow.EINVALID, Message: msg, Details: details}
+	}
+	return p, nil
+}
+
+// start starts the run of a recorded incident from its stored process version
+// and marks it started. A run that already exists counts as started.
+func (s *Server) start(ctx context.Context, inc incidentflow.Incident) error {
+	pv, err := s.cfg.Store.ProcessVersion(ctx, inc.ProcessHash)
+	if err != nil {
+		return err
+	}
+	var p dsl.Process
+	if err := json.Unmarshal(pv.Snapshot, &p); err != nil {
+		return fmt.Errorf("decode process version %s: %w", pv.Hash, err)
+	}
+	in := workflows.Input{
+		Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity,
+			Status: inc.Status, Fields: inc.Fields, DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt},
+		Process: p, ProcessHash: pv.Hash, Calendar: s.cfg.Catalog.Directory.Calendar,
+		Links: dsl.Links{Incident: s.incidentURL(inc.Ref), Temporal: s.uiURL(inc.WorkflowID)},
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = s.cfg.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflows.WorkflowName, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "Temporal could not start the incident's run", Err: err}
+	}
+	return s.cfg.Store.MarkWorkflowStarted(ctx, inc.Ref)
+}
+
+// Reconcile starts the runs of incidents recorded more than grace ago whose
+// start was never confirmed: the API died, or Temporal was down, between the
+// insert and the start. It returns how many it started.
+func (s *Server) Reconcile(ctx context.Context, grace time.Duration) (int, error) {
+	list, err := s.cfg.Store.UnstartedIncidents(ctx, s.cfg.Now().Add(-grace), 100)
+	if err != nil {
+		return 0, err
+	}
+	started := 0
+	for _, inc := range list {
+		if err := s.start(ctx, inc); err != nil {
+			return started, fmt.Errorf("start %s: %w", inc.Ref, err)
+		}
+		s.cfg.Logger.Info("reconciler started an incident's run", "incident", inc.Ref)
+		started++
+	}
+	return started, nil
+}
+
+// RunReconciler calls Reconcile every interval until ctx ends.
+func (s *Server) RunReconciler(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Reconcile(ctx, interval); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("reconciler", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

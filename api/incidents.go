@@ -1,0 +1,232 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+var refPattern = regexp.MustCompile(`^INC-[1-9][0-9]{0,17}$`)
+
+// incident loads the incident named by the :ref path parameter.
+func (s *Server) incident(c *gin.Context) (incidentflow.Incident, error) {
+	ref := c.Param("ref")
+	if !refPattern.MatchString(ref) {
+		return incidentflow.Incident{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "%q is not an incident reference (like INC-42)", ref)
+	}
+	inc, err := s.cfg.Store.Incident(c.Request.Context(), ref)
+	if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
+		return inc, incidentflow.Errorf(incidentflow.ENOTFOUND, "no incident %s", ref)
+	}
+	return inc, err
+}
+
+func (s *Server) listIncidents(c *gin.Context) {
+	f := store.ListFilter{Type: c.Query("type"), Status: c.Query("status"), Severity: c.Query("severity")}
+	var details []incidentflow.Detail
+	if f.Status != "" && !dsl.IsStatus(f.Status) {
+		details = append(details, incidentflow.Detail{Field: "status", Message: "must be one of " + strings.Join(dsl.Statuses, ", ")})
+	}
+	if f.Type != "" && s.cfg.Catalog.Processes[f.Type] == nil {
+		details = append(details, incidentflow.Detail{Field: "type", Message: "must be one of " + strings.Join(s.cfg.Catalog.Types(), ", ")})
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			details = append(details, incidentflow.Detail{Field: "limit", Message: "must be a whole number from 1 to 500"})
+		}
+		f.Limit = n
+	}
+	if v := c.Query("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			details = append(details, incidentflow.Detail{Field: "cursor", Message: "must be the next_cursor of a previous page"})
+		}
+		f.After = n
+	}
+	if len(details) > 0 {
+		s.fail(c, &incidentflow.Error{Code: incidentflow.EINVALID, Message: "invalid query: " + details[0].Field + " " + details[0].Message, Details: details})
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	list, err := s.cfg.Store.ListIncidents(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	views := make([]incidentView, len(list))
+	for i, inc := range list {
+		views[i] = s.view(inc)
+	}
+	body := gin.H{"incidents": views, "next_cursor": nil}
+	if len(list) == f.Limit {
+		body["next_cursor"] = strconv.FormatInt(list[len(list)-1].Number, 10)
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+func (s *Server) getIncident(c *gin.Context) {
+	inc, err := s.incident(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	v := s.view(inc)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
+	defer cancel()
+	if inc.WorkflowStartedAt == nil {
+		v.StateError = "the incident's run has not started yet"
+	} else if val, err := s.cfg.Temporal.QueryWorkflow(ctx, inc.WorkflowID, "", workflows.QueryState); err != nil {
+		s.cfg.Logger.Warn("state query failed", "incident", inc.Ref, "error", err)
+		v.StateError = "the live state is unavailable right now (no worker answered)"
+	} else {
+		var st workflows.State
+		if err := val.Get(&st); err != nil {
+			s.fail(c, err)
+			return
+		}
+		v.State = &st
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) timeline(c *gin.Context) {
+	inc, err := s.incident(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	events, err := s.cfg.Store.Timeline(c.Request.Context(), inc.Ref)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "events": events})
+}
+
+func (s *Server) acknowledge(c *gin.Context) {
+	var in workflows.AcknowledgeInput
+	s.update(c, workflows.UpdateAcknowledge, &in, func() error {
+		in.By = strings.TrimSpace(in.By)
+		if in.By == "" || len(in.By) > maxName {
+			return field("by", "is required: who acknowledges (at most 100 characters)")
+		}
+		return nil
+	})
+}
+
+func (s *Server) setStatus(c *gin.Context) {
+	var in workflows.SetStatusInput
+	s.update(c, workflows.UpdateSetStatus, &in, func() error {
+		if len(in.By) > maxName || len(in.Note) > maxSummary {
+			return field("by", "is too long")
+		}
+		if !dsl.IsStatus(in.Status) {
+			return &incidentflow.Error{Code: incidentflow.EINVALID,
+				Message: "unknown status " + strconv.Quote(in.Status) + ": use one of " + strings.Join(dsl.Statuses, ", ") + dsl.DidYouMean(in.Status, dsl.Statuses),
+				Details: []incidentflow.Detail{{Field: "status", Message: "unknown status"}}}
+		}
+		return nil
+	})
+}
+
+// SignalRequest is the body of POST /v1/incidents/{ref}/signals/{name}.
+type SignalRequest struct {
+	By      string         `json:"by"`
+	Payload map[string]any `json:"payload"`
+}
+
+func (s *Server) signal(c *gin.Context) {
+	var req SignalRequest
+	in := workflows.SignalInput{Name: c.Param("name")}
+	s.update(c, workflows.UpdateSignal, &req, func() error {
+		if !dsl.IsSignalName(in.Name) {
+			return field("name", "must be lower-case letters, digits and _, starting with a letter")
+		}
+		in.By, in.Payload = req.By, req.Payload
+		return nil
+	}, &in)
+}
+
+func field(name, msg string) error {
+	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: name + " " + msg, Details: []incidentflow.Detail{{Field: name, Message: msg}}}
+}
+
+// update decodes body, checks it, and sends it (or arg, when given) to the
+// incident's run as the named Temporal Update, answering with the run's state.
+// A refusal by the run is a 409 with its reason.
+func (s *Server) update(c *gin.Context, name string, body any, check func() error, arg ...any) {
+	inc, err := s.incident(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := decode(c, body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := check(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if inc.WorkflowStartedAt == nil {
+		s.fail(c, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the run of %s has not started yet; retry shortly", inc.Ref))
+		return
+	}
+	payload := body
+	if len(arg) > 0 {
+		payload = arg[0]
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 30*time.Second)
+	defer cancel()
+	opts := client.UpdateWorkflowOptions{WorkflowID: inc.WorkflowID, UpdateName: name, Args: []any{payload},
+		WaitForStage: client.WorkflowUpdateStageCompleted}
+	if key := c.GetHeader("Idempotency-Key"); key != "" && len(key) <= maxIdempotencyKey {
+		opts.UpdateID = key // Temporal runs an update with a known ID once
+	}
+	handle, err := s.cfg.Temporal.UpdateWorkflow(ctx, opts)
+	var st workflows.State
+	if err == nil {
+		err = handle.Get(ctx, &st)
+	}
+	if err != nil {
+		s.fail(c, s.updateError(c.Request.Context(), inc, err))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "state": st})
+}
+
+// updateError explains why an update did not happen.
+func (s *Server) updateError(ctx context.Context, inc incidentflow.Incident, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == workflows.RefusedError {
+		return incidentflow.Errorf(incidentflow.ECONFLICT, "%s", appErr.Message())
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed") {
+		if fresh, ferr := s.cfg.Store.Incident(ctx, inc.Ref); ferr == nil && dsl.IsFinalStatus(fresh.Status) {
+			return incidentflow.Errorf(incidentflow.ECONFLICT, "incident %s is %s", inc.Ref, fresh.Status)
+		}
+		return incidentflow.Errorf(incidentflow.ECONFLICT, "the run of incident %s has ended", inc.Ref)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "the incident's run did not answer within 30s: is a worker running?", Err: err}
+	}
+	return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "Temporal could not deliver the update; retry shortly", Err: err}
+}

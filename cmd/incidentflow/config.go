@@ -1,0 +1,152 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/processes"
+)
+
+// flags is a command's flag set whose defaults come from environment twins, and
+// which collects every configuration problem before reporting them together.
+type flags struct {
+	fs       *flag.FlagSet
+	getenv   func(string) string
+	problems []string
+}
+
+func (e environment) flags(name, summary string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: incidentflow %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return &flags{fs: fs, getenv: e.getenv}
+}
+
+// str defines a string flag defaulting to $env, else def.
+func (f *flags) str(p *string, name, env, def, help string) {
+	if v := f.getenv(env); v != "" {
+		def = v
+	}
+	f.fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+}
+
+// secret is like str but also reads $env_FILE, for secrets mounted as files.
+func (f *flags) secret(p *string, name, env, help string) {
+	def := f.getenv(env)
+	if file := f.getenv(env + "_FILE"); file != "" && def == "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.problems = append(f.problems, fmt.Sprintf("%s_FILE: %v", env, err))
+		}
+		def = strings.TrimSpace(string(b))
+	}
+	f.fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s or %s_FILE)", help, env, env))
+}
+
+func (f *flags) parse(args []string) error {
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitCode(0)
+		}
+		return exitCode(2)
+	}
+	return nil
+}
+
+func (f *flags) problem(format string, args ...any) {
+	f.problems = append(f.problems, fmt.Sprintf(format, args...))
+}
+
+// check returns every problem found, one a line.
+func (f *flags) check() error {
+	if len(f.problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration:\n  %s", strings.Join(f.problems, "\n  "))
+}
+
+func (f *flags) hostPort(name, addr string) {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		f.problem("--%s %q must be host:port", name, addr)
+	}
+}
+
+func (f *flags) httpURL(name, value string) {
+	if value == "" {
+		return
+	}
+	if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		f.problem("--%s %q must be an http or https URL", name, value)
+	}
+}
+
+// logConfig is how a command logs.
+type logConfig struct {
+	level  string
+	format string
+}
+
+func (f *flags) logging(c *logConfig) {
+	f.str(&c.level, "log-level", "INCIDENTFLOW_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.str(&c.format, "log-format", "INCIDENTFLOW_LOG_FORMAT", "text", "text or json")
+}
+
+func (c logConfig) logger(f *flags, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.level)); err != nil {
+		f.problem("--log-level %q must be debug, info, warn or error", c.level)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts))
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	f.problem("--log-format %q must be text or json", c.format)
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// temporalConfig is how to reach an external Temporal.
+type temporalConfig struct {
+	address, namespace            string
+	tlsCert, tlsKey, tlsCA, tlsSN string
+}
+
+func (f *flags) temporal(c *temporalConfig) {
+	f.str(&c.address, "temporal-address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port")
+	f.str(&c.namespace, "temporal-namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace")
+	f.str(&c.tlsCert, "temporal-tls-cert", "TEMPORAL_TLS_CERT", "", "client certificate file for mTLS")
+	f.str(&c.tlsKey, "temporal-tls-key", "TEMPORAL_TLS_KEY", "", "client key file for mTLS")
+	f.str(&c.tlsCA, "temporal-tls-ca", "TEMPORAL_TLS_CA", "", "CA certificate file to verify the server")
+	f.str(&c.tlsSN, "temporal-tls-server-name", "TEMPORAL_TLS_SERVER_NAME", "", "server name to verify (enables TLS)")
+}
+
+func (f *flags) checkTemporal(c temporalConfig) {
+	f.hostPort("temporal-address", c.address)
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		f.problem("--temporal-tls-cert and --temporal-tls-key go together")
+	}
+}
+
+// loadCatalog reads the processes in dir, or the built-in ones when dir is empty.
+func loadCatalog(dir string) (*dsl.Catalog, error) {
+	var fsys fs.FS = processes.FS
+	prefix := "processes (built-in)"
+	if dir != "" {
+		fsys, prefix = os.DirFS(dir), dir
+	}
+	return dsl.Load(fsys, prefix)
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/incidentflow/incidentflow/api"
+	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// devConfig configures `incidentflow dev`.
+type devConfig struct {
+	dataDir, processesDir         string
+	apiAddr, temporalAddr, uiAddr string
+	log                           logConfig
+}
+
+func (e environment) dev(ctx context.Context, args []string) error {
+	var c devConfig
+	f := e.flags("dev", "Runs everything in one process: an embedded Temporal server and its Web UI, the app database\n(SQLite), the worker and the HTTP API. Data lives in --data; stop and start again to carry on.")
+	f.str(&c.dataDir, "data", "INCIDENTFLOW_DATA", ".incidentflow", "directory for Temporal's and the app's SQLite databases")
+	f.str(&c.processesDir, "processes", "INCIDENTFLOW_PROCESSES", "", "directory of process files and directory.yaml (default: the built-in processes)")
+	f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", "127.0.0.1:8080", "HTTP API listen address")
+	f.str(&c.temporalAddr, "temporal-addr", "INCIDENTFLOW_TEMPORAL_ADDR", "127.0.0.1:7233", "embedded Temporal frontend listen address")
+	f.str(&c.uiAddr, "ui-addr", "INCIDENTFLOW_UI_ADDR", "127.0.0.1:8233", "Temporal Web UI listen address")
+	f.logging(&c.log)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	logger := c.log.logger(f, e.stderr)
+	for name, addr := range map[string]string{"api-addr": c.apiAddr, "temporal-addr": c.temporalAddr, "ui-addr": c.uiAddr} {
+		f.hostPort(name, addr)
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+
+	cat, err := loadCatalog(c.processesDir)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitCode(1)
+	}
+	for _, w := range cat.Warnings {
+		logger.Warn(w.String())
+	}
+	dataDir, err := filepath.Abs(c.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, name := range workflows.SearchAttributeNames {
+		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{DataDir: dataDir, FrontendAddr: c.temporalAddr, UIAddr: c.uiAddr,
+		SearchAttributes: attrs, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(dataDir, "incidentflow.db"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+
+	const namespace = "default"
+	cl, err := dialTemporal(ctx, temporalConfig{address: c.temporalAddr, namespace: namespace}, logger)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	w, err := startWorker(cl, st, cat, logger, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	apiURL, uiURL := "http://"+c.apiAddr, "http://"+c.uiAddr
+	server := api.New(apiConfig(st, cl, cat, logger, apiURL, uiURL, namespace))
+	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), logger)
+	if err != nil {
+		return err
+	}
+	go server.RunReconciler(ctx, reconcileEvery)
+
+	processes := "built-in (" + strings.Join(cat.Types(), ", ") + ")"
+	if c.processesDir != "" {
+		processes = c.processesDir + " (" + strings.Join(cat.Types(), ", ") + ")"
+	}
+	fmt.Fprintf(e.stdout, `incidentflow dev is running
+  API          %s
+  Temporal UI  %s
+  Temporal     %s (namespace %s)
+  Data         %s
+  Processes    %s
+Declare an incident:
+  curl -X POST %s/v1/incidents -d '{"type":"engineering","title":"Checkout is down","severity":"critical"}'
+Press Ctrl-C to stop; start again with the same --data to carry on.
+`, apiURL, uiURL, c.temporalAddr, namespace, dataDir, processes, apiURL)
+
+	go func() {
+		if err := <-srv.UIErr(); err != nil {
+			logger.Error("the Temporal UI stopped; the rest carries on", "error", err)
+		}
+	}()
+	err = wait()
+	fmt.Fprintln(e.stdout, "incidentflow dev stopped")
+	return err
+}

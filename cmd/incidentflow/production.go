@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/incidentflow/incidentflow/api"
+	"github.com/incidentflow/incidentflow/store"
+)
+
+// prodConfig configures api, worker and migrate.
+type prodConfig struct {
+	databaseURL  string
+	processesDir string
+	apiAddr      string
+	publicURL    string
+	uiURL        string
+	temporal     temporalConfig
+	log          logConfig
+}
+
+func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
+	f := e.flags(name, summary)
+	f.secret(&c.databaseURL, "database-url", "DATABASE_URL", "PostgreSQL URL, postgres://user:password@host:5432/db")
+	f.temporal(&c.temporal)
+	f.logging(&c.log)
+	if name != "migrate" {
+		f.str(&c.processesDir, "processes", "INCIDENTFLOW_PROCESSES", "", "directory of process files and directory.yaml (default: the built-in processes)")
+	}
+	if name == "api" {
+		f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", ":8080", "HTTP API listen address")
+		f.str(&c.publicURL, "public-url", "INCIDENTFLOW_PUBLIC_URL", "", "URL people reach this API at, for links (default http://API-ADDR)")
+		f.str(&c.uiURL, "ui-url", "INCIDENTFLOW_UI_URL", "http://127.0.0.1:8233", "URL of the Temporal Web UI, for links to runs")
+	}
+	return f
+}
+
+func (c prodConfig) check(f *flags) {
+	switch {
+	case c.databaseURL == "":
+		f.problem("--database-url is required: set DATABASE_URL to a PostgreSQL URL")
+	case !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") && !strings.HasPrefix(c.databaseURL, "sqlite:"):
+		f.problem("--database-url must start with postgres:// (or sqlite: for a single machine)")
+	}
+	f.checkTemporal(c.temporal)
+	if c.apiAddr != "" {
+		f.hostPort("api-addr", c.apiAddr)
+	}
+	f.httpURL("public-url", c.publicURL)
+	f.httpURL("ui-url", c.uiURL)
+}
+
+// openChecked opens the database and refuses one whose schema is behind.
+func openChecked(ctx context.Context, databaseURL string) (*store.Store, error) {
+	st, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (e environment) api(ctx context.Context, args []string) error {
+	var c prodConfig
+	f := e.prodFlags("api", "Runs the HTTP API against PostgreSQL and an external Temporal. Any number may run.", &c)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	logger := c.log.logger(f, e.stderr)
+	c.check(f)
+	if err := f.check(); err != nil {
+		return err
+	}
+	cat, err := loadCatalog(c.processesDir)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitCode(1)
+	}
+	st, err := openChecked(ctx, c.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	cl, err := dialTemporal(ctx, c.temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if c.publicURL == "" {
+		host, port, _ := net.SplitHostPort(c.apiAddr)
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		c.publicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	server := api.New(apiConfig(st, cl, cat, logger, c.publicURL, c.uiURL, c.temporal.namespace))
+	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), logger)
+	if err != nil {
+		return err
+	}
+	go server.RunReconciler(ctx, reconcileEvery)
+	logger.Info("api listening", "addr", c.apiAddr, "temporal", c.temporal.address, "namespace", c.temporal.namespace, "processes", strings.Join(cat.Types(), ","))
+	return wait()
+}
+
+func (e environment) worker(ctx context.Context, args []string) error {
+	var c prodConfig
+	f := e.prodFlags("worker", "Runs the Temporal worker for incident runs against PostgreSQL and an external Temporal. Any number may run.", &c)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	logger := c.log.logger(f, e.stderr)
+	c.check(f)
+	if err := f.check(); err != nil {
+		return err
+	}
+	cat, err := loadCatalog(c.processesDir)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitCode(1)
+	}
+	st, err := openChecked(ctx, c.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	cl, err := dialTemporal(ctx, c.temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	w, err := startWorker(cl, st, cat, logger, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	logger.Info("worker running", "temporal", c.temporal.address, "namespace", c.temporal.namespace)
+	<-ctx.Done()
+	w.Stop()
+	logger.Info("worker stopped")
+	return nil
+}
+
+func (e environment) migrate(ctx context.Context, args []string) error {
+	var c prodConfig
+	f := e.prodFlags("migrate", "Applies the database migrations (under a lock, so replicas may start together) and registers\nthe incident search attributes on the Temporal namespace. Running it again changes nothing.", &c)
+	skipTemporal := f.fs.Bool("skip-temporal", false, "only migrate the database")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	logger := c.log.logger(f, e.stderr)
+	c.check(f)
+	if err := f.check(); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, c.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	version, _ := st.SchemaVersion()
+	fmt.Fprintf(e.stdout, "database: applied %d migration(s); schema at version %d\n", n, version)
+	if *skipTemporal {
+		return nil
+	}
+	cl, err := dialTemporal(ctx, c.temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	added, err := registerSearchAttributes(ctx, cl, c.temporal.namespace)
+	if err != nil {
+		return err
+	}
+	if len(added) == 0 {
+		fmt.Fprintf(e.stdout, "temporal: search attributes already registered on %s\n", c.temporal.namespace)
+	} else {
+		fmt.Fprintf(e.stdout, "temporal: registered %s on %s\n", strings.Join(added, ", "), c.temporal.namespace)
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/api"
+	"github.com/incidentflow/incidentflow/channels"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/worker"
+)
+
+// reconcileEvery is how often the API looks for incidents whose run never started.
+const reconcileEvery = 15 * time.Second
+
+// startWorker builds the activities' dependencies and starts the worker.
+func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, logger *slog.Logger, getenv func(string) string, console io.Writer) (sdkworker.Worker, error) {
+	senders, problems := channels.Build(cat.Directory, channels.Config{Console: &linePrinter{w: console}, Getenv: getenv})
+	for _, p := range problems {
+		logger.Warn("channel unavailable: deliveries to it will fail", "error", p)
+	}
+	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders})
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return w, nil
+}
+
+// serveHTTP listens on addr (failing at once if it cannot), serves h until ctx
+// ends, then drains in-flight requests for up to ten seconds.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, logger *slog.Logger) (func() error, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	done := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			done <- err
+		}
+		close(done)
+	}()
+	wait := func() error {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+		}
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdown); err != nil {
+			logger.Warn("api did not drain in time", "error", err)
+		}
+		return nil
+	}
+	return wait, nil
+}
+
+// linePrinter writes console deliveries one whole line at a time.
+type linePrinter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *linePrinter) Println(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w, line)
+}
+
+// apiConfig is the API's wiring common to dev and api.
+func apiConfig(st *store.Store, cl client.Client, cat *dsl.Catalog, logger *slog.Logger, baseURL, uiURL, namespace string) api.Config {
+	return api.Config{Store: st, Temporal: cl, Catalog: cat, Logger: logger, BaseURL: baseURL, UIURL: uiURL, Namespace: namespace}
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/incidentflow/incidentflow/dsl"
+)
+
+// validate checks a process directory (default: the built-in processes) and
+// prints every problem as file:line:col: message. It exits 1 on any error.
+func (e environment) validate(args []string) error {
+	f := e.flags("validate", "Checks process files and directory.yaml in DIR (default: the built-in processes), printing\nevery problem as file:line:col: message. Exits 1 when there is an error.")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 1 {
+		fmt.Fprintln(e.stderr, "incidentflow validate takes at most one directory")
+		return exitCode(2)
+	}
+	cat, err := loadCatalog(f.fs.Arg(0))
+	var problems dsl.Problems
+	if errors.As(err, &problems) {
+		fmt.Fprintln(e.stdout, problems.Error())
+		errs := len(problems.Errors())
+		fmt.Fprintf(e.stdout, "%d error(s), %d warning(s)\n", errs, len(problems)-errs)
+		return exitCode(1)
+	}
+	if err != nil {
+		return err
+	}
+	for _, w := range cat.Warnings {
+		fmt.Fprintln(e.stdout, w.String())
+	}
+	fmt.Fprintf(e.stdout, "ok: %d process(es) valid (%s)\n", len(cat.Processes), strings.Join(cat.Types(), ", "))
+	return nil
+}

@@ -1,0 +1,39 @@
+// Package worker builds the Temporal worker that runs incident workflows and
+// their activities on the incidents task queue. It holds registrations and
+// options only; the activities' dependencies are built in cmd/.
+package worker
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// New returns a worker for the incidents task queue with the incident workflow
+// and acts registered. Start or Run it; Stop drains it.
+func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		// Let running activities finish (or hand back) before a stop returns.
+		WorkerStopTimeout: 10 * time.Second,
+	})
+	Register(w, acts)
+	return w
+}
+
+// Registry is where workflows and activities are registered: a worker, or a
+// test environment or replayer.
+type Registry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivity(a any)
+}
+
+// Register adds the incident workflow and acts to r.
+func Register(r Registry, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterActivity(acts)
+}
