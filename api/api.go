@@ -219,6 +219,8 @@ func decode(c *gin.Context, v any) error {
 			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is empty; send a JSON object")
 		case errors.As(err, &maxErr):
 			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is larger than %d bytes", maxBody)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is not valid JSON: it ends before the object does")
 		case errors.As(err, &syntaxErr):
 			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is not valid JSON (at byte %d)", syntaxErr.Offset)
 		case errors.As(err, &typeErr):

@@ -218,7 +218,8 @@ func (o Options) prepareStore() (*config.SQL, error) {
 		// and doubles workflow throughput against FULL.
 		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000"}
 	}
-	if o.DataDir == "" || !fileExists(conf.DatabaseName) {
+	// In memory the plugin creates the schema itself; a file store needs it once.
+	if o.DataDir != "" && !fileExists(conf.DatabaseName) {
 		if err := sqliteschema.SetupSchema(conf); err != nil {
 			return nil, fmt.Errorf("create temporal schema: %w", err)
 		}

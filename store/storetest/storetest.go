@@ -42,10 +42,15 @@ var (
 // Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops the PostgreSQL this test binary started, if any.
+func Stop() {
 	if server != nil {
 		server.Stop()
 	}
-	os.Exit(code)
 }
 
 // Dialects lists the dialects a store test runs against.

@@ -1,0 +1,447 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/api"
+	"github.com/incidentflow/incidentflow/channels"
+	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/processes"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/store/storetest"
+	"github.com/incidentflow/incidentflow/worker"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// stack is the whole system under test: an embedded Temporal server, a real
+// PostgreSQL database, a worker and the API over HTTP. Tests share it and
+// declare their own incidents.
+type stack struct {
+	http     *httptest.Server
+	server   *api.Server
+	temporal *flakyTemporal
+	store    *store.Store
+	console  *lines
+}
+
+var (
+	shared     *stack
+	sharedErr  error
+	sharedOnce sync.Once
+	teardown   []func()
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(teardown) - 1; i >= 0; i-- {
+		teardown[i]()
+	}
+	storetest.Stop()
+	os.Exit(code)
+}
+
+// flakyTemporal is the real client, whose workflow starts can be made to fail
+// as they would with Temporal down.
+type flakyTemporal struct {
+	client.Client
+	failStarts atomic.Bool
+}
+
+func (f *flakyTemporal) ExecuteWorkflow(ctx context.Context, o client.StartWorkflowOptions, w any, args ...any) (client.WorkflowRun, error) {
+	if f.failStarts.Load() {
+		return nil, errors.New("connection refused")
+	}
+	return f.Client.ExecuteWorkflow(ctx, o, w, args...)
+}
+
+// lines collects console deliveries.
+type lines struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *lines) Println(s string) { l.mu.Lock(); l.all = append(l.all, s); l.mu.Unlock() }
+
+func (l *lines) containing(sub string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, s := range l.all {
+		if strings.Contains(s, sub) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func setup(t *testing.T) *stack {
+	t.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = start(t) })
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+func start(t *testing.T) (*stack, error) {
+	ctx := context.Background()
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, n := range workflows.SearchAttributeNames {
+		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{FrontendAddr: addr, SearchAttributes: attrs})
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, srv.Stop)
+
+	// The store outlives this first test: open it outside t's cleanup.
+	st, err := store.Open(ctx, storetest.URL(t, store.Postgres))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { _ = st.Close() })
+
+	cl, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger{}})
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, cl.Close)
+	cat, err := dsl.Load(processes.FS, "processes")
+	if err != nil {
+		return nil, err
+	}
+	console := &lines{}
+	senders, problems := channels.Build(cat.Directory, channels.Config{Console: console, Getenv: os.Getenv})
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders})
+	if err := w.Start(); err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, w.Stop)
+
+	flaky := &flakyTemporal{Client: cl}
+	s := &stack{temporal: flaky, store: st, console: console}
+	s.http = httptest.NewServer(nil)
+	s.server = api.New(api.Config{Store: st, Temporal: flaky, Catalog: cat, BaseURL: s.http.URL,
+		UIURL: "http://127.0.0.1:8233", Namespace: "default", Logger: slog.New(slog.DiscardHandler)})
+	s.http.Config.Handler = s.server.Handler()
+	teardown = append(teardown, s.http.Close)
+	return s, nil
+}
+
+// quietLogger drops the SDK's logging.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
+
+// response is a decoded JSON answer.
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (r response) str(path ...string) string {
+	var v any = r.body
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+func (s *stack) do(t *testing.T, method, path, body string, headers ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, s.http.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if len(raw) > 0 {
+		require.NoError(t, json.Unmarshal(raw, &r.body), "body: %s", raw)
+	}
+	return r
+}
+
+func (s *stack) declare(t *testing.T, body string, headers ...string) response {
+	t.Helper()
+	r := s.do(t, "POST", "/v1/incidents", body, headers...)
+	require.Equal(t, http.StatusCreated, r.status, r.raw)
+	return r
+}
+
+// visible waits until Temporal's visibility store lists the query's runs.
+func (s *stack) visible(t *testing.T, query string, workflowID string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := s.temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			return false
+		}
+		for _, e := range resp.Executions {
+			if e.Execution.WorkflowId == workflowID {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 200*time.Millisecond, "no run %s for %s", workflowID, query)
+}
+
+func TestDeclareAcknowledgeResolve(t *testing.T) {
+	s := setup(t)
+	r := s.declare(t, `{"type":"engineering","title":"Checkout is down","severity":"critical","fields":{"service":"checkout"},"declared_by":"carol"}`)
+	ref := r.str("ref")
+	require.Regexp(t, `^INC-\d+$`, ref)
+	require.Equal(t, "incident-"+ref, r.str("workflow_id"))
+	require.Equal(t, "http://127.0.0.1:8233/namespaces/default/workflows/incident-"+ref, r.str("ui_url"))
+	require.Equal(t, "investigating", r.str("status"))
+	require.Equal(t, map[string]any{"service": "checkout", "customer_impact": true}, r.body["fields"])
+	require.Equal(t, s.http.URL+"/v1/incidents/"+ref, r.header.Get("Location"))
+
+	s.visible(t, `IncidentType="engineering" AND IncidentSeverity="critical" AND IncidentStatus="investigating"`, "incident-"+ref)
+
+	require.Eventually(t, func() bool { return len(s.console.containing("["+ref+"] Notify critical → #support-leads")) == 1 },
+		10*time.Second, 50*time.Millisecond, "support was not told")
+
+	ack := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"alice"}`)
+	require.Equal(t, http.StatusOK, ack.status, ack.raw)
+	again := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"bob"}`)
+	require.Equal(t, http.StatusConflict, again.status)
+	require.Contains(t, again.str("error", "message"), "already acknowledged by alice")
+
+	got := s.do(t, "GET", "/v1/incidents/"+ref, "")
+	require.Equal(t, http.StatusOK, got.status)
+	require.Equal(t, "alice", got.str("acknowledged_by"), "the update returns after the store has it")
+	require.Equal(t, "alice", got.str("state", "acknowledged", "by"))
+
+	res := s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved","by":"alice","note":"rolled back"}`)
+	require.Equal(t, http.StatusOK, res.status, res.raw)
+	s.visible(t, `IncidentStatus="closed" AND IncidentRef="`+ref+`"`, "incident-"+ref)
+
+	tl := s.do(t, "GET", "/v1/incidents/"+ref+"/timeline", "")
+	require.Equal(t, http.StatusOK, tl.status)
+	var kinds []string
+	for _, e := range tl.body["events"].([]any) {
+		kinds = append(kinds, e.(map[string]any)["kind"].(string))
+	}
+	require.Equal(t, "declared", kinds[0])
+	require.Contains(t, kinds, "acknowledged")
+	require.Equal(t, "status_changed", kinds[len(kinds)-1])
+
+	closed := s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"monitoring"}`)
+	require.Equal(t, http.StatusConflict, closed.status)
+	require.Equal(t, "incident "+ref+" is closed", closed.str("error", "message"))
+
+	stored, err := s.store.Incident(context.Background(), ref)
+	require.NoError(t, err)
+	require.Equal(t, "closed", stored.Status)
+	require.NotNil(t, stored.ResolvedAt)
+	require.NotNil(t, stored.ClosedAt)
+}
+
+func TestDeclareRefusesBadInput(t *testing.T) {
+	s := setup(t)
+	for _, tc := range []struct {
+		name, body   string
+		status       int
+		code, substr string
+	}{
+		{"ErrUnknownType", `{"type":"enginering","title":"x","severity":"critical"}`, 422, "invalid", `type "enginering" is not an incident type here: use one of engineering, operational, privacy, security; did you mean "engineering"?`},
+		{"ErrMissingTitle", `{"type":"engineering","severity":"critical"}`, 422, "invalid", "title is required"},
+		{"ErrBadSeverity", `{"type":"engineering","title":"x","severity":"sev1"}`, 422, "invalid", `"sev1" is not a severity of engineering incidents`},
+		{"ErrUnknownField", `{"type":"engineering","title":"x","severity":"minor","fields":{"servce":"a"}}`, 422, "invalid", `fields.servce is not a field of engineering incidents; did you mean "service"?`},
+		{"ErrFieldType", `{"type":"security","title":"x","severity":"minor","fields":{"affected_users":2.5}}`, 422, "invalid", "fields.affected_users must be a whole number"},
+		{"ErrUnknownJSONField", `{"type":"engineering","title":"x","severity":"minor","sevrity":"x"}`, 400, "bad_request", `unknown field "sevrity"`},
+		{"ErrMalformedJSON", `{"type":`, 400, "bad_request", "not valid JSON"},
+		{"ErrEmptyBody", ``, 400, "bad_request", "the request body is empty"},
+		{"ErrWrongType", `{"type":1}`, 400, "bad_request", `"type" must be string`},
+		{"ErrTooLarge", `{"type":"engineering","title":"` + strings.Repeat("x", 1<<20) + `"}`, 400, "bad_request", "larger than 1048576 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.do(t, "POST", "/v1/incidents", tc.body)
+			require.Equal(t, tc.status, r.status, r.raw)
+			require.Equal(t, tc.code, r.str("error", "code"))
+			require.Contains(t, r.str("error", "message"), tc.substr)
+		})
+	}
+	t.Run("ReportsEveryProblem", func(t *testing.T) {
+		r := s.do(t, "POST", "/v1/incidents", `{"type":"security","title":"","severity":"huge","fields":{"vector":"aliens"}}`)
+		require.Equal(t, 422, r.status)
+		fields := []string{}
+		for _, d := range r.body["error"].(map[string]any)["details"].([]any) {
+			fields = append(fields, d.(map[string]any)["field"].(string))
+		}
+		require.Equal(t, []string{"title", "severity", "fields.vector"}, fields)
+	})
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	s := setup(t)
+	key := fmt.Sprintf("idem-%d", time.Now().UnixNano())
+	body := `{"type":"operational","title":"Refunds sent twice","severity":"major"}`
+	first := s.declare(t, body, "Idempotency-Key", key)
+	second := s.do(t, "POST", "/v1/incidents", body, "Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, second.status)
+	require.Equal(t, "true", second.header.Get("Idempotent-Replayed"))
+	require.Equal(t, first.str("ref"), second.str("ref"))
+
+	other := s.do(t, "POST", "/v1/incidents", `{"type":"operational","title":"Something else","severity":"major"}`, "Idempotency-Key", key)
+	require.Equal(t, http.StatusUnprocessableEntity, other.status)
+	require.Contains(t, other.str("error", "message"), "was already used to declare "+first.str("ref"))
+}
+
+// A declared incident is never lost: if its run cannot start, the incident is
+// recorded, a retry with the same key starts it, and so does the reconciler.
+func TestDeclareIsExactlyOnceWhenStartsFail(t *testing.T) {
+	s := setup(t)
+	ctx := context.Background()
+
+	t.Run("RetryWithSameKeyStartsTheRun", func(t *testing.T) {
+		key := fmt.Sprintf("down-%d", time.Now().UnixNano())
+		body := `{"type":"privacy","title":"Mailing list exported","severity":"high"}`
+		s.temporal.failStarts.Store(true)
+		r := s.do(t, "POST", "/v1/incidents", body, "Idempotency-Key", key)
+		s.temporal.failStarts.Store(false)
+		require.Equal(t, http.StatusAccepted, r.status, r.raw)
+		require.Equal(t, false, r.body["started"])
+		ref := r.str("incident", "ref")
+		row, err := s.store.Incident(ctx, ref)
+		require.NoError(t, err)
+		require.Nil(t, row.WorkflowStartedAt)
+
+		again := s.do(t, "POST", "/v1/incidents", body, "Idempotency-Key", key)
+		require.Equal(t, http.StatusOK, again.status, again.raw)
+		require.Equal(t, ref, again.str("ref"))
+		s.requireRunning(t, ref)
+	})
+
+	t.Run("ReconcilerStartsARowLeftWithoutItsRun", func(t *testing.T) {
+		// The API died between the insert and the start: only the row exists.
+		s.temporal.failStarts.Store(true)
+		r := s.do(t, "POST", "/v1/incidents", `{"type":"security","title":"Leaked token","severity":"critical"}`)
+		s.temporal.failStarts.Store(false)
+		require.Equal(t, http.StatusAccepted, r.status)
+		ref := r.str("incident", "ref")
+		n, err := s.server.Reconcile(ctx, -time.Minute) // a negative grace counts every row as due
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, n, 1)
+		s.requireRunning(t, ref)
+		n, err = s.server.Reconcile(ctx, -time.Minute)
+		require.NoError(t, err)
+		require.Zero(t, n, "nothing is left to start")
+	})
+}
+
+func (s *stack) requireRunning(t *testing.T, ref string) {
+	t.Helper()
+	desc, err := s.temporal.DescribeWorkflowExecution(context.Background(), incidentflow.WorkflowID(ref), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.WorkflowExecutionInfo.Status)
+	row, err := s.store.Incident(context.Background(), ref)
+	require.NoError(t, err)
+	require.NotNil(t, row.WorkflowStartedAt)
+}
+
+func TestSignalAndLists(t *testing.T) {
+	s := setup(t)
+	r := s.declare(t, `{"type":"security","title":"Suspicious admin logins","severity":"major","fields":{"personal_data":true}}`)
+	ref := r.str("ref")
+	sig := s.do(t, "POST", "/v1/incidents/"+ref+"/signals/contained", `{"by":"carol","payload":{"how":"revoked sessions"}}`)
+	require.Equal(t, http.StatusOK, sig.status, sig.raw)
+	bad := s.do(t, "POST", "/v1/incidents/"+ref+"/signals/Not-A-Name", `{}`)
+	require.Equal(t, http.StatusUnprocessableEntity, bad.status)
+
+	list := s.do(t, "GET", "/v1/incidents?type=security&severity=major&limit=1", "")
+	require.Equal(t, http.StatusOK, list.status, list.raw)
+	items := list.body["incidents"].([]any)
+	require.Len(t, items, 1)
+	require.Equal(t, ref, items[0].(map[string]any)["ref"])
+	require.NotEmpty(t, list.body["next_cursor"])
+
+	badFilter := s.do(t, "GET", "/v1/incidents?status=done", "")
+	require.Equal(t, http.StatusUnprocessableEntity, badFilter.status)
+	require.Contains(t, badFilter.str("error", "message"), "status must be one of")
+
+	require.Equal(t, http.StatusNotFound, s.do(t, "GET", "/v1/incidents/INC-999999", "").status)
+	require.Equal(t, http.StatusNotFound, s.do(t, "GET", "/v1/incidents/../etc", "").status)
+	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/incidents/nope/acknowledge", `{"by":"a"}`).status)
+}
+
+func TestProcessesAndValidation(t *testing.T) {
+	s := setup(t)
+	list := s.do(t, "GET", "/v1/processes", "")
+	require.Equal(t, http.StatusOK, list.status)
+	require.Len(t, list.body["processes"], 4)
+	one := s.do(t, "GET", "/v1/processes/privacy", "")
+	require.Equal(t, http.StatusOK, one.status)
+	require.Contains(t, one.str("yaml"), "GDPR")
+
+	req, err := http.NewRequest("POST", s.http.URL+"/v1/processes/validate?file=mine.yaml",
+		bytes.NewBufferString("process: mine\ntitle: Mine\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-emial], message: hi}\n"))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	var v struct {
+		Valid  bool     `json:"valid"`
+		Report []string `json:"report"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
+	require.False(t, v.Valid)
+	require.Equal(t, []string{`mine.yaml:5:19: unknown channel "legal-emial"; did you mean "legal-email"?`}, v.Report)
+}
+
+func TestHealth(t *testing.T) {
+	s := setup(t)
+	require.Equal(t, http.StatusOK, s.do(t, "GET", "/healthz", "").status)
+	ready := s.do(t, "GET", "/readyz", "")
+	require.Equal(t, http.StatusOK, ready.status, ready.raw)
+	notFound := s.do(t, "GET", "/v2/nothing", "")
+	require.Equal(t, http.StatusNotFound, notFound.status)
+	require.Equal(t, "not_found", notFound.str("error", "code"))
+}
