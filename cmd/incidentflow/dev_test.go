@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/incidentflow/incidentflow/devserver"
+)
+
+// binary is incidentflow built once for these tests, run as a user would.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "incidentflow-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "incidentflow")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build incidentflow: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// devProcess is a running `incidentflow dev`.
+type devProcess struct {
+	cmd               *exec.Cmd
+	out               *syncBuffer
+	api, temporal, ui string
+	dataDir           string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	p, err := devserver.FreePort("127.0.0.1")
+	require.NoError(t, err)
+	return fmt.Sprintf("127.0.0.1:%d", p)
+}
+
+// startDev runs incidentflow dev on dataDir, on the given addresses or new free
+// ones, and waits until its API answers.
+func startDev(t *testing.T, dataDir string, addrs ...string) *devProcess {
+	t.Helper()
+	if len(addrs) == 0 {
+		addrs = []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	}
+	d := &devProcess{out: &syncBuffer{}, api: addrs[0], temporal: addrs[1], ui: addrs[2], dataDir: dataDir}
+	d.cmd = exec.Command(binary, "dev", "--data", dataDir, "--api-addr", d.api, "--temporal-addr", d.temporal, "--ui-addr", d.ui)
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	require.NoError(t, d.cmd.Start())
+	t.Cleanup(func() { d.kill() })
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + d.api + "/healthz"); err == nil {
+			_ = resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) || d.cmd.ProcessState != nil {
+			t.Fatalf("incidentflow dev did not answer within 60s:\n%s", d.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return d
+}
+
+func (d *devProcess) kill() {
+	if d.cmd.Process != nil && d.cmd.ProcessState == nil {
+		_ = d.cmd.Process.Kill()
+		_ = d.cmd.Wait()
+	}
+}
+
+// stop interrupts dev as Ctrl-C does and waits for a clean exit.
+func (d *devProcess) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, d.out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("incidentflow dev did not stop within 30s of Ctrl-C")
+	}
+	require.Contains(t, d.out.String(), "incidentflow dev stopped")
+}
+
+func (d *devProcess) call(t *testing.T, method, path, body string, headers ...string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+d.api+path, strings.NewReader(body))
+	require.NoError(t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var v map[string]any
+	if len(raw) > 0 {
+		require.NoError(t, json.Unmarshal(raw, &v), "%s", raw)
+	}
+	return resp.StatusCode, v
+}
+
+func TestDevEndToEnd(t *testing.T) {
+	d := startDev(t, t.TempDir())
+	require.Contains(t, d.out.String(), "API          http://"+d.api)
+	require.Contains(t, d.out.String(), "Temporal UI  http://"+d.ui)
+
+	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"Checkout is down","severity":"critical"}`, "Idempotency-Key", "e2e-1")
+	require.Equal(t, http.StatusCreated, code, inc)
+	ref := inc["ref"].(string)
+	require.Equal(t, "INC-1", ref)
+	require.Equal(t, "incident-INC-1", inc["workflow_id"])
+	require.Equal(t, "http://"+d.ui+"/namespaces/default/workflows/incident-INC-1", inc["ui_url"])
+	code, again := d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"Checkout is down","severity":"critical"}`, "Idempotency-Key", "e2e-1")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, ref, again["ref"])
+
+	// The run is listed by search attribute, as `temporal workflow list --query` lists it.
+	cl, err := client.Dial(client.Options{HostPort: d.temporal, Logger: nopLogger{}})
+	require.NoError(t, err)
+	defer cl.Close()
+	require.Eventually(t, func() bool {
+		resp, err := cl.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: `IncidentType="engineering"`})
+		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.WorkflowId == "incident-INC-1"
+	}, 20*time.Second, 200*time.Millisecond)
+
+	// The Web UI serves its application.
+	resp, err := http.Get("http://" + d.ui + "/")
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, strings.ToLower(string(page)), "<html")
+
+	code, body := d.call(t, "POST", "/v1/incidents/INC-1/acknowledge", `{"by":"alice"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"no-such-status"}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code, body)
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"resolved","by":"alice"}`)
+	require.Equal(t, http.StatusOK, code, body)
+
+	code, tl := d.call(t, "GET", "/v1/incidents/INC-1/timeline", "")
+	require.Equal(t, http.StatusOK, code)
+	var kinds []string
+	for _, e := range tl["events"].([]any) {
+		kinds = append(kinds, e.(map[string]any)["kind"].(string))
+	}
+	require.Equal(t, "declared", kinds[0])
+	require.Contains(t, kinds, "acknowledged")
+	require.Contains(t, kinds, "delivered")
+	require.Equal(t, "status_changed", kinds[len(kinds)-1], "resolving ends the engineering process by closing it")
+	require.Contains(t, d.out.String(), "[INC-1] Notify critical → #eng-incidents: [critical] INC-1 Checkout is down is declared.")
+	d.stop(t)
+}
+
+// Open incidents carry on where they were after a clean stop and after a crash.
+func TestDevRestartContinuesOpenIncidents(t *testing.T) {
+	data := t.TempDir()
+	d := startDev(t, data)
+	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"security","title":"Suspicious admin logins","severity":"major"}`)
+	require.Equal(t, http.StatusCreated, code, inc)
+	waitActive(t, d, "INC-1", "Wait for containment")
+
+	d.stop(t)
+	d = startDev(t, data, d.api, d.temporal, d.ui)
+	code, body := d.call(t, "POST", "/v1/incidents/INC-1/signals/contained", `{"by":"carol"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	waitActive(t, d, "INC-1", "Wait until resolved")
+
+	// A crash: no chance to shut down cleanly.
+	require.NoError(t, d.cmd.Process.Kill())
+	_ = d.cmd.Wait()
+	d = startDev(t, data, d.api, d.temporal, d.ui)
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"resolved","by":"carol"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Eventually(t, func() bool {
+		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")
+		return got["status"] == "closed"
+	}, 20*time.Second, 100*time.Millisecond)
+	code, second := d.call(t, "POST", "/v1/incidents", `{"type":"privacy","title":"Export leaked","severity":"high"}`)
+	require.Equal(t, http.StatusCreated, code)
+	require.Equal(t, "INC-2", second["ref"], "numbering carries on after a restart")
+	d.stop(t)
+}
+
+// waitActive waits until the incident's live state shows the step running.
+func waitActive(t *testing.T, d *devProcess, ref, step string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		_, got := d.call(t, "GET", "/v1/incidents/"+ref, "")
+		st, _ := got["state"].(map[string]any)
+		active, _ := st["active"].([]any)
+		for _, a := range active {
+			if a.(map[string]any)["step"] == step {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond, "step %q never became active", step)
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Debug(string, ...any) {}
+func (nopLogger) Info(string, ...any)  {}
+func (nopLogger) Warn(string, ...any)  {}
+func (nopLogger) Error(string, ...any) {}
+
+func TestValidateCommand(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "directory.yaml"), []byte("channels:\n  - {id: legal-email, type: console}\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte(
+		"process: broken\ntitle: Broken\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-emial], message: hi}\n  - wait: {for: fields.nope}\n"), 0o644))
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"validate", dir}, func(string) string { return "" }, &out, &errOut)
+	require.Equal(t, exitCode(1), err)
+	require.Equal(t, dir+`/broken.yaml:5:19: unknown channel "legal-emial"; did you mean "legal-email"?
+`+dir+`/broken.yaml:6:17: condition uses field "nope", which the process does not declare
+2 error(s), 0 warning(s)
+`, out.String())
+
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"validate"}, func(string) string { return "" }, &out, &errOut))
+	require.Equal(t, "ok: 4 process(es) valid (engineering, operational, privacy, security)\n", out.String())
+}
+
+func TestConfigProblemsAreReportedTogether(t *testing.T) {
+	var out, errOut bytes.Buffer
+	env := map[string]string{"INCIDENTFLOW_LOG_LEVEL": "loud", "TEMPORAL_TLS_CERT": "c.pem"}
+	err := run(context.Background(), []string{"api", "--api-addr", "nonsense"}, func(k string) string { return env[k] }, &out, &errOut)
+	require.EqualError(t, err, `invalid configuration:
+  --log-level "loud" must be debug, info, warn or error
+  --database-url is required: set DATABASE_URL to a PostgreSQL URL
+  --temporal-tls-cert and --temporal-tls-key go together
+  --api-addr "nonsense" must be host:port`)
+}
