@@ -6,6 +6,7 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -204,9 +205,9 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		return nil, temporal.NewNonRetryableApplicationError("compile process conditions", "InvalidProcess", err)
 	}
 	inc := in.Incident
-	fields := map[string]any{}
-	for k, v := range inc.Fields {
-		fields[k] = v
+	fields := maps.Clone(inc.Fields)
+	if fields == nil {
+		fields = map[string]any{}
 	}
 	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -101,12 +102,8 @@ func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) {
 		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 		Summary:                s.Label(),
 	})
-	roles := map[string]string{}
-	for k, v := range r.state.Roles {
-		roles[k] = v
-	}
 	in := activities.NotifyInput{Incident: r.channelIncident(), Key: key, Step: ref, Event: "notify",
-		Targets: s.Notify.To, Roles: roles, Message: msg}
+		Targets: s.Notify.To, Roles: maps.Clone(r.state.Roles), Message: msg}
 	var res activities.NotifyResult
 	if err := workflow.ExecuteActivity(actx, a.Notify, in).Get(actx, &res); err != nil {
 		if ctx.Err() != nil {
@@ -150,20 +147,13 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 			map[string]any{"from": from, "to": set.Severity}))
 	}
 	if len(set.Fields) > 0 {
-		fields := map[string]any{}
-		for k, v := range r.state.Fields {
-			fields[k] = v
-		}
-		for k, v := range set.Fields {
-			fields[k] = v
-		}
+		fields := maps.Clone(r.state.Fields)
+		maps.Copy(fields, set.Fields)
 		r.state.Fields = fields
 		change.Fields = fields
 		events = append(events, r.event(ctx, "fields_changed", ref, "", "Fields set by the process", map[string]any{"fields": set.Fields}))
 	}
-	for role, person := range set.Roles {
-		r.state.Roles[role] = person
-	}
+	maps.Copy(r.state.Roles, set.Roles)
 	if len(set.Roles) > 0 {
 		events = append(events, r.event(ctx, "roles_changed", ref, "", "Roles assigned by the process", map[string]any{"roles": set.Roles}))
 	}

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/store/storetest"
 )
 
 // binary is incidentflow built once for these tests, run as a user would.
@@ -37,6 +38,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	storetest.Stop()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/store/storetest"
+)
+
+// The production topology: migrate, then an api and two workers as separate
+// processes, against PostgreSQL and a Temporal server they did not start.
+func TestProductionTopology(t *testing.T) {
+	// An external Temporal whose namespace has none of our search attributes yet.
+	temporalAddr := freeAddr(t)
+	srv, err := devserver.Start(context.Background(), devserver.Options{FrontendAddr: temporalAddr})
+	require.NoError(t, err)
+	defer srv.Stop()
+	dbURL := storetest.URL(t, store.Postgres)
+	apiAddr := freeAddr(t)
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+temporalAddr, "TEMPORAL_NAMESPACE=default",
+		"INCIDENTFLOW_API_ADDR="+apiAddr, "INCIDENTFLOW_LOG_FORMAT=json")
+
+	t.Run("ApiRefusesAnUnmigratedSchema", func(t *testing.T) {
+		out, err := command(env, "api").CombinedOutput()
+		require.Error(t, err)
+		require.Contains(t, string(out), "the database schema is at version 0 but this binary needs 1: run `incidentflow migrate` first")
+	})
+
+	out, err := command(env, "migrate").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "registered IncidentType, IncidentSeverity, IncidentStatus, IncidentRef on default")
+	out, err = command(env, "migrate").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "applied 0 migration(s)")
+	require.Contains(t, string(out), "search attributes already registered")
+
+	t.Run("WorkerRefusesUnreachableTemporal", func(t *testing.T) {
+		bad := append(append([]string{}, env...), "TEMPORAL_ADDRESS="+freeAddr(t))
+		out, err := command(bad, "worker").CombinedOutput()
+		require.Error(t, err)
+		require.Contains(t, string(out), "is unreachable")
+	})
+
+	logs := &syncBuffer{}
+	for _, name := range []string{"worker", "worker", "api"} {
+		cmd := command(env, name)
+		cmd.Stdout, cmd.Stderr = logs, logs
+		require.NoError(t, cmd.Start())
+		defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	}
+	d := &devProcess{api: apiAddr}
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + apiAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond)
+
+	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"operational","title":"Refund batch ran twice","severity":"major"}`)
+	require.Equal(t, http.StatusCreated, code, inc)
+	ref := inc["ref"].(string)
+	waitActive(t, d, ref, "Wait for the correction")
+	code, body := d.call(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"erin"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = d.call(t, "POST", "/v1/incidents/"+ref+"/signals/corrected", `{"by":"erin"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = d.call(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved","by":"erin"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Eventually(t, func() bool {
+		_, got := d.call(t, "GET", "/v1/incidents/"+ref, "")
+		return got["status"] == "closed"
+	}, 20*time.Second, 100*time.Millisecond)
+	require.True(t, strings.Contains(logs.String(), `"msg":"api listening"`), logs.String())
+}
+
+func command(env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	return cmd
+}
