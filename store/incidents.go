@@ -76,7 +76,8 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 	if inc.Fields == nil {
 		fields = []byte("{}")
 	}
-	// Two concurrent declarations may pick the same number; the loser retries.
+	// Two concurrent declarations with the same idempotency key both miss it at
+	// first; the loser of the insert retries and finds the winner's incident.
 	for attempt := 0; ; attempt++ {
 		var out incidentflow.Incident
 		created := false
@@ -91,7 +92,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 				}
 			}
 			var number int64
-			if err := tx.GetContext(ctx, &number, `SELECT COALESCE(MAX(number), 0) + 1 FROM incidents`); err != nil {
+			if err := tx.GetContext(ctx, &number, `UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`); err != nil {
 				return err
 			}
 			out = inc
@@ -111,7 +112,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 		if err == nil {
 			return out, created, nil
 		}
-		if !isUniqueViolation(err) || attempt >= 10 {
+		if !isUniqueViolation(err) || attempt >= 3 {
 			return inc, false, wrap(err, "create incident")
 		}
 	}

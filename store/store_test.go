@@ -256,3 +256,29 @@ func TestOpenErrors(t *testing.T) {
 	require.Equal(t, incidentflow.EUNAVAILABLE, incidentflow.ErrorCode(err))
 	require.NotContains(t, incidentflow.ErrorMessage(err), "secret")
 }
+
+func TestConcurrentSameIdempotencyKeyGivesOneIncident(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		hash := mustSaveProcess(t, s)
+		key := "same"
+		var wg sync.WaitGroup
+		refs := make(chan string, 10)
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				inc, _, err := s.CreateIncident(context.Background(), newIncident(hash, &key))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				refs <- inc.Ref
+			}()
+		}
+		wg.Wait()
+		close(refs)
+		for r := range refs {
+			require.Equal(t, "INC-1", r)
+		}
+	})
+}

@@ -8,6 +8,14 @@ CREATE TABLE process_versions (
     first_seen  TIMESTAMPTZ NOT NULL
 );
 
+-- Counters hand out incident numbers: the row lock serialises concurrent
+-- declarations without gaps from retries.
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('incident', 0);
+
 CREATE TABLE incidents (
     ref                 TEXT PRIMARY KEY,
     number              BIGINT NOT NULL UNIQUE,
