@@ -106,7 +106,7 @@ func WorkflowID(ref string) string { return "incident-" + ref }
 
 // TimelineEvent is one line of an incident's history as people read it.
 type TimelineEvent struct {
-	ID       int64          `json:"id" db:"id"`
+	ID       int64          `json:"id,omitempty" db:"id"`
 	Ref      string         `json:"-" db:"incident_ref"`
 	At       time.Time      `json:"at" db:"at"`
 	Kind     string         `json:"kind" db:"kind"`
