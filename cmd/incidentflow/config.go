@@ -141,6 +141,17 @@ func (f *flags) checkTemporal(c temporalConfig) {
 	}
 }
 
+// catalog loads the processes for a command that runs them: their problems go
+// to stderr, one a line, and the command exits 1.
+func (e environment) catalog(dir string) (*dsl.Catalog, error) {
+	cat, err := loadCatalog(dir)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return nil, exitCode(1)
+	}
+	return cat, nil
+}
+
 // loadCatalog reads the processes in dir, or the built-in ones when dir is empty.
 func loadCatalog(dir string) (*dsl.Catalog, error) {
 	var fsys fs.FS = processes.FS

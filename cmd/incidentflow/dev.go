@@ -42,10 +42,9 @@ func (e environment) dev(ctx context.Context, args []string) error {
 		return err
 	}
 
-	cat, err := loadCatalog(c.processesDir)
+	cat, err := e.catalog(c.processesDir)
 	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitCode(1)
+		return err
 	}
 	for _, w := range cat.Warnings {
 		logger.Warn(w.String())

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/incidentflow/incidentflow/api"
+	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/store"
 )
 
@@ -65,32 +69,52 @@ func openChecked(ctx context.Context, databaseURL string) (*store.Store, error) 
 	return st, nil
 }
 
-func (e environment) api(ctx context.Context, args []string) error {
+// connected is what api and worker share: configuration checked, processes
+// loaded, database and Temporal reached.
+type connected struct {
+	config prodConfig
+	logger *slog.Logger
+	cat    *dsl.Catalog
+	store  *store.Store
+	client client.Client
+}
+
+// connect parses a command's flags and reaches its dependencies, refusing a
+// database schema that is behind. release closes whatever was opened.
+func (e environment) connect(ctx context.Context, name, summary string, args []string) (conn *connected, release func(), err error) {
 	var c prodConfig
-	f := e.prodFlags("api", "Runs the HTTP API against PostgreSQL and an external Temporal. Any number may run.", &c)
+	f := e.prodFlags(name, summary, &c)
 	if err := f.parse(args); err != nil {
-		return err
+		return nil, nil, err
 	}
 	logger := c.log.logger(f, e.stderr)
 	c.check(f)
 	if err := f.check(); err != nil {
-		return err
+		return nil, nil, err
 	}
-	cat, err := loadCatalog(c.processesDir)
+	cat, err := e.catalog(c.processesDir)
 	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitCode(1)
+		return nil, nil, err
 	}
 	st, err := openChecked(ctx, c.databaseURL)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer func() { _ = st.Close() }()
 	cl, err := dialTemporal(ctx, c.temporal, logger)
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return &connected{config: c, logger: logger, cat: cat, store: st, client: cl}, func() { cl.Close(); _ = st.Close() }, nil
+}
+
+func (e environment) api(ctx context.Context, args []string) error {
+	conn, closeAll, err := e.connect(ctx, "api", "Runs the HTTP API against PostgreSQL and an external Temporal. Any number may run.", args)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
+	defer closeAll()
+	c := conn.config
 	if c.publicURL == "" {
 		host, port, _ := net.SplitHostPort(c.apiAddr)
 		if host == "" {
@@ -98,50 +122,30 @@ func (e environment) api(ctx context.Context, args []string) error {
 		}
 		c.publicURL = "http://" + net.JoinHostPort(host, port)
 	}
-	server := api.New(apiConfig(st, cl, cat, logger, c.publicURL, c.uiURL, c.temporal.namespace))
-	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), logger)
+	server := api.New(apiConfig(conn.store, conn.client, conn.cat, conn.logger, c.publicURL, c.uiURL, c.temporal.namespace))
+	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), conn.logger)
 	if err != nil {
 		return err
 	}
 	go server.RunReconciler(ctx, reconcileEvery)
-	logger.Info("api listening", "addr", c.apiAddr, "temporal", c.temporal.address, "namespace", c.temporal.namespace, "processes", strings.Join(cat.Types(), ","))
+	conn.logger.Info("api listening", "addr", c.apiAddr, "temporal", c.temporal.address, "namespace", c.temporal.namespace, "processes", strings.Join(conn.cat.Types(), ","))
 	return wait()
 }
 
 func (e environment) worker(ctx context.Context, args []string) error {
-	var c prodConfig
-	f := e.prodFlags("worker", "Runs the Temporal worker for incident runs against PostgreSQL and an external Temporal. Any number may run.", &c)
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	logger := c.log.logger(f, e.stderr)
-	c.check(f)
-	if err := f.check(); err != nil {
-		return err
-	}
-	cat, err := loadCatalog(c.processesDir)
-	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitCode(1)
-	}
-	st, err := openChecked(ctx, c.databaseURL)
+	conn, closeAll, err := e.connect(ctx, "worker", "Runs the Temporal worker for incident runs against PostgreSQL and an external Temporal. Any number may run.", args)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = st.Close() }()
-	cl, err := dialTemporal(ctx, c.temporal, logger)
+	defer closeAll()
+	w, err := startWorker(conn.client, conn.store, conn.cat, conn.logger, e.getenv, e.stdout)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	w, err := startWorker(cl, st, cat, logger, e.getenv, e.stdout)
-	if err != nil {
-		return err
-	}
-	logger.Info("worker running", "temporal", c.temporal.address, "namespace", c.temporal.namespace)
+	conn.logger.Info("worker running", "temporal", conn.config.temporal.address, "namespace", conn.config.temporal.namespace)
 	<-ctx.Done()
 	w.Stop()
-	logger.Info("worker stopped")
+	conn.logger.Info("worker stopped")
 	return nil
 }
 
