@@ -182,18 +182,14 @@ func (s *Server) checkDeclaration(req *DeclareRequest) (*dsl.Process, error) {
 // start starts the run of a recorded incident from its stored process version
 // and marks it started. A run that already exists counts as started.
 func (s *Server) start(ctx context.Context, inc incidentflow.Incident) error {
-	pv, err := s.cfg.Store.ProcessVersion(ctx, inc.ProcessHash)
+	p, err := s.process(ctx, inc)
 	if err != nil {
 		return err
-	}
-	var p dsl.Process
-	if err := json.Unmarshal(pv.Snapshot, &p); err != nil {
-		return fmt.Errorf("decode process version %s: %w", pv.Hash, err)
 	}
 	in := workflows.Input{
 		Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity,
 			Status: inc.Status, Fields: inc.Fields, DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt},
-		Process: p, ProcessHash: pv.Hash, Calendar: s.cfg.Catalog.Directory.Calendar,
+		Process: *p, ProcessHash: inc.ProcessHash, Calendar: s.cfg.Catalog.Directory.Calendar,
 		Links: dsl.Links{Incident: s.incidentURL(inc.Ref), Temporal: s.uiURL(inc.WorkflowID)},
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

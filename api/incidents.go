@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,7 +125,7 @@ func (s *Server) timeline(c *gin.Context) {
 
 func (s *Server) acknowledge(c *gin.Context) {
 	var in workflows.AcknowledgeInput
-	s.update(c, workflows.UpdateAcknowledge, &in, func() error {
+	s.update(c, workflows.UpdateAcknowledge, &in, func(*dsl.Process) error {
 		in.By = strings.TrimSpace(in.By)
 		if in.By == "" || len(in.By) > maxName {
 			return field("by", "is required: who acknowledges (at most 100 characters)")
@@ -133,7 +136,7 @@ func (s *Server) acknowledge(c *gin.Context) {
 
 func (s *Server) setStatus(c *gin.Context) {
 	var in workflows.SetStatusInput
-	s.update(c, workflows.UpdateSetStatus, &in, func() error {
+	s.update(c, workflows.UpdateSetStatus, &in, func(*dsl.Process) error {
 		if len(in.By) > maxName || len(in.Note) > maxSummary {
 			return field("by", "is too long")
 		}
@@ -141,6 +144,50 @@ func (s *Server) setStatus(c *gin.Context) {
 			return &incidentflow.Error{Code: incidentflow.EINVALID,
 				Message: "unknown status " + strconv.Quote(in.Status) + ": use one of " + strings.Join(dsl.Statuses, ", ") + dsl.DidYouMean(in.Status, dsl.Statuses),
 				Details: []incidentflow.Detail{{Field: "status", Message: "unknown status"}}}
+		}
+		return nil
+	})
+}
+
+func (s *Server) setSeverity(c *gin.Context) {
+	var in workflows.SetSeverityInput
+	s.update(c, workflows.UpdateSetSeverity, &in, func(p *dsl.Process) error {
+		if len(in.By) > maxName || len(in.Note) > maxSummary {
+			return field("note", "is too long")
+		}
+		if p.SeverityRank(in.Severity) < 0 {
+			return field("severity", fmt.Sprintf("must be one of %s, not %q%s", strings.Join(p.Severities, ", "), in.Severity, dsl.DidYouMean(in.Severity, p.Severities)))
+		}
+		return nil
+	})
+}
+
+func (s *Server) assignRole(c *gin.Context) {
+	var in workflows.AssignRoleInput
+	s.update(c, workflows.UpdateAssignRole, &in, func(p *dsl.Process) error {
+		if !slices.Contains(p.Roles, in.Role) {
+			return field("role", fmt.Sprintf("must be one of %s, not %q%s", strings.Join(p.Roles, ", "), in.Role, dsl.DidYouMean(in.Role, p.Roles)))
+		}
+		people := make([]string, len(s.cfg.Catalog.Directory.People))
+		for i, person := range s.cfg.Catalog.Directory.People {
+			people[i] = person.ID
+		}
+		if _, ok := s.cfg.Catalog.Directory.Person(in.Person); !ok {
+			return field("person", fmt.Sprintf("%q is not in the directory%s", in.Person, dsl.DidYouMean(in.Person, people)))
+		}
+		return nil
+	})
+}
+
+func (s *Server) addNote(c *gin.Context) {
+	var in workflows.AddNoteInput
+	s.update(c, workflows.UpdateAddNote, &in, func(*dsl.Process) error {
+		in.Text = strings.TrimSpace(in.Text)
+		switch {
+		case in.Text == "":
+			return field("text", "is required")
+		case len(in.Text) > maxSummary:
+			return field("text", fmt.Sprintf("is longer than %d characters", maxSummary))
 		}
 		return nil
 	})
@@ -155,9 +202,10 @@ type SignalRequest struct {
 func (s *Server) signal(c *gin.Context) {
 	var req SignalRequest
 	in := workflows.SignalInput{Name: c.Param("name")}
-	s.update(c, workflows.UpdateSignal, &req, func() error {
-		if !dsl.IsSignalName(in.Name) {
-			return field("name", "must be lower-case letters, digits and _, starting with a letter")
+	s.update(c, workflows.UpdateSignal, &req, func(p *dsl.Process) error {
+		if !slices.Contains(p.Signals, in.Name) {
+			return field("name", fmt.Sprintf("%s incidents take no signal %q: their signals are %s%s",
+				p.Type, in.Name, strings.Join(p.Signals, ", "), dsl.DidYouMean(in.Name, p.Signals)))
 		}
 		in.By, in.Payload = req.By, req.Payload
 		return nil
@@ -168,10 +216,11 @@ func field(name, msg string) error {
 	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: name + " " + msg, Details: []incidentflow.Detail{{Field: name, Message: msg}}}
 }
 
-// update decodes body, checks it, and sends it (or arg, when given) to the
-// incident's run as the named Temporal Update, answering with the run's state.
-// A refusal by the run is a 409 with its reason.
-func (s *Server) update(c *gin.Context, name string, body any, check func() error, arg ...any) {
+// update decodes body, checks it against the process the incident runs, and
+// sends it (or arg, when given) to the incident's run as the named Temporal
+// Update, answering with the run's state. A refusal by the run is a 409 with
+// its reason.
+func (s *Server) update(c *gin.Context, name string, body any, check func(*dsl.Process) error, arg ...any) {
 	inc, err := s.incident(c)
 	if err != nil {
 		s.fail(c, err)
@@ -181,7 +230,12 @@ func (s *Server) update(c *gin.Context, name string, body any, check func() erro
 		s.fail(c, err)
 		return
 	}
-	if err := check(); err != nil {
+	p, err := s.process(c.Request.Context(), inc)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := check(p); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -210,6 +264,19 @@ func (s *Server) update(c *gin.Context, name string, body any, check func() erro
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "state": st})
+}
+
+// process returns the process version an incident runs.
+func (s *Server) process(ctx context.Context, inc incidentflow.Incident) (*dsl.Process, error) {
+	pv, err := s.cfg.Store.ProcessVersion(ctx, inc.ProcessHash)
+	if err != nil {
+		return nil, err
+	}
+	var p dsl.Process
+	if err := json.Unmarshal(pv.Snapshot, &p); err != nil {
+		return nil, fmt.Errorf("decode process version %s: %w", pv.Hash, err)
+	}
+	return &p, nil
 }
 
 // updateError explains why an update did not happen.

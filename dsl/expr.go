@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -34,9 +35,15 @@ type Facts struct {
 // typed like a field.
 type stepOutput struct{ name, typ string }
 
-// stepOutputs are the outputs each step kind declares.
+// stepOutputs are the outputs each step kind declares, besides "failed",
+// which every step has.
 var stepOutputs = map[string][]stepOutput{
 	"wait": {{"timed_out", "bool"}, {"signal", "string"}},
+}
+
+// outputs are the values a finished step with an id offers.
+func (s *Step) outputs() []stepOutput {
+	return append([]stepOutput{{"failed", "bool"}}, stepOutputs[s.Kind()]...)
 }
 
 // Conditions compiles and evaluates the CEL conditions of one process. It caches
@@ -84,11 +91,11 @@ func NewConditions(p *Process) (*Conditions, error) {
 		opts = append(opts, cel.Variable("fields."+f.Name, celType(f.Type)))
 	}
 	c := &Conditions{process: p, programs: map[string]cel.Program{}, stepVarTypes: map[string]string{}}
-	walkSteps(p.Steps, func(s *Step) {
+	WalkProcess(p, func(s *Step) {
 		if s.ID == "" {
 			return
 		}
-		for _, out := range stepOutputs[s.Kind()] {
+		for _, out := range s.outputs() {
 			v := "steps." + s.ID + ".output." + out.name
 			opts = append(opts, cel.Variable(v, celType(out.typ)))
 			c.stepVars = append(c.stepVars, v)
@@ -145,6 +152,18 @@ func (c *Conditions) program(expr string) (cel.Program, error) {
 		msg := e.Message
 		if strings.HasPrefix(msg, "undeclared reference to '") {
 			msg = c.unknownName(dottedNameAt(expr, loc.Line(), loc.Column()))
+		} else if strings.HasPrefix(msg, "Syntax error: ") {
+			msg = "is not valid CEL: " + strings.TrimPrefix(msg, "Syntax error: ")
+			if strings.HasPrefix(msg, "is not valid CEL: mismatched input '<EOF>'") {
+				msg = "is not valid CEL: it ends where more was expected"
+			}
+		} else if m := overloadError.FindStringSubmatch(msg); m != nil {
+			op := strings.Trim(m[1], "_")
+			if op == "!" || op == "-" {
+				msg = fmt.Sprintf("cannot apply %s to %s", op, m[2])
+			} else {
+				msg = fmt.Sprintf("cannot apply %s to %s", op, strings.Replace(m[2], ", ", " and ", 1))
+			}
 		}
 		return nil, &ExprError{Line: loc.Line(), Col: loc.Column() + 1, Message: "condition " + msg}
 	}
@@ -179,6 +198,9 @@ func (c *Conditions) unknownSeverityLiteral(expr string) string {
 		}
 	}
 }
+
+// overloadError is CEL's message for an operator applied to the wrong types.
+var overloadError = regexp.MustCompile(`^found no matching overload for '([^']+)' applied to '\((.*)\)'$`)
 
 // dottedNameAt reads the qualified name (a.b.c) that starts at a 1-based line
 // and 0-based column of expr.
@@ -276,8 +298,31 @@ func walkSteps(steps []Step, fn func(*Step)) {
 	for i := range steps {
 		s := &steps[i]
 		fn(s)
-		if s.Wait != nil {
-			walkSteps(s.Wait.OnTimeout, fn)
+		for _, nested := range s.nested() {
+			walkSteps(nested, fn)
 		}
+	}
+}
+
+// nested returns the step sequences a step holds.
+func (s *Step) nested() [][]Step {
+	switch {
+	case s.Wait != nil:
+		return [][]Step{s.Wait.OnTimeout}
+	case s.Steps != nil:
+		return [][]Step{s.Steps}
+	case s.Parallel != nil:
+		return [][]Step{s.Parallel}
+	case s.Repeat != nil:
+		return [][]Step{s.Repeat.Steps}
+	}
+	return nil
+}
+
+// WalkProcess calls fn for every step of p: the main sequence, then each handler's.
+func WalkProcess(p *Process, fn func(*Step)) {
+	walkSteps(p.Steps, fn)
+	for i := range p.Handlers {
+		walkSteps(p.Handlers[i].Steps, fn)
 	}
 }

@@ -142,6 +142,11 @@ func parseYAML(w walker, data []byte) *yaml.Node {
 		if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
 			pos.Line, _ = strconv.Atoi(m[1])
 			msg = m[2]
+			// yaml.v3 counts lines from 0 for parser errors (all "did not
+			// find expected ...") and from 1 for scanner errors.
+			if strings.HasPrefix(msg, "did not find expected") {
+				pos.Line++
+			}
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
@@ -200,8 +205,10 @@ func parseProcess(file string, data []byte, dir *Directory, problems *Problems) 
 				d.p.InitialStatus = s
 			}
 		},
-		"fields": func(_, v *yaml.Node) { d.fields(v) },
-		"roles":  func(_, v *yaml.Node) { d.roles(v) },
+		"fields":  func(_, v *yaml.Node) { d.fields(v) },
+		"roles":   func(_, v *yaml.Node) { d.roles(v) },
+		"signals": func(_, v *yaml.Node) { d.signals(v) },
+		"on":      func(_, v *yaml.Node) { d.handlers(v) },
 		"steps": func(_, v *yaml.Node) {
 			seen["steps"] = true
 			d.p.Steps = d.steps(v, "steps")
@@ -305,6 +312,106 @@ func (d *processDecoder) fields(n *yaml.Node) {
 	}
 }
 
+func (d *processDecoder) signals(n *yaml.Node) {
+	for _, sig := range d.strList(n, "signals") {
+		switch {
+		case !namePattern.MatchString(sig.Value):
+			d.at(sig.Pos, "signal %q must be lower-case letters, digits and _, starting with a letter", sig.Value)
+		case slices.Contains(d.p.Signals, sig.Value):
+			d.at(sig.Pos, "signal %q is listed twice", sig.Value)
+		default:
+			d.p.Signals = append(d.p.Signals, sig.Value)
+		}
+	}
+}
+
+// signalRef checks, once the file is read, that a signal is declared.
+func (d *processDecoder) signalRef(name string, pos Pos) {
+	d.checks = append(d.checks, func() {
+		if name != "" && !slices.Contains(d.p.Signals, name) {
+			d.at(pos, "unknown signal %q: the process declares signals %s%s", name, orNone(d.p.Signals), DidYouMean(name, d.p.Signals))
+		}
+	})
+}
+
+// handlers decodes on: {TRIGGER: [STEPS]}.
+func (d *processDecoder) handlers(n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		d.at(posOf(n), "on must map each trigger (%s, field_changed:NAME, signal:NAME) to steps, not %s", strings.Join(Triggers, ", "), describe(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			d.at(posOf(k), "on repeats the trigger %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		h := Handler{On: k.Value, Steps: d.steps(v, "on."+k.Value)}
+		d.trigger(k, &h)
+		d.p.Handlers = append(d.p.Handlers, h)
+	}
+}
+
+// trigger checks that a handler's trigger can fire, and that the handler does
+// not fire itself.
+func (d *processDecoder) trigger(k *yaml.Node, h *Handler) {
+	kind, arg, hasArg := strings.Cut(h.On, ":")
+	pos := posOf(k)
+	switch {
+	case kind == "signal" && hasArg:
+		d.signalRef(arg, pos)
+	case kind == "field_changed" && hasArg:
+		d.checks = append(d.checks, func() {
+			if _, ok := d.p.Field(arg); !ok {
+				d.at(pos, "on field_changed:%s can never fire: the process declares no field %q%s", arg, arg, DidYouMean(arg, ids(d.p.Fields, func(f FieldDef) string { return f.Name })))
+			}
+		})
+	case slices.Contains(Triggers, h.On):
+		if strings.HasPrefix(h.On, "severity_") {
+			d.checks = append(d.checks, func() {
+				if len(d.p.Severities) == 1 {
+					d.at(pos, "on %s can never fire: the process has one severity", h.On)
+				}
+			})
+		}
+	default:
+		d.at(pos, "unknown trigger %q%s (triggers: %s, field_changed:NAME, signal:NAME)", h.On,
+			DidYouMean(h.On, append(slices.Clone(Triggers), "field_changed", "signal")), strings.Join(Triggers, ", "))
+		return
+	}
+	// A handler that always changes what it watches would fire itself for ever.
+	unconditionalSets(h.Steps, func(s *Step) {
+		switch {
+		case h.On == "status_changed" && s.Set.Status != "",
+			strings.HasPrefix(h.On, "severity_") && s.Set.Severity != "",
+			kind == "field_changed" && s.Set.Fields != nil && s.Set.Fields[arg] != nil:
+			d.at(s.Pos, "this step makes on %s cyclic: it always changes what the handler watches, which fires the handler again; give it an if", h.On)
+		}
+	})
+}
+
+// unconditionalSets calls fn for each set step that runs whenever its
+// sequence runs: neither it nor a step enclosing it has an if.
+func unconditionalSets(steps []Step, fn func(*Step)) {
+	for i := range steps {
+		s := &steps[i]
+		if s.If != "" {
+			continue
+		}
+		if s.Set != nil {
+			fn(s)
+		}
+		if s.Steps != nil {
+			unconditionalSets(s.Steps, fn)
+		}
+		if s.Parallel != nil {
+			unconditionalSets(s.Parallel, fn)
+		}
+	}
+}
+
 func (d *processDecoder) roles(n *yaml.Node) {
 	for _, r := range d.strList(n, "roles") {
 		switch {
@@ -319,7 +426,10 @@ func (d *processDecoder) roles(n *yaml.Node) {
 }
 
 // stepKinds are the keys that choose what a step does.
-var stepKinds = []string{"notify", "set", "sleep", "wait"}
+var stepKinds = []string{"notify", "parallel", "repeat", "set", "sleep", "steps", "wait"}
+
+// sideEffectKinds are the kinds whose steps call out, so retry and timeout apply.
+var sideEffectKinds = []string{"notify"}
 
 func (d *processDecoder) steps(n *yaml.Node, what string) []Step {
 	var out []Step
@@ -340,7 +450,7 @@ func (d *processDecoder) steps(n *yaml.Node, what string) []Step {
 
 func (d *processDecoder) step(n *yaml.Node) Step {
 	s := Step{Pos: posOf(n)}
-	var kindKeys []*yaml.Node
+	var kindKeys, commonKeys []*yaml.Node
 	var ifNode *yaml.Node
 	fields := map[string]field{
 		"id": func(_, v *yaml.Node) {
@@ -357,6 +467,16 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 		},
 		"name": func(_, v *yaml.Node) { s.Name = d.str(v, "name") },
 		"if":   func(_, v *yaml.Node) { s.If, ifNode = d.str(v, "if"), v },
+		"background": func(k, v *yaml.Node) {
+			s.Background = d.boolean(v, "background")
+			commonKeys = append(commonKeys, k)
+		},
+		"continue_on_error": func(k, v *yaml.Node) {
+			s.ContinueOnError = d.boolean(v, "continue_on_error")
+			commonKeys = append(commonKeys, k)
+		},
+		"retry":   func(k, v *yaml.Node) { s.Retry = d.retry(v); commonKeys = append(commonKeys, k) },
+		"timeout": func(k, v *yaml.Node) { s.Timeout = d.optDuration(v, "timeout"); commonKeys = append(commonKeys, k) },
 	}
 	for _, k := range stepKinds {
 		fields[k] = func(key, v *yaml.Node) { kindKeys = append(kindKeys, key); d.stepKind(&s, key.Value, v) }
@@ -374,7 +494,48 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 	if ifNode != nil {
 		d.condition(ifNode, s.If)
 	}
+	kind := s.Kind()
+	for _, k := range commonKeys {
+		switch {
+		case kind == "":
+		case k.Value == "continue_on_error" && kind != "parallel":
+			d.at(posOf(k), "continue_on_error applies to parallel steps only, not to %s", kind)
+		case (k.Value == "retry" || k.Value == "timeout") && !slices.Contains(sideEffectKinds, kind):
+			d.at(posOf(k), "%s applies to steps that call out (%s); a %s step calls nothing", k.Value, strings.Join(sideEffectKinds, ", "), kind)
+		case k.Value == "background" && s.Background && kind == "set":
+			d.at(posOf(k), "background has no effect on a set step: it finishes at once")
+		}
+	}
 	return s
+}
+
+func (d *processDecoder) retry(n *yaml.Node) *Retry {
+	r := &Retry{}
+	d.mapping(n, "retry", map[string]field{
+		"attempts": func(_, v *yaml.Node) {
+			a, err := strconv.Atoi(v.Value)
+			if v.Tag != "!!int" || err != nil || a < 1 || a > 1000 {
+				d.at(posOf(v), "retry.attempts must be a whole number from 1 to 1000")
+				return
+			}
+			r.Attempts = a
+		},
+		"backoff":     func(_, v *yaml.Node) { r.Backoff = d.optDuration(v, "retry.backoff") },
+		"max_backoff": func(_, v *yaml.Node) { r.MaxBackoff = d.optDuration(v, "retry.max_backoff") },
+	})
+	for _, b := range []*Duration{r.Backoff, r.MaxBackoff} {
+		if b != nil && b.BusinessDays > 0 {
+			d.at(posOf(n), "retry backoffs are fixed durations, not business days")
+		}
+	}
+	return r
+}
+
+func (d *processDecoder) optDuration(n *yaml.Node, what string) *Duration {
+	if dur, ok := d.duration(n, what); ok {
+		return &dur
+	}
+	return nil
 }
 
 func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
@@ -387,7 +548,61 @@ func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
 		s.Wait = d.wait(v)
 	case "sleep":
 		s.Sleep = d.sleep(v)
+	case "steps":
+		s.Steps = d.steps(v, "steps")
+		if s.Steps == nil {
+			s.Steps = []Step{}
+		}
+		if len(s.Steps) == 0 {
+			d.at(posOf(v), "steps needs at least one step")
+		}
+	case "parallel":
+		s.Parallel = d.steps(v, "parallel")
+		if s.Parallel == nil {
+			s.Parallel = []Step{}
+		}
+		if len(s.Parallel) < 2 {
+			d.at(posOf(v), "parallel needs at least two branches to run together")
+		}
+		for _, b := range s.Parallel {
+			if b.Background {
+				d.at(b.Pos, "background has no effect on a parallel branch: branches already run together")
+			}
+		}
+	case "repeat":
+		s.Repeat = d.repeat(v)
 	}
+}
+
+func (d *processDecoder) repeat(n *yaml.Node) *Repeat {
+	out := &Repeat{}
+	var untilNode *yaml.Node
+	seen := map[string]bool{}
+	d.mapping(n, "repeat", map[string]field{
+		"every": func(_, v *yaml.Node) {
+			seen["every"] = true
+			if dur, ok := d.duration(v, "repeat.every"); ok {
+				out.Every = dur
+			}
+		},
+		"until": func(_, v *yaml.Node) { seen["until"] = true; out.Until, untilNode = d.str(v, "repeat.until"), v },
+		"steps": func(_, v *yaml.Node) {
+			seen["steps"] = true
+			out.Steps = d.steps(v, "repeat.steps")
+			if len(out.Steps) == 0 {
+				d.at(posOf(v), "repeat.steps needs at least one step")
+			}
+		},
+	})
+	for _, k := range []string{"every", "until", "steps"} {
+		if !seen[k] {
+			d.at(posOf(n), "repeat needs %q", k)
+		}
+	}
+	if untilNode != nil {
+		d.condition(untilNode, out.Until)
+	}
+	return out
 }
 
 func (d *processDecoder) notify(n *yaml.Node) *Notify {
@@ -532,9 +747,7 @@ func (d *processDecoder) wait(n *yaml.Node) *Wait {
 		"for": func(_, v *yaml.Node) { out.For, forNode = d.str(v, "wait.for"), v },
 		"signal": func(_, v *yaml.Node) {
 			out.Signal = d.str(v, "wait.signal")
-			if out.Signal != "" && !namePattern.MatchString(out.Signal) {
-				d.at(posOf(v), "signal name %q must be lower-case letters, digits and _", out.Signal)
-			}
+			d.signalRef(out.Signal, posOf(v))
 		},
 		"timeout": func(_, v *yaml.Node) {
 			if dur, ok := d.duration(v, "wait.timeout"); ok {

@@ -54,6 +54,7 @@ fields:
   personal_data: {type: bool, default: false}
   affected: {type: int}
 roles: [lead, legal]
+signals: [contained]
 steps:
   - id: tell-legal
     if: severity_at_least("major") && (fields.personal_data || fields.affected > 100)
@@ -67,53 +68,53 @@ steps:
 }
 
 func TestInvalidProcess(t *testing.T) {
-	head := "process: p\ntitle: P\nseverities: [critical, minor]\nroles: [lead]\nfields:\n  pd: {type: bool}\nsteps:\n"
+	head := "process: p\ntitle: P\nseverities: [critical, minor]\nroles: [lead]\nsignals: [x]\nfields:\n  pd: {type: bool}\nsteps:\n"
 	for _, tc := range []struct {
 		name  string
 		steps string
 		want  string
 	}{
 		{"ErrUnknownKey", "  - notfy: {to: [channel:console], message: hi}\n",
-			`procs/p.yaml:8:5: a step needs one kind: notify, set, sleep, wait` + "\n" +
-				`procs/p.yaml:8:5: unknown key "notfy" in a step; did you mean "notify"? (known keys: id, if, name, notify, set, sleep, wait)`},
+			`procs/p.yaml:9:5: a step needs one kind: notify, parallel, repeat, set, sleep, steps, wait` + "\n" +
+				`procs/p.yaml:9:5: unknown key "notfy" in a step; did you mean "notify"? (known keys: background, continue_on_error, id, if, name, notify, parallel, repeat, retry, set, sleep, steps, timeout, wait)`},
 		{"ErrTwoKinds", "  - notify: {to: [channel:console], message: hi}\n    sleep: {for: 1m}\n",
-			`procs/p.yaml:9:5: a step does one thing, but this one is both notify and sleep; split it into two steps`},
+			`procs/p.yaml:10:5: a step does one thing, but this one is both notify and sleep; split it into two steps`},
 		{"ErrUnknownChannel", "  - notify: {to: [channel:legal-emial], message: hi}\n",
-			`procs/p.yaml:8:19: unknown channel "legal-emial"; did you mean "legal-email"?`},
+			`procs/p.yaml:9:19: unknown channel "legal-emial"; did you mean "legal-email"?`},
 		{"ErrUnreachablePerson", "  - notify: {to: [person:bob], message: hi}\n",
-			`procs/p.yaml:8:19: person "bob" cannot be reached: they have no page_via channel and the directory sets no default_channel`},
+			`procs/p.yaml:9:19: person "bob" cannot be reached: they have no page_via channel and the directory sets no default_channel`},
 		{"ErrUnknownRole", "  - notify: {to: [role:leed], message: hi}\n",
-			`procs/p.yaml:8:19: unknown role "leed": the process declares roles lead; did you mean "lead"?`},
+			`procs/p.yaml:9:19: unknown role "leed": the process declares roles lead; did you mean "lead"?`},
 		{"ErrBadTarget", "  - notify: {to: [legal], message: hi}\n",
-			`procs/p.yaml:8:19: target "legal" must be written kind:id, with kind one of channel, person, team, role`},
+			`procs/p.yaml:9:19: target "legal" must be written kind:id, with kind one of channel, person, team, role`},
 		{"ErrUndeclaredField", "  - if: fields.personal_data\n    sleep: {for: 1m}\n",
-			`procs/p.yaml:8:9: condition uses field "personal_data", which the process does not declare; did you mean "fields.pd"?`},
+			`procs/p.yaml:9:9: condition uses field "personal_data", which the process does not declare; did you mean "fields.pd"?`},
 		{"ErrConditionType", "  - if: severity\n    sleep: {for: 1m}\n",
-			`procs/p.yaml:8:9: condition must be true or false, but "severity" is a string`},
+			`procs/p.yaml:9:9: condition must be true or false, but "severity" is a string`},
 		{"ErrConditionSyntax", "  - if: 'severity =='\n    sleep: {for: 1m}\n",
-			`procs/p.yaml:8:21: condition Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}`},
+			`procs/p.yaml:9:21: condition is not valid CEL: it ends where more was expected`},
 		{"ErrUnknownSeverityInCondition", "  - if: severity_at_least(\"majr\")\n    sleep: {for: 1m}\n",
-			`procs/p.yaml:8:28: unknown severity "majr" in condition; did you mean "minor"? (severities: critical, minor)`},
+			`procs/p.yaml:9:28: unknown severity "majr" in condition; did you mean "minor"? (severities: critical, minor)`},
 		{"ErrTemplateMissingKey", "  - notify: {to: [channel:console], message: \"{{ .Incident.Titel }}\"}\n",
-			`procs/p.yaml:8:46: template 1:12: executing "message" at <.Incident.Titel>: map has no entry for key "Titel"`},
+			`procs/p.yaml:9:46: template 1:12: executing "message" at <.Incident.Titel>: map has no entry for key "Titel"`},
 		{"ErrTemplateSyntax", "  - notify: {to: [channel:console], message: \"{{ .Incident.Title \"}\n",
-			`procs/p.yaml:8:46: template 1: unclosed action`},
+			`procs/p.yaml:9:46: template 1: unclosed action`},
 		{"ErrBadDuration", "  - sleep: {for: 3 days}\n",
-			`procs/p.yaml:8:18: sleep.for: invalid duration "3 days": write for example 30m, 72h, 3d, 2w or 5 business days`},
+			`procs/p.yaml:9:18: sleep.for: invalid duration "3 days": write for example 30m, 72h, 3d, 2w or 5 business days`},
 		{"ErrDuplicateID", "  - {id: a, sleep: {for: 1m}}\n  - {id: a, sleep: {for: 1m}}\n",
-			`procs/p.yaml:9:10: step id "a" is already used at line 8`},
+			`procs/p.yaml:10:10: step id "a" is already used at line 9`},
 		{"ErrWaitWithoutWhat", "  - wait: {timeout: 1h}\n",
-			`procs/p.yaml:8:11: wait needs "for" (a condition), "signal" (a name), or both`},
+			`procs/p.yaml:9:11: wait needs "for" (a condition), "signal" (a name), or both`},
 		{"ErrOnTimeoutWithoutTimeout", "  - wait: {signal: x, on_timeout: [{sleep: {for: 1m}}]}\n",
-			`procs/p.yaml:8:35: on_timeout never runs: this wait has no timeout`},
+			`procs/p.yaml:9:35: on_timeout never runs: this wait has no timeout`},
 		{"ErrUnknownStatus", "  - set: {status: resolvd}\n",
-			`procs/p.yaml:8:19: unknown status "resolvd"; did you mean "resolved"? (statuses: triage, investigating, fixing, monitoring, resolved, closed, declined)`},
+			`procs/p.yaml:9:19: unknown status "resolvd"; did you mean "resolved"? (statuses: triage, investigating, fixing, monitoring, resolved, closed, declined)`},
 		{"ErrSetFieldType", "  - set: {fields: {pd: maybe}}\n",
-			`procs/p.yaml:8:24: field "pd" must be true or false, not a string`},
+			`procs/p.yaml:9:24: field "pd" must be true or false, not a string`},
 		{"ErrUnreachable", "  - set: {status: closed}\n  - sleep: {for: 1m}\n",
-			`procs/p.yaml:9:5: this step can never run: the step before it always sets the status to closed, which ends the incident`},
+			`procs/p.yaml:10:5: this step can never run: the step before it always sets the status to closed, which ends the incident`},
 		{"ErrStepOutputOfUnknownStep", "  - if: steps.nope.output.timed_out\n    sleep: {for: 1m}\n",
-			`procs/p.yaml:8:9: condition uses "steps.nope.output.timed_out", which no earlier step with an id provides`},
+			`procs/p.yaml:9:9: condition uses "steps.nope.output.timed_out", which no earlier step with an id provides`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, load(t, head+tc.steps))
@@ -125,7 +126,7 @@ func TestInvalidFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, src, want string
 	}{
-		{"ErrYAMLSyntax", "process: p\ntitle: [\n", `procs/p.yaml:2:1: YAML syntax error: did not find expected node content`},
+		{"ErrYAMLSyntax", "process: p\ntitle: [\n", `procs/p.yaml:3:1: YAML syntax error: did not find expected node content`},
 		{"ErrEmpty", "", `procs/p.yaml:1:1: the file is empty`},
 		{"ErrNotMapping", "- a\n", `procs/p.yaml:1:1: a process must be a mapping of keys to values, not a list`},
 		{"ErrMissingKeys", "process: p\n", "procs/p.yaml:1:1: a process needs \"severities\"\nprocs/p.yaml:1:1: a process needs \"steps\"\nprocs/p.yaml:1:1: a process needs \"title\""},

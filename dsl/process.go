@@ -40,7 +40,10 @@ type Process struct {
 	InitialStatus string     `json:"initial_status"`
 	Fields        []FieldDef `json:"fields,omitempty"`
 	Roles         []string   `json:"roles,omitempty"`
-	Steps         []Step     `json:"steps"`
+	// Signals are the named events people may send the incident.
+	Signals  []string  `json:"signals,omitempty"`
+	Steps    []Step    `json:"steps"`
+	Handlers []Handler `json:"on,omitempty"`
 }
 
 // FieldDef declares one typed incident field.
@@ -72,14 +75,51 @@ type Step struct {
 	ID   string `json:"id,omitempty"`
 	Name string `json:"name,omitempty"`
 	If   string `json:"if,omitempty"`
+	// Background runs the step beside the steps that follow it; it is
+	// cancelled when the incident closes.
+	Background bool `json:"background,omitempty"`
+	// Retry and Timeout bound the side effects the step causes.
+	Retry   *Retry    `json:"retry,omitempty"`
+	Timeout *Duration `json:"timeout,omitempty"`
+	// ContinueOnError keeps a parallel step's join from failing with a branch.
+	ContinueOnError bool `json:"continue_on_error,omitempty"`
 
-	Notify *Notify `json:"notify,omitempty"`
-	Set    *Set    `json:"set,omitempty"`
-	Wait   *Wait   `json:"wait,omitempty"`
-	Sleep  *Sleep  `json:"sleep,omitempty"`
+	Notify   *Notify `json:"notify,omitempty"`
+	Set      *Set    `json:"set,omitempty"`
+	Wait     *Wait   `json:"wait,omitempty"`
+	Sleep    *Sleep  `json:"sleep,omitempty"`
+	Steps    []Step  `json:"steps,omitempty"`
+	Parallel []Step  `json:"parallel,omitempty"`
+	Repeat   *Repeat `json:"repeat,omitempty"`
 
 	Pos Pos `json:"-"`
 }
+
+// Retry is how a step's side effects are retried: at most Attempts tries
+// (0: until the step's timeout), waiting Backoff, doubling up to MaxBackoff.
+type Retry struct {
+	Attempts   int       `json:"attempts,omitempty"`
+	Backoff    *Duration `json:"backoff,omitempty"`
+	MaxBackoff *Duration `json:"max_backoff,omitempty"`
+}
+
+// Repeat runs its steps at once and then every Every, until its condition holds.
+type Repeat struct {
+	Every Duration `json:"every"`
+	Until string   `json:"until"`
+	Steps []Step   `json:"steps"`
+}
+
+// Handler runs steps when something changes during the incident.
+type Handler struct {
+	// On is the trigger: severity_raised, severity_lowered, status_changed,
+	// field_changed:NAME or signal:NAME.
+	On    string `json:"on"`
+	Steps []Step `json:"steps"`
+}
+
+// Triggers a handler may name without an argument.
+var Triggers = []string{"severity_raised", "severity_lowered", "status_changed"}
 
 // Kind names the step's kind ("notify", "wait", ...).
 func (s *Step) Kind() string {
@@ -92,6 +132,12 @@ func (s *Step) Kind() string {
 		return "wait"
 	case s.Sleep != nil:
 		return "sleep"
+	case s.Steps != nil:
+		return "steps"
+	case s.Parallel != nil:
+		return "parallel"
+	case s.Repeat != nil:
+		return "repeat"
 	}
 	return ""
 }

@@ -67,12 +67,12 @@ func sampleData(p *Process) map[string]any {
 	for _, d := range p.Fields {
 		f.Fields[d.Name] = zeroValue(d.Type)
 	}
-	walkSteps(p.Steps, func(s *Step) {
+	WalkProcess(p, func(s *Step) {
 		if s.ID == "" {
 			return
 		}
 		out := map[string]any{}
-		for _, o := range stepOutputs[s.Kind()] {
+		for _, o := range s.outputs() {
 			out[o.name] = zeroValue(o.typ)
 		}
 		f.Steps[s.ID] = out

@@ -30,7 +30,10 @@ const WorkflowName = "incident"
 const (
 	UpdateAcknowledge = "acknowledge"
 	UpdateSetStatus   = "set_status"
+	UpdateSetSeverity = "set_severity"
+	UpdateAssignRole  = "assign_role"
 	UpdateSignal      = "signal"
+	UpdateAddNote     = "add_note"
 	QueryState        = "state"
 )
 
@@ -163,6 +166,26 @@ type SetStatusInput struct {
 	Note   string `json:"note,omitempty"`
 }
 
+// SetSeverityInput is the set_severity update's argument.
+type SetSeverityInput struct {
+	Severity string `json:"severity"`
+	By       string `json:"by,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// AssignRoleInput is the assign_role update's argument: who now holds a role.
+type AssignRoleInput struct {
+	Role   string `json:"role"`
+	Person string `json:"person"`
+	By     string `json:"by,omitempty"`
+}
+
+// AddNoteInput is the add_note update's argument: a line for the timeline.
+type AddNoteInput struct {
+	Text string `json:"text"`
+	By   string `json:"by,omitempty"`
+}
+
 // SignalInput is the signal update's argument: a named event, such as
 // "contained" or "regulator_notified", with an optional payload.
 type SignalInput struct {
@@ -193,6 +216,9 @@ type run struct {
 		Info(string, ...any)
 		Warn(string, ...any)
 	}
+	// mainCtx is cancelled when the incident closes; the main sequence,
+	// background steps and handlers all run under it.
+	mainCtx workflow.Context
 	// queue holds changes not yet written to the store, in order.
 	queue   []incidentflow.Change
 	written int64 // number of changes written
@@ -200,7 +226,7 @@ type run struct {
 }
 
 func newRun(ctx workflow.Context, in Input) (*run, error) {
-	conds, err := dsl.NewConditions(&in.Process) //workflowcheck:ignore CEL compilation is pure
+	conds, err := dsl.NewConditions(&in.Process) //workflowcheck:ignore
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("compile process conditions", "InvalidProcess", err)
 	}
@@ -221,6 +247,8 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 }
 
 func (r *run) run(ctx workflow.Context) error {
+	mainCtx, cancelMain := workflow.WithCancel(ctx)
+	r.mainCtx = mainCtx
 	if err := r.registerHandlers(ctx); err != nil {
 		return err
 	}
@@ -234,7 +262,6 @@ func (r *run) run(ctx workflow.Context) error {
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "declared", "", inc.DeclaredBy,
 		fmt.Sprintf("Declared%s: %s (%s, %s process %.12s)", by, inc.Title, inc.Severity, inc.Type, r.in.ProcessHash), nil))
 
-	mainCtx, cancelMain := workflow.WithCancel(ctx)
 	workflow.Go(mainCtx, func(c workflow.Context) {
 		r.steps(c, r.in.Process.Steps, "steps")
 		if !dsl.IsFinalStatus(r.state.Status) {
@@ -265,8 +292,115 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: r.validateSetStatus}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetSeverity, r.setSeverity,
+		workflow.UpdateHandlerOptions{Validator: r.validateSetSeverity}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAssignRole, r.assignRole,
+		workflow.UpdateHandlerOptions{Validator: r.validateAssignRole}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddNote, r.addNote,
+		workflow.UpdateHandlerOptions{Validator: r.validateAddNote}); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal, r.signal,
 		workflow.UpdateHandlerOptions{Validator: r.validateSignal})
+}
+
+// fire starts every handler of the trigger beside whatever else runs.
+func (r *run) fire(trigger string) {
+	for i := range r.in.Process.Handlers {
+		h := &r.in.Process.Handlers[i]
+		if h.On == trigger {
+			workflow.Go(r.mainCtx, func(c workflow.Context) { r.steps(c, h.Steps, "on."+h.On) })
+		}
+	}
+}
+
+func (r *run) validateSetSeverity(in SetSeverityInput) error {
+	if err := r.validateOpen(); err != nil {
+		return err
+	}
+	switch {
+	case r.in.Process.SeverityRank(in.Severity) < 0:
+		return refused("unknown severity %q: %s incidents are %s", in.Severity, r.state.Type, strings.Join(r.in.Process.Severities, ", "))
+	case in.Severity == r.state.Severity:
+		return refused("incident %s is already %s", r.state.Ref, in.Severity)
+	}
+	return nil
+}
+
+func (r *run) setSeverity(ctx workflow.Context, in SetSeverityInput) (State, error) {
+	r.flush(ctx, r.changeSeverity(ctx, in.Severity, in.By, "", in.Note))
+	return r.state, nil
+}
+
+func (r *run) validateAssignRole(in AssignRoleInput) error {
+	if err := r.validateOpen(); err != nil {
+		return err
+	}
+	switch {
+	case !slices.Contains(r.in.Process.Roles, in.Role):
+		return refused("unknown role %q: %s incidents have roles %s", in.Role, r.state.Type, strings.Join(r.in.Process.Roles, ", "))
+	case strings.TrimSpace(in.Person) == "":
+		return refused("say who takes the role: \"person\" is required")
+	case r.state.Roles[in.Role] == in.Person:
+		return refused("%s already holds %s", in.Person, in.Role)
+	}
+	return nil
+}
+
+func (r *run) assignRole(ctx workflow.Context, in AssignRoleInput) (State, error) {
+	roles := maps.Clone(r.state.Roles)
+	roles[in.Role] = in.Person
+	r.state.Roles = roles
+	msg := fmt.Sprintf("%s is now %s", in.Person, in.Role)
+	if in.By != "" {
+		msg += " (assigned by " + in.By + ")"
+	}
+	r.flush(ctx, r.record(ctx, incidentflow.Change{}, r.event(ctx, "role_assigned", "", in.By, msg, map[string]any{"role": in.Role, "person": in.Person})))
+	return r.state, nil
+}
+
+func (r *run) validateAddNote(in AddNoteInput) error {
+	if err := r.validateOpen(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		return refused("a note needs text")
+	}
+	return nil
+}
+
+func (r *run) addNote(ctx workflow.Context, in AddNoteInput) (State, error) {
+	r.flush(ctx, r.record(ctx, incidentflow.Change{}, r.event(ctx, "note", "", in.By, in.Text, nil)))
+	return r.state, nil
+}
+
+// changeSeverity moves the incident to severity, records it, keeps the search
+// attribute current and fires severity_raised or severity_lowered.
+func (r *run) changeSeverity(ctx workflow.Context, severity, by, step, note string) int64 {
+	from := r.state.Severity
+	r.state.Severity = severity
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrSeverity.ValueSet(severity)); err != nil {
+		r.logger.Warn("could not update the severity search attribute", "incident", r.state.Ref, "error", err)
+	}
+	msg := fmt.Sprintf("Severity %s → %s", from, severity)
+	if by != "" {
+		msg += " by " + by
+	}
+	if note != "" {
+		msg += ": " + note
+	}
+	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "severity_changed", step, by, msg, map[string]any{"from": from, "to": severity}))
+	r.details(ctx)
+	if r.in.Process.SeverityRank(severity) < r.in.Process.SeverityRank(from) {
+		r.fire("severity_raised")
+	} else {
+		r.fire("severity_lowered")
+	}
+	return seq
 }
 
 func (r *run) validateOpen() error {
@@ -320,8 +454,8 @@ func (r *run) validateSignal(in SignalInput) error {
 	if err := r.validateOpen(); err != nil {
 		return err
 	}
-	if !dsl.IsSignalName(in.Name) {
-		return refused("signal name %q must be lower-case letters, digits and _", in.Name)
+	if !slices.Contains(r.in.Process.Signals, in.Name) {
+		return refused("%s incidents take no signal %q: their signals are %s", r.state.Type, in.Name, strings.Join(r.in.Process.Signals, ", "))
 	}
 	return nil
 }
@@ -338,7 +472,9 @@ func (r *run) signal(ctx workflow.Context, in SignalInput) (State, error) {
 	if len(in.Payload) > 0 {
 		data = map[string]any{"payload": in.Payload}
 	}
-	r.flush(ctx, r.record(ctx, incidentflow.Change{}, r.event(ctx, "signal", "", in.By, msg, data)))
+	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "signal", "", in.By, msg, data))
+	r.fire("signal:" + in.Name)
+	r.flush(ctx, seq)
 	return r.state, nil
 }
 
@@ -359,6 +495,9 @@ func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) 
 	}
 	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "status_changed", step, by, msg, map[string]any{"from": from, "to": status}))
 	r.details(ctx)
+	if !dsl.IsFinalStatus(status) {
+		r.fire("status_changed")
+	}
 	return seq
 }
 

@@ -119,6 +119,7 @@ teams:
   - {id: sre, members: [alice, bob]}
 channels:
   - {id: ops, type: console}
+  - {id: broken, type: console}   # no sender on the test worker: deliveries fail for good
 default_channel: ops
 `
 
@@ -272,6 +273,7 @@ func (s *IncidentSuite) TestSignalWaitAndClosedIncidentRefusesUpdates() {
 process: p
 title: P
 severities: [high, low]
+signals: [contained]
 steps:
   - id: contained
     wait: {signal: contained, timeout: 4h}
@@ -280,7 +282,7 @@ steps:
   - wait: {for: status == "closed"}
 `
 	s.update(time.Hour, workflows.UpdateSignal, workflows.SignalInput{Name: "contained", By: "carol"}, "")
-	s.update(time.Hour+time.Minute, workflows.UpdateSignal, workflows.SignalInput{Name: "Bad-Name"}, "must be lower-case")
+	s.update(time.Hour+time.Minute, workflows.UpdateSignal, workflows.SignalInput{Name: "containd"}, `p incidents take no signal "containd": their signals are contained`)
 	s.env.RegisterDelayedCallback(func() {
 		st := s.state()
 		s.Equal("low", st.Severity)
@@ -339,6 +341,126 @@ steps:
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
 	s.NoError(s.env.GetWorkflowError())
 	s.Equal([]string{"alice: hello"}, s.sent.lines())
+}
+
+func (s *IncidentSuite) TestParallelRepeatAndBackground() {
+	process := `
+process: p
+title: P
+severities: [critical, minor]
+steps:
+  - id: reminders
+    name: Status page reminders
+    background: true
+    repeat:
+      every: 30m
+      until: severity != "critical" || status == "resolved"
+      steps:
+        - notify: {to: [channel:ops], message: "update the status page"}
+  - id: both
+    parallel:
+      - steps:
+          - sleep: {for: 10m}
+          - notify: {to: [person:alice], message: "branch one"}
+      - notify: {to: [person:bob], message: "branch two"}
+  - notify: {to: [channel:ops], message: "joined (failed: {{ .Steps.both.Output.failed }})"}
+  - wait: {for: status == "resolved"}
+  - set: {status: closed}
+`
+	// Severity drops after 70 minutes: rounds at 0, 30 and 60 minutes, then the repeat ends at once.
+	s.update(70*time.Minute, workflows.UpdateSetSeverity, workflows.SetSeverityInput{Severity: "minor", By: "carol"}, "")
+	s.update(70*time.Minute+time.Second, workflows.UpdateSetSeverity, workflows.SetSeverityInput{Severity: "minor"}, "already minor")
+	s.env.RegisterDelayedCallback(func() {
+		st := s.state()
+		for _, act := range st.Active {
+			s.NotEqual("repeat", act.Kind, "the repeat ended when its condition held")
+		}
+		s.Equal(false, st.Outputs["reminders"]["failed"])
+	}, 80*time.Minute)
+	s.update(2*time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "critical", nil))
+	s.NoError(s.env.GetWorkflowError())
+	// Deliveries scheduled at the same instant run concurrently: compare as a set.
+	s.ElementsMatch([]string{
+		"ops: update the status page",
+		"bob: branch two",
+		"alice: branch one",
+		"ops: joined (failed: false)",
+		"ops: update the status page",
+		"ops: update the status page",
+	}, s.sent.lines())
+}
+
+func (s *IncidentSuite) TestHandlers() {
+	process := `
+process: p
+title: P
+severities: [critical, major, minor]
+roles: [lead]
+signals: [contained]
+fields:
+  personal_data: {type: bool, default: false}
+steps:
+  - sleep: {for: 1h}
+  - set: {fields: {personal_data: true}}
+  - wait: {for: status == "closed"}
+on:
+  severity_raised:
+    - if: severity == "critical"
+      notify: {to: [channel:ops], message: "now critical"}
+  severity_lowered:
+    - notify: {to: [role:lead], message: "lowered to {{ .Incident.Severity }}"}
+  status_changed:
+    - notify: {to: [channel:ops], message: "status {{ .Incident.Status }}"}
+  field_changed:personal_data:
+    - notify: {to: [channel:ops], message: "personal data: {{ .Fields.personal_data }}"}
+  signal:contained:
+    - notify: {to: [channel:ops], message: "contained"}
+`
+	s.update(time.Minute, workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "lead", Person: "bob", By: "carol"}, "")
+	s.update(2*time.Minute, workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "comms", Person: "bob"}, `unknown role "comms"`)
+	s.update(3*time.Minute, workflows.UpdateSetSeverity, workflows.SetSeverityInput{Severity: "major"}, "")
+	s.update(4*time.Minute, workflows.UpdateSetSeverity, workflows.SetSeverityInput{Severity: "critical"}, "")
+	s.update(5*time.Minute, workflows.UpdateSetSeverity, workflows.SetSeverityInput{Severity: "minor"}, "")
+	s.update(6*time.Minute, workflows.UpdateSignal, workflows.SignalInput{Name: "contained"}, "")
+	s.update(7*time.Minute, workflows.UpdateAddNote, workflows.AddNoteInput{Text: "rolled back the deploy", By: "bob"}, "")
+	s.update(8*time.Minute, workflows.UpdateAddNote, workflows.AddNoteInput{Text: "  "}, "a note needs text")
+	s.update(9*time.Minute, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "fixing"}, "")
+	s.update(2*time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.ElementsMatch([]string{
+		"ops: now critical",
+		"bob: lowered to minor",
+		"ops: contained",
+		"ops: status fixing",
+		"ops: personal data: true",
+	}, s.sent.lines(), "raising minor to major fires severity_raised, whose if is false; closing fires nothing")
+	s.Contains(s.store.kinds(), "note")
+	s.Contains(s.store.kinds(), "role_assigned")
+}
+
+func (s *IncidentSuite) TestFailedStepsAndContinueOnError() {
+	process := `
+process: p
+title: P
+severities: [high]
+steps:
+  - id: strict
+    parallel:
+      - notify: {to: [channel:broken], message: "x"}
+      - notify: {to: [channel:ops], message: "ok one"}
+  - id: lenient
+    continue_on_error: true
+    parallel:
+      - notify: {to: [channel:broken], message: "y"}
+      - notify: {to: [channel:ops], message: "ok two"}
+  - notify: {to: [channel:ops], message: "strict failed {{ .Steps.strict.Output.failed }}, lenient failed {{ .Steps.lenient.Output.failed }}"}
+  - set: {status: closed}
+`
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(s.sent.lines(), "ops: strict failed true, lenient failed false")
 }
 
 func TestStartOptions(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -15,15 +16,25 @@ import (
 	"github.com/incidentflow/incidentflow/dsl"
 )
 
-// steps runs a sequence in order. It stops early only when the run is
+// steps runs a sequence in order and reports whether any of its steps failed.
+// A failed step is recorded and the sequence goes on; background steps start
+// and the sequence goes on at once. It stops early only when the run is
 // cancelled (the incident was closed or declined).
-func (r *run) steps(ctx workflow.Context, steps []dsl.Step, path string) {
+func (r *run) steps(ctx workflow.Context, steps []dsl.Step, path string) (failed bool) {
 	for i := range steps {
 		if ctx.Err() != nil {
-			return
+			return failed
 		}
-		r.step(ctx, &steps[i], fmt.Sprintf("%s[%d]", path, i))
+		s, p := &steps[i], fmt.Sprintf("%s[%d]", path, i)
+		if s.Background {
+			workflow.Go(ctx, func(c workflow.Context) { r.step(c, s, p) })
+			continue
+		}
+		if r.step(ctx, s, p) {
+			failed = true
+		}
 	}
+	return failed
 }
 
 // stepRef names a step for keys and the timeline: its id, else its position.
@@ -34,39 +45,120 @@ func stepRef(s *dsl.Step, path string) string {
 	return path
 }
 
-func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) {
+// step runs one step unless its condition is false, and reports whether it
+// failed: what it does failed for good. Steps with an id record that as
+// steps.ID.output.failed.
+func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool) {
 	ref := stepRef(s, path)
 	label := s.Label()
 	if s.If != "" {
 		ok, err := r.eval(s.If)
 		if err != nil {
-			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
-				fmt.Sprintf("%s: condition could not be evaluated, step skipped: %v", label, err), nil))
-			return
+			r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: condition could not be evaluated, step skipped: %v", label, err))
+			return true
 		}
 		if !ok {
 			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_skipped", ref, "",
 				fmt.Sprintf("Skipped %s: %s is false", label, s.If), nil))
-			return
+			return false
 		}
 	}
 	r.state.Iterations[ref]++
 	key := fmt.Sprintf("%s/%s#%d", incidentflow.WorkflowID(r.state.Ref), ref, r.state.Iterations[ref])
 	switch {
 	case s.Notify != nil:
-		r.notify(ctx, s, ref, key)
+		failed = r.notify(ctx, s, ref, key)
 	case s.Set != nil:
 		r.set(ctx, s.Set, ref)
 	case s.Wait != nil:
-		r.wait(ctx, s, ref, path)
+		failed = r.wait(ctx, s, ref, path)
 	case s.Sleep != nil:
 		r.sleep(ctx, s)
+	case s.Steps != nil:
+		failed = r.steps(ctx, s.Steps, path+".steps")
+	case s.Parallel != nil:
+		failed = r.parallel(ctx, s, ref, path)
+	case s.Repeat != nil:
+		failed = r.repeat(ctx, s, path)
 	}
+	r.output(s, "failed", failed)
+	return failed
+}
+
+// output records one output value of a step with an id.
+func (r *run) output(s *dsl.Step, name string, v any) {
+	if s.ID == "" {
+		return
+	}
+	out := maps.Clone(r.state.Outputs[s.ID])
+	if out == nil {
+		out = map[string]any{}
+	}
+	out[name] = v
+	r.state.Outputs[s.ID] = out
+}
+
+func (r *run) stepFailed(ctx workflow.Context, s *dsl.Step, ref, msg string) {
+	r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "", msg, nil))
+	r.output(s, "failed", true)
+}
+
+// parallel runs its branches together and waits for all of them. The join
+// fails with a branch unless the step continues on error.
+func (r *run) parallel(ctx workflow.Context, s *dsl.Step, ref, path string) bool {
+	done, failures := 0, 0
+	for i := range s.Parallel {
+		b, p := &s.Parallel[i], fmt.Sprintf("%s.parallel[%d]", path, i)
+		workflow.Go(ctx, func(c workflow.Context) {
+			if r.step(c, b, p) {
+				failures++
+			}
+			done++
+		})
+	}
+	if err := workflow.Await(ctx, func() bool { return done == len(s.Parallel) }); err != nil {
+		return false
+	}
+	if failures > 0 && !s.ContinueOnError {
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
+			fmt.Sprintf("%s: %d of %d branches failed", s.Label(), failures, len(s.Parallel)), nil))
+		return true
+	}
+	return false
+}
+
+// repeat runs its steps at once, then every interval, until its condition
+// holds. The condition is checked before each round and while waiting, so a
+// change that satisfies it ends the repeat at once. There is no cap on rounds.
+func (r *run) repeat(ctx workflow.Context, s *dsl.Step, path string) (failed bool) {
+	rep := s.Repeat
+	until := func() bool {
+		ok, err := r.eval(rep.Until)
+		if err != nil {
+			r.logger.Warn("repeat condition failed", "incident", r.state.Ref, "step", s.Label(), "error", err)
+		}
+		return ok
+	}
+	for round := 1; ctx.Err() == nil && !until(); round++ {
+		if r.steps(ctx, rep.Steps, path+".repeat") {
+			failed = true
+		}
+		now := workflow.Now(ctx)
+		next := rep.Every.After(now, r.in.Calendar)
+		done := r.activate(ctx, Activity{Step: s.Label(), Kind: "repeat", Waiting: fmt.Sprintf("round %d done; next every %s until %s", round, rep.Every, rep.Until), Until: &next})
+		_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: next.Sub(now),
+			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: next round in %s", s.Label(), rep.Every)}}, until)
+		done()
+		if err != nil {
+			break
+		}
+	}
+	return failed
 }
 
 // eval evaluates a condition against the incident as it is now.
 func (r *run) eval(expr string) (bool, error) {
-	return r.conds.Eval(expr, r.facts()) //workflowcheck:ignore CEL evaluation is pure
+	return r.conds.Eval(expr, r.facts()) //workflowcheck:ignore
 }
 
 // activate shows a step as running, with what it waits for; the returned func
@@ -87,8 +179,8 @@ func (r *run) activate(ctx workflow.Context, act Activity) func() {
 	}
 }
 
-func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) {
-	msg, err := dsl.Render(s.Notify.Message, dsl.TemplateData(r.facts(), r.in.Links)) //workflowcheck:ignore template rendering is pure
+func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
+	msg, err := dsl.Render(s.Notify.Message, dsl.TemplateData(r.facts(), r.in.Links)) //workflowcheck:ignore
 	if err != nil {
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
 			fmt.Sprintf("%s: the message could not be written (%v); sending the incident title instead", s.Label(), err), nil))
@@ -96,26 +188,47 @@ func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) {
 	}
 	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "notify", Waiting: "delivering"})
 	defer done()
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: time.Hour,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
-		Summary:                s.Label(),
-	})
+	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
 	in := activities.NotifyInput{Incident: r.channelIncident(), Key: key, Step: ref, Event: "notify",
 		Targets: s.Notify.To, Roles: maps.Clone(r.state.Roles), Message: msg}
 	var res activities.NotifyResult
 	if err := workflow.ExecuteActivity(actx, a.Notify, in).Get(actx, &res); err != nil {
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
 			fmt.Sprintf("%s: delivery gave up: %v", s.Label(), rootCause(err)), nil))
-		return
+		return true
 	}
 	for _, n := range res.Nobody {
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "", fmt.Sprintf("%s: nobody to reach for %s", s.Label(), n), nil))
 	}
+	return len(res.Failed) > 0
+}
+
+// activityOptions are the options of the activities a step causes: by default
+// retried with backoff for up to an hour; the step's retry and timeout override.
+func activityOptions(s *dsl.Step) workflow.ActivityOptions {
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+		Summary:                s.Label(),
+	}
+	if s.Timeout != nil {
+		opts.ScheduleToCloseTimeout = s.Timeout.Fixed
+		opts.StartToCloseTimeout = min(opts.StartToCloseTimeout, s.Timeout.Fixed)
+	}
+	if rt := s.Retry; rt != nil {
+		opts.RetryPolicy.MaximumAttempts = int32(rt.Attempts)
+		if rt.Backoff != nil {
+			opts.RetryPolicy.InitialInterval = rt.Backoff.Fixed
+		}
+		if rt.MaxBackoff != nil {
+			opts.RetryPolicy.MaximumInterval = rt.MaxBackoff.Fixed
+		}
+	}
+	return opts
 }
 
 func (r *run) channelIncident() channels.Incident {
@@ -137,28 +250,36 @@ func rootCause(err error) string {
 func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 	var events []incidentflow.TimelineEvent
 	change := incidentflow.Change{}
-	if set.Severity != "" && set.Severity != r.state.Severity {
-		from := r.state.Severity
-		r.state.Severity = set.Severity
-		if err := workflow.UpsertTypedSearchAttributes(ctx, AttrSeverity.ValueSet(set.Severity)); err != nil {
-			r.logger.Warn("could not update the severity search attribute", "incident", r.state.Ref, "error", err)
-		}
-		events = append(events, r.event(ctx, "severity_changed", ref, "", fmt.Sprintf("Severity %s → %s", from, set.Severity),
-			map[string]any{"from": from, "to": set.Severity}))
-	}
+	var changedFields []string
 	if len(set.Fields) > 0 {
 		fields := maps.Clone(r.state.Fields)
-		maps.Copy(fields, set.Fields)
+		// The keys are sorted at once, so handlers for changed fields start in
+		// the same order on replay.
+		keys := slices.Sorted(maps.Keys(set.Fields)) //workflowcheck:ignore
+		for _, k := range keys {
+			if !sameValue(fields[k], set.Fields[k]) {
+				changedFields = append(changedFields, k)
+			}
+			fields[k] = set.Fields[k]
+		}
 		r.state.Fields = fields
 		change.Fields = fields
 		events = append(events, r.event(ctx, "fields_changed", ref, "", "Fields set by the process", map[string]any{"fields": set.Fields}))
 	}
-	maps.Copy(r.state.Roles, set.Roles)
 	if len(set.Roles) > 0 {
+		roles := maps.Clone(r.state.Roles)
+		maps.Copy(roles, set.Roles)
+		r.state.Roles = roles
 		events = append(events, r.event(ctx, "roles_changed", ref, "", "Roles assigned by the process", map[string]any{"roles": set.Roles}))
 	}
 	if len(events) > 0 {
 		r.record(ctx, change, events...)
+	}
+	for _, k := range changedFields {
+		r.fire("field_changed:" + k)
+	}
+	if set.Severity != "" && set.Severity != r.state.Severity {
+		r.changeSeverity(ctx, set.Severity, "", ref, "")
 	}
 	if set.Status != "" && set.Status != r.state.Status {
 		r.changeStatus(ctx, set.Status, "", ref, "")
@@ -166,7 +287,7 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 	r.details(ctx)
 }
 
-func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) {
+func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed bool) {
 	w := s.Wait
 	what := ""
 	switch {
@@ -217,17 +338,16 @@ func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) {
 		satisfied = err == nil
 	}
 	if err != nil { // cancelled: the incident is over
-		return
+		return false
 	}
-	if s.ID != "" {
-		r.state.Outputs[s.ID] = map[string]any{"timed_out": !satisfied, "signal": gotSignal}
-	}
+	r.output(s, "timed_out", !satisfied)
+	r.output(s, "signal", gotSignal)
 	if satisfied {
-		return
+		return false
 	}
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "wait_timed_out", ref, "",
 		fmt.Sprintf("%s: still waiting %s after %s", s.Label(), what, w.Timeout), nil))
-	r.steps(ctx, w.OnTimeout, path+".on_timeout")
+	return r.steps(ctx, w.OnTimeout, path+".on_timeout")
 }
 
 func (r *run) sleep(ctx workflow.Context, s *dsl.Step) {
@@ -237,4 +357,14 @@ func (r *run) sleep(ctx workflow.Context, s *dsl.Step) {
 	defer done()
 	// A cancelled timer means the incident is over; there is nothing to record.
 	_ = workflow.NewTimerWithOptions(ctx, until.Sub(now), workflow.TimerOptions{Summary: fmt.Sprintf("%s: sleeping %s", s.Label(), s.Sleep.For)}).Get(ctx, nil)
+}
+
+// sameValue compares two normalised field values: scalars or lists of strings.
+func sameValue(a, b any) bool {
+	la, aList := a.([]string)
+	lb, bList := b.([]string)
+	if aList || bList {
+		return aList && bList && slices.Equal(la, lb)
+	}
+	return a == b
 }
