@@ -309,6 +309,11 @@ func TestDeclareRefusesBadInput(t *testing.T) {
 			require.Contains(t, r.str("error", "message"), tc.substr)
 		})
 	}
+	t.Run("ErrMissingRequiredField", func(t *testing.T) {
+		r := s.do(t, "POST", "/v1/incidents", `{"type":"privacy","title":"Export leaked","severity":"high"}`)
+		require.Equal(t, 422, r.status)
+		require.Contains(t, r.str("error", "message"), "fields.aware_at is required")
+	})
 	t.Run("ReportsEveryProblem", func(t *testing.T) {
 		r := s.do(t, "POST", "/v1/incidents", `{"type":"security","title":"","severity":"huge","fields":{"vector":"aliens"}}`)
 		require.Equal(t, 422, r.status)
@@ -343,7 +348,7 @@ func TestDeclareIsExactlyOnceWhenStartsFail(t *testing.T) {
 
 	t.Run("RetryWithSameKeyStartsTheRun", func(t *testing.T) {
 		key := fmt.Sprintf("down-%d", time.Now().UnixNano())
-		body := `{"type":"privacy","title":"Mailing list exported","severity":"high"}`
+		body := `{"type":"privacy","title":"Mailing list exported","severity":"high","fields":{"aware_at":"2026-11-26T08:00:00Z"}}`
 		s.temporal.failStarts.Store(true)
 		r := s.do(t, "POST", "/v1/incidents", body, "Idempotency-Key", key)
 		s.temporal.failStarts.Store(false)

@@ -14,7 +14,8 @@ type Calendar struct {
 	Holidays []string       `json:"holidays,omitempty"` // YYYY-MM-DD
 }
 
-func (c *Calendar) location() *time.Location {
+// Location is the calendar's time zone (UTC when it names none).
+func (c *Calendar) Location() *time.Location {
 	if c == nil || c.Timezone == "" {
 		return time.UTC
 	}
@@ -27,7 +28,7 @@ func (c *Calendar) location() *time.Location {
 
 // IsBusinessDay reports whether the calendar day of t (in the calendar's zone) is a business day.
 func (c *Calendar) IsBusinessDay(t time.Time) bool {
-	t = t.In(c.location())
+	t = t.In(c.Location())
 	weekend := []time.Weekday{time.Saturday, time.Sunday}
 	if c != nil && c.Weekend != nil {
 		weekend = c.Weekend
@@ -41,7 +42,7 @@ func (c *Calendar) IsBusinessDay(t time.Time) bool {
 // AddBusinessDays moves t forward n business days, keeping its wall-clock time in
 // the calendar's zone: Friday 16:00 plus one business day is Monday 16:00.
 func (c *Calendar) AddBusinessDays(t time.Time, n int) time.Time {
-	loc := c.location()
+	loc := c.Location()
 	local := t.In(loc)
 	for n > 0 {
 		local = time.Date(local.Year(), local.Month(), local.Day()+1, local.Hour(), local.Minute(), local.Second(), local.Nanosecond(), loc)

@@ -38,7 +38,8 @@ type stepOutput struct{ name, typ string }
 // stepOutputs are the outputs each step kind declares, besides "failed",
 // which every step has.
 var stepOutputs = map[string][]stepOutput{
-	"wait": {{"timed_out", "bool"}, {"signal", "string"}},
+	"wait":     {{"timed_out", "bool"}, {"signal", "string"}},
+	"deadline": {{"met", "bool"}, {"missed", "bool"}, {"due", "time"}},
 }
 
 // outputs are the values a finished step with an id offers.
@@ -259,11 +260,7 @@ func (c *Conditions) Eval(expr string, f Facts) (bool, error) {
 	}
 	for _, name := range c.stepVars {
 		parts := strings.SplitN(name, ".", 4) // steps, id, output, name
-		v, ok := f.Steps[parts[1]][parts[3]]
-		if !ok {
-			v = zeroValue(c.stepVarTypes[name])
-		}
-		vars[name] = v
+		vars[name] = celValue(FieldDef{Type: c.stepVarTypes[name]}, f.Steps[parts[1]][parts[3]])
 	}
 	out, _, err := prg.Eval(vars)
 	if err != nil {
@@ -315,6 +312,8 @@ func (s *Step) nested() [][]Step {
 		return [][]Step{s.Parallel}
 	case s.Repeat != nil:
 		return [][]Step{s.Repeat.Steps}
+	case s.Deadline != nil:
+		return [][]Step{s.Deadline.Overdue}
 	}
 	return nil
 }

@@ -426,7 +426,7 @@ func (d *processDecoder) roles(n *yaml.Node) {
 }
 
 // stepKinds are the keys that choose what a step does.
-var stepKinds = []string{"notify", "parallel", "repeat", "set", "sleep", "steps", "wait"}
+var stepKinds = []string{"deadline", "notify", "parallel", "repeat", "set", "sleep", "steps", "wait"}
 
 // sideEffectKinds are the kinds whose steps call out, so retry and timeout apply.
 var sideEffectKinds = []string{"notify"}
@@ -571,6 +571,94 @@ func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
 		}
 	case "repeat":
 		s.Repeat = d.repeat(v)
+	case "deadline":
+		s.Deadline = d.deadline(v)
+	}
+}
+
+func (d *processDecoder) deadline(n *yaml.Node) *Deadline {
+	out := &Deadline{From: "declared"}
+	seen := map[string]*yaml.Node{}
+	var reminderPos []Pos
+	d.mapping(n, "deadline", map[string]field{
+		"title": func(_, v *yaml.Node) { seen["title"] = v; out.Title = d.str(v, "deadline.title") },
+		"within": func(_, v *yaml.Node) {
+			seen["within"] = v
+			if dur, ok := d.duration(v, "deadline.within"); ok {
+				out.Within = dur
+			}
+		},
+		"from": func(_, v *yaml.Node) {
+			out.From = d.str(v, "deadline.from")
+			d.clockEvent(v, out.From, true)
+		},
+		"remind_before": func(_, v *yaml.Node) {
+			seen["remind_before"] = v
+			for _, item := range d.seq(v, "deadline.remind_before") {
+				dur, ok := d.duration(item, "deadline.remind_before")
+				switch {
+				case !ok:
+				case dur.BusinessDays > 0:
+					d.at(posOf(item), "deadline.remind_before takes fixed durations (like 24h), not business days")
+				default:
+					out.RemindBefore = append(out.RemindBefore, dur)
+					reminderPos = append(reminderPos, posOf(item))
+				}
+			}
+		},
+		"notify": func(_, v *yaml.Node) {
+			seen["notify"] = v
+			for _, t := range d.strList(v, "deadline.notify") {
+				if tg, ok := d.target(t); ok {
+					out.Notify = append(out.Notify, tg)
+				}
+			}
+		},
+		"done_when": func(_, v *yaml.Node) {
+			out.DoneWhen = d.str(v, "deadline.done_when")
+			d.clockEvent(v, out.DoneWhen, false)
+		},
+		"overdue": func(_, v *yaml.Node) { out.Overdue = d.steps(v, "deadline.overdue") },
+	})
+	for _, k := range []string{"title", "within"} {
+		if seen[k] == nil {
+			d.at(posOf(n), "deadline needs %q", k)
+		}
+	}
+	if seen["remind_before"] != nil && seen["notify"] == nil {
+		d.at(posOf(seen["remind_before"]), "remind_before needs notify: who to remind")
+	}
+	if out.Within.BusinessDays == 0 && out.Within.Fixed > 0 {
+		for i, rb := range out.RemindBefore {
+			if rb.Fixed >= out.Within.Fixed {
+				d.at(reminderPos[i], "a reminder %s before a deadline due within %s would come before the clock starts", rb, out.Within)
+			}
+		}
+	}
+	return out
+}
+
+// clockEvent checks what starts (from) or stops (done_when) a deadline.
+func (d *processDecoder) clockEvent(n *yaml.Node, event string, start bool) {
+	kind, arg, _ := strings.Cut(event, ":")
+	switch {
+	case kind == "signal" && arg != "":
+		d.signalRef(arg, posOf(n))
+	case start && kind == "field" && arg != "":
+		d.checks = append(d.checks, func() {
+			f, ok := d.p.Field(arg)
+			switch {
+			case !ok:
+				d.at(posOf(n), "deadline.from names field %q, which the process does not declare%s", arg, DidYouMean(arg, ids(d.p.Fields, func(f FieldDef) string { return f.Name })))
+			case f.Type != "time":
+				d.at(posOf(n), "deadline.from: field %q is a %s; a clock starts from a time field", arg, f.Type)
+			}
+		})
+	case start && (event == "declared" || event == "acknowledged"):
+	case start:
+		d.at(posOf(n), "deadline.from %q must be declared, acknowledged, signal:NAME or field:NAME", event)
+	default:
+		d.at(posOf(n), "deadline.done_when %q must be signal:NAME", event)
 	}
 }
 

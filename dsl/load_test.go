@@ -75,8 +75,8 @@ func TestInvalidProcess(t *testing.T) {
 		want  string
 	}{
 		{"ErrUnknownKey", "  - notfy: {to: [channel:console], message: hi}\n",
-			`procs/p.yaml:9:5: a step needs one kind: notify, parallel, repeat, set, sleep, steps, wait` + "\n" +
-				`procs/p.yaml:9:5: unknown key "notfy" in a step; did you mean "notify"? (known keys: background, continue_on_error, id, if, name, notify, parallel, repeat, retry, set, sleep, steps, timeout, wait)`},
+			`procs/p.yaml:9:5: a step needs one kind: deadline, notify, parallel, repeat, set, sleep, steps, wait` + "\n" +
+				`procs/p.yaml:9:5: unknown key "notfy" in a step; did you mean "notify"?`},
 		{"ErrTwoKinds", "  - notify: {to: [channel:console], message: hi}\n    sleep: {for: 1m}\n",
 			`procs/p.yaml:10:5: a step does one thing, but this one is both notify and sleep; split it into two steps`},
 		{"ErrUnknownChannel", "  - notify: {to: [channel:legal-emial], message: hi}\n",

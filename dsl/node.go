@@ -44,7 +44,11 @@ func (w walker) mapping(n *yaml.Node, what string, fields map[string]field) bool
 		seen[k.Value] = true
 		h, ok := fields[k.Value]
 		if !ok {
-			w.at(posOf(k), "unknown key %q in %s%s (known keys: %s)", k.Value, what, DidYouMean(k.Value, known), strings.Join(known, ", "))
+			if hint := DidYouMean(k.Value, known); hint != "" {
+				w.at(posOf(k), "unknown key %q in %s%s", k.Value, what, hint)
+			} else {
+				w.at(posOf(k), "unknown key %q in %s (known keys: %s)", k.Value, what, strings.Join(known, ", "))
+			}
 			continue
 		}
 		h(k, v)

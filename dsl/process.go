@@ -84,15 +84,28 @@ type Step struct {
 	// ContinueOnError keeps a parallel step's join from failing with a branch.
 	ContinueOnError bool `json:"continue_on_error,omitempty"`
 
-	Notify   *Notify `json:"notify,omitempty"`
-	Set      *Set    `json:"set,omitempty"`
-	Wait     *Wait   `json:"wait,omitempty"`
-	Sleep    *Sleep  `json:"sleep,omitempty"`
-	Steps    []Step  `json:"steps,omitempty"`
-	Parallel []Step  `json:"parallel,omitempty"`
-	Repeat   *Repeat `json:"repeat,omitempty"`
+	Notify   *Notify   `json:"notify,omitempty"`
+	Set      *Set      `json:"set,omitempty"`
+	Wait     *Wait     `json:"wait,omitempty"`
+	Sleep    *Sleep    `json:"sleep,omitempty"`
+	Steps    []Step    `json:"steps,omitempty"`
+	Parallel []Step    `json:"parallel,omitempty"`
+	Repeat   *Repeat   `json:"repeat,omitempty"`
+	Deadline *Deadline `json:"deadline,omitempty"`
 
 	Pos Pos `json:"-"`
+}
+
+// Deadline is a statutory or contractual clock: due Within after From, with
+// reminders before it, Overdue steps after it, met by the DoneWhen signal.
+type Deadline struct {
+	Title        string     `json:"title"`
+	Within       Duration   `json:"within"`
+	From         string     `json:"from"` // declared, acknowledged, signal:NAME or field:NAME
+	RemindBefore []Duration `json:"remind_before,omitempty"`
+	Notify       []Target   `json:"notify,omitempty"`
+	DoneWhen     string     `json:"done_when,omitempty"` // signal:NAME
+	Overdue      []Step     `json:"overdue,omitempty"`
 }
 
 // Retry is how a step's side effects are retried: at most Attempts tries
@@ -138,15 +151,20 @@ func (s *Step) Kind() string {
 		return "parallel"
 	case s.Repeat != nil:
 		return "repeat"
+	case s.Deadline != nil:
+		return "deadline"
 	}
 	return ""
 }
 
-// Label is what people see for the step: its name, else its id, else its kind.
+// Label is what people see for the step: its name, else a deadline's title,
+// else its id, else its kind.
 func (s *Step) Label() string {
 	switch {
 	case s.Name != "":
 		return s.Name
+	case s.Deadline != nil && s.Deadline.Title != "":
+		return s.Deadline.Title
 	case s.ID != "":
 		return s.ID
 	}

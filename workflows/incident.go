@@ -146,6 +146,7 @@ type State struct {
 	Signals      map[string]SignalRecord      `json:"signals,omitempty"`
 	Outputs      map[string]map[string]any    `json:"outputs,omitempty"`
 	Active       []Activity                   `json:"active"`
+	Clocks       []Clock                      `json:"deadlines"`
 	Recent       []incidentflow.TimelineEvent `json:"recent"`
 	ProcessHash  string                       `json:"process_hash"`
 	// Seq numbers timeline events, so their dedup keys are stable across replays.
@@ -238,7 +239,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
 		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
-		Active: []Activity{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
+		Active: []Activity{}, Clocks: []Clock{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
 	}}
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
@@ -584,6 +585,11 @@ func (r *run) details(ctx workflow.Context) {
 			fmt.Fprintf(&b, " (until %s)", act.Until.UTC().Format("2006-01-02 15:04 MST"))
 		}
 		b.WriteString("\n")
+	}
+	for _, c := range r.state.Clocks {
+		if c.Status == ClockOpen || c.Status == ClockMissed {
+			fmt.Fprintf(&b, "- Deadline %s: due %s (%s)\n", c.Title, r.localTime(c.Due), c.Status)
+		}
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }

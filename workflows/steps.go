@@ -80,6 +80,8 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		failed = r.parallel(ctx, s, ref, path)
 	case s.Repeat != nil:
 		failed = r.repeat(ctx, s, path)
+	case s.Deadline != nil:
+		failed = r.deadline(ctx, s, ref, path, key)
 	}
 	r.output(s, "failed", failed)
 	return failed
@@ -188,9 +190,15 @@ func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 	}
 	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "notify", Waiting: "delivering"})
 	defer done()
+	return r.deliver(ctx, s, ref, key, s.Notify.To, msg)
+}
+
+// deliver sends msg to targets through the notify activity, with the step's
+// retry and timeout, and reports whether a delivery failed for good.
+func (r *run) deliver(ctx workflow.Context, s *dsl.Step, ref, key string, targets []dsl.Target, msg string) (failed bool) {
 	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
 	in := activities.NotifyInput{Incident: r.channelIncident(), Key: key, Step: ref, Event: "notify",
-		Targets: s.Notify.To, Roles: maps.Clone(r.state.Roles), Message: msg}
+		Targets: targets, Roles: maps.Clone(r.state.Roles), Message: msg}
 	var res activities.NotifyResult
 	if err := workflow.ExecuteActivity(actx, a.Notify, in).Get(actx, &res); err != nil {
 		if ctx.Err() != nil {

@@ -1,0 +1,171 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+)
+
+// Clock states.
+const (
+	ClockOpen    = "open"
+	ClockMet     = "met"
+	ClockMissed  = "missed"   // the due time passed; still not done
+	ClockMetLate = "met_late" // done after it was missed
+)
+
+// Clock is one deadline as the state query shows it.
+type Clock struct {
+	Step   string     `json:"step"`
+	Title  string     `json:"title"`
+	Start  time.Time  `json:"start"`
+	Due    time.Time  `json:"due"`
+	Status string     `json:"status"`
+	DoneAt *time.Time `json:"done_at,omitempty"`
+}
+
+// deadline runs a clock: it waits for the event that starts it, reminds before
+// the due time, and either sees it met by its done_when signal or, at the due
+// time, records it missed and runs its overdue steps. A clock met late is
+// still recorded as such.
+func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string) (failed bool) {
+	d := s.Deadline
+	start, ok := r.clockStart(ctx, s)
+	if !ok {
+		return false // the incident closed before the clock started
+	}
+	due := d.Within.After(start, r.in.Calendar)
+	clock := len(r.state.Clocks)
+	r.state.Clocks = append(r.state.Clocks, Clock{Step: ref, Title: d.Title, Start: start, Due: due, Status: ClockOpen})
+	r.output(s, "due", due.UTC().Format(time.RFC3339)) // conditions see a timestamp, templates this text
+	r.record(ctx, incidentflow.Change{}, r.event(ctx, "deadline_started", ref, "",
+		fmt.Sprintf("%s: clock started (%s from %s), due %s", d.Title, d.Within, r.describeFrom(d.From), r.localTime(due)),
+		map[string]any{"due": due, "start": start}))
+
+	done := func() bool {
+		if d.DoneWhen == "" {
+			return false
+		}
+		_, ok := r.state.Signals[strings.TrimPrefix(d.DoneWhen, "signal:")]
+		return ok
+	}
+	act := r.activate(ctx, Activity{Step: s.Label(), Kind: "deadline", Waiting: "due " + r.localTime(due), Until: &due})
+	defer act()
+
+	// Reminders come in order, the earliest (longest before the due time) first.
+	reminders := slices.Clone(d.RemindBefore)
+	slices.SortFunc(reminders, func(a, b dsl.Duration) int { return int(b.Fixed - a.Fixed) })
+	for _, rb := range reminders {
+		at, now := due.Add(-rb.Fixed), workflow.Now(ctx)
+		if !at.After(now) || done() {
+			continue
+		}
+		met, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: at.Sub(now),
+			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: reminder %s before it is due", d.Title, rb)}}, done)
+		if err != nil {
+			return false
+		}
+		if met {
+			break
+		}
+		msg := fmt.Sprintf("Reminder: %s for %s %s is due %s, in %s. %s", d.Title, r.state.Ref, r.state.Title, r.localTime(due), rb, r.in.Links.Incident)
+		if r.deliver(ctx, s, ref, fmt.Sprintf("%s/remind-%s", key, rb), d.Notify, msg) {
+			failed = true
+		}
+	}
+	if now := workflow.Now(ctx); !done() && due.After(now) {
+		if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: due.Sub(now),
+			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: due %s", d.Title, r.localTime(due))}}, done); err != nil {
+			return false
+		}
+	}
+	if done() {
+		r.clockDone(ctx, s, ref, clock, ClockMet)
+		return failed
+	}
+
+	r.state.Clocks[clock].Status = ClockMissed
+	r.output(s, "missed", true)
+	r.record(ctx, incidentflow.Change{}, r.event(ctx, "deadline_missed", ref, "",
+		fmt.Sprintf("%s was due %s and is not done", d.Title, r.localTime(due)), map[string]any{"due": due}))
+	if d.DoneWhen != "" {
+		workflow.Go(ctx, func(c workflow.Context) {
+			if workflow.Await(c, done) == nil {
+				r.clockDone(c, s, ref, clock, ClockMetLate)
+			}
+		})
+	}
+	if r.steps(ctx, d.Overdue, path+".overdue") {
+		failed = true
+	}
+	return failed
+}
+
+// clockDone records a clock met, on time or late.
+func (r *run) clockDone(ctx workflow.Context, s *dsl.Step, ref string, clock int, status string) {
+	c := &r.state.Clocks[clock]
+	at := r.state.Signals[strings.TrimPrefix(s.Deadline.DoneWhen, "signal:")].At
+	c.Status, c.DoneAt = status, &at
+	r.output(s, "met", true)
+	msg := fmt.Sprintf("%s met %s, %s before it was due", c.Title, r.localTime(at), c.Due.Sub(at).Round(time.Minute))
+	if status == ClockMetLate {
+		msg = fmt.Sprintf("%s met late %s, %s after it was due", c.Title, r.localTime(at), at.Sub(c.Due).Round(time.Minute))
+	}
+	r.record(ctx, incidentflow.Change{}, r.event(ctx, "deadline_"+status, ref, "", msg, map[string]any{"due": c.Due, "done_at": at}))
+	r.details(ctx)
+}
+
+// clockStart returns the instant a deadline counts from, waiting for the event
+// when it has not happened yet. It returns false when the run is cancelled first.
+func (r *run) clockStart(ctx workflow.Context, s *dsl.Step) (time.Time, bool) {
+	from := s.Deadline.From
+	kind, arg, _ := strings.Cut(from, ":")
+	var start time.Time
+	started := func() bool {
+		switch kind {
+		case "declared":
+			start = r.in.Incident.DeclaredAt
+		case "acknowledged":
+			if a := r.state.Acknowledged; a != nil {
+				start = a.At
+			}
+		case "signal":
+			if sig, ok := r.state.Signals[arg]; ok {
+				start = sig.At
+			}
+		case "field":
+			if v, ok := r.state.Fields[arg].(string); ok {
+				start, _ = time.Parse(time.RFC3339Nano, v)
+			}
+		}
+		return !start.IsZero()
+	}
+	if started() {
+		return start, true
+	}
+	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "deadline", Waiting: "waiting for " + r.describeFrom(from) + " to start the clock"})
+	defer done()
+	return start, workflow.Await(ctx, started) == nil
+}
+
+func (r *run) describeFrom(from string) string {
+	kind, arg, _ := strings.Cut(from, ":")
+	switch kind {
+	case "signal":
+		return "signal " + arg
+	case "field":
+		return "the time in field " + arg
+	}
+	return from
+}
+
+// localTime writes t in the calendar's time zone, as people there read it.
+func (r *run) localTime(t time.Time) string {
+	return t.In(r.in.Calendar.Location()).Format("Mon 2 Jan 2006 15:04 MST")
+}
