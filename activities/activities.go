@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -34,7 +35,12 @@ type Activities struct {
 	Store     Store
 	Directory *dsl.Directory
 	Channels  map[string]channels.Sender
-	Now       func() time.Time
+	// Secrets looks up the worker's environment variables that http steps
+	// name for their secret headers.
+	Secrets func(name string) string
+	// HTTP makes http steps' requests (nil: a client with a 30s timeout).
+	HTTP *http.Client
+	Now  func() time.Time
 }
 
 // RecordChange writes the incident's new state and timeline events. It is a
@@ -106,13 +112,13 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 				return res, temporalError(err)
 			}
 			res.Sent++
-			a.event(ctx, in, key+"/sent", "delivered", fmt.Sprintf("Sent to %s", d.label), nil)
+			a.event(ctx, in.Incident.Ref, in.Step, key+"/sent", "delivered", fmt.Sprintf("Sent to %s", d.label))
 		case incidentflow.ErrorCode(sendErr) == incidentflow.EPERMANENT:
 			if err := a.Store.FinishDelivery(ctx, key, store.DeliveryFailed, sendErr.Error()); err != nil {
 				return res, temporalError(err)
 			}
 			res.Failed = append(res.Failed, d.label)
-			a.event(ctx, in, key+"/failed", "delivery_failed", fmt.Sprintf("Could not deliver to %s: %s", d.label, incidentflow.ErrorMessage(sendErr)), nil)
+			a.event(ctx, in.Incident.Ref, in.Step, key+"/failed", "delivery_failed", fmt.Sprintf("Could not deliver to %s: %s", d.label, incidentflow.ErrorMessage(sendErr)))
 		default:
 			activity.GetLogger(ctx).Warn("delivery failed; will retry", "incident", in.Incident.Ref, "step", in.Step, "channel", d.channel, "error", sendErr)
 			transient = errors.Join(transient, fmt.Errorf("deliver to %s: %w", d.label, sendErr))
@@ -124,14 +130,14 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 	return res, nil
 }
 
-// event appends a timeline line; a failure to write it is logged, not fatal,
-// since the delivery itself is already recorded in the deliveries table.
-func (a *Activities) event(ctx context.Context, in NotifyInput, dedup, kind, msg string, data map[string]any) {
+// event appends a timeline line for what an activity did. A failure to write
+// it is logged, not fatal: what it reports (a delivery, a call) already happened.
+func (a *Activities) event(ctx context.Context, ref, step, dedup, kind, msg string) {
 	at := a.now(ctx)
-	err := a.Store.ApplyChange(ctx, incidentflow.Change{Ref: in.Incident.Ref, At: at, Events: []incidentflow.TimelineEvent{
-		{At: at, Kind: kind, Step: in.Step, Message: msg, Data: data, DedupKey: dedup}}})
+	err := a.Store.ApplyChange(ctx, incidentflow.Change{Ref: ref, At: at, Events: []incidentflow.TimelineEvent{
+		{At: at, Kind: kind, Step: step, Message: msg, DedupKey: dedup}}})
 	if err != nil {
-		activity.GetLogger(ctx).Warn("could not record delivery on the timeline", "incident", in.Incident.Ref, "error", err)
+		activity.GetLogger(ctx).Warn("could not record on the timeline", "incident", ref, "step", step, "error", err)
 	}
 }
 

@@ -2,7 +2,9 @@ package dsl
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +46,16 @@ var stepOutputs = map[string][]stepOutput{
 
 // outputs are the values a finished step with an id offers.
 func (s *Step) outputs() []stepOutput {
-	return append([]stepOutput{{"failed", "bool"}}, stepOutputs[s.Kind()]...)
+	out := append([]stepOutput{{"failed", "bool"}}, stepOutputs[s.Kind()]...)
+	if s.HTTP != nil {
+		out = append(out, stepOutput{"status", "int"})
+		for _, name := range slices.Sorted(maps.Keys(s.HTTP.Output)) {
+			if name != "status" && name != "failed" { // taken; the validator says so
+				out = append(out, stepOutput{name, "dyn"}) // a response field: any JSON value
+			}
+		}
+	}
+	return out
 }
 
 // Conditions compiles and evaluates the CEL conditions of one process. It caches
@@ -123,6 +134,8 @@ func celType(fieldType string) *cel.Type {
 		return cel.TimestampType
 	case "list":
 		return cel.ListType(cel.StringType)
+	case "dyn":
+		return cel.DynType
 	}
 	return cel.StringType
 }

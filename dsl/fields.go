@@ -112,6 +112,12 @@ func NormalizeField(def FieldDef, v any) (any, error) {
 
 // celValue converts a normalised field value to what CEL expects of its type.
 func celValue(def FieldDef, v any) any {
+	if def.Type == "dyn" {
+		if v == nil {
+			return ""
+		}
+		return v
+	}
 	n, err := NormalizeField(def, v)
 	if err != nil || n == nil {
 		return zeroValue(def.Type)

@@ -426,10 +426,10 @@ func (d *processDecoder) roles(n *yaml.Node) {
 }
 
 // stepKinds are the keys that choose what a step does.
-var stepKinds = []string{"deadline", "notify", "parallel", "repeat", "set", "sleep", "steps", "wait"}
+var stepKinds = []string{"deadline", "http", "notify", "parallel", "repeat", "set", "sleep", "steps", "wait"}
 
 // sideEffectKinds are the kinds whose steps call out, so retry and timeout apply.
-var sideEffectKinds = []string{"notify"}
+var sideEffectKinds = []string{"http", "notify"}
 
 func (d *processDecoder) steps(n *yaml.Node, what string) []Step {
 	var out []Step
@@ -573,6 +573,116 @@ func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
 		s.Repeat = d.repeat(v)
 	case "deadline":
 		s.Deadline = d.deadline(v)
+	case "http":
+		s.HTTP = d.http(v)
+	}
+}
+
+// httpMethods are the methods an http step may use.
+var httpMethods = []string{"DELETE", "GET", "PATCH", "POST", "PUT"}
+
+var headerName = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+func (d *processDecoder) http(n *yaml.Node) *HTTP {
+	out := &HTTP{Method: "POST"}
+	var urlNode *yaml.Node
+	d.mapping(n, "http", map[string]field{
+		"method": func(_, v *yaml.Node) {
+			out.Method = strings.ToUpper(d.str(v, "http.method"))
+			if !slices.Contains(httpMethods, out.Method) {
+				d.at(posOf(v), "http.method %q must be one of %s", v.Value, strings.Join(httpMethods, ", "))
+			}
+		},
+		"url": func(_, v *yaml.Node) { out.URL, urlNode = d.str(v, "http.url"), v },
+		"headers": func(_, v *yaml.Node) {
+			out.Headers = d.stringMap(v, "http.headers", func(k, val *yaml.Node) {
+				d.header(k)
+				d.template(val, val.Value)
+			})
+		},
+		"secret_headers": func(_, v *yaml.Node) {
+			out.SecretHeaders = d.stringMap(v, "http.secret_headers", func(k, val *yaml.Node) {
+				d.header(k)
+				if !envPattern.MatchString(val.Value) {
+					d.at(posOf(val), "secret_headers name environment variables (like JIRA_TOKEN), not %q: secrets never live in process files", val.Value)
+				}
+			})
+		},
+		"body": func(_, v *yaml.Node) {
+			out.Body = value(v)
+			d.bodyTemplates(v)
+		},
+		"expect": func(_, v *yaml.Node) {
+			for _, item := range d.seq(v, "http.expect") {
+				code, err := strconv.Atoi(item.Value)
+				if item.Tag != "!!int" || err != nil || code < 100 || code > 599 {
+					d.at(posOf(item), "http.expect lists HTTP statuses from 100 to 599, not %s", describe(item))
+					continue
+				}
+				out.Expect = append(out.Expect, code)
+			}
+		},
+		"output": func(_, v *yaml.Node) {
+			out.Output = d.stringMap(v, "http.output", func(k, val *yaml.Node) {
+				switch {
+				case !namePattern.MatchString(k.Value):
+					d.at(posOf(k), "output name %q must be lower-case letters, digits and _, starting with a letter", k.Value)
+				case k.Value == "status" || k.Value == "failed":
+					d.at(posOf(k), "output name %q is taken: every http step outputs status and failed", k.Value)
+				case val.Value == "" || strings.Contains(val.Value, ".."):
+					d.at(posOf(val), "output %q needs a field of the JSON response, like id or data.key", k.Value)
+				}
+			})
+		},
+	})
+	switch {
+	case urlNode == nil:
+		d.at(posOf(n), "http needs a url")
+	default:
+		d.template(urlNode, out.URL)
+		if !strings.HasPrefix(out.URL, "{{") && !strings.HasPrefix(out.URL, "http://") && !strings.HasPrefix(out.URL, "https://") {
+			d.at(posOf(urlNode), "http.url %q must start with http:// or https://", out.URL)
+		}
+	}
+	if out.Body != nil && out.Method == "GET" {
+		d.at(posOf(n), "an http GET sends no body")
+	}
+	return out
+}
+
+// stringMap decodes a mapping of strings, calling check on each pair.
+func (d *processDecoder) stringMap(n *yaml.Node, what string, check func(k, v *yaml.Node)) map[string]string {
+	if n.Kind != yaml.MappingNode {
+		d.at(posOf(n), "%s must be a mapping, not %s", what, describe(n))
+		return nil
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		val := d.str(v, what+" value")
+		out[k.Value] = val
+		check(k, v)
+	}
+	return out
+}
+
+func (d *processDecoder) header(k *yaml.Node) {
+	if !headerName.MatchString(k.Value) {
+		d.at(posOf(k), "%q is not an HTTP header name", k.Value)
+	}
+}
+
+// bodyTemplates checks every string in a request body as a template.
+func (d *processDecoder) bodyTemplates(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" {
+			d.template(n, n.Value)
+		}
+	case yaml.SequenceNode, yaml.MappingNode:
+		for _, c := range n.Content {
+			d.bodyTemplates(c)
+		}
 	}
 }
 

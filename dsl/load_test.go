@@ -75,7 +75,7 @@ func TestInvalidProcess(t *testing.T) {
 		want  string
 	}{
 		{"ErrUnknownKey", "  - notfy: {to: [channel:console], message: hi}\n",
-			`procs/p.yaml:9:5: a step needs one kind: deadline, notify, parallel, repeat, set, sleep, steps, wait` + "\n" +
+			`procs/p.yaml:9:5: a step needs one kind: deadline, http, notify, parallel, repeat, set, sleep, steps, wait` + "\n" +
 				`procs/p.yaml:9:5: unknown key "notfy" in a step; did you mean "notify"?`},
 		{"ErrTwoKinds", "  - notify: {to: [channel:console], message: hi}\n    sleep: {for: 1m}\n",
 			`procs/p.yaml:10:5: a step does one thing, but this one is both notify and sleep; split it into two steps`},
@@ -96,7 +96,7 @@ func TestInvalidProcess(t *testing.T) {
 		{"ErrUnknownSeverityInCondition", "  - if: severity_at_least(\"majr\")\n    sleep: {for: 1m}\n",
 			`procs/p.yaml:9:28: unknown severity "majr" in condition; did you mean "minor"? (severities: critical, minor)`},
 		{"ErrTemplateMissingKey", "  - notify: {to: [channel:console], message: \"{{ .Incident.Titel }}\"}\n",
-			`procs/p.yaml:9:46: template 1:12: executing "message" at <.Incident.Titel>: map has no entry for key "Titel"`},
+			`procs/p.yaml:9:46: template 1:12: <.Incident.Titel>: no such key "Titel"`},
 		{"ErrTemplateSyntax", "  - notify: {to: [channel:console], message: \"{{ .Incident.Title \"}\n",
 			`procs/p.yaml:9:46: template 1: unclosed action`},
 		{"ErrBadDuration", "  - sleep: {for: 3 days}\n",

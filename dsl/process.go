@@ -92,8 +92,25 @@ type Step struct {
 	Parallel []Step    `json:"parallel,omitempty"`
 	Repeat   *Repeat   `json:"repeat,omitempty"`
 	Deadline *Deadline `json:"deadline,omitempty"`
+	HTTP     *HTTP     `json:"http,omitempty"`
 
 	Pos Pos `json:"-"`
+}
+
+// HTTP calls another system: a ticket tracker, a DPO tool, a status page.
+// URL, header values and string values in Body are templates.
+type HTTP struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	// SecretHeaders name, for each header, the environment variable of the
+	// worker that holds its value: secrets never live in process files.
+	SecretHeaders map[string]string `json:"secret_headers,omitempty"`
+	Body          any               `json:"body,omitempty"`
+	// Expect lists the statuses that count as success (default: any 2xx).
+	Expect []int `json:"expect,omitempty"`
+	// Output maps an output name to a field of the JSON response (a.b.c).
+	Output map[string]string `json:"output,omitempty"`
 }
 
 // Deadline is a statutory or contractual clock: due Within after From, with
@@ -153,6 +170,8 @@ func (s *Step) Kind() string {
 		return "repeat"
 	case s.Deadline != nil:
 		return "deadline"
+	case s.HTTP != nil:
+		return "http"
 	}
 	return ""
 }

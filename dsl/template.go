@@ -3,6 +3,8 @@ package dsl
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -51,11 +53,44 @@ func Render(text string, data map[string]any) (string, error) {
 	return b.String(), nil
 }
 
+// RenderValue renders every string inside a JSON-like value (maps, lists,
+// scalars) as a template, visiting map keys in sorted order so that the first
+// error is the same on every run.
+func RenderValue(v any, data map[string]any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		return Render(x, data)
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			r, err := RenderValue(item, data)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			r, err := RenderValue(x[k], data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
 // templateError drops text/template's "template: message:" prefix, keeping its
 // line:col inside the template.
 func templateError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "template: ")
 	msg = strings.TrimPrefix(msg, "message:")
+	msg = strings.Replace(msg, `executing "message" at `, "", 1)
+	msg = strings.Replace(msg, ": map has no entry for key ", ": no such key ", 1)
 	return fmt.Errorf("template %s", msg)
 }
 

@@ -227,7 +227,7 @@ type run struct {
 }
 
 func newRun(ctx workflow.Context, in Input) (*run, error) {
-	conds, err := dsl.NewConditions(&in.Process) //workflowcheck:ignore
+	conds, err := dsl.NewConditions(&in.Process)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("compile process conditions", "InvalidProcess", err)
 	}

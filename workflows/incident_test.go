@@ -2,6 +2,10 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -614,6 +618,60 @@ func (s *IncidentSuite) TestBuiltInPrivacyClock() {
 	}
 	s.Equal([]string{"48h", "24h", "4h"}, reminders)
 	s.Contains(strings.Join(s.sent.lines(), "\n"), "exec-updates: GDPR Art. 33 deadline missed for INC-9")
+}
+
+func (s *IncidentSuite) TestHTTPStep() {
+	var calls []string
+	var failNext int
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		calls = append(calls, fmt.Sprintf("%s %s auth=%s key=%s %s", r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body))
+		switch {
+		case r.URL.Path == "/bad":
+			http.Error(w, `{"error":"no such project"}`, http.StatusBadRequest)
+		case failNext > 0:
+			failNext--
+			http.Error(w, "try later", http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(`{"key":"OPS-7","fields":{"links":[{"url":"https://jira/OPS-7"}]}}`))
+		}
+	}))
+	defer server.Close()
+	failNext = 1
+	s.acts.Secrets = func(name string) string { return map[string]string{"JIRA_TOKEN": "Bearer s3cret"}[name] }
+	process := `
+process: p
+title: P
+severities: [high]
+steps:
+  - id: ticket
+    name: Open a ticket
+    retry: {attempts: 3, backoff: 1s}
+    http:
+      method: POST
+      url: "` + server.URL + `/issue"
+      secret_headers: {Authorization: JIRA_TOKEN}
+      body: {summary: "{{ .Incident.Ref }} {{ .Incident.Title }}", labels: [incident, "{{ .Incident.Severity }}"]}
+      expect: [201]
+      output: {key: key, link: fields.links.0.url}
+  - if: steps.ticket.output.status == 201 && steps.ticket.output.key == "OPS-7"
+    notify: {to: [channel:ops], message: "ticket {{ .Steps.ticket.Output.key }} {{ .Steps.ticket.Output.link }}"}
+  - id: bad
+    http: {url: "` + server.URL + `/bad", body: {a: b}}
+  - if: steps.bad.output.failed
+    notify: {to: [channel:ops], message: "the second call failed"}
+  - set: {status: closed}
+`
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{"ops: ticket OPS-7 https://jira/OPS-7", "ops: the second call failed"}, s.sent.lines())
+	s.Require().Len(calls, 3, "one retry after the 503, none after the 400")
+	s.Equal(`POST /issue auth=Bearer s3cret key=incident-INC-7/ticket#1 {"labels":["incident","high"],"summary":"INC-7 Checkout is down"}`, calls[0])
+	s.Equal(calls[0], calls[1], "a retry sends the same request with the same idempotency key")
+	s.Contains(s.store.kinds(), "http_called")
+	s.Contains(s.store.kinds(), "http_failed")
+	s.Contains(s.store.kinds(), "step_failed")
 }
 
 func TestStartOptions(t *testing.T) {

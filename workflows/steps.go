@@ -82,6 +82,8 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		failed = r.repeat(ctx, s, path)
 	case s.Deadline != nil:
 		failed = r.deadline(ctx, s, ref, path, key)
+	case s.HTTP != nil:
+		failed = r.callHTTP(ctx, s, ref, key)
 	}
 	r.output(s, "failed", failed)
 	return failed
@@ -160,7 +162,7 @@ func (r *run) repeat(ctx workflow.Context, s *dsl.Step, path string) (failed boo
 
 // eval evaluates a condition against the incident as it is now.
 func (r *run) eval(expr string) (bool, error) {
-	return r.conds.Eval(expr, r.facts()) //workflowcheck:ignore
+	return r.conds.Eval(expr, r.facts())
 }
 
 // activate shows a step as running, with what it waits for; the returned func
@@ -182,7 +184,7 @@ func (r *run) activate(ctx workflow.Context, act Activity) func() {
 }
 
 func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
-	msg, err := dsl.Render(s.Notify.Message, dsl.TemplateData(r.facts(), r.in.Links)) //workflowcheck:ignore
+	msg, err := dsl.Render(s.Notify.Message, dsl.TemplateData(r.facts(), r.in.Links))
 	if err != nil {
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
 			fmt.Sprintf("%s: the message could not be written (%v); sending the incident title instead", s.Label(), err), nil))
@@ -212,6 +214,52 @@ func (r *run) deliver(ctx workflow.Context, s *dsl.Step, ref, key string, target
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "", fmt.Sprintf("%s: nobody to reach for %s", s.Label(), n), nil))
 	}
 	return len(res.Failed) > 0
+}
+
+// callHTTP renders an http step's request and makes it through the CallHTTP
+// activity; the response status and output fields become the step's outputs.
+func (r *run) callHTTP(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
+	h := s.HTTP
+	data := dsl.TemplateData(r.facts(), r.in.Links)
+	in := activities.HTTPInput{Ref: r.state.Ref, Key: key, Step: ref, Method: h.Method,
+		SecretHeaders: h.SecretHeaders, Expect: h.Expect, Output: h.Output, Headers: map[string]string{}}
+	err := func() error {
+		var err error
+		if in.URL, err = dsl.Render(h.URL, data); err != nil {
+			return fmt.Errorf("url: %w", err)
+		}
+		headers := slices.Sorted(maps.Keys(h.Headers)) //workflowcheck:ignore
+		for _, k := range headers {
+			if in.Headers[k], err = dsl.Render(h.Headers[k], data); err != nil {
+				return fmt.Errorf("header %s: %w", k, err)
+			}
+		}
+		if in.Body, err = dsl.RenderValue(h.Body, data); err != nil {
+			return fmt.Errorf("body: %w", err)
+		}
+		return nil
+	}()
+	if err != nil {
+		r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: the request could not be written: %v", s.Label(), err))
+		return true
+	}
+	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "http", Waiting: "calling " + h.Method + " " + in.URL})
+	defer done()
+	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
+	var res activities.HTTPResult
+	if err := workflow.ExecuteActivity(actx, a.CallHTTP, in).Get(actx, &res); err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: %v", s.Label(), rootCause(err)))
+		return true
+	}
+	r.output(s, "status", int64(res.Status))
+	names := slices.Sorted(maps.Keys(res.Output)) //workflowcheck:ignore
+	for _, name := range names {
+		r.output(s, name, res.Output[name])
+	}
+	return false
 }
 
 // activityOptions are the options of the activities a step causes: by default

@@ -31,7 +31,7 @@ func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, logger *sl
 	for _, p := range problems {
 		logger.Warn("channel unavailable: deliveries to it will fail", "error", p)
 	}
-	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders})
+	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders, Secrets: getenv})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
