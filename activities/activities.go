@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -18,6 +19,7 @@ import (
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/channels"
 	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/oncall"
 	"github.com/incidentflow/incidentflow/store"
 )
 
@@ -65,10 +67,12 @@ type NotifyInput struct {
 
 // NotifyResult counts what happened to each recipient.
 type NotifyResult struct {
-	Sent    int      `json:"sent"`
-	Skipped int      `json:"skipped"` // already delivered by an earlier attempt
-	Failed  []string `json:"failed,omitempty"`
-	Nobody  []string `json:"nobody,omitempty"` // targets that resolved to nobody
+	// Recipients are who the targets resolved to: person ids and #channels.
+	Recipients []string `json:"recipients,omitempty"`
+	Sent       int      `json:"sent"`
+	Skipped    int      `json:"skipped"` // already delivered by an earlier attempt
+	Failed     []string `json:"failed,omitempty"`
+	Nobody     []string `json:"nobody,omitempty"` // targets that resolved to nobody
 }
 
 // delivery is one recipient of a notification, resolved from the directory.
@@ -85,8 +89,11 @@ type delivery struct {
 // others; a transient failure fails the attempt so Temporal retries it.
 func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, error) {
 	var res NotifyResult
-	ds, nobody := a.resolve(in.Targets, in.Roles)
+	ds, nobody := a.resolve(in.Targets, in.Roles, a.now(ctx))
 	res.Nobody = nobody
+	for _, d := range ds {
+		res.Recipients = append(res.Recipients, strings.TrimPrefix(strings.TrimPrefix(d.target, "person:"), "channel:"))
+	}
 	var transient error
 	for _, d := range ds {
 		key := in.Key + "/" + d.target
@@ -153,8 +160,9 @@ func (a *Activities) now(ctx context.Context) time.Time {
 	return time.Now().UTC()
 }
 
-// resolve turns targets into deliveries, each person and channel once.
-func (a *Activities) resolve(targets []dsl.Target, roles map[string]string) ([]delivery, []string) {
+// resolve turns targets into deliveries, each person and channel once; a
+// schedule resolves to whoever is on call at the instant given.
+func (a *Activities) resolve(targets []dsl.Target, roles map[string]string, at time.Time) ([]delivery, []string) {
 	var out []delivery
 	var nobody []string
 	seen := map[string]bool{}
@@ -195,10 +203,31 @@ func (a *Activities) resolve(targets []dsl.Target, roles map[string]string) ([]d
 			if holder == "" || !addPerson(holder) {
 				nobody = append(nobody, t.String()+" (nobody holds it)")
 			}
+		case "schedule":
+			sch, ok := a.Directory.Schedule(t.ID)
+			if !ok {
+				nobody = append(nobody, t.String()+" (not in the directory)")
+				continue
+			}
+			person, err := oncall.OnCall(sch, at)
+			if err != nil || !addPerson(person) {
+				nobody = append(nobody, t.String()+" (nobody on call)")
+			}
 		}
 	}
 	slices.Sort(nobody)
 	return out, nobody
+}
+
+// LookupPolicy returns the escalation policy as the directory has it now. It
+// is a local activity: the page step reads the policy when it starts, so an
+// edited policy reaches open incidents, and replay sees the recorded answer.
+func (a *Activities) LookupPolicy(_ context.Context, id string) (dsl.Policy, error) {
+	p, ok := a.Directory.Policy(id)
+	if !ok {
+		return p, temporalError(incidentflow.Errorf(incidentflow.ENOTFOUND, "the directory has no escalation policy %q", id))
+	}
+	return p, nil
 }
 
 // temporalError makes domain errors that retrying cannot fix non-retryable.

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,10 +15,12 @@ import (
 // channels and the business calendar. It lives in directory.yaml beside the
 // process files and is resolved when a step runs, so edits reach open incidents.
 type Directory struct {
-	People   []Person  `json:"people,omitempty"`
-	Teams    []Team    `json:"teams,omitempty"`
-	Channels []Channel `json:"channels,omitempty"`
-	Calendar *Calendar `json:"calendar,omitempty"`
+	People    []Person   `json:"people,omitempty"`
+	Teams     []Team     `json:"teams,omitempty"`
+	Schedules []Schedule `json:"schedules,omitempty"`
+	Policies  []Policy   `json:"policies,omitempty"`
+	Channels  []Channel  `json:"channels,omitempty"`
+	Calendar  *Calendar  `json:"calendar,omitempty"`
 	// DefaultChannel reaches people who name no page_via channel of their own.
 	DefaultChannel string `json:"default_channel,omitempty"`
 }
@@ -36,6 +39,65 @@ type Team struct {
 	ID      string   `json:"id"`
 	Name    string   `json:"name,omitempty"`
 	Members []string `json:"members"`
+}
+
+// Schedule says who is on call when: a rotation through members, handing
+// off every Every at the Handoff wall-clock time in Timezone, and overrides.
+type Schedule struct {
+	ID        string     `json:"id"`
+	Timezone  string     `json:"timezone,omitempty"`
+	Rotation  Rotation   `json:"rotation"`
+	Overrides []Override `json:"overrides,omitempty"`
+}
+
+// Rotation hands on call from one member to the next every Every, starting
+// with the first member at Handoff (local time, YYYY-MM-DDTHH:MM).
+type Rotation struct {
+	Every   Duration `json:"every"`
+	Handoff string   `json:"handoff"`
+	Members []string `json:"members"`
+}
+
+// Override puts Person on call from From until To (local times).
+type Override struct {
+	Person string `json:"person"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+}
+
+// LocalTimeLayout is how schedules write instants in their time zone.
+const LocalTimeLayout = "2006-01-02T15:04"
+
+// Policy is an escalation policy: levels paged one after another until
+// someone acknowledges, the whole run repeated Repeat more times.
+type Policy struct {
+	ID     string  `json:"id"`
+	Levels []Level `json:"levels"`
+	Repeat int     `json:"repeat,omitempty"`
+}
+
+// Level is one escalation level: its targets, and how long they have to acknowledge.
+type Level struct {
+	Targets   []Target `json:"targets"`
+	AckWithin Duration `json:"ack_within"`
+}
+
+// Schedule returns the schedule with the given id.
+func (d *Directory) Schedule(id string) (Schedule, bool) {
+	i := slices.IndexFunc(d.Schedules, func(s Schedule) bool { return s.ID == id })
+	if i < 0 {
+		return Schedule{}, false
+	}
+	return d.Schedules[i], true
+}
+
+// Policy returns the escalation policy with the given id.
+func (d *Directory) Policy(id string) (Policy, bool) {
+	i := slices.IndexFunc(d.Policies, func(p Policy) bool { return p.ID == id })
+	if i < 0 {
+		return Policy{}, false
+	}
+	return d.Policies[i], true
 }
 
 // ChannelTypes are the delivery mechanisms a channel may use.
@@ -100,11 +162,14 @@ type directoryDecoder struct {
 	walker
 	dir       Directory
 	personPos map[string]Pos
+	// levelTargets are each policy's level targets as written, resolved once
+	// schedules, people and teams are all read.
+	levelTargets map[string][][]Located
 }
 
 func decodeDirectory(w walker, root *yaml.Node) *Directory {
-	d := &directoryDecoder{walker: w, personPos: map[string]Pos{}}
-	var teamMembers []Located
+	d := &directoryDecoder{walker: w, personPos: map[string]Pos{}, levelTargets: map[string][][]Located{}}
+	var teamMembers, members []Located
 	var pageVia []Located
 	var defaultChannel Located
 	w.mapping(root, "the directory", map[string]field{
@@ -161,6 +226,22 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 				}
 			}
 		},
+		"schedules": func(_, v *yaml.Node) {
+			seen := map[string]Pos{}
+			for _, n := range w.seq(v, "schedules") {
+				if sch, ok := d.schedule(n, seen, &members); ok {
+					d.dir.Schedules = append(d.dir.Schedules, sch)
+				}
+			}
+		},
+		"policies": func(_, v *yaml.Node) {
+			seen := map[string]Pos{}
+			for _, n := range w.seq(v, "policies") {
+				if p, ok := d.policy(n, seen); ok {
+					d.dir.Policies = append(d.dir.Policies, p)
+				}
+			}
+		},
 		"calendar": func(_, v *yaml.Node) { d.dir.Calendar = d.calendar(v) },
 		"default_channel": func(_, v *yaml.Node) {
 			defaultChannel = Located{w.str(v, "default_channel"), posOf(v)}
@@ -172,6 +253,21 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 	for _, m := range teamMembers {
 		if !slices.Contains(people, m.Value) {
 			w.at(m.Pos, "unknown person %q in team members%s", m.Value, DidYouMean(m.Value, people))
+		}
+	}
+	for _, m := range members {
+		if !slices.Contains(people, m.Value) {
+			w.at(m.Pos, "unknown person %q in a schedule%s", m.Value, DidYouMean(m.Value, people))
+		}
+	}
+	for i := range d.dir.Policies {
+		p := &d.dir.Policies[i]
+		for l, targets := range d.levelTargets[p.ID] {
+			for _, t := range targets {
+				if tg, ok := d.levelTarget(t); ok {
+					p.Levels[l].Targets = append(p.Levels[l].Targets, tg)
+				}
+			}
 		}
 	}
 	for _, c := range append(pageVia, defaultChannel) {
@@ -246,6 +342,153 @@ func (d *directoryDecoder) channel(n *yaml.Node, seen map[string]Pos) (Channel, 
 		d.at(typePos, "unknown channel type %q%s (supported: %s)", c.Type, DidYouMean(c.Type, ChannelTypes), strings.Join(ChannelTypes, ", "))
 	}
 	return c, true
+}
+
+func (d *directoryDecoder) schedule(n *yaml.Node, seen map[string]Pos, members *[]Located) (Schedule, bool) {
+	var sch Schedule
+	var pos Pos
+	var rotation *yaml.Node
+	d.mapping(n, "a schedule", map[string]field{
+		"id":       func(_, v *yaml.Node) { sch.ID, pos = d.str(v, "id"), posOf(v) },
+		"timezone": func(_, v *yaml.Node) { sch.Timezone = d.timezone(v) },
+		"rotation": func(_, v *yaml.Node) {
+			rotation = v
+			d.mapping(v, "rotation", map[string]field{
+				"every": func(_, v *yaml.Node) {
+					dur, err := ParseDuration(d.str(v, "rotation.every"))
+					switch {
+					case err != nil:
+						d.at(posOf(v), "rotation.every: %v", err)
+					case dur.BusinessDays > 0:
+						d.at(posOf(v), "rotation.every is a fixed duration (like 1w or 12h), not business days")
+					default:
+						sch.Rotation.Every = dur
+					}
+				},
+				"handoff": func(_, v *yaml.Node) {
+					sch.Rotation.Handoff = d.str(v, "rotation.handoff")
+					d.localTime(v, sch.Rotation.Handoff)
+				},
+				"members": func(_, v *yaml.Node) {
+					for _, m := range d.strList(v, "rotation.members") {
+						sch.Rotation.Members = append(sch.Rotation.Members, m.Value)
+						*members = append(*members, m)
+					}
+				},
+			})
+		},
+		"overrides": func(_, v *yaml.Node) {
+			for _, o := range d.seq(v, "overrides") {
+				var ov Override
+				d.mapping(o, "an override", map[string]field{
+					"person": func(_, v *yaml.Node) {
+						ov.Person = d.str(v, "person")
+						*members = append(*members, Located{ov.Person, posOf(v)})
+					},
+					"from": func(_, v *yaml.Node) { ov.From = d.str(v, "from"); d.localTime(v, ov.From) },
+					"to":   func(_, v *yaml.Node) { ov.To = d.str(v, "to"); d.localTime(v, ov.To) },
+				})
+				if ov.Person == "" || ov.From == "" || ov.To == "" {
+					d.at(posOf(o), "an override needs person, from and to")
+				} else if ov.To <= ov.From {
+					d.at(posOf(o), "override of %s ends (%s) before it starts (%s)", ov.Person, ov.To, ov.From)
+				}
+				sch.Overrides = append(sch.Overrides, ov)
+			}
+		},
+	})
+	if !d.checkID(n, sch.ID, pos, "schedule", seen) {
+		return sch, false
+	}
+	switch {
+	case rotation == nil:
+		d.at(posOf(n), "schedule %q needs a rotation: {every, handoff, members}", sch.ID)
+	case sch.Rotation.Every.Fixed == 0 || sch.Rotation.Handoff == "" || len(sch.Rotation.Members) == 0:
+		d.at(posOf(rotation), "schedule %q: a rotation needs every, handoff and members", sch.ID)
+	}
+	return sch, true
+}
+
+// localTime checks a schedule instant written YYYY-MM-DDTHH:MM.
+func (d *directoryDecoder) localTime(n *yaml.Node, s string) {
+	if _, err := time.Parse(LocalTimeLayout, s); s != "" && err != nil {
+		d.at(posOf(n), "%q must be a local time written YYYY-MM-DDTHH:MM", s)
+	}
+}
+
+func (d *directoryDecoder) policy(n *yaml.Node, seen map[string]Pos) (Policy, bool) {
+	var p Policy
+	var pos Pos
+	var raw [][]Located
+	d.mapping(n, "a policy", map[string]field{
+		"id": func(_, v *yaml.Node) { p.ID, pos = d.str(v, "id"), posOf(v) },
+		"repeat": func(_, v *yaml.Node) {
+			r, err := strconv.Atoi(v.Value)
+			if v.Tag != "!!int" || err != nil || r < 0 || r > 100 {
+				d.at(posOf(v), "repeat is how many more times all levels run: a whole number from 0 to 100")
+				return
+			}
+			p.Repeat = r
+		},
+		"levels": func(_, v *yaml.Node) {
+			for _, ln := range d.seq(v, "levels") {
+				var l Level
+				var targets []Located
+				d.mapping(ln, "a level", map[string]field{
+					"targets": func(_, v *yaml.Node) { targets = d.strList(v, "targets") },
+					"ack_within": func(_, v *yaml.Node) {
+						dur, err := ParseDuration(d.str(v, "ack_within"))
+						switch {
+						case err != nil:
+							d.at(posOf(v), "ack_within: %v", err)
+						case dur.BusinessDays > 0:
+							d.at(posOf(v), "ack_within is a fixed duration (like 5m), not business days")
+						default:
+							l.AckWithin = dur
+						}
+					},
+				})
+				if len(targets) == 0 || l.AckWithin.Fixed == 0 {
+					d.at(posOf(ln), "a level needs targets and ack_within")
+				}
+				p.Levels = append(p.Levels, l)
+				raw = append(raw, targets)
+			}
+		},
+	})
+	if !d.checkID(n, p.ID, pos, "policy", seen) {
+		return p, false
+	}
+	d.levelTargets[p.ID] = raw
+	if len(p.Levels) == 0 {
+		d.at(posOf(n), "policy %q needs at least one level", p.ID)
+	}
+	return p, true
+}
+
+// levelTarget resolves a policy level's target: schedule:, person: or team:.
+func (d *directoryDecoder) levelTarget(t Located) (Target, bool) {
+	kind, id, ok := strings.Cut(t.Value, ":")
+	var known []string
+	switch kind {
+	case "schedule":
+		known = ids(d.dir.Schedules, func(s Schedule) string { return s.ID })
+	case "person":
+		known = ids(d.dir.People, func(p Person) string { return p.ID })
+	case "team":
+		known = ids(d.dir.Teams, func(t Team) string { return t.ID })
+	default:
+		ok = false
+	}
+	if !ok {
+		d.at(t.Pos, "a policy level pages schedule:ID, person:ID or team:ID, not %q", t.Value)
+		return Target{}, false
+	}
+	if !slices.Contains(known, id) {
+		d.at(t.Pos, "unknown %s %q%s", kind, id, DidYouMean(id, known))
+		return Target{}, false
+	}
+	return Target{Kind: kind, ID: id}, true
 }
 
 func (d *directoryDecoder) calendar(n *yaml.Node) *Calendar {

@@ -42,6 +42,7 @@ type stepOutput struct{ name, typ string }
 var stepOutputs = map[string][]stepOutput{
 	"wait":     {{"timed_out", "bool"}, {"signal", "string"}},
 	"deadline": {{"met", "bool"}, {"missed", "bool"}, {"due", "time"}},
+	"page":     {{"acknowledged", "bool"}, {"by", "string"}, {"outcome", "string"}, {"level", "int"}},
 }
 
 // outputs are the values a finished step with an id offers.

@@ -426,10 +426,10 @@ func (d *processDecoder) roles(n *yaml.Node) {
 }
 
 // stepKinds are the keys that choose what a step does.
-var stepKinds = []string{"deadline", "http", "notify", "parallel", "repeat", "set", "sleep", "steps", "wait"}
+var stepKinds = []string{"deadline", "http", "notify", "page", "parallel", "repeat", "set", "sleep", "steps", "wait"}
 
 // sideEffectKinds are the kinds whose steps call out, so retry and timeout apply.
-var sideEffectKinds = []string{"http", "notify"}
+var sideEffectKinds = []string{"http", "notify", "page"}
 
 func (d *processDecoder) steps(n *yaml.Node, what string) []Step {
 	var out []Step
@@ -575,7 +575,32 @@ func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
 		s.Deadline = d.deadline(v)
 	case "http":
 		s.HTTP = d.http(v)
+	case "page":
+		s.Page = d.page(v)
 	}
+}
+
+func (d *processDecoder) page(n *yaml.Node) *Page {
+	out := &Page{}
+	var msgNode *yaml.Node
+	d.mapping(n, "page", map[string]field{
+		"policy": func(_, v *yaml.Node) {
+			out.Policy = d.str(v, "page.policy")
+			if _, ok := d.dir.Policy(out.Policy); out.Policy != "" && !ok {
+				d.at(posOf(v), "unknown escalation policy %q%s", out.Policy, DidYouMean(out.Policy, ids(d.dir.Policies, func(p Policy) string { return p.ID })))
+			}
+		},
+		"message": func(_, v *yaml.Node) { out.Message, msgNode = d.str(v, "page.message"), v },
+	})
+	if out.Policy == "" {
+		d.at(posOf(n), "page needs a policy: an escalation policy of the directory")
+	}
+	if msgNode == nil {
+		d.at(posOf(n), "page needs a message")
+	} else {
+		d.template(msgNode, out.Message)
+	}
+	return out
 }
 
 // httpMethods are the methods an http step may use.
@@ -852,6 +877,10 @@ func (d *processDecoder) target(t Located) (Target, bool) {
 	case "team":
 		if _, ok := d.dir.Team(id); !ok {
 			d.at(t.Pos, "unknown team %q%s", id, DidYouMean(id, ids(d.dir.Teams, func(t Team) string { return t.ID })))
+		}
+	case "schedule":
+		if _, ok := d.dir.Schedule(id); !ok {
+			d.at(t.Pos, "unknown schedule %q%s", id, DidYouMean(id, ids(d.dir.Schedules, func(s Schedule) string { return s.ID })))
 		}
 	case "role":
 		d.checks = append(d.checks, func() {

@@ -75,7 +75,7 @@ func TestInvalidProcess(t *testing.T) {
 		want  string
 	}{
 		{"ErrUnknownKey", "  - notfy: {to: [channel:console], message: hi}\n",
-			`procs/p.yaml:9:5: a step needs one kind: deadline, http, notify, parallel, repeat, set, sleep, steps, wait` + "\n" +
+			`procs/p.yaml:9:5: a step needs one kind: deadline, http, notify, page, parallel, repeat, set, sleep, steps, wait` + "\n" +
 				`procs/p.yaml:9:5: unknown key "notfy" in a step; did you mean "notify"?`},
 		{"ErrTwoKinds", "  - notify: {to: [channel:console], message: hi}\n    sleep: {for: 1m}\n",
 			`procs/p.yaml:10:5: a step does one thing, but this one is both notify and sleep; split it into two steps`},
@@ -86,7 +86,7 @@ func TestInvalidProcess(t *testing.T) {
 		{"ErrUnknownRole", "  - notify: {to: [role:leed], message: hi}\n",
 			`procs/p.yaml:9:19: unknown role "leed": the process declares roles lead; did you mean "lead"?`},
 		{"ErrBadTarget", "  - notify: {to: [legal], message: hi}\n",
-			`procs/p.yaml:9:19: target "legal" must be written kind:id, with kind one of channel, person, team, role`},
+			`procs/p.yaml:9:19: target "legal" must be written kind:id, with kind one of channel, person, team, role, schedule`},
 		{"ErrUndeclaredField", "  - if: fields.personal_data\n    sleep: {for: 1m}\n",
 			`procs/p.yaml:9:9: condition uses field "personal_data", which the process does not declare; did you mean "fields.pd"?`},
 		{"ErrConditionType", "  - if: severity\n    sleep: {for: 1m}\n",

@@ -93,8 +93,15 @@ type Step struct {
 	Repeat   *Repeat   `json:"repeat,omitempty"`
 	Deadline *Deadline `json:"deadline,omitempty"`
 	HTTP     *HTTP     `json:"http,omitempty"`
+	Page     *Page     `json:"page,omitempty"`
 
 	Pos Pos `json:"-"`
+}
+
+// Page runs an escalation policy of the directory until someone acknowledges.
+type Page struct {
+	Policy  string `json:"policy"`
+	Message string `json:"message"`
 }
 
 // HTTP calls another system: a ticket tracker, a DPO tool, a status page.
@@ -172,6 +179,8 @@ func (s *Step) Kind() string {
 		return "deadline"
 	case s.HTTP != nil:
 		return "http"
+	case s.Page != nil:
+		return "page"
 	}
 	return ""
 }
@@ -206,7 +215,7 @@ type Target struct {
 func (t Target) String() string { return t.Kind + ":" + t.ID }
 
 // TargetKinds are the prefixes a target may carry.
-var TargetKinds = []string{"channel", "person", "team", "role"}
+var TargetKinds = []string{"channel", "person", "team", "role", "schedule"}
 
 // Set changes the incident's status, severity, fields or role holders.
 type Set struct {

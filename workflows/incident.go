@@ -143,6 +143,8 @@ type State struct {
 	Fields       map[string]any               `json:"fields"`
 	Roles        map[string]string            `json:"roles"`
 	Acknowledged *Acknowledgement             `json:"acknowledged,omitempty"`
+	Acks         []Acknowledgement            `json:"acks,omitempty"` // every acknowledgement, of the incident and of pages
+	Escalations  []*Escalation                `json:"escalations"`
 	Signals      map[string]SignalRecord      `json:"signals,omitempty"`
 	Outputs      map[string]map[string]any    `json:"outputs,omitempty"`
 	Active       []Activity                   `json:"active"`
@@ -239,7 +241,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
 		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
-		Active: []Activity{}, Clocks: []Clock{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
+		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
 	}}
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
@@ -314,7 +316,8 @@ func (r *run) fire(trigger string) {
 	for i := range r.in.Process.Handlers {
 		h := &r.in.Process.Handlers[i]
 		if h.On == trigger {
-			workflow.Go(r.mainCtx, func(c workflow.Context) { r.steps(c, h.Steps, "on."+h.On) })
+			hctx := workflow.WithValue(r.mainCtx, ackBaselineKey{}, len(r.state.Acks))
+			workflow.Go(hctx, func(c workflow.Context) { r.steps(c, h.Steps, "on."+h.On) })
 		}
 	}
 }
@@ -418,7 +421,9 @@ func (r *run) validateAcknowledge(in AcknowledgeInput) error {
 	if strings.TrimSpace(in.By) == "" {
 		return refused("say who acknowledges: \"by\" is required")
 	}
-	if a := r.state.Acknowledged; a != nil {
+	// A page running later in the incident (an executive escalation) takes
+	// its own acknowledgement.
+	if a := r.state.Acknowledged; a != nil && len(r.state.Escalations) == 0 {
 		return refused("incident %s was already acknowledged by %s at %s", r.state.Ref, a.By, a.At.UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -426,9 +431,18 @@ func (r *run) validateAcknowledge(in AcknowledgeInput) error {
 
 func (r *run) acknowledge(ctx workflow.Context, in AcknowledgeInput) (State, error) {
 	now := workflow.Now(ctx)
-	r.state.Acknowledged = &Acknowledgement{By: in.By, At: now}
-	r.flush(ctx, r.record(ctx, incidentflow.Change{AcknowledgedAt: &now, AcknowledgedBy: in.By},
-		r.event(ctx, "acknowledged", "", in.By, "Acknowledged by "+in.By, nil)))
+	ack := Acknowledgement{By: in.By, At: now}
+	r.state.Acks = append(slices.Clone(r.state.Acks), ack)
+	msg := "Acknowledged by " + in.By
+	if len(r.state.Escalations) > 0 && !r.paged(in.By) {
+		msg += ", who was not paged"
+	}
+	change := incidentflow.Change{}
+	if r.state.Acknowledged == nil {
+		r.state.Acknowledged = &ack
+		change.AcknowledgedAt, change.AcknowledgedBy = &now, in.By
+	}
+	r.flush(ctx, r.record(ctx, change, r.event(ctx, "acknowledged", "", in.By, msg, nil)))
 	r.details(ctx)
 	return r.state, nil
 }
@@ -585,6 +599,9 @@ func (r *run) details(ctx workflow.Context) {
 			fmt.Fprintf(&b, " (until %s)", act.Until.UTC().Format("2006-01-02 15:04 MST"))
 		}
 		b.WriteString("\n")
+	}
+	for _, e := range r.state.Escalations {
+		fmt.Fprintf(&b, "- Paging %s, level %d (round %d): waiting for an acknowledgement until %s\n", e.Policy, e.Level, e.Round, e.NextAt.UTC().Format("15:04 MST"))
 	}
 	for _, c := range r.state.Clocks {
 		if c.Status == ClockOpen || c.Status == ClockMissed {

@@ -84,6 +84,8 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		failed = r.deadline(ctx, s, ref, path, key)
 	case s.HTTP != nil:
 		failed = r.callHTTP(ctx, s, ref, key)
+	case s.Page != nil:
+		failed = r.page(ctx, s, ref, key)
 	}
 	r.output(s, "failed", failed)
 	return failed

@@ -1,0 +1,143 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/dsl"
+)
+
+// Escalation is a page in progress, as the state query shows it.
+type Escalation struct {
+	Step   string    `json:"step"`
+	Policy string    `json:"policy"`
+	Round  int       `json:"round"` // counting from 1; the policy's repeat adds rounds
+	Level  int       `json:"level"` // counting from 1
+	Paged  []string  `json:"paged"` // everyone paged so far by this step
+	Since  time.Time `json:"since"`
+	// NextAt is when the next level is paged if nobody acknowledges.
+	NextAt time.Time `json:"next_at"`
+}
+
+// page runs an escalation policy: each level's targets are paged (schedules
+// resolved to whoever is on call at that moment), then given the level's
+// ack_within to acknowledge before the next level; after the last level the
+// whole policy runs again, repeat times. Any acknowledgement after the page
+// started stops it at once. Without one the step ends unacknowledged and the
+// process goes on.
+func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		Summary:             "Look up escalation policy " + s.Page.Policy,
+	})
+	var pol dsl.Policy
+	if err := workflow.ExecuteLocalActivity(lctx, a.LookupPolicy, s.Page.Policy).Get(lctx, &pol); err != nil {
+		if ctx.Err() == nil {
+			r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: %v", s.Label(), rootCause(err)))
+		}
+		return ctx.Err() == nil
+	}
+	msg, err := dsl.Render(s.Page.Message, dsl.TemplateData(r.facts(), r.in.Links))
+	if err != nil {
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
+			fmt.Sprintf("%s: the message could not be written (%v); paging with the incident title", s.Label(), err), nil))
+		msg = fmt.Sprintf("%s: %s", r.state.Ref, r.state.Title)
+	}
+
+	// Acknowledgements count from what started this sequence: the
+	// declaration for the main sequence, the trigger for a handler.
+	acksBefore := ackBaseline(ctx)
+	acked := func() bool { return len(r.state.Acks) > acksBefore }
+	if acked() {
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "page_skipped", ref, "",
+			fmt.Sprintf("%s: not paging, %s already acknowledged", s.Label(), r.state.Acks[acksBefore].By), nil))
+	}
+	esc := &Escalation{Step: s.Label(), Policy: pol.ID, Since: workflow.Now(ctx), Paged: []string{}}
+	r.state.Escalations = append(r.state.Escalations, esc)
+	defer func() {
+		r.state.Escalations = slices.DeleteFunc(r.state.Escalations, func(e *Escalation) bool { return e == esc })
+		r.details(ctx)
+	}()
+
+	for round := 1; round <= pol.Repeat+1 && !acked(); round++ {
+		for i, level := range pol.Levels {
+			if acked() || ctx.Err() != nil {
+				break
+			}
+			now := workflow.Now(ctx)
+			esc.Round, esc.Level, esc.NextAt = round, i+1, now.Add(level.AckWithin.Fixed)
+			in := activities.NotifyInput{Incident: r.channelIncident(), Key: fmt.Sprintf("%s/round-%d/level-%d", key, round, i+1),
+				Step: ref, Event: "page", Level: i + 1, Targets: level.Targets, Message: msg}
+			actx := workflow.WithActivityOptions(ctx, activityOptions(s))
+			var res activities.NotifyResult
+			if err := workflow.ExecuteActivity(actx, a.Notify, in).Get(actx, &res); err != nil {
+				if ctx.Err() != nil {
+					return false
+				}
+				r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
+					fmt.Sprintf("%s: paging level %d gave up: %v; escalating", s.Label(), i+1, rootCause(err)), nil))
+				failed = true
+			}
+			for _, p := range res.Recipients {
+				if !slices.Contains(esc.Paged, p) {
+					esc.Paged = append(esc.Paged, p)
+				}
+			}
+			r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
+				fmt.Sprintf("Paged level %d of %s (round %d): %s; waiting %s for an acknowledgement", i+1, pol.ID, round,
+					orNobody(res.Recipients), level.AckWithin), map[string]any{"level": i + 1, "round": round, "paged": res.Recipients}))
+			r.details(ctx)
+			if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: level.AckWithin.Fixed,
+				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("Waiting %s for an acknowledgement from level %d", level.AckWithin, i+1)}}, acked); err != nil {
+				return false
+			}
+		}
+	}
+	r.output(s, "level", int64(esc.Level))
+	if acked() {
+		by := r.state.Acks[acksBefore].By
+		r.output(s, "acknowledged", true)
+		r.output(s, "by", by)
+		r.output(s, "outcome", "acknowledged")
+		return failed
+	}
+	r.output(s, "acknowledged", false)
+	r.output(s, "outcome", "unacknowledged")
+	r.record(ctx, incidentflow.Change{}, r.event(ctx, "page_unacknowledged", ref, "",
+		fmt.Sprintf("%s: nobody acknowledged after %d round(s) of %s", s.Label(), pol.Repeat+1, pol.ID), nil))
+	return failed
+}
+
+func orNobody(list []string) string {
+	if len(list) == 0 {
+		return "nobody"
+	}
+	return strings.Join(list, ", ")
+}
+
+// ackBaselineKey carries, in a workflow context, how many acknowledgements
+// there were when the running sequence was started.
+type ackBaselineKey struct{}
+
+func ackBaseline(ctx workflow.Context) int {
+	n, _ := ctx.Value(ackBaselineKey{}).(int)
+	return n
+}
+
+// paged reports whether anyone running an escalation paged person.
+func (r *run) paged(person string) bool {
+	for _, e := range r.state.Escalations {
+		if slices.Contains(e.Paged, person) {
+			return true
+		}
+	}
+	return false
+}
