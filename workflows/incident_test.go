@@ -300,6 +300,24 @@ func (s *IncidentSuite) TestUpdateDuringWaitEndsItAtOnce() {
 	s.NotContains(s.store.kinds(), "wait_timed_out")
 }
 
+// An update at the very instant a wait times out. The test environment
+// delivers the timer first, in its own task: the wait times out, on_timeout
+// runs, and the acknowledgement still counts for the rest of the process, the
+// same on every replay. (When the server delivers both in one task, the wait
+// re-checks its condition after the timer, so the update wins.)
+func (s *IncidentSuite) TestUpdateAtTheTimeoutInstant() {
+	s.update(15*time.Minute, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "bob"}, "")
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(basicProcess, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{
+		"ops: [minor] INC-7 Checkout is down",
+		"alice: nobody acknowledged INC-7",
+		"ops: INC-7 resolved (ack timed out: true)",
+	}, s.sent.lines())
+	s.Contains(s.store.kinds(), "acknowledged")
+}
+
 func (s *IncidentSuite) TestSignalWaitAndClosedIncidentRefusesUpdates() {
 	process := `
 process: p

@@ -398,6 +398,9 @@ func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed 
 	if err != nil { // cancelled: the incident is over
 		return false
 	}
+	// The timer and an update that satisfies the wait can land in the same
+	// workflow task; the update wins, whatever order the task applied them in.
+	satisfied = satisfied || cond()
 	r.output(s, "timed_out", !satisfied)
 	r.output(s, "signal", gotSignal)
 	if satisfied {
