@@ -108,6 +108,7 @@ func New(cfg Config) *Server {
 	v1.POST("/incidents/:ref/severity", s.setSeverity)
 	v1.POST("/incidents/:ref/roles", s.assignRole)
 	v1.POST("/incidents/:ref/notes", s.addNote)
+	v1.POST("/incidents/:ref/approvals", s.approve)
 	v1.POST("/incidents/:ref/signals/:name", s.signal)
 	v1.GET("/processes", s.listProcesses)
 	v1.GET("/processes/:type", s.getProcess)

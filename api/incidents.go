@@ -193,6 +193,20 @@ func (s *Server) addNote(c *gin.Context) {
 	})
 }
 
+func (s *Server) approve(c *gin.Context) {
+	var in workflows.ApproveInput
+	s.update(c, workflows.UpdateApprove, &in, func(*dsl.Process) error {
+		in.By = strings.TrimSpace(in.By)
+		switch {
+		case in.By == "" || len(in.By) > maxName:
+			return field("by", "is required: who approves (at most 100 characters)")
+		case len(in.Note) > maxSummary:
+			return field("note", "is too long")
+		}
+		return nil
+	})
+}
+
 // SignalRequest is the body of POST /v1/incidents/{ref}/signals/{name}.
 type SignalRequest struct {
 	By      string         `json:"by"`

@@ -43,6 +43,7 @@ var stepOutputs = map[string][]stepOutput{
 	"wait":     {{"timed_out", "bool"}, {"signal", "string"}},
 	"deadline": {{"met", "bool"}, {"missed", "bool"}, {"due", "time"}},
 	"page":     {{"acknowledged", "bool"}, {"by", "string"}, {"outcome", "string"}, {"level", "int"}},
+	"approval": {{"approved", "bool"}, {"by", "string"}, {"timed_out", "bool"}},
 }
 
 // outputs are the values a finished step with an id offers.
@@ -328,6 +329,8 @@ func (s *Step) nested() [][]Step {
 		return [][]Step{s.Repeat.Steps}
 	case s.Deadline != nil:
 		return [][]Step{s.Deadline.Overdue}
+	case s.Approval != nil:
+		return [][]Step{s.Approval.OnTimeout}
 	}
 	return nil
 }

@@ -426,7 +426,7 @@ func (d *processDecoder) roles(n *yaml.Node) {
 }
 
 // stepKinds are the keys that choose what a step does.
-var stepKinds = []string{"deadline", "http", "notify", "page", "parallel", "repeat", "set", "sleep", "steps", "wait"}
+var stepKinds = []string{"approval", "deadline", "http", "notify", "page", "parallel", "repeat", "set", "sleep", "steps", "wait"}
 
 // sideEffectKinds are the kinds whose steps call out, so retry and timeout apply.
 var sideEffectKinds = []string{"http", "notify", "page"}
@@ -457,8 +457,9 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 			s.ID = d.str(v, "id")
 			switch first, dup := d.ids[s.ID]; {
 			case s.ID == "":
-			case !idPattern.MatchString(s.ID):
-				d.at(posOf(v), "step id %q must be lower-case letters, digits, - and _", s.ID)
+			case !namePattern.MatchString(s.ID):
+				// Ids are for conditions and templates (steps.ID.output), so they must be names there.
+				d.at(posOf(v), "step id %q must be lower-case letters, digits and _, starting with a letter, to be usable as steps.%s in conditions", s.ID, strings.ReplaceAll(strings.ToLower(s.ID), "-", "_"))
 			case dup:
 				d.at(posOf(v), "step id %q is already used at line %d", s.ID, first.Line)
 			default:
@@ -577,7 +578,32 @@ func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
 		s.HTTP = d.http(v)
 	case "page":
 		s.Page = d.page(v)
+	case "approval":
+		s.Approval = d.approval(v)
 	}
+}
+
+func (d *processDecoder) approval(n *yaml.Node) *Approval {
+	out := &Approval{}
+	var roleNode, onTimeoutNode *yaml.Node
+	d.mapping(n, "approval", map[string]field{
+		"role":       func(_, v *yaml.Node) { out.Role, roleNode = d.str(v, "approval.role"), v },
+		"timeout":    func(_, v *yaml.Node) { out.Timeout = d.optDuration(v, "approval.timeout") },
+		"on_timeout": func(_, v *yaml.Node) { onTimeoutNode = v; out.OnTimeout = d.steps(v, "on_timeout") },
+	})
+	if roleNode == nil {
+		d.at(posOf(n), "approval needs a role: who approves")
+	} else {
+		d.checks = append(d.checks, func() {
+			if out.Role != "" && !slices.Contains(d.p.Roles, out.Role) {
+				d.at(posOf(roleNode), "unknown role %q: the process declares roles %s%s", out.Role, orNone(d.p.Roles), DidYouMean(out.Role, d.p.Roles))
+			}
+		})
+	}
+	if onTimeoutNode != nil && out.Timeout == nil {
+		d.at(posOf(onTimeoutNode), "on_timeout never runs: this approval has no timeout")
+	}
+	return out
 }
 
 func (d *processDecoder) page(n *yaml.Node) *Page {

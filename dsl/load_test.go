@@ -56,7 +56,7 @@ fields:
 roles: [lead, legal]
 signals: [contained]
 steps:
-  - id: tell-legal
+  - id: tell_legal
     if: severity_at_least("major") && (fields.personal_data || fields.affected > 100)
     notify: {to: [channel:legal-email, role:legal, team:sre, person:alice], message: "{{ .Incident.Title }} {{ .Fields.affected }}"}
   - id: contained
@@ -75,7 +75,7 @@ func TestInvalidProcess(t *testing.T) {
 		want  string
 	}{
 		{"ErrUnknownKey", "  - notfy: {to: [channel:console], message: hi}\n",
-			`procs/p.yaml:9:5: a step needs one kind: deadline, http, notify, page, parallel, repeat, set, sleep, steps, wait` + "\n" +
+			`procs/p.yaml:9:5: a step needs one kind: approval, deadline, http, notify, page, parallel, repeat, set, sleep, steps, wait` + "\n" +
 				`procs/p.yaml:9:5: unknown key "notfy" in a step; did you mean "notify"?`},
 		{"ErrTwoKinds", "  - notify: {to: [channel:console], message: hi}\n    sleep: {for: 1m}\n",
 			`procs/p.yaml:10:5: a step does one thing, but this one is both notify and sleep; split it into two steps`},

@@ -94,8 +94,16 @@ type Step struct {
 	Deadline *Deadline `json:"deadline,omitempty"`
 	HTTP     *HTTP     `json:"http,omitempty"`
 	Page     *Page     `json:"page,omitempty"`
+	Approval *Approval `json:"approval,omitempty"`
 
 	Pos Pos `json:"-"`
+}
+
+// Approval waits until the holder of Role approves through the API.
+type Approval struct {
+	Role      string    `json:"role"`
+	Timeout   *Duration `json:"timeout,omitempty"`
+	OnTimeout []Step    `json:"on_timeout,omitempty"`
 }
 
 // Page runs an escalation policy of the directory until someone acknowledges.
@@ -181,6 +189,8 @@ func (s *Step) Kind() string {
 		return "http"
 	case s.Page != nil:
 		return "page"
+	case s.Approval != nil:
+		return "approval"
 	}
 	return ""
 }

@@ -145,6 +145,7 @@ type State struct {
 	Acknowledged *Acknowledgement             `json:"acknowledged,omitempty"`
 	Acks         []Acknowledgement            `json:"acks,omitempty"` // every acknowledgement, of the incident and of pages
 	Escalations  []*Escalation                `json:"escalations"`
+	Approvals    []*PendingApproval           `json:"approvals"`
 	Signals      map[string]SignalRecord      `json:"signals,omitempty"`
 	Outputs      map[string]map[string]any    `json:"outputs,omitempty"`
 	Active       []Activity                   `json:"active"`
@@ -241,7 +242,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
 		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
-		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
+		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
 	}}
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
@@ -301,6 +302,10 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAssignRole, r.assignRole,
 		workflow.UpdateHandlerOptions{Validator: r.validateAssignRole}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, r.approve,
+		workflow.UpdateHandlerOptions{Validator: r.validateApprove}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddNote, r.addNote,

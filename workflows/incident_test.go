@@ -803,6 +803,39 @@ func (s *IncidentSuite) TestExecutivePageMidIncident() {
 	s.ElementsMatch([]string{"Acknowledged by alice", "Acknowledged by dan, who was not paged"}, msgs)
 }
 
+func (s *IncidentSuite) TestApproval() {
+	process := `
+process: p
+title: P
+severities: [high]
+roles: [dpo, lead]
+steps:
+  - id: notice
+    name: DPO approves the notice to data subjects
+    approval:
+      role: dpo
+      timeout: 1d
+      on_timeout:
+        - notify: {to: [channel:ops], message: "the DPO has not approved"}
+  - if: steps.notice.output.approved
+    notify: {to: [channel:ops], message: "approved by {{ .Steps.notice.Output.by }}"}
+  - id: second
+    approval: {role: dpo, timeout: 1h}
+  - notify: {to: [channel:ops], message: "second timed out: {{ .Steps.second.Output.timed_out }}"}
+  - set: {status: closed}
+`
+	s.update(time.Minute, workflows.UpdateApprove, workflows.ApproveInput{By: "dan"}, "dan cannot approve: DPO approves the notice to data subjects needs the dpo (nobody yet: assign the role first)")
+	s.update(2*time.Minute, workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "dpo", Person: "erin"}, "")
+	s.update(3*time.Minute, workflows.UpdateApprove, workflows.ApproveInput{By: "dan"}, "dan cannot approve: DPO approves the notice to data subjects needs the dpo (erin)")
+	s.update(4*time.Minute, workflows.UpdateApprove, workflows.ApproveInput{By: "erin", Note: "risk is high; tell them"}, "")
+	s.update(5*time.Minute, workflows.UpdateApprove, workflows.ApproveInput{By: "erin", Step: "nothing"}, `no approval named "nothing" waits`)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{"ops: approved by erin", "ops: second timed out: true"}, s.sent.lines())
+	s.Contains(s.store.kinds(), "approved")
+	s.Contains(s.store.kinds(), "approval_timed_out")
+}
+
 func TestStartOptions(t *testing.T) {
 	opts := workflows.StartOptions(workflows.Input{Incident: workflows.Declared{Ref: "INC-42", Type: "security", Severity: "critical",
 		Title: "Suspicious admin logins", Status: "investigating"}})

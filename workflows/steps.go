@@ -86,6 +86,8 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		failed = r.callHTTP(ctx, s, ref, key)
 	case s.Page != nil:
 		failed = r.page(ctx, s, ref, key)
+	case s.Approval != nil:
+		failed = r.approval(ctx, s, ref, path)
 	}
 	r.output(s, "failed", failed)
 	return failed

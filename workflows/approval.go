@@ -1,0 +1,131 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+)
+
+// PendingApproval is an approval step waiting, as the state query shows it.
+type PendingApproval struct {
+	Step  string     `json:"step"`
+	Role  string     `json:"role"`
+	Since time.Time  `json:"since"`
+	Until *time.Time `json:"until,omitempty"`
+	// By is who approved; empty while it waits.
+	By string `json:"by,omitempty"`
+}
+
+// ApproveInput is the approve update's argument: who approves, and which
+// approval when several wait (by step name or id; empty means all the
+// approver may give).
+type ApproveInput struct {
+	By   string `json:"by"`
+	Step string `json:"step,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+// UpdateApprove gives the approvals a person may give.
+const UpdateApprove = "approve"
+
+// approval waits until the holder of the role approves, or its timeout.
+func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (failed bool) {
+	ap := s.Approval
+	p := &PendingApproval{Step: s.Label(), Role: ap.Role, Since: workflow.Now(ctx)}
+	act := Activity{Step: s.Label(), Kind: "approval", Waiting: "waiting for the " + ap.Role + " to approve"}
+	var timeout time.Duration
+	if ap.Timeout != nil {
+		until := ap.Timeout.After(p.Since, r.in.Calendar)
+		timeout, p.Until, act.Until = until.Sub(p.Since), &until, &until
+	}
+	r.state.Approvals = append(r.state.Approvals, p)
+	done := r.activate(ctx, act)
+	defer func() {
+		r.state.Approvals = slices.DeleteFunc(r.state.Approvals, func(x *PendingApproval) bool { return x == p })
+		done()
+	}()
+	approved := func() bool { return p.By != "" }
+	var err error
+	if timeout > 0 {
+		_, err = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: timeout,
+			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: waiting up to %s for the %s", s.Label(), ap.Timeout, ap.Role)}}, approved)
+	} else {
+		err = workflow.Await(ctx, approved)
+	}
+	if err != nil {
+		return false
+	}
+	r.output(s, "approved", approved())
+	r.output(s, "by", p.By)
+	r.output(s, "timed_out", !approved())
+	if approved() {
+		return false
+	}
+	r.record(ctx, incidentflow.Change{}, r.event(ctx, "approval_timed_out", ref, "",
+		fmt.Sprintf("%s: the %s did not approve within %s", s.Label(), ap.Role, ap.Timeout), nil))
+	return r.steps(ctx, ap.OnTimeout, path+".on_timeout")
+}
+
+// approvable returns the waiting approvals that in may give.
+func (r *run) approvable(in ApproveInput) []*PendingApproval {
+	var out []*PendingApproval
+	for _, p := range r.state.Approvals {
+		if p.By == "" && r.state.Roles[p.Role] == in.By && (in.Step == "" || in.Step == p.Step) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *run) validateApprove(in ApproveInput) error {
+	if err := r.validateOpen(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.By) == "" {
+		return refused("say who approves: \"by\" is required")
+	}
+	var waiting []*PendingApproval
+	for _, p := range r.state.Approvals {
+		if p.By == "" && (in.Step == "" || in.Step == p.Step) {
+			waiting = append(waiting, p)
+		}
+	}
+	if len(waiting) == 0 && in.Step != "" {
+		return refused("no approval named %q waits on incident %s", in.Step, r.state.Ref)
+	}
+	if len(waiting) == 0 {
+		return refused("nothing on incident %s waits for an approval", r.state.Ref)
+	}
+	if len(r.approvable(in)) == 0 {
+		var holders []string
+		for _, p := range waiting {
+			holder := r.state.Roles[p.Role]
+			if holder == "" {
+				holder = "nobody yet: assign the role first"
+			}
+			holders = append(holders, fmt.Sprintf("%s needs the %s (%s)", p.Step, p.Role, holder))
+		}
+		return refused("%s cannot approve: %s", in.By, strings.Join(holders, "; "))
+	}
+	return nil
+}
+
+func (r *run) approve(ctx workflow.Context, in ApproveInput) (State, error) {
+	var events []incidentflow.TimelineEvent
+	for _, p := range r.approvable(in) {
+		p.By = in.By
+		msg := fmt.Sprintf("%s approved by %s, the %s", p.Step, in.By, p.Role)
+		if in.Note != "" {
+			msg += ": " + in.Note
+		}
+		events = append(events, r.event(ctx, "approved", "", in.By, msg, nil))
+	}
+	r.flush(ctx, r.record(ctx, incidentflow.Change{}, events...))
+	return r.state, nil
+}
