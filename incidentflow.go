@@ -117,6 +117,23 @@ type TimelineEvent struct {
 	DedupKey string         `json:"-" db:"dedup_key"`
 }
 
+// Task is a follow-up owned by someone, created by a task step and completed
+// through the API. Its id is the incident's ref and a number: INC-7-T2.
+type Task struct {
+	ID          string     `json:"id" db:"id"`
+	Ref         string     `json:"incident" db:"incident_ref"`
+	Step        string     `json:"step,omitempty" db:"step"`
+	Title       string     `json:"title" db:"title"`
+	Description string     `json:"description,omitempty" db:"description"`
+	Owner       string     `json:"owner,omitempty" db:"owner"`
+	DueAt       *time.Time `json:"due_at,omitempty" db:"due_at"`
+	Status      string     `json:"status" db:"status"` // open or done
+	DoneBy      string     `json:"done_by,omitempty" db:"done_by"`
+	DoneAt      *time.Time `json:"done_at,omitempty" db:"done_at"`
+	Note        string     `json:"note,omitempty" db:"note"`
+	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
+}
+
 // Change is what the workflow tells the store when the incident's state moves:
 // the new values and the timeline events that explain them, written together.
 type Change struct {
@@ -128,4 +145,6 @@ type Change struct {
 	AcknowledgedBy string
 	At             time.Time
 	Events         []TimelineEvent
+	// Tasks are written as they now stand (inserted or updated).
+	Tasks []Task
 }

@@ -36,6 +36,9 @@ type Store interface {
 	Incident(ctx context.Context, ref string) (incidentflow.Incident, error)
 	ListIncidents(ctx context.Context, f store.ListFilter) ([]incidentflow.Incident, error)
 	Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error)
+	Tasks(ctx context.Context, ref string) ([]incidentflow.Task, error)
+	Task(ctx context.Context, id string) (incidentflow.Task, error)
+	ApplyChange(ctx context.Context, c incidentflow.Change) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -109,6 +112,8 @@ func New(cfg Config) *Server {
 	v1.POST("/incidents/:ref/roles", s.assignRole)
 	v1.POST("/incidents/:ref/notes", s.addNote)
 	v1.POST("/incidents/:ref/approvals", s.approve)
+	v1.GET("/incidents/:ref/tasks", s.listTasks)
+	v1.POST("/tasks/:id/complete", s.completeTask)
 	v1.POST("/incidents/:ref/signals/:name", s.signal)
 	v1.GET("/processes", s.listProcesses)
 	v1.GET("/processes/:type", s.getProcess)

@@ -277,6 +277,22 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	require.Equal(t, http.StatusConflict, closed.status)
 	require.Equal(t, "incident "+ref+" is closed", closed.str("error", "message"))
 
+	// The follow-up outlives the incident: it is completed in the store.
+	tasks := s.do(t, "GET", "/v1/incidents/"+ref+"/tasks", "")
+	require.Equal(t, http.StatusOK, tasks.status, tasks.raw)
+	list := tasks.body["tasks"].([]any)
+	require.Len(t, list, 1)
+	task := list[0].(map[string]any)
+	require.Equal(t, "open", task["status"])
+	require.Equal(t, ref+"-T1", task["id"])
+	require.Equal(t, http.StatusUnprocessableEntity, s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{}`).status)
+	done := s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{"by":"alice","note":"published"}`)
+	require.Equal(t, http.StatusOK, done.status, done.raw)
+	twice := s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{"by":"alice"}`)
+	require.Equal(t, http.StatusConflict, twice.status)
+	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/tasks/"+ref+"-T99/complete", `{"by":"alice"}`).status)
+	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/tasks/nonsense/complete", `{"by":"alice"}`).status)
+
 	stored, err := s.store.Incident(context.Background(), ref)
 	require.NoError(t, err)
 	require.Equal(t, "closed", stored.Status)

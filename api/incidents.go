@@ -207,6 +207,81 @@ func (s *Server) approve(c *gin.Context) {
 	})
 }
 
+func (s *Server) listTasks(c *gin.Context) {
+	inc, err := s.incident(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	tasks, err := s.cfg.Store.Tasks(c.Request.Context(), inc.Ref)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "tasks": tasks})
+}
+
+var taskPattern = regexp.MustCompile(`^INC-[1-9][0-9]{0,17}-T[1-9][0-9]{0,8}$`)
+
+// completeTask marks a follow-up done: through the incident's run while it
+// runs, in the store once the run has ended (follow-ups outlive incidents).
+func (s *Server) completeTask(c *gin.Context) {
+	id := c.Param("id")
+	if !taskPattern.MatchString(id) {
+		s.fail(c, incidentflow.Errorf(incidentflow.ENOTFOUND, "%q is not a task id (like INC-42-T1)", id))
+		return
+	}
+	ctx := c.Request.Context()
+	task, err := s.cfg.Store.Task(ctx, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	inc, err := s.cfg.Store.Incident(ctx, task.Ref)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	in := workflows.CompleteTaskInput{Task: id}
+	var req struct {
+		By   string `json:"by"`
+		Note string `json:"note"`
+	}
+	check := func(*dsl.Process) error {
+		in.By, in.Note = strings.TrimSpace(req.By), req.Note
+		switch {
+		case in.By == "" || len(in.By) > maxName:
+			return field("by", "is required: who completed it (at most 100 characters)")
+		case len(in.Note) > maxSummary:
+			return field("note", "is too long")
+		case task.Status == "done":
+			return incidentflow.Errorf(incidentflow.ECONFLICT, "task %s was already done by %s", id, task.DoneBy)
+		}
+		return nil
+	}
+	if !dsl.IsFinalStatus(inc.Status) {
+		s.send(c, inc, workflows.UpdateCompleteTask, &req, check, &in)
+		return
+	}
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := check(nil); err != nil {
+		s.fail(c, err)
+		return
+	}
+	now := s.cfg.Now().UTC()
+	task.Status, task.DoneBy, task.DoneAt, task.Note = "done", in.By, &now, in.Note
+	msg := fmt.Sprintf("Follow-up %s done by %s: %s", id, in.By, task.Title)
+	if err := s.cfg.Store.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: now, Tasks: []incidentflow.Task{task},
+		Events: []incidentflow.TimelineEvent{{At: now, Kind: "task_done", Step: task.Step, Actor: in.By, Message: msg, DedupKey: "task/" + id + "/done"}}}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "task": task})
+}
+
 // SignalRequest is the body of POST /v1/incidents/{ref}/signals/{name}.
 type SignalRequest struct {
 	By      string         `json:"by"`
@@ -240,6 +315,11 @@ func (s *Server) update(c *gin.Context, name string, body any, check func(*dsl.P
 		s.fail(c, err)
 		return
 	}
+	s.send(c, inc, name, body, check, arg...)
+}
+
+// send is update for an incident already found.
+func (s *Server) send(c *gin.Context, inc incidentflow.Incident, name string, body any, check func(*dsl.Process) error, arg ...any) {
 	if err := decode(c, body); err != nil {
 		s.fail(c, err)
 		return

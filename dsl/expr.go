@@ -44,6 +44,7 @@ var stepOutputs = map[string][]stepOutput{
 	"deadline": {{"met", "bool"}, {"missed", "bool"}, {"due", "time"}},
 	"page":     {{"acknowledged", "bool"}, {"by", "string"}, {"outcome", "string"}, {"level", "int"}},
 	"approval": {{"approved", "bool"}, {"by", "string"}, {"timed_out", "bool"}},
+	"task":     {{"id", "string"}, {"done", "bool"}, {"by", "string"}},
 }
 
 // outputs are the values a finished step with an id offers.

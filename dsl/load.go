@@ -426,10 +426,10 @@ func (d *processDecoder) roles(n *yaml.Node) {
 }
 
 // stepKinds are the keys that choose what a step does.
-var stepKinds = []string{"approval", "deadline", "http", "notify", "page", "parallel", "repeat", "set", "sleep", "steps", "wait"}
+var stepKinds = []string{"approval", "deadline", "http", "notify", "page", "parallel", "repeat", "set", "sleep", "steps", "task", "wait"}
 
 // sideEffectKinds are the kinds whose steps call out, so retry and timeout apply.
-var sideEffectKinds = []string{"http", "notify", "page"}
+var sideEffectKinds = []string{"http", "notify", "page", "task"}
 
 func (d *processDecoder) steps(n *yaml.Node, what string) []Step {
 	var out []Step
@@ -580,7 +580,41 @@ func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
 		s.Page = d.page(v)
 	case "approval":
 		s.Approval = d.approval(v)
+	case "task":
+		s.Task = d.task(v)
 	}
+}
+
+func (d *processDecoder) task(n *yaml.Node) *Task {
+	out := &Task{}
+	var ownerNode, titleNode *yaml.Node
+	d.mapping(n, "task", map[string]field{
+		"owner": func(_, v *yaml.Node) {
+			ownerNode = v
+			owner := Located{d.str(v, "task.owner"), posOf(v)}
+			if owner.Value == "" {
+				return
+			}
+			if kind, _, _ := strings.Cut(owner.Value, ":"); kind != "person" && kind != "role" {
+				d.at(posOf(v), "a task is owned by person:ID or role:NAME, not %q", owner.Value)
+				return
+			}
+			if tg, ok := d.target(owner); ok {
+				out.Owner = tg
+			}
+		},
+		"title":       func(_, v *yaml.Node) { out.Title, titleNode = d.str(v, "task.title"), v; d.template(v, out.Title) },
+		"description": func(_, v *yaml.Node) { out.Description = d.str(v, "task.description"); d.template(v, out.Description) },
+		"due":         func(_, v *yaml.Node) { out.Due = d.optDuration(v, "task.due") },
+		"wait":        func(_, v *yaml.Node) { out.Wait = d.boolean(v, "task.wait") },
+	})
+	if ownerNode == nil {
+		d.at(posOf(n), "task needs an owner: person:ID or role:NAME")
+	}
+	if titleNode == nil {
+		d.at(posOf(n), "task needs a title")
+	}
+	return out
 }
 
 func (d *processDecoder) approval(n *yaml.Node) *Approval {

@@ -95,8 +95,19 @@ type Step struct {
 	HTTP     *HTTP     `json:"http,omitempty"`
 	Page     *Page     `json:"page,omitempty"`
 	Approval *Approval `json:"approval,omitempty"`
+	Task     *Task     `json:"task,omitempty"`
 
 	Pos Pos `json:"-"`
+}
+
+// Task creates a follow-up owned by a person or a role's holder, due after
+// Due, and optionally waits until it is done.
+type Task struct {
+	Owner       Target    `json:"owner"`
+	Title       string    `json:"title"`
+	Description string    `json:"description,omitempty"`
+	Due         *Duration `json:"due,omitempty"`
+	Wait        bool      `json:"wait,omitempty"`
 }
 
 // Approval waits until the holder of Role approves through the API.
@@ -191,6 +202,8 @@ func (s *Step) Kind() string {
 		return "page"
 	case s.Approval != nil:
 		return "approval"
+	case s.Task != nil:
+		return "task"
 	}
 	return ""
 }

@@ -236,8 +236,50 @@ func (s *Store) ApplyChange(ctx context.Context, c incidentflow.Change) error {
 				return err
 			}
 		}
+		for _, t := range c.Tasks {
+			if err := s.upsertTask(ctx, tx, c.Ref, t); err != nil {
+				return err
+			}
+		}
 		return nil
 	}), "apply change to "+c.Ref)
+}
+
+func (s *Store) upsertTask(ctx context.Context, tx *sqlx.Tx, ref string, t incidentflow.Task) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO tasks (id, incident_ref, step, title, description, owner, due_at, status, done_by, done_at, note, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, done_by = excluded.done_by, done_at = excluded.done_at, note = excluded.note, owner = excluded.owner`),
+		t.ID, ref, t.Step, t.Title, t.Description, t.Owner, utcPtr(t.DueAt), t.Status, t.DoneBy, utcPtr(t.DoneAt), t.Note, t.CreatedAt.UTC())
+	return err
+}
+
+func utcPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
+
+const taskColumns = `id, incident_ref, step, title, description, owner, due_at, status, done_by, done_at, note, created_at`
+
+// Tasks returns an incident's follow-ups in the order they were created.
+func (s *Store) Tasks(ctx context.Context, ref string) ([]incidentflow.Task, error) {
+	if _, err := s.Incident(ctx, ref); err != nil {
+		return nil, err
+	}
+	out := []incidentflow.Task{}
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+taskColumns+` FROM tasks WHERE incident_ref = ? ORDER BY created_at, id`), ref)
+	return out, wrap(err, "read tasks")
+}
+
+// Task returns the task with the given id, or ENOTFOUND.
+func (s *Store) Task(ctx context.Context, id string) (incidentflow.Task, error) {
+	var t incidentflow.Task
+	err := s.db.GetContext(ctx, &t, s.db.Rebind(`SELECT `+taskColumns+` FROM tasks WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, incidentflow.Errorf(incidentflow.ENOTFOUND, "no task %s", id)
+	}
+	return t, wrap(err, "read task")
 }
 
 func (s *Store) insertEvent(ctx context.Context, tx *sqlx.Tx, ref string, e incidentflow.TimelineEvent) error {

@@ -52,7 +52,7 @@ func TestCheckSchemaRefusesUnmigrated(t *testing.T) {
 			require.NoError(t, err)
 			defer func() { _ = s.Close() }()
 			err = s.CheckSchema(context.Background())
-			require.EqualError(t, err, "the database schema is at version 0 but this binary needs 1: run `incidentflow migrate` first")
+			require.EqualError(t, err, "the database schema is at version 0 but this binary needs 2: run `incidentflow migrate` first")
 		})
 	}
 }
@@ -280,5 +280,31 @@ func TestConcurrentSameIdempotencyKeyGivesOneIncident(t *testing.T) {
 		for r := range refs {
 			require.Equal(t, "INC-1", r)
 		}
+	})
+}
+
+func TestTasks(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		inc, _, err := s.CreateIncident(ctx, newIncident(mustSaveProcess(t, s), nil))
+		require.NoError(t, err)
+		due := inc.DeclaredAt.Add(48 * time.Hour)
+		task := incidentflow.Task{ID: inc.Ref + "-T1", Step: "fix", Title: "Add a canary", Owner: "alice", DueAt: &due,
+			Status: "open", CreatedAt: inc.DeclaredAt}
+		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: inc.DeclaredAt, Tasks: []incidentflow.Task{task}}))
+		done := inc.DeclaredAt.Add(time.Hour)
+		task.Status, task.DoneBy, task.DoneAt, task.Note = "done", "alice", &done, "shipped"
+		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: done, Tasks: []incidentflow.Task{task}}))
+
+		list, err := s.Tasks(ctx, inc.Ref)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Equal(t, "done", list[0].Status)
+		require.Equal(t, due, list[0].DueAt.UTC())
+		got, err := s.Task(ctx, inc.Ref+"-T1")
+		require.NoError(t, err)
+		require.Equal(t, "shipped", got.Note)
+		_, err = s.Task(ctx, "INC-1-T9")
+		require.Equal(t, incidentflow.ENOTFOUND, incidentflow.ErrorCode(err))
 	})
 }

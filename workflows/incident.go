@@ -135,23 +135,26 @@ type Activity struct {
 
 // State is the live picture of an incident, returned by the state query.
 type State struct {
-	Ref          string                       `json:"ref"`
-	Type         string                       `json:"type"`
-	Title        string                       `json:"title"`
-	Status       string                       `json:"status"`
-	Severity     string                       `json:"severity"`
-	Fields       map[string]any               `json:"fields"`
-	Roles        map[string]string            `json:"roles"`
-	Acknowledged *Acknowledgement             `json:"acknowledged,omitempty"`
-	Acks         []Acknowledgement            `json:"acks,omitempty"` // every acknowledgement, of the incident and of pages
-	Escalations  []*Escalation                `json:"escalations"`
-	Approvals    []*PendingApproval           `json:"approvals"`
-	Signals      map[string]SignalRecord      `json:"signals,omitempty"`
-	Outputs      map[string]map[string]any    `json:"outputs,omitempty"`
-	Active       []Activity                   `json:"active"`
-	Clocks       []Clock                      `json:"deadlines"`
-	Recent       []incidentflow.TimelineEvent `json:"recent"`
-	ProcessHash  string                       `json:"process_hash"`
+	Ref          string              `json:"ref"`
+	Type         string              `json:"type"`
+	Title        string              `json:"title"`
+	Status       string              `json:"status"`
+	Severity     string              `json:"severity"`
+	Fields       map[string]any      `json:"fields"`
+	Roles        map[string]string   `json:"roles"`
+	Acknowledged *Acknowledgement    `json:"acknowledged,omitempty"`
+	Acks         []Acknowledgement   `json:"acks,omitempty"` // every acknowledgement, of the incident and of pages
+	Escalations  []*Escalation       `json:"escalations"`
+	Approvals    []*PendingApproval  `json:"approvals"`
+	Tasks        []incidentflow.Task `json:"tasks"`
+	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
+	TaskCount   int                          `json:"task_count"`
+	Signals     map[string]SignalRecord      `json:"signals,omitempty"`
+	Outputs     map[string]map[string]any    `json:"outputs,omitempty"`
+	Active      []Activity                   `json:"active"`
+	Clocks      []Clock                      `json:"deadlines"`
+	Recent      []incidentflow.TimelineEvent `json:"recent"`
+	ProcessHash string                       `json:"process_hash"`
 	// Seq numbers timeline events, so their dedup keys are stable across replays.
 	Seq int64 `json:"seq"`
 	// Iterations count how often each step ran, for delivery keys.
@@ -242,7 +245,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
 		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
-		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
+		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Tasks: []incidentflow.Task{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
 	}}
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
@@ -302,6 +305,10 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAssignRole, r.assignRole,
 		workflow.UpdateHandlerOptions{Validator: r.validateAssignRole}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, r.completeTask,
+		workflow.UpdateHandlerOptions{Validator: r.validateCompleteTask}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, r.approve,

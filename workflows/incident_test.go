@@ -836,6 +836,38 @@ steps:
 	s.Contains(s.store.kinds(), "approval_timed_out")
 }
 
+func (s *IncidentSuite) TestTask() {
+	process := `
+process: p
+title: P
+severities: [high]
+roles: [lead]
+steps:
+  - set: {roles: {lead: bob}}
+  - id: fix
+    name: Correct the refunds
+    task: {owner: role:lead, title: "Correct the refunds of {{ .Incident.Ref }}", due: 2 business days, wait: true}
+  - notify: {to: [channel:ops], message: "{{ .Steps.fix.Output.id }} done by {{ .Steps.fix.Output.by }}"}
+  - set: {status: closed}
+`
+	s.update(time.Hour, workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: "INC-7-T9", By: "bob"}, "incident INC-7 has no task INC-7-T9")
+	s.env.RegisterDelayedCallback(func() {
+		st := s.state()
+		s.Require().Len(st.Tasks, 1)
+		s.Equal("bob", st.Tasks[0].Owner)
+		s.Equal(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), st.Tasks[0].DueAt.UTC(), "Thursday plus two business days")
+	}, 2*time.Hour)
+	s.update(3*time.Hour, workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: "INC-7-T1", By: "bob", Note: "refunded 42 orders"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{
+		"bob: You own follow-up INC-7-T1 of INC-7: Correct the refunds of INC-7. Due Mon 30 Nov 2026 09:00 UTC. Mark it done: POST /v1/tasks/INC-7-T1/complete",
+		"ops: INC-7-T1 done by bob",
+	}, s.sent.lines())
+	s.Contains(s.store.kinds(), "task_created")
+	s.Contains(s.store.kinds(), "task_done")
+}
+
 func TestStartOptions(t *testing.T) {
 	opts := workflows.StartOptions(workflows.Input{Incident: workflows.Declared{Ref: "INC-42", Type: "security", Severity: "critical",
 		Title: "Suspicious admin logins", Status: "investigating"}})

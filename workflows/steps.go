@@ -88,6 +88,8 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		failed = r.page(ctx, s, ref, key)
 	case s.Approval != nil:
 		failed = r.approval(ctx, s, ref, path)
+	case s.Task != nil:
+		failed = r.task(ctx, s, ref, key)
 	}
 	r.output(s, "failed", failed)
 	return failed

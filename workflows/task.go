@@ -1,0 +1,116 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+)
+
+// UpdateCompleteTask marks a follow-up done.
+const UpdateCompleteTask = "complete_task"
+
+// CompleteTaskInput is the complete_task update's argument.
+type CompleteTaskInput struct {
+	Task string `json:"task"`
+	By   string `json:"by"`
+	Note string `json:"note,omitempty"`
+}
+
+// task creates a follow-up, tells its owner, and waits for it to be done when
+// the step says so.
+func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
+	t := s.Task
+	data := dsl.TemplateData(r.facts(), r.in.Links)
+	title, err := dsl.Render(t.Title, data)
+	description := ""
+	if err == nil {
+		description, err = dsl.Render(t.Description, data)
+	}
+	if err != nil {
+		r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: the task could not be written: %v", s.Label(), err))
+		return true
+	}
+	owner := t.Owner.ID
+	if t.Owner.Kind == "role" {
+		owner = r.state.Roles[t.Owner.ID]
+	}
+	now := workflow.Now(ctx)
+	r.state.TaskCount++
+	task := incidentflow.Task{ID: fmt.Sprintf("%s-T%d", r.state.Ref, r.state.TaskCount), Step: ref, Title: title,
+		Description: description, Owner: owner, Status: "open", CreatedAt: now}
+	if t.Due != nil {
+		due := t.Due.After(now, r.in.Calendar)
+		task.DueAt = &due
+	}
+	r.state.Tasks = append(slices.Clone(r.state.Tasks), task)
+	r.output(s, "id", task.ID)
+	msg := fmt.Sprintf("Follow-up %s created: %s", task.ID, title)
+	if owner != "" {
+		msg += ", owned by " + owner
+	} else {
+		msg += fmt.Sprintf(", for the %s, which nobody holds yet", t.Owner.ID)
+	}
+	r.record(ctx, incidentflow.Change{Tasks: []incidentflow.Task{task}}, r.event(ctx, "task_created", ref, "", msg, map[string]any{"task": task.ID}))
+
+	tell := fmt.Sprintf("You own follow-up %s of %s: %s.", task.ID, r.state.Ref, title)
+	if task.DueAt != nil {
+		tell += " Due " + r.localTime(*task.DueAt) + "."
+	}
+	tell += fmt.Sprintf(" Mark it done: POST /v1/tasks/%s/complete", task.ID)
+	if owner != "" && r.deliver(ctx, s, ref, key, []dsl.Target{{Kind: "person", ID: owner}}, tell) {
+		failed = true
+	}
+	if !t.Wait {
+		return failed
+	}
+	isDone := func() bool { return r.taskByID(task.ID).Status == "done" }
+	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "task", Waiting: "waiting for " + task.ID + " to be done", Until: task.DueAt})
+	defer done()
+	if workflow.Await(ctx, isDone) != nil {
+		return failed
+	}
+	r.output(s, "done", true)
+	r.output(s, "by", r.taskByID(task.ID).DoneBy)
+	return failed
+}
+
+func (r *run) taskByID(id string) incidentflow.Task {
+	i := slices.IndexFunc(r.state.Tasks, func(t incidentflow.Task) bool { return t.ID == id })
+	if i < 0 {
+		return incidentflow.Task{}
+	}
+	return r.state.Tasks[i]
+}
+
+func (r *run) validateCompleteTask(in CompleteTaskInput) error {
+	if strings.TrimSpace(in.By) == "" {
+		return refused("say who completed it: \"by\" is required")
+	}
+	switch t := r.taskByID(in.Task); {
+	case t.ID == "":
+		return refused("incident %s has no task %s", r.state.Ref, in.Task)
+	case t.Status == "done":
+		return refused("task %s was already done by %s at %s", t.ID, t.DoneBy, t.DoneAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (r *run) completeTask(ctx workflow.Context, in CompleteTaskInput) (State, error) {
+	now := workflow.Now(ctx)
+	tasks := slices.Clone(r.state.Tasks)
+	i := slices.IndexFunc(tasks, func(t incidentflow.Task) bool { return t.ID == in.Task })
+	tasks[i].Status, tasks[i].DoneBy, tasks[i].DoneAt, tasks[i].Note = "done", in.By, &now, in.Note
+	r.state.Tasks = tasks
+	msg := fmt.Sprintf("Follow-up %s done by %s: %s", in.Task, in.By, tasks[i].Title)
+	if in.Note != "" {
+		msg += " (" + in.Note + ")"
+	}
+	r.flush(ctx, r.record(ctx, incidentflow.Change{Tasks: []incidentflow.Task{tasks[i]}}, r.event(ctx, "task_done", tasks[i].Step, in.By, msg, nil)))
+	return r.state, nil
+}
