@@ -261,6 +261,15 @@ func TestValidateCommand(t *testing.T) {
 `, out.String())
 
 	out.Reset()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "directory.yaml"), []byte(
+		"channels:\n  - {id: legal-email, type: console}\n  - {id: hook, type: webhook, url_env: HOOK_URL, secret_env: HOOK_SECRET}\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte(
+		"process: fixed\ntitle: Fixed\nseverities: [high]\nsteps:\n  - notify: {to: [channel:hook], message: hi}\n"), 0o644))
+	env := map[string]string{"HOOK_URL": "http://127.0.0.1:9/hook"}
+	require.NoError(t, run(context.Background(), []string{"validate", dir}, func(k string) string { return env[k] }, &out, &errOut))
+	require.Equal(t, "directory.yaml: warning: channel hook: environment variable HOOK_SECRET (its signing secret) is not set\nok: 1 process(es) valid (fixed)\n", out.String())
+
+	out.Reset()
 	require.NoError(t, run(context.Background(), []string{"validate"}, func(string) string { return "" }, &out, &errOut))
 	require.Equal(t, "ok: 4 process(es) valid (engineering, operational, privacy, security)\n", out.String())
 }

@@ -5,8 +5,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/incidentflow/incidentflow/channels"
 	"github.com/incidentflow/incidentflow/dsl"
 )
+
+// discard drops console lines: validate delivers nothing.
+type discard struct{}
+
+func (discard) Println(string) {}
 
 // validate checks a process directory (default: the built-in processes) and
 // prints every problem as file:line:col: message. It exits 1 on any error.
@@ -32,6 +38,12 @@ func (e environment) validate(args []string) error {
 	}
 	for _, w := range cat.Warnings {
 		fmt.Fprintln(e.stdout, w.String())
+	}
+	// The same check the worker makes at start-up: secrets the directory names
+	// but this environment lacks.
+	_, missing := channels.Build(cat.Directory, channels.Config{Console: discard{}, Getenv: e.getenv})
+	for _, err := range missing {
+		fmt.Fprintf(e.stdout, "%s: warning: %v\n", dsl.DirectoryFile, err)
 	}
 	fmt.Fprintf(e.stdout, "ok: %d process(es) valid (%s)\n", len(cat.Processes), strings.Join(cat.Types(), ", "))
 	return nil
