@@ -3,7 +3,7 @@ GO ?= go
 # Packages whose tests do not link the embedded Temporal server: cheap to run under -race.
 RACE_PKGS = ./dsl/... ./store/... ./workflows/... ./activities/... ./channels/...
 
-.PHONY: dev build test check lint workflowcheck compose-config
+.PHONY: dev build test check lint workflowcheck compose-config record-histories
 
 ## dev: run everything embedded (Temporal, its UI, SQLite, worker, API)
 dev:
@@ -17,6 +17,10 @@ build:
 test: check
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 30m ./...
+
+## record-histories: re-record workflows/testdata/*.json on the embedded server (see README: Replay tests)
+record-histories:
+	$(GO) test -count=1 -tags record -run TestRecordHistories ./workflows/
 
 ## check: formatting, vet, determinism of the workflow code, the compose file
 check: lint workflowcheck compose-config
