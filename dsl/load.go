@@ -634,9 +634,7 @@ func (d *processDecoder) approval(n *yaml.Node) *Approval {
 			}
 		})
 	}
-	if onTimeoutNode != nil && out.Timeout == nil {
-		d.at(posOf(onTimeoutNode), "on_timeout never runs: this approval has no timeout")
-	}
+	d.onTimeoutNeedsTimeout(onTimeoutNode, out.Timeout, "approval")
 	return out
 }
 
@@ -1049,10 +1047,15 @@ func (d *processDecoder) wait(n *yaml.Node) *Wait {
 	if forNode != nil {
 		d.condition(forNode, out.For)
 	}
-	if onTimeoutNode != nil && out.Timeout == nil {
-		d.at(posOf(onTimeoutNode), "on_timeout never runs: this wait has no timeout")
-	}
+	d.onTimeoutNeedsTimeout(onTimeoutNode, out.Timeout, "wait")
 	return out
+}
+
+// onTimeoutNeedsTimeout reports on_timeout steps that can never run.
+func (d *processDecoder) onTimeoutNeedsTimeout(onTimeout *yaml.Node, timeout *Duration, kind string) {
+	if onTimeout != nil && timeout == nil {
+		d.at(posOf(onTimeout), "on_timeout never runs: this %s has no timeout", kind)
+	}
 }
 
 func (d *processDecoder) sleep(n *yaml.Node) *Sleep {

@@ -51,14 +51,7 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 		done()
 	}()
 	approved := func() bool { return p.By != "" }
-	var err error
-	if timeout > 0 {
-		_, err = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: timeout,
-			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: waiting up to %s for the %s", s.Label(), ap.Timeout, ap.Role)}}, approved)
-	} else {
-		err = workflow.Await(ctx, approved)
-	}
-	if err != nil {
+	if _, err := awaitWithin(ctx, timeout, fmt.Sprintf("%s: waiting up to %s for the %s", s.Label(), ap.Timeout, ap.Role), approved); err != nil {
 		return false
 	}
 	r.output(s, "approved", approved())

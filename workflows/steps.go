@@ -166,6 +166,17 @@ func (r *run) repeat(ctx workflow.Context, s *dsl.Step, path string) (failed boo
 	return failed
 }
 
+// awaitWithin waits until cond holds or, when timeout is positive, until the
+// timeout passes, with a timer the Temporal UI shows under summary. It
+// reports whether cond held; an error means the run was cancelled.
+func awaitWithin(ctx workflow.Context, timeout time.Duration, summary string, cond func() bool) (bool, error) {
+	if timeout <= 0 {
+		err := workflow.Await(ctx, cond)
+		return err == nil, err
+	}
+	return workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: timeout, TimerOptions: workflow.TimerOptions{Summary: summary}}, cond)
+}
+
 // eval evaluates a condition against the incident as it is now.
 func (r *run) eval(expr string) (bool, error) {
 	return r.conds.Eval(expr, r.facts())
@@ -390,15 +401,7 @@ func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed 
 		}
 		return false
 	}
-	var satisfied bool
-	var err error
-	if timeout > 0 {
-		satisfied, err = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: timeout,
-			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: waiting up to %s", s.Label(), w.Timeout)}}, cond)
-	} else {
-		err = workflow.Await(ctx, cond)
-		satisfied = err == nil
-	}
+	satisfied, err := awaitWithin(ctx, timeout, fmt.Sprintf("%s: waiting up to %s", s.Label(), w.Timeout), cond)
 	if err != nil { // cancelled: the incident is over
 		return false
 	}
