@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -19,11 +20,29 @@ func (c *Calendar) Location() *time.Location {
 	if c == nil || c.Timezone == "" {
 		return time.UTC
 	}
-	loc, err := time.LoadLocation(c.Timezone)
+	loc, err := LoadLocation(c.Timezone)
 	if err != nil { // validated on load; a snapshot from an older binary still works
 		return time.UTC
 	}
 	return loc
+}
+
+// locations caches time zones by name: time.LoadLocation reads the zoneinfo
+// database on every call, and business days and rotations ask often.
+var locations sync.Map
+
+// LoadLocation is time.LoadLocation, cached. The cache only saves work: the
+// same name always gives the same zone.
+func LoadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
 
 // IsBusinessDay reports whether the calendar day of t (in the calendar's zone) is a business day.

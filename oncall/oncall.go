@@ -19,7 +19,7 @@ func OnCall(sch dsl.Schedule, t time.Time) (string, error) {
 	loc := time.UTC
 	if sch.Timezone != "" {
 		var err error
-		if loc, err = time.LoadLocation(sch.Timezone); err != nil {
+		if loc, err = dsl.LoadLocation(sch.Timezone); err != nil {
 			return "", fmt.Errorf("schedule %s: %w", sch.ID, err)
 		}
 	}
