@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -42,7 +43,26 @@ type Activities struct {
 	Secrets func(name string) string
 	// HTTP makes http steps' requests (nil: a client with a 30s timeout).
 	HTTP *http.Client
-	Now  func() time.Time
+	// Deliveries counts deliveries by channel and outcome (sent, failed,
+	// retrying, skipped); nil counts nothing.
+	Deliveries *prometheus.CounterVec
+	Now        func() time.Time
+}
+
+// NewDeliveriesCounter makes the counter Activities.Deliveries expects and
+// registers it.
+func NewDeliveriesCounter(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "incidentflow_deliveries_total",
+		Help: "Deliveries attempted, by channel and outcome: sent, failed (for good), retrying, skipped (sent before)."},
+		[]string{"channel", "outcome"})
+	reg.MustRegister(c)
+	return c
+}
+
+func (a *Activities) count(channel, outcome string) {
+	if a.Deliveries != nil {
+		a.Deliveries.WithLabelValues(channel, outcome).Inc()
+	}
 }
 
 // RecordChange writes the incident's new state and timeline events. It is a
@@ -103,6 +123,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		}
 		if row.Status != store.DeliveryPending {
 			res.Skipped++
+			a.count(d.channel, "skipped")
 			continue
 		}
 		sender, ok := a.Channels[d.channel]
@@ -119,14 +140,17 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 				return res, temporalError(err)
 			}
 			res.Sent++
+			a.count(d.channel, "sent")
 			a.event(ctx, in.Incident.Ref, in.Step, key+"/sent", "delivered", fmt.Sprintf("Sent to %s", d.label))
 		case incidentflow.ErrorCode(sendErr) == incidentflow.EPERMANENT:
 			if err := a.Store.FinishDelivery(ctx, key, store.DeliveryFailed, sendErr.Error()); err != nil {
 				return res, temporalError(err)
 			}
 			res.Failed = append(res.Failed, d.label)
+			a.count(d.channel, "failed")
 			a.event(ctx, in.Incident.Ref, in.Step, key+"/failed", "delivery_failed", fmt.Sprintf("Could not deliver to %s: %s", d.label, incidentflow.ErrorMessage(sendErr)))
 		default:
+			a.count(d.channel, "retrying")
 			activity.GetLogger(ctx).Warn("delivery failed; will retry", "incident", in.Incident.Ref, "step", in.Step, "channel", d.channel, "error", sendErr)
 			transient = errors.Join(transient, fmt.Errorf("deliver to %s: %w", d.label, sendErr))
 		}

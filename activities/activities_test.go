@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -65,7 +67,8 @@ func TestNotify(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			st, ref := setup(t, dialect)
 			ops, pager := &flaky{}, &flaky{}
-			acts := &activities.Activities{Store: st, Directory: directory, Channels: map[string]channels.Sender{"ops": ops, "pager": pager}}
+			deliveries := activities.NewDeliveriesCounter(prometheus.NewRegistry())
+			acts := &activities.Activities{Store: st, Directory: directory, Channels: map[string]channels.Sender{"ops": ops, "pager": pager}, Deliveries: deliveries}
 			var env testsuite.WorkflowTestSuite
 			aenv := env.NewTestActivityEnvironment()
 			aenv.RegisterActivity(acts)
@@ -88,6 +91,10 @@ func TestNotify(t *testing.T) {
 				require.Equal(t, []string{"role:lead (nobody holds it)"}, out.Nobody)
 				require.Equal(t, []string{"alice", "ops"}, ops.sent)
 				require.Equal(t, []string{"bob"}, pager.sent)
+				require.Equal(t, 2.0, testutil.ToFloat64(deliveries.WithLabelValues("ops", "sent")))
+				require.Equal(t, 2.0, testutil.ToFloat64(deliveries.WithLabelValues("ops", "skipped")))
+				require.Equal(t, 1.0, testutil.ToFloat64(deliveries.WithLabelValues("pager", "retrying")))
+				require.Equal(t, 1.0, testutil.ToFloat64(deliveries.WithLabelValues("pager", "sent")))
 			})
 
 			t.Run("PermanentFailureIsRecordedAndTheRestGoesOut", func(t *testing.T) {

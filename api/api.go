@@ -12,10 +12,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -65,12 +68,36 @@ type Config struct {
 	Namespace string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics receives the API's metrics and is served at /metrics; nil
+	// means a registry of the API's own.
+	Metrics *prometheus.Registry
+}
+
+// metrics are what the API counts.
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	declared *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "incidentflow_http_requests_total",
+			Help: "HTTP requests answered, by method, route and status."}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "incidentflow_http_request_duration_seconds",
+			Help: "Time to answer HTTP requests, by method and route.", Buckets: prometheus.DefBuckets}, []string{"method", "route"}),
+		declared: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "incidentflow_incidents_declared_total",
+			Help: "Incidents declared, by type and severity."}, []string{"type", "severity"}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.declared)
+	return m
 }
 
 // Server serves the HTTP API.
 type Server struct {
-	cfg    Config
-	router *gin.Engine
+	cfg     Config
+	router  *gin.Engine
+	metrics *metrics
 }
 
 // maxBody caps every request body.
@@ -84,12 +111,15 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cfg.UIURL = strings.TrimRight(cfg.UIURL, "/")
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	s := &Server{cfg: cfg, router: r}
+	s := &Server{cfg: cfg, router: r, metrics: newMetrics(cfg.Metrics)}
 	r.Use(s.recover, s.logRequests, limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, incidentflow.Errorf(incidentflow.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
@@ -100,6 +130,7 @@ func New(cfg Config) *Server {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
 
 	v1 := r.Group("/v1")
 	v1.POST("/incidents", s.declare)
@@ -149,7 +180,14 @@ func (s *Server) logRequests(c *gin.Context) {
 	if c.Writer.Status() >= 500 {
 		level = slog.LevelWarn
 	}
-	attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(), "duration", time.Since(start)}
+	elapsed := time.Since(start)
+	route := c.FullPath() // the pattern, not the path: one series per route
+	if route == "" {
+		route = "unmatched"
+	}
+	s.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+	s.metrics.latency.WithLabelValues(c.Request.Method, route).Observe(elapsed.Seconds())
+	attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(), "duration", elapsed}
 	if ref := c.Param("ref"); ref != "" {
 		attrs = append(attrs, "incident", ref)
 	}

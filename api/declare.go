@@ -76,11 +76,15 @@ func (s *Server) declare(c *gin.Context) {
 	case err != nil && inc.Ref == "":
 		s.fail(c, err)
 	case err != nil:
+		if created {
+			s.metrics.declared.WithLabelValues(inc.Type, inc.Severity).Inc()
+		}
 		// Recorded, not yet running: the reconciler will start it; nothing is lost.
 		s.cfg.Logger.Warn("incident recorded but its run did not start; the reconciler will retry", "incident", inc.Ref, "error", err)
 		c.JSON(http.StatusAccepted, gin.H{"incident": s.view(inc), "started": false,
 			"message": "the incident is recorded but Temporal could not start its run yet; it starts automatically once Temporal answers"})
 	case created:
+		s.metrics.declared.WithLabelValues(inc.Type, inc.Severity).Inc()
 		c.Header("Location", s.incidentURL(inc.Ref))
 		c.JSON(http.StatusCreated, s.view(inc))
 	default:

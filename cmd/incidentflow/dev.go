@@ -83,14 +83,15 @@ func (e environment) dev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cl.Close()
-	w, err := startWorker(cl, st, cat, logger, e.getenv, e.stdout)
+	reg := newRegistry() // the worker's and the API's metrics, served at the API's /metrics
+	w, err := startWorker(cl, st, cat, logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
 
 	apiURL, uiURL := "http://"+c.apiAddr, "http://"+c.uiAddr
-	server := api.New(apiConfig(st, cl, cat, logger, apiURL, uiURL, namespace))
+	server := api.New(apiConfig(st, cl, cat, logger, apiURL, uiURL, namespace, reg))
 	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), logger)
 	if err != nil {
 		return err

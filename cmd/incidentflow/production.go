@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
 	"github.com/incidentflow/incidentflow/api"
@@ -21,6 +22,7 @@ type prodConfig struct {
 	apiAddr      string
 	publicURL    string
 	uiURL        string
+	metricsAddr  string
 	temporal     temporalConfig
 	log          logConfig
 }
@@ -32,6 +34,9 @@ func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
 	f.logging(&c.log)
 	if name != "migrate" {
 		f.str(&c.processesDir, "processes", "INCIDENTFLOW_PROCESSES", "", "directory of process files and directory.yaml (default: the built-in processes)")
+	}
+	if name == "worker" {
+		f.str(&c.metricsAddr, "metrics-addr", "INCIDENTFLOW_METRICS_ADDR", "", "serve Prometheus metrics at http://ADDR/ (default: off)")
 	}
 	if name == "api" {
 		f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", ":8080", "HTTP API listen address")
@@ -51,6 +56,9 @@ func (c prodConfig) check(f *flags) {
 	f.checkTemporal(c.temporal)
 	if c.apiAddr != "" {
 		f.hostPort("api-addr", c.apiAddr)
+	}
+	if c.metricsAddr != "" {
+		f.hostPort("metrics-addr", c.metricsAddr)
 	}
 	f.httpURL("public-url", c.publicURL)
 	f.httpURL("ui-url", c.uiURL)
@@ -122,7 +130,7 @@ func (e environment) api(ctx context.Context, args []string) error {
 		}
 		c.publicURL = "http://" + net.JoinHostPort(host, port)
 	}
-	server := api.New(apiConfig(conn.store, conn.client, conn.cat, conn.logger, c.publicURL, c.uiURL, c.temporal.namespace))
+	server := api.New(apiConfig(conn.store, conn.client, conn.cat, conn.logger, c.publicURL, c.uiURL, c.temporal.namespace, newRegistry()))
 	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), conn.logger)
 	if err != nil {
 		return err
@@ -138,9 +146,18 @@ func (e environment) worker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
-	w, err := startWorker(conn.client, conn.store, conn.cat, conn.logger, e.getenv, e.stdout)
+	reg := newRegistry()
+	w, err := startWorker(conn.client, conn.store, conn.cat, conn.logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err
+	}
+	if addr := conn.config.metricsAddr; addr != "" {
+		wait, err := serveHTTP(ctx, addr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), conn.logger)
+		if err != nil {
+			w.Stop()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		defer func() { _ = wait() }()
 	}
 	conn.logger.Info("worker running", "temporal", conn.config.temporal.address, "namespace", conn.config.temporal.namespace)
 	<-ctx.Done()

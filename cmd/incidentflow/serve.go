@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -25,13 +27,22 @@ import (
 // reconcileEvery is how often the API looks for incidents whose run never started.
 const reconcileEvery = 15 * time.Second
 
+// newRegistry is a Prometheus registry with the Go runtime's and the process's
+// own collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
 // startWorker builds the activities' dependencies and starts the worker.
-func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, logger *slog.Logger, getenv func(string) string, console io.Writer) (sdkworker.Worker, error) {
+func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, logger *slog.Logger, getenv func(string) string, console io.Writer, reg prometheus.Registerer) (sdkworker.Worker, error) {
 	senders, problems := channels.Build(cat.Directory, channels.Config{Console: &linePrinter{w: console}, Getenv: getenv})
 	for _, p := range problems {
 		logger.Warn("channel unavailable: deliveries to it will fail", "error", p)
 	}
-	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders, Secrets: getenv})
+	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders, Secrets: getenv,
+		Deliveries: activities.NewDeliveriesCounter(reg)})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -83,6 +94,6 @@ func (p *linePrinter) Println(line string) {
 }
 
 // apiConfig is the API's wiring common to dev and api.
-func apiConfig(st *store.Store, cl client.Client, cat *dsl.Catalog, logger *slog.Logger, baseURL, uiURL, namespace string) api.Config {
-	return api.Config{Store: st, Temporal: cl, Catalog: cat, Logger: logger, BaseURL: baseURL, UIURL: uiURL, Namespace: namespace}
+func apiConfig(st *store.Store, cl client.Client, cat *dsl.Catalog, logger *slog.Logger, baseURL, uiURL, namespace string, reg *prometheus.Registry) api.Config {
+	return api.Config{Store: st, Temporal: cl, Catalog: cat, Logger: logger, BaseURL: baseURL, UIURL: uiURL, Namespace: namespace, Metrics: reg}
 }
