@@ -11,13 +11,15 @@ import (
 
 // Error codes, mapped to HTTP statuses in api and to retryability in activities.
 const (
-	EBADREQUEST  = "bad_request" // the request cannot be read (malformed JSON, wrong content)
-	EINVALID     = "invalid"     // the request is readable but breaks a rule
-	ENOTFOUND    = "not_found"   // no such incident, process, task…
-	ECONFLICT    = "conflict"    // the request is valid but refused in the current state
-	EUNAVAILABLE = "unavailable" // a dependency (database, Temporal) cannot be reached; retry later
-	EINTERNAL    = "internal"    // a bug; the details are logged, never shown
-	EPERMANENT   = "permanent"   // a delivery that retrying cannot fix (a 4xx, a bad address)
+	EBADREQUEST   = "bad_request"  // the request cannot be read (malformed JSON, wrong content)
+	EINVALID      = "invalid"      // the request is readable but breaks a rule
+	ENOTFOUND     = "not_found"    // no such incident, process, task…
+	ECONFLICT     = "conflict"     // the request is valid but refused in the current state
+	EUNAVAILABLE  = "unavailable"  // a dependency (database, Temporal) cannot be reached; retry later
+	EINTERNAL     = "internal"     // a bug; the details are logged, never shown
+	EUNAUTHORIZED = "unauthorized" // no valid credentials
+	EFORBIDDEN    = "forbidden"    // valid credentials without the scope needed
+	EPERMANENT    = "permanent"    // a delivery that retrying cannot fix (a 4xx, a bad address)
 )
 
 // Error is an error with a code and a message fit to show the caller.
@@ -132,6 +134,35 @@ type Task struct {
 	DoneAt      *time.Time `json:"done_at,omitempty" db:"done_at"`
 	Note        string     `json:"note,omitempty" db:"note"`
 	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
+}
+
+// Token scopes: what an API token may do.
+const (
+	ScopeDeclare = "declare" // declare incidents, send alerts
+	ScopeRespond = "respond" // acknowledge, change status/severity/roles, signals, notes, approvals, tasks
+	ScopeAdmin   = "admin"   // everything, and tokens and processes
+)
+
+// Scopes lists the scopes a token may hold.
+var Scopes = []string{ScopeDeclare, ScopeRespond, ScopeAdmin}
+
+// Token is an API token as stored: its secret is only ever kept as a hash.
+type Token struct {
+	ID        string     `json:"id" db:"id"`
+	Name      string     `json:"name" db:"name"`
+	Scopes    []string   `json:"scopes" db:"-"`
+	CreatedAt time.Time  `json:"created_at" db:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty" db:"revoked_at"`
+}
+
+// Allows reports whether the token may act with scope; admin may do everything.
+func (t Token) Allows(scope string) bool {
+	for _, s := range t.Scopes {
+		if s == scope || s == ScopeAdmin {
+			return true
+		}
+	}
+	return false
 }
 
 // Change is what the workflow tells the store when the incident's state moves:

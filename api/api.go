@@ -40,6 +40,7 @@ type Store interface {
 	ListIncidents(ctx context.Context, f store.ListFilter) ([]incidentflow.Incident, error)
 	Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error)
 	Tasks(ctx context.Context, ref string) ([]incidentflow.Task, error)
+	TokenByHash(ctx context.Context, hash string) (incidentflow.Token, error)
 	Task(ctx context.Context, id string) (incidentflow.Task, error)
 	ApplyChange(ctx context.Context, c incidentflow.Change) error
 }
@@ -100,6 +101,46 @@ type Server struct {
 	metrics *metrics
 }
 
+// tokenKey is where authenticate leaves the request's token.
+const tokenKey = "incidentflow.token"
+
+// authenticate admits a request with a valid bearer token and keeps the
+// token for requireScope; anything else is a 401 in the one error shape.
+func (s *Server) authenticate(c *gin.Context) {
+	header := c.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || token == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="incidentflow"`)
+		s.fail(c, incidentflow.Errorf(incidentflow.EUNAUTHORIZED, "send an API token: Authorization: Bearer <token> (incidentflow token create)"))
+		c.Abort()
+		return
+	}
+	t, err := s.cfg.Store.TokenByHash(c.Request.Context(), store.HashToken(strings.TrimSpace(token)))
+	if err != nil {
+		if incidentflow.ErrorCode(err) == incidentflow.EUNAUTHORIZED {
+			c.Header("WWW-Authenticate", `Bearer realm="incidentflow", error="invalid_token"`)
+		}
+		s.fail(c, err)
+		c.Abort()
+		return
+	}
+	c.Set(tokenKey, t)
+	c.Next()
+}
+
+// requireScope refuses, with a 403, a token that lacks scope.
+func (s *Server) requireScope(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		t := c.MustGet(tokenKey).(incidentflow.Token)
+		if !t.Allows(scope) {
+			s.fail(c, incidentflow.Errorf(incidentflow.EFORBIDDEN, "the token %q may %s; this needs the %s scope", t.Name, strings.Join(t.Scopes, ", "), scope))
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
 // maxBody caps every request body.
 const maxBody = 1 << 20
 
@@ -132,23 +173,28 @@ func New(cfg Config) *Server {
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
 
-	v1 := r.Group("/v1")
-	v1.POST("/incidents", s.declare)
+	// Every /v1 route needs a token; what it may do depends on its scopes.
+	v1 := r.Group("/v1", s.authenticate)
 	v1.GET("/incidents", s.listIncidents)
 	v1.GET("/incidents/:ref", s.getIncident)
 	v1.GET("/incidents/:ref/timeline", s.timeline)
-	v1.POST("/incidents/:ref/acknowledge", s.acknowledge)
-	v1.POST("/incidents/:ref/status", s.setStatus)
-	v1.POST("/incidents/:ref/severity", s.setSeverity)
-	v1.POST("/incidents/:ref/roles", s.assignRole)
-	v1.POST("/incidents/:ref/notes", s.addNote)
-	v1.POST("/incidents/:ref/approvals", s.approve)
 	v1.GET("/incidents/:ref/tasks", s.listTasks)
-	v1.POST("/tasks/:id/complete", s.completeTask)
-	v1.POST("/incidents/:ref/signals/:name", s.signal)
 	v1.GET("/processes", s.listProcesses)
 	v1.GET("/processes/:type", s.getProcess)
-	v1.POST("/processes/validate", s.validateProcess)
+
+	v1.POST("/incidents", s.requireScope(incidentflow.ScopeDeclare), s.declare)
+
+	respond := v1.Group("", s.requireScope(incidentflow.ScopeRespond))
+	respond.POST("/incidents/:ref/acknowledge", s.acknowledge)
+	respond.POST("/incidents/:ref/status", s.setStatus)
+	respond.POST("/incidents/:ref/severity", s.setSeverity)
+	respond.POST("/incidents/:ref/roles", s.assignRole)
+	respond.POST("/incidents/:ref/notes", s.addNote)
+	respond.POST("/incidents/:ref/approvals", s.approve)
+	respond.POST("/incidents/:ref/signals/:name", s.signal)
+	respond.POST("/tasks/:id/complete", s.completeTask)
+
+	v1.POST("/processes/validate", s.requireScope(incidentflow.ScopeAdmin), s.validateProcess)
 	return s
 }
 
@@ -226,6 +272,10 @@ func httpStatus(code string) int {
 	switch code {
 	case incidentflow.EBADREQUEST:
 		return http.StatusBadRequest
+	case incidentflow.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case incidentflow.EFORBIDDEN:
+		return http.StatusForbidden
 	case incidentflow.EINVALID:
 		return http.StatusUnprocessableEntity
 	case incidentflow.ENOTFOUND:

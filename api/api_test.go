@@ -39,6 +39,7 @@ import (
 // PostgreSQL database, a worker and the API over HTTP. Tests share it and
 // declare their own incidents.
 type stack struct {
+	token    string // an admin token every request carries unless it sets its own
 	http     *httptest.Server
 	server   *api.Server
 	temporal *flakyTemporal
@@ -153,7 +154,11 @@ func start(t *testing.T) (*stack, error) {
 	teardown = append(teardown, w.Stop)
 
 	flaky := &flakyTemporal{Client: cl}
-	s := &stack{temporal: flaky, store: st, console: console}
+	token, _, err := st.CreateToken(ctx, "test-admin", []string{incidentflow.ScopeAdmin})
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{temporal: flaky, store: st, console: console, token: token}
 	s.http = httptest.NewServer(nil)
 	s.server = api.New(api.Config{Store: st, Temporal: flaky, Catalog: cat, BaseURL: s.http.URL,
 		UIURL: "http://127.0.0.1:8233", Namespace: "default", Logger: slog.New(slog.DiscardHandler)})
@@ -193,6 +198,7 @@ func (s *stack) do(t *testing.T, method, path, body string, headers ...string) r
 	req, err := http.NewRequest(method, s.http.URL+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -486,6 +492,7 @@ func TestProcessesAndValidation(t *testing.T) {
 	req, err := http.NewRequest("POST", s.http.URL+"/v1/processes/validate?file=mine.yaml",
 		bytes.NewBufferString("process: mine\ntitle: Mine\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-emial], message: hi}\n"))
 	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer func() { _ = resp.Body.Close() }()
@@ -496,6 +503,62 @@ func TestProcessesAndValidation(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
 	require.False(t, v.Valid)
 	require.Equal(t, []string{`mine.yaml:5:19: unknown channel "legal-emial"; did you mean "legal-email"?`}, v.Report)
+}
+
+func TestAuthentication(t *testing.T) {
+	s := setup(t)
+	ctx := context.Background()
+	declarer, _, err := s.store.CreateToken(ctx, fmt.Sprintf("alertmanager-%d", time.Now().UnixNano()), []string{incidentflow.ScopeDeclare})
+	require.NoError(t, err)
+	revoked, tok, err := s.store.CreateToken(ctx, fmt.Sprintf("old-%d", time.Now().UnixNano()), []string{incidentflow.ScopeAdmin})
+	require.NoError(t, err)
+	_, err = s.store.RevokeToken(ctx, tok.ID)
+	require.NoError(t, err)
+	ref := s.declare(t, `{"type":"engineering","title":"Auth test","severity":"minor"}`).str("ref")
+
+	for _, tc := range []struct {
+		name, method, path, auth string
+		status                   int
+		code, substr             string
+	}{
+		{"ErrNoToken", "GET", "/v1/incidents", "", 401, "unauthorized", "send an API token"},
+		{"ErrNotBearer", "GET", "/v1/incidents", "Basic YWxpY2U6c2VjcmV0", 401, "unauthorized", "send an API token"},
+		{"ErrUnknownToken", "GET", "/v1/incidents", "Bearer ifl_forged", 401, "unauthorized", "unknown or revoked"},
+		{"ErrRevokedToken", "GET", "/v1/incidents", "Bearer " + revoked, 401, "unauthorized", "unknown or revoked"},
+		{"DeclarerReads", "GET", "/v1/incidents/" + ref, "Bearer " + declarer, 200, "", ""},
+		{"ErrDeclarerCannotRespond", "POST", "/v1/incidents/" + ref + "/acknowledge", "Bearer " + declarer, 403, "forbidden", "this needs the respond scope"},
+		{"ErrDeclarerCannotValidate", "POST", "/v1/processes/validate", "Bearer " + declarer, 403, "forbidden", "this needs the admin scope"},
+		{"HealthIsOpen", "GET", "/healthz", "", 200, "", ""},
+		{"MetricsAreOpen", "GET", "/metrics", "", 200, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, s.http.URL+tc.path, strings.NewReader(`{"by":"alice"}`))
+			require.NoError(t, err)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer func() { _ = resp.Body.Close() }()
+			require.Equal(t, tc.status, resp.StatusCode)
+			if tc.code != "" {
+				var body struct {
+					Error struct{ Code, Message string } `json:"error"`
+				}
+				require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+				require.Equal(t, tc.code, body.Error.Code)
+				require.Contains(t, body.Error.Message, tc.substr)
+			}
+			if tc.status == 401 {
+				require.Contains(t, resp.Header.Get("WWW-Authenticate"), "Bearer")
+			}
+		})
+	}
+	t.Run("DeclarerDeclaresInItsName", func(t *testing.T) {
+		r := s.do(t, "POST", "/v1/incidents", `{"type":"engineering","title":"From an alert","severity":"minor"}`, "Authorization", "Bearer "+declarer)
+		require.Equal(t, http.StatusCreated, r.status, r.raw)
+		require.True(t, strings.HasPrefix(r.str("declared_by"), "alertmanager-"))
+	})
 }
 
 func TestHealth(t *testing.T) {

@@ -71,6 +71,9 @@ func (s *Server) declare(c *gin.Context) {
 		s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the Idempotency-Key header must be printable and at most %d characters", maxIdempotencyKey))
 		return
 	}
+	if req.DeclaredBy == "" {
+		req.DeclaredBy = c.MustGet(tokenKey).(incidentflow.Token).Name
+	}
 	inc, created, err := s.Declare(c.Request.Context(), req, key)
 	switch {
 	case err != nil && inc.Ref == "":

@@ -52,7 +52,7 @@ func TestCheckSchemaRefusesUnmigrated(t *testing.T) {
 			require.NoError(t, err)
 			defer func() { _ = s.Close() }()
 			err = s.CheckSchema(context.Background())
-			require.EqualError(t, err, "the database schema is at version 0 but this binary needs 2: run `incidentflow migrate` first")
+			require.EqualError(t, err, "the database schema is at version 0 but this binary needs 3: run `incidentflow migrate` first")
 		})
 	}
 }
@@ -306,5 +306,33 @@ func TestTasks(t *testing.T) {
 		require.Equal(t, "shipped", got.Note)
 		_, err = s.Task(ctx, "INC-1-T9")
 		require.Equal(t, incidentflow.ENOTFOUND, incidentflow.ErrorCode(err))
+	})
+}
+
+func TestTokens(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		secret, tok, err := s.CreateToken(ctx, "oncall-bot", []string{"respond"})
+		require.NoError(t, err)
+		require.Regexp(t, `^ifl_[A-Za-z0-9_-]{43}$`, secret)
+		got, err := s.TokenByHash(ctx, store.HashToken(secret))
+		require.NoError(t, err)
+		require.Equal(t, tok.ID, got.ID)
+		require.True(t, got.Allows("respond"))
+		require.False(t, got.Allows("declare"))
+
+		_, _, err = s.CreateToken(ctx, "oncall-bot", []string{"admin"})
+		require.Equal(t, incidentflow.ECONFLICT, incidentflow.ErrorCode(err))
+
+		_, err = s.RevokeToken(ctx, "oncall-bot")
+		require.NoError(t, err)
+		_, err = s.TokenByHash(ctx, store.HashToken(secret))
+		require.Equal(t, incidentflow.EUNAUTHORIZED, incidentflow.ErrorCode(err))
+		_, err = s.RevokeToken(ctx, "oncall-bot")
+		require.Equal(t, incidentflow.ENOTFOUND, incidentflow.ErrorCode(err))
+		list, err := s.Tokens(ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.NotNil(t, list[0].RevokedAt)
 	})
 }

@@ -76,6 +76,10 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	tokenPath, newToken, err := devToken(ctx, st, dataDir)
+	if err != nil {
+		return fmt.Errorf("dev token: %w", err)
+	}
 
 	const namespace = "default"
 	cl, err := dialTemporal(ctx, temporalConfig{address: c.temporalAddr, namespace: namespace}, logger)
@@ -102,16 +106,22 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	if c.processesDir != "" {
 		processes = c.processesDir + " (" + strings.Join(cat.Types(), ", ") + ")"
 	}
+	tokenNote := "in " + tokenPath
+	if newToken {
+		tokenNote = "created, admin scope, written to " + tokenPath
+	}
 	fmt.Fprintf(e.stdout, `incidentflow dev is running
   API          %s
   Temporal UI  %s
   Temporal     %s (namespace %s)
   Data         %s
   Processes    %s
+  API token    %s
 Declare an incident:
-  curl -X POST %s/v1/incidents -d '{"type":"engineering","title":"Checkout is down","severity":"critical"}'
+  curl -X POST %s/v1/incidents -H "Authorization: Bearer $(cat %s)" \
+    -d '{"type":"engineering","title":"Checkout is down","severity":"critical"}'
 Press Ctrl-C to stop; start again with the same --data to carry on.
-`, apiURL, uiURL, c.temporalAddr, namespace, dataDir, processes, apiURL)
+`, apiURL, uiURL, c.temporalAddr, namespace, dataDir, processes, tokenNote, apiURL, tokenPath)
 
 	go func() {
 		if err := <-srv.UIErr(); err != nil {

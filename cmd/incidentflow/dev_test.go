@@ -49,6 +49,7 @@ type devProcess struct {
 	out               *syncBuffer
 	api, temporal, ui string
 	dataDir           string
+	token             string // sent as the bearer token; dev's own from <data>/token when empty
 }
 
 type syncBuffer struct {
@@ -122,6 +123,13 @@ func (d *devProcess) call(t *testing.T, method, path, body string, headers ...st
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+d.api+path, strings.NewReader(body))
 	require.NoError(t, err)
+	token := d.token
+	if token == "" {
+		b, err := os.ReadFile(filepath.Join(d.dataDir, "token"))
+		require.NoError(t, err, "dev writes its admin token to <data>/token")
+		token = strings.TrimSpace(string(b))
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -141,6 +149,14 @@ func TestDevEndToEnd(t *testing.T) {
 	d := startDev(t, t.TempDir())
 	require.Contains(t, d.out.String(), "API          http://"+d.api)
 	require.Contains(t, d.out.String(), "Temporal UI  http://"+d.ui)
+	require.Contains(t, d.out.String(), "API token    created, admin scope, written to "+filepath.Join(d.dataDir, "token"))
+	info, err := os.Stat(filepath.Join(d.dataDir, "token"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the token file is for its owner only")
+	resp0, err := http.Post("http://"+d.api+"/v1/incidents", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	_ = resp0.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp0.StatusCode, "no token, no entry")
 
 	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"Checkout is down","severity":"critical"}`, "Idempotency-Key", "e2e-1")
 	require.Equal(t, http.StatusCreated, code, inc)

@@ -41,6 +41,7 @@ Usage:
   incidentflow worker    run the Temporal worker against PostgreSQL and Temporal
   incidentflow migrate   apply database migrations and register Temporal search attributes
   incidentflow validate [DIR]   check process files and the directory, reporting file:line:col: message
+  incidentflow token create|list|revoke   manage API tokens (scopes declare, respond, admin)
 
 Run "incidentflow COMMAND -h" for a command's flags. Every flag has an
 environment twin, shown in its help.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return env.migrate(ctx, args[1:])
 	case "validate":
 		return env.validate(args[1:])
+	case "token":
+		return env.token(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

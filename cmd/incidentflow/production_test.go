@@ -32,7 +32,7 @@ func TestProductionTopology(t *testing.T) {
 	t.Run("ApiRefusesAnUnmigratedSchema", func(t *testing.T) {
 		out, err := command(env, "api").CombinedOutput()
 		require.Error(t, err)
-		require.Contains(t, string(out), "the database schema is at version 0 but this binary needs 2: run `incidentflow migrate` first")
+		require.Contains(t, string(out), "the database schema is at version 0 but this binary needs 3: run `incidentflow migrate` first")
 	})
 
 	out, err := command(env, "migrate").CombinedOutput()
@@ -50,6 +50,15 @@ func TestProductionTopology(t *testing.T) {
 		require.Contains(t, string(out), "is unreachable")
 	})
 
+	out, err = command(env, "token", "create", "--name", "oncall-bot", "--scope", "declare,respond").Output()
+	require.NoError(t, err)
+	token := strings.TrimSpace(string(out))
+	require.True(t, strings.HasPrefix(token, "ifl_"), token)
+	list, err := command(env, "token", "list").CombinedOutput()
+	require.NoError(t, err, "%s", list)
+	require.Contains(t, string(list), "oncall-bot")
+	require.NotContains(t, string(list), token, "token list never shows secrets")
+
 	logs := &syncBuffer{}
 	for _, name := range []string{"worker", "worker", "api"} {
 		cmd := command(env, name)
@@ -57,7 +66,7 @@ func TestProductionTopology(t *testing.T) {
 		require.NoError(t, cmd.Start())
 		defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
 	}
-	d := &devProcess{api: apiAddr}
+	d := &devProcess{api: apiAddr, token: token}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + apiAddr + "/readyz")
 		if err != nil {
@@ -82,6 +91,11 @@ func TestProductionTopology(t *testing.T) {
 		return got["status"] == "closed"
 	}, 20*time.Second, 100*time.Millisecond)
 	require.True(t, strings.Contains(logs.String(), `"msg":"api listening"`), logs.String())
+
+	out, err = command(env, "token", "revoke", "oncall-bot").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	code, _ = d.call(t, "GET", "/v1/incidents", "")
+	require.Equal(t, http.StatusUnauthorized, code, "a revoked token is refused at once")
 }
 
 func command(env []string, args ...string) *exec.Cmd {
