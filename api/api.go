@@ -5,13 +5,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +144,11 @@ func (s *Server) requireScope(scope string) gin.HandlerFunc {
 	}
 }
 
+// openAPI describes every route; a test holds it and the router together.
+//
+//go:embed openapi.json
+var openAPI []byte
+
 // maxBody caps every request body.
 const maxBody = 1 << 20
 
@@ -172,6 +180,7 @@ func New(cfg Config) *Server {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
+	r.GET("/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
 
 	// Every /v1 route needs a token; what it may do depends on its scopes.
 	v1 := r.Group("/v1", s.authenticate)
@@ -303,19 +312,25 @@ func (s *Server) fail(c *gin.Context, err error) {
 	c.JSON(httpStatus(code), errorBody(code, incidentflow.ErrorMessage(err), details))
 }
 
-// decode reads a JSON request body strictly: one object, no unknown fields.
+// decode reads a JSON request body strictly: one object, no unknown fields,
+// no NUL characters (PostgreSQL cannot store them, and no person types them).
 func decode(c *gin.Context, v any) error {
-	dec := json.NewDecoder(c.Request.Body)
+	raw, err := io.ReadAll(c.Request.Body)
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is larger than %d bytes", maxBody)
+	case err != nil:
+		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body could not be read")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
 		var syntaxErr *json.SyntaxError
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.Is(err, io.EOF):
 			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is empty; send a JSON object")
-		case errors.As(err, &maxErr):
-			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is larger than %d bytes", maxBody)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is not valid JSON: it ends before the object does")
 		case errors.As(err, &syntaxErr):
@@ -333,5 +348,26 @@ func decode(c *gin.Context, v any) error {
 	if dec.More() {
 		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body holds more than one JSON value")
 	}
+	var doc any
+	if json.Unmarshal(raw, &doc) == nil && hasNUL(doc) {
+		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body holds a NUL character (\\u0000), which no text may contain")
+	}
 	return nil
+}
+
+// hasNUL reports whether any string or key in a decoded JSON value holds U+0000.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.ContainsRune(x, 0)
+	case []any:
+		return slices.ContainsFunc(x, hasNUL)
+	case map[string]any:
+		for k, item := range x {
+			if strings.ContainsRune(k, 0) || hasNUL(item) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -321,6 +323,7 @@ func TestDeclareRefusesBadInput(t *testing.T) {
 		{"ErrUnknownJSONField", `{"type":"engineering","title":"x","severity":"minor","sevrity":"x"}`, 400, "bad_request", `unknown field "sevrity"`},
 		{"ErrMalformedJSON", `{"type":`, 400, "bad_request", "not valid JSON"},
 		{"ErrEmptyBody", ``, 400, "bad_request", "the request body is empty"},
+		{"ErrNUL", `{"type":"engineering","title":"a\u0000b","severity":"minor"}`, 400, "bad_request", "NUL character"},
 		{"ErrWrongType", `{"type":1}`, 400, "bad_request", `"type" must be string`},
 		{"ErrTooLarge", `{"type":"engineering","title":"` + strings.Repeat("x", 1<<20) + `"}`, 400, "bad_request", "larger than 1048576 bytes"},
 	} {
@@ -430,6 +433,8 @@ func TestSignalAndLists(t *testing.T) {
 	require.Equal(t, ref, items[0].(map[string]any)["ref"])
 	require.NotEmpty(t, list.body["next_cursor"])
 
+	nul := s.do(t, "GET", "/v1/incidents?severity=%00", "")
+	require.Equal(t, http.StatusUnprocessableEntity, nul.status, nul.raw)
 	badFilter := s.do(t, "GET", "/v1/incidents?status=done", "")
 	require.Equal(t, http.StatusUnprocessableEntity, badFilter.status)
 	require.Contains(t, badFilter.str("error", "message"), "status must be one of")
@@ -559,6 +564,31 @@ func TestAuthentication(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.status, r.raw)
 		require.True(t, strings.HasPrefix(r.str("declared_by"), "alertmanager-"))
 	})
+}
+
+// The OpenAPI document and the router describe the same routes.
+func TestOpenAPIMatchesTheRouter(t *testing.T) {
+	s := setup(t)
+	r := s.do(t, "GET", "/v1/openapi.json", "")
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, "3.0.3", r.body["openapi"])
+	documented := map[string]bool{}
+	for path, ops := range r.body["paths"].(map[string]any) {
+		for method := range ops.(map[string]any) {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	served := map[string]bool{}
+	param := regexp.MustCompile(`:([a-z]+)`)
+	for _, route := range s.server.Handler().(*gin.Engine).Routes() {
+		served[route.Method+" "+param.ReplaceAllString(route.Path, "{$1}")] = true
+	}
+	for route := range served {
+		require.True(t, documented[route], "%s is served but not in openapi.json", route)
+	}
+	for route := range documented {
+		require.True(t, served[route], "openapi.json lists %s, which is not served", route)
+	}
 }
 
 func TestHealth(t *testing.T) {

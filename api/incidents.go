@@ -47,6 +47,19 @@ func (s *Server) listIncidents(c *gin.Context) {
 	if f.Type != "" && s.cfg.Catalog.Processes[f.Type] == nil {
 		details = append(details, incidentflow.Detail{Field: "type", Message: "must be one of " + strings.Join(s.cfg.Catalog.Types(), ", ")})
 	}
+	if f.Severity != "" {
+		var severities []string
+		for _, t := range s.cfg.Catalog.Types() {
+			for _, sev := range s.cfg.Catalog.Processes[t].Severities {
+				if !slices.Contains(severities, sev) {
+					severities = append(severities, sev)
+				}
+			}
+		}
+		if !slices.Contains(severities, f.Severity) {
+			details = append(details, incidentflow.Detail{Field: "severity", Message: "must be one of " + strings.Join(severities, ", ")})
+		}
+	}
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
