@@ -136,6 +136,23 @@ type Task struct {
 	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
 }
 
+// Deadline is a clock of an incident as its run reports it: due at DueAt,
+// open until met, or missed. Its id is the incident's ref and a number: INC-7-D1.
+type Deadline struct {
+	ID      string     `json:"id" db:"id"`
+	Ref     string     `json:"incident" db:"incident_ref"`
+	Step    string     `json:"step,omitempty" db:"step"`
+	Title   string     `json:"title" db:"title"`
+	StartAt time.Time  `json:"start_at" db:"start_at"`
+	DueAt   time.Time  `json:"due_at" db:"due_at"`
+	Status  string     `json:"status" db:"status"` // open, met, missed, met_late
+	DoneAt  *time.Time `json:"done_at,omitempty" db:"done_at"`
+	// Of the incident, for lists across incidents.
+	Type     string `json:"type,omitempty" db:"type"`
+	Severity string `json:"severity,omitempty" db:"severity"`
+	Incident string `json:"incident_title,omitempty" db:"incident_title"`
+}
+
 // Token scopes: what an API token may do.
 const (
 	ScopeDeclare = "declare" // declare incidents, send alerts
@@ -176,6 +193,7 @@ type Change struct {
 	AcknowledgedBy string
 	At             time.Time
 	Events         []TimelineEvent
-	// Tasks are written as they now stand (inserted or updated).
-	Tasks []Task
+	// Tasks and Deadlines are written as they now stand (inserted or updated).
+	Tasks     []Task
+	Deadlines []Deadline
 }

@@ -44,6 +44,7 @@ type Store interface {
 	Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error)
 	Tasks(ctx context.Context, ref string) ([]incidentflow.Task, error)
 	TokenByHash(ctx context.Context, hash string) (incidentflow.Token, error)
+	Deadlines(ctx context.Context, f store.DeadlineFilter) ([]incidentflow.Deadline, error)
 	Task(ctx context.Context, id string) (incidentflow.Task, error)
 	ApplyChange(ctx context.Context, c incidentflow.Change) error
 }
@@ -188,6 +189,7 @@ func New(cfg Config) *Server {
 	v1.GET("/incidents/:ref", s.getIncident)
 	v1.GET("/incidents/:ref/timeline", s.timeline)
 	v1.GET("/incidents/:ref/tasks", s.listTasks)
+	v1.GET("/deadlines", s.listDeadlines)
 	v1.GET("/processes", s.listProcesses)
 	v1.GET("/processes/:type", s.getProcess)
 

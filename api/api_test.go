@@ -485,6 +485,49 @@ func TestSeverityRolesNotes(t *testing.T) {
 	require.Equal(t, []string{"rolled back 1.42"}, notes)
 }
 
+func TestDeadlinesAcrossIncidents(t *testing.T) {
+	s := setup(t)
+	aware := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	r := s.declare(t, fmt.Sprintf(`{"type":"privacy","title":"CRM export emailed to a customer","severity":"medium","fields":{"aware_at":%q}}`, aware.Format(time.RFC3339)))
+	ref := r.str("ref")
+	due := aware.Add(72 * time.Hour)
+	var found map[string]any
+	require.Eventually(t, func() bool {
+		list := s.do(t, "GET", "/v1/deadlines?before="+due.Add(time.Minute).Format(time.RFC3339), "")
+		for _, d := range list.body["deadlines"].([]any) {
+			if d.(map[string]any)["incident"] == ref {
+				found = d.(map[string]any)
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond, "the GDPR clock of %s is listed", ref)
+	require.Equal(t, "Notify the supervisory authority (GDPR Art. 33)", found["title"])
+	require.Equal(t, due.Format(time.RFC3339), found["due_at"])
+	require.Equal(t, "open", found["status"])
+	require.Equal(t, ref+"-D1", found["id"])
+
+	before := s.do(t, "GET", "/v1/deadlines?before="+due.Add(-time.Minute).Format(time.RFC3339)+"&status=open", "")
+	for _, d := range before.body["deadlines"].([]any) {
+		require.NotEqual(t, ref, d.(map[string]any)["incident"], "not due before then")
+	}
+	sig := s.do(t, "POST", "/v1/incidents/"+ref+"/signals/regulator_notified", `{"by":"dan"}`)
+	require.Equal(t, http.StatusOK, sig.status, sig.raw)
+	require.Eventually(t, func() bool {
+		met := s.do(t, "GET", "/v1/deadlines?status=met", "")
+		for _, d := range met.body["deadlines"].([]any) {
+			if d.(map[string]any)["incident"] == ref {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond, "the clock is met once the regulator is notified")
+
+	bad := s.do(t, "GET", "/v1/deadlines?before=tomorrow&status=late", "")
+	require.Equal(t, http.StatusUnprocessableEntity, bad.status)
+	require.Len(t, bad.body["error"].(map[string]any)["details"], 2)
+}
+
 func TestProcessesAndValidation(t *testing.T) {
 	s := setup(t)
 	list := s.do(t, "GET", "/v1/processes", "")

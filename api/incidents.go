@@ -97,6 +97,49 @@ func (s *Server) listIncidents(c *gin.Context) {
 	c.JSON(http.StatusOK, body)
 }
 
+// listDeadlines lists clocks across incidents, soonest due first: by default
+// the open and missed ones, so a DPO sees what falls due this week with
+// ?before=2026-12-04T00:00:00Z.
+func (s *Server) listDeadlines(c *gin.Context) {
+	f := store.DeadlineFilter{Statuses: []string{"open", "missed"}}
+	var details []incidentflow.Detail
+	if v := c.Query("before"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			details = append(details, incidentflow.Detail{Field: "before", Message: "must be a time written in RFC 3339, like 2026-12-04T00:00:00Z"})
+		}
+		f.DueBefore = t
+	}
+	if v := c.Query("status"); v == "all" {
+		f.Statuses = nil
+	} else if v != "" {
+		f.Statuses = strings.Split(v, ",")
+		for _, st := range f.Statuses {
+			if !slices.Contains([]string{"open", "met", "missed", "met_late"}, st) {
+				details = append(details, incidentflow.Detail{Field: "status", Message: "must be all, or open, met, missed or met_late, comma-separated"})
+				break
+			}
+		}
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			details = append(details, incidentflow.Detail{Field: "limit", Message: "must be a whole number from 1 to 500"})
+		}
+		f.Limit = n
+	}
+	if len(details) > 0 {
+		s.fail(c, &incidentflow.Error{Code: incidentflow.EINVALID, Message: "invalid query: " + details[0].Field + " " + details[0].Message, Details: details})
+		return
+	}
+	list, err := s.cfg.Store.Deadlines(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"deadlines": list})
+}
+
 func (s *Server) getIncident(c *gin.Context) {
 	inc, err := s.incident(c)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -241,6 +242,11 @@ func (s *Store) ApplyChange(ctx context.Context, c incidentflow.Change) error {
 				return err
 			}
 		}
+		for _, d := range c.Deadlines {
+			if err := s.upsertDeadline(ctx, tx, c.Ref, d); err != nil {
+				return err
+			}
+		}
 		return nil
 	}), "apply change to "+c.Ref)
 }
@@ -258,6 +264,50 @@ func utcPtr(t *time.Time) any {
 		return nil
 	}
 	return t.UTC()
+}
+
+func (s *Store) upsertDeadline(ctx context.Context, tx *sqlx.Tx, ref string, d incidentflow.Deadline) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deadlines (id, incident_ref, step, title, start_at, due_at, status, done_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, done_at = excluded.done_at`),
+		d.ID, ref, d.Step, d.Title, d.StartAt.UTC(), d.DueAt.UTC(), d.Status, utcPtr(d.DoneAt))
+	return err
+}
+
+// DeadlineFilter narrows a list of deadlines across incidents.
+type DeadlineFilter struct {
+	// DueBefore keeps deadlines due before it (zero: all).
+	DueBefore time.Time
+	// Statuses keeps deadlines in one of these statuses (empty: all).
+	Statuses []string
+	Limit    int
+}
+
+// Deadlines lists deadlines across incidents, soonest due first.
+func (s *Store) Deadlines(ctx context.Context, f DeadlineFilter) ([]incidentflow.Deadline, error) {
+	where, args := "1 = 1", []any{}
+	if !f.DueBefore.IsZero() {
+		where += " AND d.due_at < ?"
+		args = append(args, f.DueBefore.UTC())
+	}
+	if len(f.Statuses) > 0 {
+		where += " AND d.status IN (?" + strings.Repeat(", ?", len(f.Statuses)-1) + ")"
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	out := []incidentflow.Deadline{}
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT d.id, d.incident_ref, d.step, d.title, d.start_at, d.due_at, d.status, d.done_at,
+		i.type, i.severity, i.title AS incident_title
+		FROM deadlines d JOIN incidents i ON i.ref = d.incident_ref WHERE `+where+` ORDER BY d.due_at, d.id LIMIT ?`), append(args, limit)...)
+	for i := range out {
+		out[i].StartAt, out[i].DueAt = out[i].StartAt.UTC(), out[i].DueAt.UTC()
+	}
+	return out, wrap(err, "list deadlines")
 }
 
 const taskColumns = `id, incident_ref, step, title, description, owner, due_at, status, done_by, done_at, note, created_at`

@@ -22,6 +22,7 @@ const (
 
 // Clock is one deadline as the state query shows it.
 type Clock struct {
+	ID     string     `json:"id"` // INC-7-D1
 	Step   string     `json:"step"`
 	Title  string     `json:"title"`
 	Start  time.Time  `json:"start"`
@@ -42,9 +43,10 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 	}
 	due := d.Within.After(start, r.in.Calendar)
 	clock := len(r.state.Clocks)
-	r.state.Clocks = append(r.state.Clocks, Clock{Step: ref, Title: d.Title, Start: start, Due: due, Status: ClockOpen})
+	r.state.Clocks = append(r.state.Clocks, Clock{ID: fmt.Sprintf("%s-D%d", r.state.Ref, clock+1), Step: ref, Title: d.Title,
+		Start: start, Due: due, Status: ClockOpen})
 	r.output(s, "due", due.UTC().Format(time.RFC3339)) // conditions see a timestamp, templates this text
-	r.record(ctx, incidentflow.Change{}, r.event(ctx, "deadline_started", ref, "",
+	r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_started", ref, "",
 		fmt.Sprintf("%s: clock started (%s from %s), due %s", d.Title, d.Within, r.describeFrom(d.From), r.localTime(due)),
 		map[string]any{"due": due, "start": start}))
 
@@ -92,7 +94,7 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 
 	r.state.Clocks[clock].Status = ClockMissed
 	r.output(s, "missed", true)
-	r.record(ctx, incidentflow.Change{}, r.event(ctx, "deadline_missed", ref, "",
+	r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_missed", ref, "",
 		fmt.Sprintf("%s was due %s and is not done", d.Title, r.localTime(due)), map[string]any{"due": due}))
 	if d.DoneWhen != "" {
 		workflow.Go(ctx, func(c workflow.Context) {
@@ -117,8 +119,15 @@ func (r *run) clockDone(ctx workflow.Context, s *dsl.Step, ref string, clock int
 	if status == ClockMetLate {
 		msg = fmt.Sprintf("%s met late %s, %s after it was due", c.Title, r.localTime(at), at.Sub(c.Due).Round(time.Minute))
 	}
-	r.record(ctx, incidentflow.Change{}, r.event(ctx, "deadline_"+status, ref, "", msg, map[string]any{"due": c.Due, "done_at": at}))
+	r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_"+status, ref, "", msg, map[string]any{"due": c.Due, "done_at": at}))
 	r.details(ctx)
+}
+
+// clockChange is a change that writes clock as it now stands to the store.
+func (r *run) clockChange(clock int) incidentflow.Change {
+	c := r.state.Clocks[clock]
+	return incidentflow.Change{Deadlines: []incidentflow.Deadline{{ID: c.ID, Step: c.Step, Title: c.Title,
+		StartAt: c.Start, DueAt: c.Due, Status: c.Status, DoneAt: c.DoneAt}}}
 }
 
 // clockStart returns the instant a deadline counts from, waiting for the event
