@@ -1,7 +1,7 @@
 # incidentflow — the two commands a newcomer needs are `make dev` and `make test`.
 GO ?= go
 # Packages whose tests do not link the embedded Temporal server: cheap to run under -race.
-RACE_PKGS = ./dsl/... ./store/... ./workflows/... ./activities/... ./channels/...
+RACE_PKGS = ./dsl/... ./store/... ./workflows/... ./activities/... ./channels/... ./oncall/... ./simulation/...
 
 .PHONY: dev build test check lint workflowcheck compose-config record-histories
 

@@ -42,6 +42,7 @@ Usage:
   incidentflow migrate   apply database migrations and register Temporal search attributes
   incidentflow validate [DIR]   check process files and the directory, reporting file:line:col: message
   incidentflow token create|list|revoke   manage API tokens (scopes declare, respond, admin)
+  incidentflow simulate PROCESS [flags]   run a process in simulated time and print its timeline
 
 Run "incidentflow COMMAND -h" for a command's flags. Every flag has an
 environment twin, shown in its help.
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return env.validate(args[1:])
 	case "token":
 		return env.token(ctx, args[1:])
+	case "simulate":
+		return env.simulate(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

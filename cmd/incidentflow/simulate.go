@@ -1,0 +1,184 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/simulation"
+)
+
+// repeated collects a flag given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, " ") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+var _ flag.Value = (*repeated)(nil)
+
+// simulate runs a process in simulated time and prints the timeline.
+func (e environment) simulate(args []string) error {
+	f := e.flags("simulate", "Runs a process in simulated time and prints the timeline a responder would live through:\n"+
+		"pages, notifications, reminders, deadlines and tasks, with their times in the calendar's zone.\n"+
+		"PROCESS is a built-in type (privacy) or a file (directory.yaml beside it is the directory).\n\n"+
+		"  incidentflow simulate privacy --severity high --field aware_at=2026-12-23T16:00 --signal regulator_notified@30h --resolve-after 3d")
+	var severity, at, ackAfter, resolveAfter, span string
+	var fields, signals repeated
+	f.fs.StringVar(&severity, "severity", "", "the incident's severity (default: the most severe)")
+	f.fs.StringVar(&at, "at", "", "when it is declared, YYYY-MM-DDTHH:MM in the calendar's zone, or RFC 3339 (default: now)")
+	f.fs.Var(&fields, "field", "NAME=VALUE, repeatable; times as --at")
+	f.fs.StringVar(&ackAfter, "ack-after", "", "someone acknowledges this long after the declaration")
+	f.fs.Var(&signals, "signal", "NAME@DURATION: the signal arrives this long after the declaration, repeatable")
+	f.fs.StringVar(&resolveAfter, "resolve-after", "", "the incident is resolved this long after the declaration")
+	f.fs.StringVar(&span, "for", "60d", "how long to simulate before closing the incident")
+	// Flags may follow the process name, as the help shows.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		args = append(args[1:], args[0])
+	}
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() != 1 {
+		fmt.Fprintln(e.stderr, "incidentflow simulate needs one PROCESS (a built-in type or a file)")
+		return exitCode(2)
+	}
+	p, hash, dir, err := e.loadOne(f.fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	loc := dir.Calendar.Location()
+	o := simulation.Options{Process: p, Hash: hash, Directory: dir, Severity: severity, Fields: map[string]any{}}
+	if o.Severity == "" {
+		o.Severity = p.Severities[0]
+	}
+	o.DeclaredAt = time.Now().In(loc).Truncate(time.Minute)
+	if at != "" {
+		if o.DeclaredAt, err = parseWhen(at, loc); err != nil {
+			f.problem("--at: %v", err)
+		}
+	}
+	after := func(flagName, v string) time.Time {
+		d, err := dsl.ParseDuration(v)
+		if err != nil {
+			f.problem("--%s: %v", flagName, err)
+		}
+		return d.After(o.DeclaredAt, dir.Calendar)
+	}
+	for _, kv := range fields {
+		name, val, ok := strings.Cut(kv, "=")
+		def, known := p.Field(name)
+		switch {
+		case !ok:
+			f.problem("--field %q must be NAME=VALUE", kv)
+		case !known:
+			f.problem("--field %s: %s incidents have no such field", name, p.Type)
+		default:
+			o.Fields[name] = fieldValue(def, val, loc)
+		}
+	}
+	if ackAfter != "" {
+		o.Events = append(o.Events, simulation.Event{At: after("ack-after", ackAfter), Signal: "acknowledge"})
+	}
+	for _, s := range signals {
+		name, when, ok := strings.Cut(s, "@")
+		if !ok || !slices.Contains(p.Signals, name) {
+			f.problem("--signal %q must be NAME@DURATION with NAME one of %s", s, strings.Join(p.Signals, ", "))
+			continue
+		}
+		o.Events = append(o.Events, simulation.Event{At: after("signal", when), Signal: name})
+	}
+	if resolveAfter != "" {
+		o.Events = append(o.Events, simulation.Event{At: after("resolve-after", resolveAfter), Signal: "resolve"})
+	}
+	o.Until = after("for", span)
+	if err := f.check(); err != nil {
+		return err
+	}
+	slices.SortStableFunc(o.Events, func(a, b simulation.Event) int { return a.At.Compare(b.At) })
+	lines, err := simulation.Run(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Simulating %s (%s), declared %s\n\n", p.Title, o.Severity, o.DeclaredAt.Format("Mon 2 Jan 2006 15:04 MST"))
+	for _, l := range lines {
+		since := l.At.Sub(o.DeclaredAt).Round(time.Minute)
+		fmt.Fprintf(e.stdout, "%s  %+9s  %-18s %s\n", l.At.In(loc).Format("Mon 02 Jan 15:04 MST"), fmtSince(since), l.Kind, l.Text)
+	}
+	return nil
+}
+
+// loadOne returns the process named by arg (a built-in type or a file), its
+// hash and the directory it is validated against.
+func (e environment) loadOne(arg string) (*dsl.Process, string, *dsl.Directory, error) {
+	dirPath, want := "", arg
+	if strings.ContainsRune(arg, os.PathSeparator) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
+		dirPath = filepath.Dir(arg)
+	}
+	cat, err := e.catalog(dirPath)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if dirPath != "" {
+		for t, src := range cat.Sources {
+			if filepath.Base(src.File) == filepath.Base(arg) {
+				want = t
+			}
+		}
+	}
+	p, ok := cat.Processes[want]
+	if !ok {
+		return nil, "", nil, fmt.Errorf("no process %q: the processes are %s", arg, strings.Join(cat.Types(), ", "))
+	}
+	return p, cat.Sources[want].Hash, cat.Directory, nil
+}
+
+// parseWhen reads a local time in loc, or RFC 3339.
+func parseWhen(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.ParseInLocation(dsl.LocalTimeLayout, s, loc); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, fmt.Errorf("%q is neither YYYY-MM-DDTHH:MM nor RFC 3339", s)
+	}
+	return t, nil
+}
+
+// fieldValue turns a command-line value into what a JSON declaration would send.
+func fieldValue(def dsl.FieldDef, v string, loc *time.Location) any {
+	switch def.Type {
+	case "bool":
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	case "int", "number":
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return n
+		}
+	case "time":
+		if t, err := parseWhen(v, loc); err == nil {
+			return t.UTC().Format(time.RFC3339)
+		}
+	case "list":
+		return strings.Split(v, ",")
+	}
+	return v // the declaration's check says what is wrong with it
+}
+
+func fmtSince(d time.Duration) string {
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	if days > 0 {
+		return fmt.Sprintf("%s%dd%02dh%02d", sign, days, hours, mins)
+	}
+	return fmt.Sprintf("%s%dh%02d", sign, hours, mins)
+}

@@ -1,0 +1,70 @@
+package simulation_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/processes"
+	"github.com/incidentflow/incidentflow/simulation"
+)
+
+func run(t *testing.T, process, severity string, fields map[string]any, events ...simulation.Event) []string {
+	t.Helper()
+	cat, err := dsl.Load(processes.FS, "processes")
+	require.NoError(t, err)
+	declared := time.Date(2026, 12, 23, 16, 0, 0, 0, time.UTC) // the Wednesday before Christmas, London
+	for i := range events {
+		events[i].At = declared.Add(events[i].At.Sub(time.Time{}))
+	}
+	lines, err := simulation.Run(simulation.Options{Process: cat.Processes[process], Hash: cat.Sources[process].Hash,
+		Directory: cat.Directory, Severity: severity, Fields: fields, DeclaredAt: declared, Events: events, Until: declared.Add(40 * 24 * time.Hour)})
+	require.NoError(t, err)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l.At.In(cat.Directory.Calendar.Location()).Format("Mon 02 Jan 15:04") + " " + l.Kind + " " + l.Text
+	}
+	return out
+}
+
+func after(d time.Duration) time.Time { return time.Time{}.Add(d) }
+
+func contains(t *testing.T, lines []string, want string) {
+	t.Helper()
+	for _, l := range lines {
+		if strings.HasPrefix(l, want) {
+			return
+		}
+	}
+	t.Errorf("no line starts %q in:\n%s", want, strings.Join(lines, "\n"))
+}
+
+// A GDPR clock started the Wednesday before Christmas: 72 hours from awareness,
+// holidays or not; reminders 48, 24 and 4 hours before; missed, it escalates.
+func TestPrivacyGDPRClock(t *testing.T) {
+	lines := run(t, "privacy", "medium", map[string]any{"aware_at": "2026-12-23T14:00:00Z"})
+	contains(t, lines, "Wed 23 Dec 16:00 deadline_started Notify the supervisory authority (GDPR Art. 33): clock started (72h from the time in field aware_at), due Sat 26 Dec 2026 14:00 GMT")
+	contains(t, lines, "Thu 24 Dec 14:00 notify → #legal-email: Reminder: Notify the supervisory authority (GDPR Art. 33)")
+	contains(t, lines, "Fri 25 Dec 14:00 notify → #legal-email: Reminder")
+	contains(t, lines, "Sat 26 Dec 10:00 notify → #legal-email: Reminder")
+	contains(t, lines, "Sat 26 Dec 14:00 deadline_missed Notify the supervisory authority (GDPR Art. 33) was due Sat 26 Dec 2026 14:00 GMT")
+	contains(t, lines, "Sat 26 Dec 14:00 notify → #exec-updates: GDPR Art. 33 deadline missed for SIM-1")
+}
+
+// The SEC clock counts four business days from the materiality determination,
+// skipping the weekend and the 25th and 28th, which the directory lists as holidays.
+func TestSecurityClocksAcrossHolidays(t *testing.T) {
+	lines := run(t, "security", "critical", map[string]any{"nis2_in_scope": true},
+		simulation.Event{At: after(time.Minute), Signal: "acknowledge"},
+		simulation.Event{At: after(30 * time.Minute), Signal: "materiality_determined"},
+		simulation.Event{At: after(20 * time.Hour), Signal: "early_warning_submitted"},
+		simulation.Event{At: after(70 * time.Hour), Signal: "notification_submitted"})
+	contains(t, lines, "Wed 23 Dec 16:30 deadline_started File SEC Form 8-K Item 1.05: clock started (4 business days from signal materiality_determined), due Thu 31 Dec 2026 16:30 GMT")
+	contains(t, lines, "Wed 23 Dec 16:00 deadline_started NIS2 early warning to the CSIRT: clock started (24h from declared), due Thu 24 Dec 2026 16:00 GMT")
+	contains(t, lines, "Thu 24 Dec 12:00 deadline_met NIS2 early warning to the CSIRT met")
+	contains(t, lines, "Sat 26 Dec 14:00 deadline_started NIS2 final report: clock started (30d from signal notification_submitted), due Mon 25 Jan 2027 14:00 GMT")
+	contains(t, lines, "Thu 31 Dec 16:30 deadline_missed File SEC Form 8-K Item 1.05 was due Thu 31 Dec 2026 16:30 GMT")
+}
