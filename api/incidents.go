@@ -38,6 +38,25 @@ func (s *Server) incident(c *gin.Context) (incidentflow.Incident, error) {
 	return inc, err
 }
 
+// queryLimit reads the ?limit= of a list (0 when absent), adding a detail
+// when it is not a whole number from 1 to 500.
+func queryLimit(c *gin.Context, details *[]incidentflow.Detail) int {
+	v := c.Query("limit")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 500 {
+		*details = append(*details, incidentflow.Detail{Field: "limit", Message: "must be a whole number from 1 to 500"})
+	}
+	return n
+}
+
+// invalidQuery is the error for a list's query parameters, naming every problem.
+func invalidQuery(details []incidentflow.Detail) error {
+	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: "invalid query: " + details[0].Field + " " + details[0].Message, Details: details}
+}
+
 func (s *Server) listIncidents(c *gin.Context) {
 	f := store.ListFilter{Type: c.Query("type"), Status: c.Query("status"), Severity: c.Query("severity")}
 	var details []incidentflow.Detail
@@ -60,13 +79,7 @@ func (s *Server) listIncidents(c *gin.Context) {
 			details = append(details, incidentflow.Detail{Field: "severity", Message: "must be one of " + strings.Join(severities, ", ")})
 		}
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			details = append(details, incidentflow.Detail{Field: "limit", Message: "must be a whole number from 1 to 500"})
-		}
-		f.Limit = n
-	}
+	f.Limit = queryLimit(c, &details)
 	if v := c.Query("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
@@ -75,7 +88,7 @@ func (s *Server) listIncidents(c *gin.Context) {
 		f.After = n
 	}
 	if len(details) > 0 {
-		s.fail(c, &incidentflow.Error{Code: incidentflow.EINVALID, Message: "invalid query: " + details[0].Field + " " + details[0].Message, Details: details})
+		s.fail(c, invalidQuery(details))
 		return
 	}
 	if f.Limit == 0 {
@@ -121,15 +134,9 @@ func (s *Server) listDeadlines(c *gin.Context) {
 			}
 		}
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			details = append(details, incidentflow.Detail{Field: "limit", Message: "must be a whole number from 1 to 500"})
-		}
-		f.Limit = n
-	}
+	f.Limit = queryLimit(c, &details)
 	if len(details) > 0 {
-		s.fail(c, &incidentflow.Error{Code: incidentflow.EINVALID, Message: "invalid query: " + details[0].Field + " " + details[0].Message, Details: details})
+		s.fail(c, invalidQuery(details))
 		return
 	}
 	list, err := s.cfg.Store.Deadlines(c.Request.Context(), f)

@@ -84,20 +84,12 @@ type Level struct {
 
 // Schedule returns the schedule with the given id.
 func (d *Directory) Schedule(id string) (Schedule, bool) {
-	i := slices.IndexFunc(d.Schedules, func(s Schedule) bool { return s.ID == id })
-	if i < 0 {
-		return Schedule{}, false
-	}
-	return d.Schedules[i], true
+	return find(d.Schedules, id, func(s Schedule) string { return s.ID })
 }
 
 // Policy returns the escalation policy with the given id.
 func (d *Directory) Policy(id string) (Policy, bool) {
-	i := slices.IndexFunc(d.Policies, func(p Policy) bool { return p.ID == id })
-	if i < 0 {
-		return Policy{}, false
-	}
-	return d.Policies[i], true
+	return find(d.Policies, id, func(p Policy) string { return p.ID })
 }
 
 // ChannelTypes are the delivery mechanisms a channel may use.
@@ -116,29 +108,17 @@ type Channel struct {
 
 // Person returns the person with the given id.
 func (d *Directory) Person(id string) (Person, bool) {
-	i := slices.IndexFunc(d.People, func(p Person) bool { return p.ID == id })
-	if i < 0 {
-		return Person{}, false
-	}
-	return d.People[i], true
+	return find(d.People, id, func(p Person) string { return p.ID })
 }
 
 // Team returns the team with the given id.
 func (d *Directory) Team(id string) (Team, bool) {
-	i := slices.IndexFunc(d.Teams, func(t Team) bool { return t.ID == id })
-	if i < 0 {
-		return Team{}, false
-	}
-	return d.Teams[i], true
+	return find(d.Teams, id, func(t Team) string { return t.ID })
 }
 
 // Channel returns the channel with the given id.
 func (d *Directory) Channel(id string) (Channel, bool) {
-	i := slices.IndexFunc(d.Channels, func(c Channel) bool { return c.ID == id })
-	if i < 0 {
-		return Channel{}, false
-	}
-	return d.Channels[i], true
+	return find(d.Channels, id, func(c Channel) string { return c.ID })
 }
 
 // ChannelFor returns the id of the channel that reaches person p.
@@ -149,6 +129,18 @@ func (d *Directory) ChannelFor(p Person) string {
 	return d.DefaultChannel
 }
 
+// find returns the item whose id is id.
+func find[T any](items []T, id string, idOf func(T) string) (T, bool) {
+	for _, it := range items {
+		if idOf(it) == id {
+			return it, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// ids lists the ids of items, for did-you-mean hints.
 func ids[T any](items []T, id func(T) string) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
