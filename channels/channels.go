@@ -5,6 +5,7 @@ package channels
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 
 	"github.com/incidentflow/incidentflow"
@@ -20,7 +21,7 @@ type Sender interface {
 
 // Message is one delivery: the webhook contract of DESIGN §5 is its JSON form.
 type Message struct {
-	Event          string     `json:"event"` // notify or page
+	Event          string     `json:"event"` // notify, page, review (an invitation) or reminder
 	Incident       Incident   `json:"incident"`
 	Recipient      *Recipient `json:"recipient,omitempty"`
 	Level          int        `json:"level,omitempty"` // on pages, counting from 1
@@ -29,6 +30,24 @@ type Message struct {
 	Step           string     `json:"step,omitempty"`
 	// Channel is the id of the channel in the directory, for readable output.
 	Channel string `json:"channel"`
+	// Invitation is the meeting a review event invites to.
+	Invitation *Invitation `json:"invitation,omitempty"`
+}
+
+// FollowUp is a change in an incident that a channel tracking its own alerts
+// (PagerDuty) hears about: DedupKey is the idempotency key of the delivery
+// that raised the alert.
+type FollowUp struct {
+	Event    string // acknowledge or resolve
+	DedupKey string
+	Incident Incident
+}
+
+// Follower is a sender whose deliveries open something that later changes
+// must close: acknowledging or resolving the incident follows them up.
+type Follower interface {
+	Sender
+	Follow(ctx context.Context, f FollowUp) error
 }
 
 // Incident is what a delivery says about its incident.
@@ -39,6 +58,9 @@ type Incident struct {
 	Severity string `json:"severity"`
 	Status   string `json:"status"`
 	URL      string `json:"url,omitempty"`
+	// SeverityLevel is the severity's place in the process, 1 for the most
+	// severe; channels with fixed severities (PagerDuty) map it to theirs.
+	SeverityLevel int `json:"severity_level,omitempty"`
 }
 
 // Recipient is the person a delivery is for, when it is for a person.
@@ -53,6 +75,9 @@ type Recipient struct {
 type Config struct {
 	Console Printer
 	Getenv  func(string) string
+	// SMTPTLS overrides the TLS settings e-mail uses for STARTTLS (tests
+	// trust their own certificate authority with it).
+	SMTPTLS *tls.Config
 }
 
 // Printer receives one console line per delivery.
@@ -66,26 +91,60 @@ type Printer interface {
 func Build(dir *dsl.Directory, cfg Config) (map[string]Sender, []error) {
 	out := map[string]Sender{}
 	var problems []error
+	// env reads a variable the directory names, reporting it when unset.
+	env := func(c dsl.Channel, name, what string) (string, bool) {
+		if name == "" {
+			return "", true
+		}
+		v := cfg.Getenv(name)
+		if v == "" {
+			problems = append(problems, fmt.Errorf("channel %s: environment variable %s (%s) is not set", c.ID, name, what))
+		}
+		return v, v != ""
+	}
 	for _, c := range dir.Channels {
 		switch c.Type {
 		case "console":
 			out[c.ID] = console{id: c.ID, out: cfg.Console}
 		case "webhook":
-			url := c.URL
-			if c.URLEnv != "" {
-				if url = cfg.Getenv(c.URLEnv); url == "" {
-					problems = append(problems, fmt.Errorf("channel %s: environment variable %s (its URL) is not set", c.ID, c.URLEnv))
-					continue
-				}
+			url, ok1 := env(c, c.URLEnv, "its URL")
+			secret, ok2 := env(c, c.SecretEnv, "its signing secret")
+			if !ok1 || !ok2 {
+				continue
 			}
-			var secret string
-			if c.SecretEnv != "" {
-				if secret = cfg.Getenv(c.SecretEnv); secret == "" {
-					problems = append(problems, fmt.Errorf("channel %s: environment variable %s (its signing secret) is not set", c.ID, c.SecretEnv))
-					continue
-				}
+			if c.URL != "" {
+				url = c.URL
 			}
 			out[c.ID] = NewWebhook(url, secret)
+		case "slack":
+			if url, ok := env(c, c.WebhookURLEnv, "its incoming-webhook URL"); ok {
+				out[c.ID] = NewSlack(url)
+			}
+		case "pagerduty":
+			if key, ok := env(c, c.RoutingKeyEnv, "its routing key"); ok {
+				url := c.EventsURL
+				if url == "" {
+					url = dsl.PagerDutyEventsURL
+				}
+				out[c.ID] = NewPagerDuty(url, key)
+			}
+		case "email":
+			if dir.SMTP == nil {
+				problems = append(problems, fmt.Errorf("channel %s: the directory has no smtp settings", c.ID))
+				continue
+			}
+			smtpCfg := dsl.Channel{ID: c.ID}
+			password, ok := env(smtpCfg, dir.SMTP.PasswordEnv, "the SMTP password")
+			if !ok {
+				continue
+			}
+			e, err := NewEmail(SMTPConfig{Server: dir.SMTP.Server, From: dir.SMTP.From, Username: dir.SMTP.Username,
+				Password: password, StartTLS: dir.SMTP.StartTLS, TLS: cfg.SMTPTLS}, c.To)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("channel %s: %w", c.ID, err))
+				continue
+			}
+			out[c.ID] = e
 		default:
 			problems = append(problems, fmt.Errorf("channel %s: type %s is not supported", c.ID, c.Type))
 		}

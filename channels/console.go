@@ -21,6 +21,10 @@ func (c console) Send(_ context.Context, m Message) error {
 	if m.Level > 0 {
 		what = fmt.Sprintf("%s level %d", m.Event, m.Level)
 	}
-	c.out.Println(fmt.Sprintf("[%s] %s %s → %s: %s", m.Incident.Ref, strings.ToUpper(what[:1])+what[1:], m.Incident.Severity, to, m.Message))
+	line := fmt.Sprintf("[%s] %s %s → %s: %s", m.Incident.Ref, strings.ToUpper(what[:1])+what[1:], m.Incident.Severity, to, m.Message)
+	if inv := m.Invitation; inv != nil {
+		line += fmt.Sprintf(" [%s, %s]", inv.Summary, inv.When())
+	}
+	c.out.Println(line)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -39,19 +40,38 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return permanent("encode message: %v", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	headers := map[string]string{"Idempotency-Key": m.IdempotencyKey}
+	if w.secret != "" {
+		headers[SignatureHeader] = Sign(w.secret, w.now(), body)
+	}
+	return postJSON(ctx, w.client, "webhook", w.url, body, headers)
+}
+
+// postJSON POSTs body and classifies the answer: 2xx is success; 408, 429 and
+// 5xx are transient, as is a connection that fails; any other status is
+// permanent, as is a URL that cannot be requested at all. Errors name the
+// service and its redacted URL, never secrets in headers.
+func postJSON(ctx context.Context, client *http.Client, service, url string, body []byte, headers map[string]string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return permanent("webhook URL: %v", err)
+		return permanent("%s URL: %v", service, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "incidentflow")
-	req.Header.Set("Idempotency-Key", m.IdempotencyKey)
-	if w.secret != "" {
-		req.Header.Set(SignatureHeader, Sign(w.secret, w.now(), body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
-	resp, err := w.client.Do(req)
+	where := service
+	if service == "webhook" {
+		where += " " + req.URL.Redacted()
+	}
+	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", req.URL.Redacted(), err)
+		var uerr *neturl.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // the URL may carry a secret (Slack's does)
+		}
+		return fmt.Errorf("%s: %w", where, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -59,9 +79,9 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		return fmt.Errorf("webhook %s answered %d: %s", req.URL.Redacted(), code, strings.TrimSpace(string(snippet)))
+		return fmt.Errorf("%s answered %d: %s", where, code, strings.TrimSpace(string(snippet)))
 	default:
-		return permanent("webhook %s answered %d: %s", req.URL.Redacted(), code, strings.TrimSpace(string(snippet)))
+		return permanent("%s answered %d: %s", where, code, strings.TrimSpace(string(snippet)))
 	}
 }
 

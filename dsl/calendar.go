@@ -13,6 +13,10 @@ type Calendar struct {
 	Timezone string         `json:"timezone,omitempty"`
 	Weekend  []time.Weekday `json:"weekend,omitempty"`
 	Holidays []string       `json:"holidays,omitempty"` // YYYY-MM-DD
+	// WorkStart and WorkEnd bound the working day (HH:MM, local), for meetings
+	// such as reviews; the default is 09:00 to 17:00.
+	WorkStart string `json:"work_start,omitempty"`
+	WorkEnd   string `json:"work_end,omitempty"`
 }
 
 // Location is the calendar's time zone (UTC when it names none).
@@ -70,4 +74,50 @@ func (c *Calendar) AddBusinessDays(t time.Time, n int) time.Time {
 		}
 	}
 	return local
+}
+
+// ClockLayout is how the calendar writes times of day.
+const ClockLayout = "15:04"
+
+// workingDay is the calendar's working hours on the day of t, in its zone.
+func (c *Calendar) workingDay(t time.Time) (start, end time.Time) {
+	from, to := "09:00", "17:00"
+	if c != nil && c.WorkStart != "" && c.WorkEnd != "" {
+		from, to = c.WorkStart, c.WorkEnd
+	}
+	at := func(hhmm string) time.Time {
+		clock, _ := time.Parse(ClockLayout, hhmm) // validated on load
+		return time.Date(t.Year(), t.Month(), t.Day(), clock.Hour(), clock.Minute(), 0, 0, t.Location())
+	}
+	return at(from), at(to)
+}
+
+// MeetingSlot picks when a meeting of length d happens: the first half-hour
+// of the clock, at or after earliest, on a business day, with the whole
+// meeting inside working hours. The caller compares it with its window.
+func (c *Calendar) MeetingSlot(earliest time.Time, d time.Duration) time.Time {
+	loc := c.Location()
+	day := earliest.In(loc)
+	// A year of days is more than any window; the bound keeps a calendar whose
+	// every day is a holiday from looping for ever.
+	for range 366 {
+		if c.IsBusinessDay(day) {
+			start, end := c.workingDay(day)
+			slot := start
+			if e := earliest.In(loc); e.After(slot) {
+				// Round up to the next half hour of the local clock.
+				mins := e.Hour()*60 + e.Minute()
+				if e.Second() > 0 || e.Nanosecond() > 0 {
+					mins++
+				}
+				mins = (mins + 29) / 30 * 30
+				slot = time.Date(e.Year(), e.Month(), e.Day(), 0, mins, 0, 0, loc)
+			}
+			if !slot.Add(d).After(end) {
+				return slot
+			}
+		}
+		day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc)
+	}
+	return earliest
 }

@@ -1,6 +1,9 @@
 package dsl
 
 import (
+	"maps"
+	"net"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -23,7 +26,24 @@ type Directory struct {
 	Calendar  *Calendar  `json:"calendar,omitempty"`
 	// DefaultChannel reaches people who name no page_via channel of their own.
 	DefaultChannel string `json:"default_channel,omitempty"`
+	// SMTP is the mail server e-mail channels send through.
+	SMTP *SMTP `json:"smtp,omitempty"`
 }
+
+// SMTP is how e-mail leaves: the submission server, the sender, and the
+// credentials, whose password comes from an environment variable.
+type SMTP struct {
+	Server      string `json:"server"` // host:port
+	From        string `json:"from"`
+	Username    string `json:"username,omitempty"`
+	PasswordEnv string `json:"password_env,omitempty"`
+	// StartTLS is required (the default: refuse a server that cannot encrypt),
+	// opportunistic (encrypt when offered) or off (a local relay only).
+	StartTLS string `json:"starttls,omitempty"`
+}
+
+// StartTLSModes are the values SMTP.StartTLS may take.
+var StartTLSModes = []string{"required", "opportunistic", "off"}
 
 // Person is someone who can be notified or paged.
 type Person struct {
@@ -93,7 +113,7 @@ func (d *Directory) Policy(id string) (Policy, bool) {
 }
 
 // ChannelTypes are the delivery mechanisms a channel may use.
-var ChannelTypes = []string{"console", "webhook"}
+var ChannelTypes = []string{"console", "email", "pagerduty", "slack", "webhook"}
 
 // Channel is a delivery destination. Secrets are never written here: the
 // channel names the environment variables that hold them.
@@ -104,7 +124,19 @@ type Channel struct {
 	URL       string `json:"url,omitempty"`
 	URLEnv    string `json:"url_env,omitempty"`
 	SecretEnv string `json:"secret_env,omitempty"`
+	// email: the addresses a message to the channel itself goes to; people
+	// reached through it get it at their own address.
+	To []string `json:"to,omitempty"`
+	// slack: the incoming webhook's URL is a secret, so only its variable is named.
+	WebhookURLEnv string `json:"webhook_url_env,omitempty"`
+	// pagerduty: the integration's routing key, and the Events API v2
+	// endpoint (default PagerDutyEventsURL; the EU service has its own).
+	RoutingKeyEnv string `json:"routing_key_env,omitempty"`
+	EventsURL     string `json:"events_url,omitempty"`
 }
+
+// PagerDutyEventsURL is where PagerDuty's Events API v2 takes events.
+const PagerDutyEventsURL = "https://events.pagerduty.com/v2/enqueue"
 
 // Person returns the person with the given id.
 func (d *Directory) Person(id string) (Person, bool) {
@@ -154,13 +186,15 @@ type directoryDecoder struct {
 	walker
 	dir       Directory
 	personPos map[string]Pos
+	// channelPos is where each channel is declared, for problems found later.
+	channelPos map[string]Pos
 	// levelTargets are each policy's level targets as written, resolved once
 	// schedules, people and teams are all read.
 	levelTargets map[string][][]Located
 }
 
 func decodeDirectory(w walker, root *yaml.Node) *Directory {
-	d := &directoryDecoder{walker: w, personPos: map[string]Pos{}, levelTargets: map[string][][]Located{}}
+	d := &directoryDecoder{walker: w, personPos: map[string]Pos{}, channelPos: map[string]Pos{}, levelTargets: map[string][][]Located{}}
 	var teamMembers, members []Located
 	var pageVia []Located
 	var defaultChannel Located
@@ -235,6 +269,7 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 			}
 		},
 		"calendar": func(_, v *yaml.Node) { d.dir.Calendar = d.calendar(v) },
+		"smtp":     func(_, v *yaml.Node) { d.dir.SMTP = d.smtp(v) },
 		"default_channel": func(_, v *yaml.Node) {
 			defaultChannel = Located{w.str(v, "default_channel"), posOf(v)}
 			d.dir.DefaultChannel = defaultChannel.Value
@@ -265,6 +300,11 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 	for _, c := range append(pageVia, defaultChannel) {
 		if c.Value != "" {
 			d.channelRef(c)
+		}
+	}
+	for _, c := range d.dir.Channels {
+		if c.Type == "email" && d.dir.SMTP == nil {
+			d.at(d.channelPos[c.ID], "email channel %q needs the directory's smtp settings: smtp: {server: host:587, from: incidents@example.com}", c.ID)
 		}
 	}
 	return &d.dir
@@ -298,24 +338,47 @@ func (d *directoryDecoder) channelRef(c Located) {
 func (d *directoryDecoder) channel(n *yaml.Node, seen map[string]Pos) (Channel, bool) {
 	var c Channel
 	var pos, typePos Pos
-	var urlNode *yaml.Node
+	keys := map[string]*yaml.Node{}
 	d.mapping(n, "a channel", map[string]field{
-		"id":         func(_, v *yaml.Node) { c.ID, pos = d.str(v, "id"), posOf(v) },
-		"type":       func(_, v *yaml.Node) { c.Type, typePos = d.str(v, "type"), posOf(v) },
-		"url":        func(_, v *yaml.Node) { c.URL, urlNode = d.str(v, "url"), v },
-		"url_env":    func(_, v *yaml.Node) { c.URLEnv = d.envName(v) },
-		"secret_env": func(_, v *yaml.Node) { c.SecretEnv = d.envName(v) },
+		"id":   func(_, v *yaml.Node) { c.ID, pos = d.str(v, "id"), posOf(v) },
+		"type": func(_, v *yaml.Node) { c.Type, typePos = d.str(v, "type"), posOf(v) },
+		"url":  func(k, v *yaml.Node) { c.URL, keys[k.Value] = d.str(v, "url"), v },
+		"to": func(k, v *yaml.Node) {
+			keys[k.Value] = v
+			for _, a := range d.strList(v, "to") {
+				d.address(a)
+				c.To = append(c.To, a.Value)
+			}
+		},
+		"events_url":      func(k, v *yaml.Node) { c.EventsURL, keys[k.Value] = d.str(v, "events_url"), v },
+		"url_env":         func(k, v *yaml.Node) { c.URLEnv, keys[k.Value] = d.envName(v), v },
+		"secret_env":      func(k, v *yaml.Node) { c.SecretEnv, keys[k.Value] = d.envName(v), v },
+		"webhook_url_env": func(k, v *yaml.Node) { c.WebhookURLEnv, keys[k.Value] = d.envName(v), v },
+		"routing_key_env": func(k, v *yaml.Node) { c.RoutingKeyEnv, keys[k.Value] = d.envName(v), v },
 	})
 	if !d.checkID(n, c.ID, pos, "channel", seen) {
 		return c, false
 	}
+	d.channelPos[c.ID] = posOf(n)
+	// Each type takes its own keys; a key of another type is a mistake worth naming.
+	takes := map[string][]string{
+		"console":   {},
+		"webhook":   {"url", "url_env", "secret_env"},
+		"email":     {"to"},
+		"slack":     {"webhook_url_env"},
+		"pagerduty": {"routing_key_env", "events_url"},
+	}
+	allowed, known := takes[c.Type]
+	if known {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			if !slices.Contains(allowed, k) {
+				d.at(posOf(keys[k]), "a %s channel takes no %s%s", c.Type, k, takesList(allowed))
+			}
+		}
+	}
 	switch c.Type {
 	case "":
 		d.at(posOf(n), "channel %q needs a type: one of %s", c.ID, strings.Join(ChannelTypes, ", "))
-	case "console":
-		if c.URL != "" || c.URLEnv != "" || c.SecretEnv != "" {
-			d.at(posOf(n), "console channel %q takes no url, url_env or secret_env", c.ID)
-		}
 	case "webhook":
 		switch {
 		case c.URL == "" && c.URLEnv == "":
@@ -323,17 +386,83 @@ func (d *directoryDecoder) channel(n *yaml.Node, seen map[string]Pos) (Channel, 
 		case c.URL != "" && c.URLEnv != "":
 			d.at(posOf(n), "webhook channel %q has both url and url_env; give one", c.ID)
 		case c.URL != "":
-			if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				d.at(posOf(urlNode), "webhook channel %q: url %q must be an absolute http or https URL", c.ID, c.URL)
-			}
+			d.absoluteURL(keys["url"], c.ID, "url", c.URL)
 		}
 		if c.SecretEnv == "" {
 			d.warnAt(posOf(n), "webhook channel %q has no secret_env: its requests are not signed", c.ID)
 		}
+	case "slack":
+		if c.WebhookURLEnv == "" {
+			d.at(posOf(n), "slack channel %q needs webhook_url_env: the environment variable holding its incoming-webhook URL, which is a secret", c.ID)
+		}
+	case "pagerduty":
+		if c.RoutingKeyEnv == "" {
+			d.at(posOf(n), "pagerduty channel %q needs routing_key_env: the environment variable holding its Events API v2 routing key", c.ID)
+		}
+		if c.EventsURL != "" {
+			d.absoluteURL(keys["events_url"], c.ID, "events_url", c.EventsURL)
+		}
+	case "email", "console":
 	default:
 		d.at(typePos, "unknown channel type %q%s (supported: %s)", c.Type, DidYouMean(c.Type, ChannelTypes), strings.Join(ChannelTypes, ", "))
 	}
 	return c, true
+}
+
+func takesList(keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return " (it takes " + strings.Join(keys, ", ") + ")"
+}
+
+func (d *directoryDecoder) absoluteURL(n *yaml.Node, id, key, raw string) {
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.at(posOf(n), "channel %q: %s %q must be an absolute http or https URL", id, key, raw)
+	}
+}
+
+// address checks an e-mail address a channel sends to.
+func (d *directoryDecoder) address(a Located) {
+	if _, err := mail.ParseAddress(a.Value); err != nil {
+		d.at(a.Pos, "%q is not an e-mail address", a.Value)
+	}
+}
+
+func (d *directoryDecoder) smtp(n *yaml.Node) *SMTP {
+	s := &SMTP{}
+	d.mapping(n, "smtp", map[string]field{
+		"server": func(_, v *yaml.Node) {
+			s.Server = d.str(v, "smtp.server")
+			if host, port, err := net.SplitHostPort(s.Server); err != nil || host == "" || port == "" {
+				d.at(posOf(v), "smtp.server %q must be host:port, like smtp.example.com:587", s.Server)
+			}
+		},
+		"from": func(_, v *yaml.Node) {
+			s.From = d.str(v, "smtp.from")
+			if _, err := mail.ParseAddress(s.From); err != nil {
+				d.at(posOf(v), "smtp.from %q is not an e-mail address (like \"Incidents <incidents@example.com>\")", s.From)
+			}
+		},
+		"username":     func(_, v *yaml.Node) { s.Username = d.str(v, "smtp.username") },
+		"password_env": func(_, v *yaml.Node) { s.PasswordEnv = d.envName(v) },
+		"starttls": func(_, v *yaml.Node) {
+			s.StartTLS = d.str(v, "smtp.starttls")
+			if !slices.Contains(StartTLSModes, s.StartTLS) {
+				d.at(posOf(v), "smtp.starttls is one of %s, not %q%s", strings.Join(StartTLSModes, ", "), s.StartTLS, DidYouMean(s.StartTLS, StartTLSModes))
+			}
+		},
+	})
+	if s.Server == "" || s.From == "" {
+		d.at(posOf(n), "smtp needs a server (host:port) and a from address")
+	}
+	if (s.Username == "") != (s.PasswordEnv == "") {
+		d.at(posOf(n), "smtp needs both username and password_env to log in, or neither")
+	}
+	if s.StartTLS == "off" && s.Username != "" {
+		d.at(posOf(n), "smtp would send its password unencrypted: with a username, starttls must be required or opportunistic")
+	}
+	return s
 }
 
 func (d *directoryDecoder) schedule(n *yaml.Node, seen map[string]Pos, members *[]Located) (Schedule, bool) {
@@ -497,6 +626,17 @@ func (d *directoryDecoder) calendar(n *yaml.Node) *Calendar {
 				}
 				c.Weekend = append(c.Weekend, wd)
 			}
+		},
+		"working_hours": func(_, v *yaml.Node) {
+			raw := d.str(v, "working_hours")
+			from, to, _ := strings.Cut(raw, "-")
+			start, err1 := time.Parse(ClockLayout, strings.TrimSpace(from))
+			end, err2 := time.Parse(ClockLayout, strings.TrimSpace(to))
+			if err1 != nil || err2 != nil || !end.After(start) {
+				d.at(posOf(v), "working_hours %q must be two times of day, the start before the end, like \"09:00-17:00\"", raw)
+				return
+			}
+			c.WorkStart, c.WorkEnd = start.Format(ClockLayout), end.Format(ClockLayout)
 		},
 		"holidays": func(_, v *yaml.Node) {
 			for _, h := range d.strList(v, "holidays") {

@@ -163,9 +163,42 @@ calendar: {timezone: Mars/Olympus, weekend: [sundy]}
 	}, "")
 	require.EqualError(t, err, `directory.yaml:3:27: unknown channel "pagr"; did you mean "pager"?
 directory.yaml:5:32: unknown person "alcie" in team members; did you mean "alice"?
-directory.yaml:7:23: unknown channel type "webhok"; did you mean "webhook"? (supported: console, webhook)
+directory.yaml:7:23: unknown channel type "webhok"; did you mean "webhook"? (supported: console, email, pagerduty, slack, webhook)
 directory.yaml:8:5: warning: webhook channel "hook" has no secret_env: its requests are not signed
-directory.yaml:8:36: webhook channel "hook": url "ftp://x" must be an absolute http or https URL
+directory.yaml:8:36: channel "hook": url "ftp://x" must be an absolute http or https URL
 directory.yaml:9:22: unknown time zone "Mars/Olympus": use an IANA name such as Europe/London
 directory.yaml:9:46: unknown weekday "sundy"; did you mean "sunday"?`)
+}
+
+func TestDirectoryChannelProblems(t *testing.T) {
+	_, err := dsl.Load(fstest.MapFS{
+		"p.yaml": {Data: []byte("process: p\ntitle: P\nseverities: [a]\nsteps: [{sleep: {for: 1m}}]\n")},
+		"directory.yaml": {Data: []byte(`
+channels:
+  - {id: legal-email, type: email, to: [legal@example.com, "not an address"]}
+  - {id: chat, type: slack, url: "https://hooks.slack.com/services/x"}
+  - {id: pd, type: pagerduty, routing_key_env: pd_key, events_url: "events.pagerduty.com"}
+calendar: {working_hours: "17:00-09:00"}
+`)},
+	}, "")
+	require.EqualError(t, err, `directory.yaml:3:5: email channel "legal-email" needs the directory's smtp settings: smtp: {server: host:587, from: incidents@example.com}
+directory.yaml:3:60: "not an address" is not an e-mail address
+directory.yaml:4:5: slack channel "chat" needs webhook_url_env: the environment variable holding its incoming-webhook URL, which is a secret
+directory.yaml:4:34: a slack channel takes no url (it takes webhook_url_env)
+directory.yaml:5:48: "pd_key" is not an environment variable name (upper-case letters, digits and _)
+directory.yaml:5:68: channel "pd": events_url "events.pagerduty.com" must be an absolute http or https URL
+directory.yaml:6:27: working_hours "17:00-09:00" must be two times of day, the start before the end, like "09:00-17:00"`)
+
+	_, err = dsl.Load(fstest.MapFS{
+		"p.yaml": {Data: []byte("process: p\ntitle: P\nseverities: [a]\nsteps: [{sleep: {for: 1m}}]\n")},
+		"directory.yaml": {Data: []byte(`
+smtp: {server: smtp.example.com, from: incidents, username: bot, starttls: of}
+channels:
+  - {id: mail, type: email}
+`)},
+	}, "")
+	require.EqualError(t, err, `directory.yaml:2:7: smtp needs both username and password_env to log in, or neither
+directory.yaml:2:16: smtp.server "smtp.example.com" must be host:port, like smtp.example.com:587
+directory.yaml:2:40: smtp.from "incidents" is not an e-mail address (like "Incidents <incidents@example.com>")
+directory.yaml:2:76: smtp.starttls is one of required, opportunistic, off, not "of"; did you mean "off"?`)
 }

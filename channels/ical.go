@@ -1,0 +1,105 @@
+package channels
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Invitation is a meeting (a post-incident review) as calendars see it. UID
+// stays the same for every version of the meeting and Sequence grows with
+// each reschedule, so calendars update the event rather than add another.
+type Invitation struct {
+	UID         string      `json:"uid"`
+	Sequence    int         `json:"sequence"`
+	Start       time.Time   `json:"start"`
+	End         time.Time   `json:"end"`
+	Summary     string      `json:"summary"`
+	Description string      `json:"description,omitempty"`
+	Attendees   []Recipient `json:"attendees,omitempty"`
+	// Stamp is when this version of the invitation was made (DTSTAMP).
+	Stamp time.Time `json:"stamp"`
+	// TimeZone is the calendar's zone, for the readable text only: the
+	// iCalendar times are UTC.
+	TimeZone string `json:"time_zone,omitempty"`
+}
+
+// When is the meeting's time written for people, in its time zone.
+func (inv *Invitation) When() string {
+	loc := time.UTC
+	if l, err := time.LoadLocation(inv.TimeZone); err == nil && inv.TimeZone != "" {
+		loc = l
+	}
+	start, end := inv.Start.In(loc), inv.End.In(loc)
+	return fmt.Sprintf("%s–%s %s", start.Format("Mon 2 Jan 2006 15:04"), end.Format("15:04"), start.Format("MST"))
+}
+
+// ICS renders the invitation as an iCalendar object (RFC 5545) with
+// METHOD:REQUEST, organised by organizer: what calendar clients accept as an
+// invitation, and, with a higher SEQUENCE and the same UID, as its update.
+func ICS(inv Invitation, organizer mail.Address) []byte {
+	var b strings.Builder
+	line := func(name, value string) { b.WriteString(fold(name + ":" + value)) }
+	utc := func(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
+	line("BEGIN", "VCALENDAR")
+	line("PRODID", "-//incidentflow//incidentflow//EN")
+	line("VERSION", "2.0")
+	line("CALSCALE", "GREGORIAN")
+	line("METHOD", "REQUEST")
+	line("BEGIN", "VEVENT")
+	line("UID", inv.UID)
+	line("SEQUENCE", fmt.Sprint(inv.Sequence))
+	line("DTSTAMP", utc(inv.Stamp))
+	line("DTSTART", utc(inv.Start))
+	line("DTEND", utc(inv.End))
+	line("SUMMARY", escapeText(inv.Summary))
+	if inv.Description != "" {
+		line("DESCRIPTION", escapeText(inv.Description))
+	}
+	line("ORGANIZER"+cn(organizer.Name), "mailto:"+organizer.Address)
+	for _, a := range inv.Attendees {
+		if a.Email == "" {
+			continue
+		}
+		line("ATTENDEE"+cn(a.Name)+";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE", "mailto:"+a.Email)
+	}
+	line("STATUS", "CONFIRMED")
+	line("TRANSP", "OPAQUE")
+	line("END", "VEVENT")
+	line("END", "VCALENDAR")
+	return []byte(b.String())
+}
+
+// cn is a CN parameter, quoted because names may hold , ; and :.
+func cn(name string) string {
+	if name == "" {
+		return ""
+	}
+	return `;CN="` + strings.NewReplacer(`"`, "'", "\r", "", "\n", " ").Replace(name) + `"`
+}
+
+// escapeText escapes a TEXT value (RFC 5545 §3.3.11).
+func escapeText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `\n`, "\n", `\n`, "\r", `\n`).Replace(s)
+}
+
+// fold ends a content line with CRLF, folding it so that no line is longer
+// than 75 octets (RFC 5545 §3.1), without splitting a UTF-8 character.
+func fold(s string) string {
+	var b strings.Builder
+	limit := 75
+	for len(s) > limit {
+		cut := limit
+		for cut > 0 && s[cut]&0xC0 == 0x80 { // inside a multi-byte character
+			cut--
+		}
+		b.WriteString(s[:cut])
+		b.WriteString("\r\n ")
+		s = s[cut:]
+		limit = 74 // the leading space counts
+	}
+	b.WriteString(s)
+	b.WriteString("\r\n")
+	return b.String()
+}
