@@ -29,6 +29,7 @@ type Store interface {
 	ApplyChange(ctx context.Context, c incidentflow.Change) error
 	BeginDelivery(ctx context.Context, d store.Delivery) (store.Delivery, error)
 	FinishDelivery(ctx context.Context, key, status, reason string) error
+	Deliveries(ctx context.Context, ref, status string) ([]store.Delivery, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -83,6 +84,11 @@ type NotifyInput struct {
 	// Roles are the incident's role holders when the step ran.
 	Roles   map[string]string
 	Message string
+	// Via, when set, reaches people through this channel rather than their own.
+	Via string `json:",omitempty"`
+	// Invitation goes with a review's message; the activity fills in its
+	// attendees from the people the targets resolve to.
+	Invitation *channels.Invitation `json:",omitempty"`
 }
 
 // NotifyResult counts what happened to each recipient.
@@ -93,6 +99,9 @@ type NotifyResult struct {
 	Skipped    int      `json:"skipped"` // already delivered by an earlier attempt
 	Failed     []string `json:"failed,omitempty"`
 	Nobody     []string `json:"nobody,omitempty"` // targets that resolved to nobody
+	// Tracked says a channel that follows up its deliveries (PagerDuty) took
+	// one, so acknowledging and resolving the incident must tell it.
+	Tracked bool `json:"tracked,omitempty"`
 }
 
 // delivery is one recipient of a notification, resolved from the directory.
@@ -111,8 +120,22 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 	var res NotifyResult
 	ds, nobody := a.resolve(in.Targets, in.Roles, a.now(ctx))
 	res.Nobody = nobody
-	for _, d := range ds {
+	var invitation *channels.Invitation
+	if in.Invitation != nil {
+		inv := *in.Invitation
+		inv.Attendees = nil
+		for _, d := range ds {
+			if d.recipient != nil {
+				inv.Attendees = append(inv.Attendees, *d.recipient)
+			}
+		}
+		invitation = &inv
+	}
+	for i, d := range ds {
 		res.Recipients = append(res.Recipients, strings.TrimPrefix(strings.TrimPrefix(d.target, "person:"), "channel:"))
+		if in.Via != "" && d.recipient != nil {
+			ds[i].channel = in.Via
+		}
 	}
 	var transient error
 	for _, d := range ds {
@@ -121,18 +144,21 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		if err != nil {
 			return res, temporalError(err)
 		}
+		sender, ok := a.Channels[d.channel]
+		if _, follows := sender.(channels.Follower); follows && row.Status != store.DeliveryFailed {
+			res.Tracked = true
+		}
 		if row.Status != store.DeliveryPending {
 			res.Skipped++
 			a.count(d.channel, "skipped")
 			continue
 		}
-		sender, ok := a.Channels[d.channel]
 		var sendErr error
 		if !ok {
 			sendErr = incidentflow.Errorf(incidentflow.EPERMANENT, "channel %s is not configured on this worker", d.channel)
 		} else {
 			sendErr = sender.Send(ctx, channels.Message{Event: in.Event, Incident: in.Incident, Recipient: d.recipient, Level: in.Level,
-				Message: in.Message, IdempotencyKey: key, Step: in.Step, Channel: d.channel})
+				Message: in.Message, IdempotencyKey: key, Step: in.Step, Channel: d.channel, Invitation: invitation})
 		}
 		switch {
 		case sendErr == nil:
@@ -159,6 +185,65 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		return res, transient
 	}
 	return res, nil
+}
+
+// FollowUpInput asks the channels that track their deliveries to hear of a
+// change: acknowledge or resolve.
+type FollowUpInput struct {
+	Incident channels.Incident
+	Event    string
+	Step     string
+}
+
+// FollowUp tells every channel that follows up its deliveries (PagerDuty)
+// that the incident was acknowledged or resolved: one event for each of the
+// incident's deliveries through it that went out, each sent once however
+// often the activity is retried or called. A permanent failure is recorded
+// on the timeline; a transient one fails the attempt to be retried.
+func (a *Activities) FollowUp(ctx context.Context, in FollowUpInput) (int, error) {
+	sent, err := a.Store.Deliveries(ctx, in.Incident.Ref, store.DeliverySent)
+	if err != nil {
+		return 0, temporalError(err)
+	}
+	n := 0
+	var transient error
+	for _, d := range sent {
+		follower, ok := a.Channels[d.Channel].(channels.Follower)
+		if !ok || strings.Contains(d.Key, "#follow:") {
+			continue
+		}
+		key := d.Key + "#follow:" + in.Event
+		row, err := a.Store.BeginDelivery(ctx, store.Delivery{Key: key, Ref: d.Ref, Channel: d.Channel, Recipient: d.Recipient})
+		if err != nil {
+			return n, temporalError(err)
+		}
+		if row.Status != store.DeliveryPending {
+			continue
+		}
+		switch err := follower.Follow(ctx, channels.FollowUp{Event: in.Event, DedupKey: d.Key, Incident: in.Incident}); {
+		case err == nil:
+			if err := a.Store.FinishDelivery(ctx, key, store.DeliverySent, ""); err != nil {
+				return n, temporalError(err)
+			}
+			n++
+			a.count(d.Channel, "sent")
+		case incidentflow.ErrorCode(err) == incidentflow.EPERMANENT:
+			if err := a.Store.FinishDelivery(ctx, key, store.DeliveryFailed, err.Error()); err != nil {
+				return n, temporalError(err)
+			}
+			a.count(d.Channel, "failed")
+			a.event(ctx, in.Incident.Ref, in.Step, key+"/failed", "delivery_failed",
+				fmt.Sprintf("Could not %s the alert in #%s: %s", in.Event, d.Channel, incidentflow.ErrorMessage(err)))
+		default:
+			a.count(d.Channel, "retrying")
+			transient = errors.Join(transient, fmt.Errorf("%s in %s: %w", in.Event, d.Channel, err))
+		}
+	}
+	if n > 0 {
+		a.event(ctx, in.Incident.Ref, in.Step, fmt.Sprintf("%s/%s/%d", in.Incident.Ref, in.Event, len(sent)), "followed_up",
+			fmt.Sprintf("Told the alerting channels: %s (%d alert(s))", in.Event, n))
+	}
+	return n, transient
 }
 
 // event appends a timeline line for what an activity did. A failure to write

@@ -202,6 +202,8 @@ func New(cfg Config) *Server {
 	respond.POST("/incidents/:ref/roles", s.assignRole)
 	respond.POST("/incidents/:ref/notes", s.addNote)
 	respond.POST("/incidents/:ref/approvals", s.approve)
+	respond.POST("/incidents/:ref/review", s.reviewHeld)
+	respond.POST("/incidents/:ref/review/reschedule", s.rescheduleReview)
 	respond.POST("/incidents/:ref/signals/:name", s.signal)
 	respond.POST("/tasks/:id/complete", s.completeTask)
 

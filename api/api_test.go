@@ -269,7 +269,36 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 
 	res := s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved","by":"alice","note":"rolled back"}`)
 	require.Equal(t, http.StatusOK, res.status, res.raw)
+
+	// A critical incident is reviewed before it closes.
+	var review map[string]any
+	require.Eventually(t, func() bool {
+		st := s.do(t, "GET", "/v1/incidents/"+ref, "")
+		reviews, _ := st.body["state"].(map[string]any)["reviews"].([]any)
+		if len(reviews) == 1 {
+			review = reviews[0].(map[string]any)
+		}
+		return review != nil
+	}, 10*time.Second, 50*time.Millisecond, "no review was scheduled")
+	require.Equal(t, "Post-incident review: "+ref+" Checkout is down", review["title"])
+	for _, tc := range []struct{ path, body, want string }{
+		{"/review/reschedule", `{"by":"alice","start":"2020-01-01T10:00:00Z"}`, "start must be in the future"},
+		{"/review/reschedule", `{"by":"alice"}`, "start is required"},
+		{"/review", `{"by":"alice","write_up":"notes.doc"}`, "write_up must be a link"},
+		{"/review", `{"write_up":"https://wiki.example.com/x"}`, "by is required"},
+	} {
+		bad := s.do(t, "POST", "/v1/incidents/"+ref+tc.path, tc.body)
+		require.Equal(t, http.StatusUnprocessableEntity, bad.status, bad.raw)
+		require.Contains(t, bad.raw, tc.want)
+	}
+	moved := s.do(t, "POST", "/v1/incidents/"+ref+"/review/reschedule",
+		`{"by":"alice","start":"`+time.Now().Add(72*time.Hour).UTC().Format(time.RFC3339)+`"}`)
+	require.Equal(t, http.StatusOK, moved.status, moved.raw)
+	require.Equal(t, float64(1), moved.body["state"].(map[string]any)["reviews"].([]any)[0].(map[string]any)["sequence"])
+	held := s.do(t, "POST", "/v1/incidents/"+ref+"/review", `{"by":"alice","write_up":"https://wiki.example.com/`+ref+`"}`)
+	require.Equal(t, http.StatusOK, held.status, held.raw)
 	s.visible(t, `IncidentStatus="closed" AND IncidentRef="`+ref+`"`, "incident-"+ref)
+	require.Len(t, s.console.containing("["+ref+"] Review critical → Alice Ng (alice) via #console"), 2, "invited, then told of the new time")
 
 	tl := s.do(t, "GET", "/v1/incidents/"+ref+"/timeline", "")
 	require.Equal(t, http.StatusOK, tl.status)
@@ -280,6 +309,8 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	require.Equal(t, "declared", kinds[0])
 	require.Contains(t, kinds, "acknowledged")
 	require.Contains(t, kinds, "status_changed")
+	require.Contains(t, kinds, "review_rescheduled")
+	require.Contains(t, kinds, "review_held")
 
 	closed := s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"monitoring"}`)
 	require.Equal(t, http.StatusConflict, closed.status)
@@ -289,7 +320,7 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	tasks := s.do(t, "GET", "/v1/incidents/"+ref+"/tasks", "")
 	require.Equal(t, http.StatusOK, tasks.status, tasks.raw)
 	list := tasks.body["tasks"].([]any)
-	require.Len(t, list, 1)
+	require.Len(t, list, 1, "the write-up")
 	task := list[0].(map[string]any)
 	require.Equal(t, "open", task["status"])
 	require.Equal(t, ref+"-T1", task["id"])

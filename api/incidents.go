@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -268,6 +269,49 @@ func (s *Server) approve(c *gin.Context) {
 		}
 		return nil
 	})
+}
+
+// reviewHeld marks the incident's post-incident review held, with a link to
+// its write-up.
+func (s *Server) reviewHeld(c *gin.Context) {
+	var in workflows.ReviewHeldInput
+	s.update(c, workflows.UpdateReviewHeld, &in, func(*dsl.Process) error {
+		in.By = strings.TrimSpace(in.By)
+		switch {
+		case in.By == "" || len(in.By) > maxName:
+			return field("by", "is required: who marks the review held (at most 100 characters)")
+		case len(in.Note) > maxSummary || len(in.Step) > maxName:
+			return field("note", "is too long")
+		case in.WriteUp != "" && !isWebLink(in.WriteUp):
+			return field("write_up", "must be a link to the write-up: an http or https URL")
+		}
+		return nil
+	})
+}
+
+// rescheduleReview moves the review; attendees get an update of the same
+// calendar event.
+func (s *Server) rescheduleReview(c *gin.Context) {
+	var in workflows.RescheduleReviewInput
+	s.update(c, workflows.UpdateRescheduleReview, &in, func(*dsl.Process) error {
+		in.By = strings.TrimSpace(in.By)
+		switch {
+		case in.By == "" || len(in.By) > maxName:
+			return field("by", "is required: who moves the review (at most 100 characters)")
+		case len(in.Step) > maxName:
+			return field("step", "is too long")
+		case in.Start.IsZero():
+			return field("start", "is required: when the review now starts (RFC 3339)")
+		case !in.Start.After(time.Now()):
+			return field("start", "must be in the future")
+		}
+		return nil
+	})
+}
+
+func isWebLink(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && len(s) <= 2000
 }
 
 func (s *Server) listTasks(c *gin.Context) {

@@ -19,9 +19,13 @@ import (
 	"github.com/incidentflow/incidentflow/channels/smtptest"
 )
 
-func smtpServer(t *testing.T) *smtptest.Server {
+func smtpServer(t *testing.T, opts ...smtptest.Options) *smtptest.Server {
 	t.Helper()
-	srv, err := smtptest.Start()
+	var o smtptest.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	srv, err := smtptest.Start(o)
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
 	return srv
@@ -76,8 +80,7 @@ func parts(t *testing.T, contentType string, body io.Reader, out map[string]stri
 }
 
 func TestEmailSendsOverStartTLSWithLogin(t *testing.T) {
-	srv := smtpServer(t)
-	srv.Username, srv.Password = "bot", "pa55"
+	srv := smtpServer(t, smtptest.Options{Username: "bot", Password: "pa55"})
 	e := emailSender(t, srv, func(c *channels.SMTPConfig) { c.Username, c.Password = "bot", "pa55" })
 	m := message()
 	m.Event = "page"
@@ -169,8 +172,7 @@ func TestEmailFailures(t *testing.T) {
 	m.Recipient = &channels.Recipient{ID: "ghost", Name: "Ghost", Email: "ghost@example.com"}
 
 	t.Run("UnknownRecipientIsPermanent", func(t *testing.T) {
-		srv := smtpServer(t)
-		srv.Reject = map[string]bool{"ghost@example.com": true}
+		srv := smtpServer(t, smtptest.Options{Reject: map[string]bool{"ghost@example.com": true}})
 		err := emailSender(t, srv, nil).Send(ctx, m)
 		require.Equal(t, incidentflow.EPERMANENT, incidentflow.ErrorCode(err), err)
 		require.Contains(t, err.Error(), "550")
@@ -184,21 +186,18 @@ func TestEmailFailures(t *testing.T) {
 		require.Contains(t, err.Error(), "451")
 	})
 	t.Run("WrongPasswordIsPermanent", func(t *testing.T) {
-		srv := smtpServer(t)
-		srv.Username, srv.Password = "bot", "right"
+		srv := smtpServer(t, smtptest.Options{Username: "bot", Password: "right"})
 		err := emailSender(t, srv, func(c *channels.SMTPConfig) { c.Username, c.Password = "bot", "wrong" }).Send(ctx, m)
 		require.Equal(t, incidentflow.EPERMANENT, incidentflow.ErrorCode(err), err)
 	})
 	t.Run("NoStartTLSWhenRequiredIsPermanent", func(t *testing.T) {
-		srv := smtpServer(t)
-		srv.NoStartTLS = true
+		srv := smtpServer(t, smtptest.Options{NoStartTLS: true})
 		err := emailSender(t, srv, nil).Send(ctx, m)
 		require.Equal(t, incidentflow.EPERMANENT, incidentflow.ErrorCode(err), err)
 		require.Contains(t, err.Error(), "does not offer STARTTLS")
 	})
 	t.Run("OpportunisticSendsInTheClear", func(t *testing.T) {
-		srv := smtpServer(t)
-		srv.NoStartTLS = true
+		srv := smtpServer(t, smtptest.Options{NoStartTLS: true})
 		require.NoError(t, emailSender(t, srv, func(c *channels.SMTPConfig) { c.StartTLS = "opportunistic" }).Send(ctx, m))
 		require.False(t, srv.Messages()[0].TLS)
 	})

@@ -70,7 +70,25 @@ func (d Duration) String() string {
 	case d.BusinessDays > 0:
 		return fmt.Sprintf("%d business days", d.BusinessDays)
 	}
-	return d.Fixed.String()
+	return formatFixed(d.Fixed)
+}
+
+// formatFixed writes a duration the way process files do: 1d2h30m, not 26h30m0s.
+func formatFixed(d time.Duration) string {
+	if d <= 0 || d%time.Second != 0 {
+		return d.String()
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.unit
+		}
+	}
+	return b.String()
 }
 
 // After returns the instant d after t, counting business days on cal.

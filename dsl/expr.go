@@ -31,6 +31,8 @@ type Facts struct {
 	Fields map[string]any
 	// Steps hold the outputs of finished steps with an id.
 	Steps map[string]map[string]any
+	// Roles map each role to the person id holding it.
+	Roles map[string]string
 }
 
 // stepOutput is one value a finished step offers as steps.<id>.output.<name>,
@@ -45,6 +47,7 @@ var stepOutputs = map[string][]stepOutput{
 	"page":     {{"acknowledged", "bool"}, {"by", "string"}, {"outcome", "string"}, {"level", "int"}},
 	"approval": {{"approved", "bool"}, {"by", "string"}, {"timed_out", "bool"}},
 	"task":     {{"id", "string"}, {"done", "bool"}, {"by", "string"}},
+	"review":   {{"at", "time"}, {"held", "bool"}, {"by", "string"}, {"write_up", "string"}},
 }
 
 // outputs are the values a finished step with an id offers.
@@ -104,6 +107,9 @@ func NewConditions(p *Process) (*Conditions, error) {
 	}
 	for _, f := range p.Fields {
 		opts = append(opts, cel.Variable("fields."+f.Name, celType(f.Type)))
+	}
+	for _, r := range p.Roles {
+		opts = append(opts, cel.Variable("roles."+r, cel.StringType))
 	}
 	c := &Conditions{process: p, programs: map[string]cel.Program{}, stepVarTypes: map[string]string{}}
 	WalkProcess(p, func(s *Step) {
@@ -242,10 +248,15 @@ func (c *Conditions) unknownName(name string) string {
 	for _, f := range c.process.Fields {
 		known = append(known, "fields."+f.Name)
 	}
+	for _, r := range c.process.Roles {
+		known = append(known, "roles."+r)
+	}
 	known = append(known, c.stepVars...)
 	switch {
 	case strings.HasPrefix(name, "fields."):
 		return fmt.Sprintf("uses field %q, which the process does not declare%s", strings.TrimPrefix(name, "fields."), DidYouMean(name, known))
+	case strings.HasPrefix(name, "roles."):
+		return fmt.Sprintf("uses role %q, which the process does not declare%s", strings.TrimPrefix(name, "roles."), DidYouMean(name, known))
 	case strings.HasPrefix(name, "steps."):
 		return fmt.Sprintf("uses %q, which no earlier step with an id provides%s", name, DidYouMean(name, known))
 	}
@@ -273,6 +284,9 @@ func (c *Conditions) Eval(expr string, f Facts) (bool, error) {
 	}
 	for _, def := range c.process.Fields {
 		vars["fields."+def.Name] = celValue(def, f.Fields[def.Name])
+	}
+	for _, r := range c.process.Roles {
+		vars["roles."+r] = f.Roles[r] // "" while nobody holds it
 	}
 	for _, name := range c.stepVars {
 		parts := strings.SplitN(name, ".", 4) // steps, id, output, name

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -171,6 +172,10 @@ type processDecoder struct {
 	dir   *Directory
 	conds *Conditions
 	ids   map[string]Pos
+	// inHandler is set while on: handlers are decoded; handlerIDs are the
+	// step ids declared in them.
+	inHandler  bool
+	handlerIDs map[string]bool
 	// checks run after the whole file is decoded, when fields and step ids are known.
 	checks []func()
 }
@@ -181,7 +186,7 @@ func parseProcess(file string, data []byte, dir *Directory, problems *Problems) 
 	if root == nil {
 		return nil, Pos{}
 	}
-	d := &processDecoder{walker: w, p: &Process{InitialStatus: DefaultInitialStatus}, dir: dir, ids: map[string]Pos{}}
+	d := &processDecoder{walker: w, p: &Process{InitialStatus: DefaultInitialStatus}, dir: dir, ids: map[string]Pos{}, handlerIDs: map[string]bool{}}
 	var typePos Pos
 	seen := map[string]bool{}
 	ok := w.mapping(root, "a process", map[string]field{
@@ -348,7 +353,9 @@ func (d *processDecoder) handlers(n *yaml.Node) {
 			continue
 		}
 		seen[k.Value] = true
+		d.inHandler = true
 		h := Handler{On: k.Value, Steps: d.steps(v, "on."+k.Value)}
+		d.inHandler = false
 		d.trigger(k, &h)
 		d.p.Handlers = append(d.p.Handlers, h)
 	}
@@ -426,10 +433,10 @@ func (d *processDecoder) roles(n *yaml.Node) {
 }
 
 // stepKinds are the keys that choose what a step does.
-var stepKinds = []string{"approval", "deadline", "http", "notify", "page", "parallel", "repeat", "set", "sleep", "steps", "task", "wait"}
+var stepKinds = []string{"approval", "deadline", "http", "notify", "page", "parallel", "repeat", "review", "set", "sleep", "steps", "task", "wait"}
 
 // sideEffectKinds are the kinds whose steps call out, so retry and timeout apply.
-var sideEffectKinds = []string{"http", "notify", "page", "task"}
+var sideEffectKinds = []string{"http", "notify", "page", "review", "task"}
 
 func (d *processDecoder) steps(n *yaml.Node, what string) []Step {
 	var out []Step
@@ -464,6 +471,9 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 				d.at(posOf(v), "step id %q is already used at line %d", s.ID, first.Line)
 			default:
 				d.ids[s.ID] = posOf(v)
+				if d.inHandler {
+					d.handlerIDs[s.ID] = true
+				}
 			}
 		},
 		"name": func(_, v *yaml.Node) { s.Name = d.str(v, "name") },
@@ -494,6 +504,12 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 	}
 	if ifNode != nil {
 		d.condition(ifNode, s.If)
+		for _, m := range conditionStepRef.FindAllStringSubmatch(s.If, -1) {
+			if s.ID != "" && m[1] == s.ID {
+				d.at(posOf(ifNode), "the if of step %q uses its own outputs, which exist only after it has run", s.ID)
+				break
+			}
+		}
 	}
 	kind := s.Kind()
 	for _, k := range commonKeys {
@@ -582,7 +598,78 @@ func (d *processDecoder) stepKind(s *Step, kind string, v *yaml.Node) {
 		s.Approval = d.approval(v)
 	case "task":
 		s.Task = d.task(v)
+	case "review":
+		s.Review = d.review(v)
 	}
+}
+
+func (d *processDecoder) review(n *yaml.Node) *Review {
+	must := func(s string) Duration { dur, _ := ParseDuration(s); return dur }
+	out := &Review{Title: DefaultReviewTitle, Notice: must(defaultReviewNotice), Length: must(defaultReviewLength),
+		RemindBefore: []Duration{must(defaultReviewRemind)}}
+	var withinNode, attendeesNode *yaml.Node
+	d.mapping(n, "review", map[string]field{
+		"title": func(_, v *yaml.Node) { out.Title = d.str(v, "review.title"); d.template(v, out.Title) },
+		"description": func(_, v *yaml.Node) {
+			out.Description = d.str(v, "review.description")
+			d.template(v, out.Description)
+		},
+		"within": func(_, v *yaml.Node) {
+			withinNode = v
+			if dur, ok := d.duration(v, "review.within"); ok {
+				out.Within = dur
+			}
+		},
+		"notice": func(_, v *yaml.Node) {
+			if dur, ok := d.duration(v, "review.notice"); ok {
+				out.Notice = dur
+			}
+		},
+		"duration": func(_, v *yaml.Node) {
+			dur, ok := d.duration(v, "review.duration")
+			switch {
+			case !ok:
+			case dur.BusinessDays > 0 || dur.Fixed < 15*time.Minute || dur.Fixed > 8*time.Hour:
+				d.at(posOf(v), "review.duration is how long the meeting lasts: from 15m to 8h, not %s", dur)
+			default:
+				out.Length = dur
+			}
+		},
+		"attendees": func(_, v *yaml.Node) {
+			attendeesNode = v
+			for _, t := range d.strList(v, "review.attendees") {
+				if tg, ok := d.target(t); ok {
+					out.Attendees = append(out.Attendees, tg)
+				}
+			}
+		},
+		"remind_before": func(_, v *yaml.Node) {
+			out.RemindBefore = []Duration{}
+			for _, item := range d.seq(v, "review.remind_before") {
+				dur, ok := d.duration(item, "review.remind_before")
+				switch {
+				case !ok:
+				case dur.BusinessDays > 0:
+					d.at(posOf(item), "review.remind_before takes fixed durations (like 1h or 1d), not business days")
+				default:
+					out.RemindBefore = append(out.RemindBefore, dur)
+				}
+			}
+		},
+		"via": func(_, v *yaml.Node) {
+			out.Via = d.str(v, "review.via")
+			if _, ok := d.dir.Channel(out.Via); out.Via != "" && !ok {
+				d.at(posOf(v), "unknown channel %q%s", out.Via, DidYouMean(out.Via, ids(d.dir.Channels, func(c Channel) string { return c.ID })))
+			}
+		},
+	})
+	if withinNode == nil {
+		d.at(posOf(n), "review needs within: the window it must happen in, like 5 business days")
+	}
+	if attendeesNode == nil || len(out.Attendees) == 0 {
+		d.at(posOf(n), "review needs attendees: who is invited (person:, team:, role:, schedule: or channel:)")
+	}
+	return out
 }
 
 func (d *processDecoder) task(n *yaml.Node) *Task {
@@ -881,7 +968,10 @@ func (d *processDecoder) repeat(n *yaml.Node) *Repeat {
 		}
 	}
 	if untilNode != nil {
-		d.condition(untilNode, out.Until)
+		// until is checked after each round, so it sees the round's steps.
+		var inside []string
+		walkSteps(out.Steps, func(s *Step) { inside = append(inside, s.ID) })
+		d.condition(untilNode, out.Until, inside...)
 	}
 	return out
 }
@@ -1089,25 +1179,56 @@ func (d *processDecoder) duration(n *yaml.Node, what string) (Duration, bool) {
 }
 
 // condition checks a CEL expression once fields and step ids are known.
-func (d *processDecoder) condition(n *yaml.Node, expr string) {
+func (d *processDecoder) condition(n *yaml.Node, expr string, alsoSees ...string) {
 	if expr == "" {
 		return
 	}
+	inHandler := d.inHandler
 	d.checks = append(d.checks, func() {
 		var ee *ExprError
 		if err := d.conds.Check(expr); errors.As(err, &ee) {
 			d.at(exprPos(n, ee.Line, ee.Col), "%s", ee.Message)
+			return
 		}
+		d.earlierSteps(n, "condition", conditionStepRef, expr, inHandler, alsoSees)
 	})
 }
 
 // template checks a message template by executing it against sample data.
 func (d *processDecoder) template(n *yaml.Node, text string) {
+	inHandler := d.inHandler
 	d.checks = append(d.checks, func() {
 		if _, err := Render(text, sampleData(d.p)); err != nil {
 			d.at(posOf(n), "%v", err)
+			return
 		}
+		d.earlierSteps(n, "template", templateStepRef, text, inHandler, nil)
 	})
+}
+
+var (
+	conditionStepRef = regexp.MustCompile(`\bsteps\.([a-z][a-z0-9_]*)\b`)
+	templateStepRef  = regexp.MustCompile(`\.Steps\.([a-z][a-z0-9_]*)\b`)
+)
+
+// earlierSteps reports a condition or template at n that uses the outputs of
+// a step written after it: outputs exist only once their step has run. A
+// handler may use any step of the main sequence (it fires while that runs),
+// and a repeat's until sees its own steps.
+func (d *processDecoder) earlierSteps(n *yaml.Node, what string, ref *regexp.Regexp, text string, inHandler bool, alsoSees []string) {
+	at := posOf(n)
+	reported := map[string]bool{}
+	for _, m := range ref.FindAllStringSubmatch(text, -1) {
+		id := m[1]
+		pos, known := d.ids[id]
+		switch {
+		case !known, reported[id], slices.Contains(alsoSees, id), inHandler && !d.handlerIDs[id]:
+		case pos.Line < at.Line || pos.Line == at.Line && pos.Col < at.Col:
+		default:
+			reported[id] = true
+			d.at(at, "%s uses the outputs of step %q, which comes later (line %d): a step sees only the outputs of the steps before it", what, id, pos.Line)
+		}
+	}
 }
 
 // exprPos maps a line and column inside a scalar's text to the file.

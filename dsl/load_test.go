@@ -75,7 +75,7 @@ func TestInvalidProcess(t *testing.T) {
 		want  string
 	}{
 		{"ErrUnknownKey", "  - notfy: {to: [channel:console], message: hi}\n",
-			`procs/p.yaml:9:5: a step needs one kind: approval, deadline, http, notify, page, parallel, repeat, set, sleep, steps, task, wait` + "\n" +
+			`procs/p.yaml:9:5: a step needs one kind: approval, deadline, http, notify, page, parallel, repeat, review, set, sleep, steps, task, wait` + "\n" +
 				`procs/p.yaml:9:5: unknown key "notfy" in a step; did you mean "notify"?`},
 		{"ErrTwoKinds", "  - notify: {to: [channel:console], message: hi}\n    sleep: {for: 1m}\n",
 			`procs/p.yaml:10:5: a step does one thing, but this one is both notify and sleep; split it into two steps`},

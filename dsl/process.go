@@ -96,6 +96,7 @@ type Step struct {
 	Page     *Page     `json:"page,omitempty"`
 	Approval *Approval `json:"approval,omitempty"`
 	Task     *Task     `json:"task,omitempty"`
+	Review   *Review   `json:"review,omitempty"`
 
 	Pos Pos `json:"-"`
 }
@@ -109,6 +110,30 @@ type Task struct {
 	Due         *Duration `json:"due,omitempty"`
 	Wait        bool      `json:"wait,omitempty"`
 }
+
+// Review schedules the post-incident review: a meeting of Length, Notice
+// after the step starts, in working hours on a business day and within
+// Within; invitations (iCalendar) go to the attendees, reminders before it,
+// and the step waits until someone marks it held.
+type Review struct {
+	Title        string     `json:"title"` // template
+	Description  string     `json:"description,omitempty"`
+	Within       Duration   `json:"within"`
+	Notice       Duration   `json:"notice"`
+	Length       Duration   `json:"duration"`
+	Attendees    []Target   `json:"attendees"`
+	RemindBefore []Duration `json:"remind_before,omitempty"`
+	// Via is the channel invitations go through; empty means each attendee's own.
+	Via string `json:"via,omitempty"`
+}
+
+// Review defaults: what a step that does not say gets.
+const (
+	DefaultReviewTitle  = "Post-incident review: {{ .Incident.Ref }} {{ .Incident.Title }}"
+	defaultReviewNotice = "1 business day"
+	defaultReviewLength = "1h"
+	defaultReviewRemind = "1h"
+)
 
 // Approval waits until the holder of Role approves through the API.
 type Approval struct {
@@ -204,6 +229,8 @@ func (s *Step) Kind() string {
 		return "approval"
 	case s.Task != nil:
 		return "task"
+	case s.Review != nil:
+		return "review"
 	}
 	return ""
 }

@@ -16,8 +16,8 @@ type Links struct {
 	Temporal string // its run in the Temporal Web UI
 }
 
-// TemplateData is the data a message template sees: .Incident, .Fields, .Steps
-// (each with .Output) and .Links. Everything is a map, so a misspelt key is an
+// TemplateData is the data a message template sees: .Incident, .Fields,
+// .Roles (who holds each, "" for nobody), .Steps (each with .Output) and .Links. Everything is a map, so a misspelt key is an
 // error rather than an empty string.
 func TemplateData(f Facts, l Links) map[string]any {
 	steps := map[string]any{}
@@ -28,6 +28,10 @@ func TemplateData(f Facts, l Links) map[string]any {
 	for k, v := range f.Fields {
 		fields[k] = v
 	}
+	roles := map[string]any{}
+	for k, v := range f.Roles {
+		roles[k] = v
+	}
 	return map[string]any{
 		"Incident": map[string]any{
 			"Ref": f.Ref, "Type": f.Type, "Title": f.Title, "Severity": f.Severity, "Status": f.Status,
@@ -35,6 +39,7 @@ func TemplateData(f Facts, l Links) map[string]any {
 			"Acknowledged": f.Acknowledged, "AcknowledgedBy": f.AcknowledgedBy,
 		},
 		"Fields": fields,
+		"Roles":  roles,
 		"Steps":  steps,
 		"Links":  map[string]any{"Incident": l.Incident, "Temporal": l.Temporal},
 	}
@@ -98,7 +103,10 @@ func templateError(err error) error {
 // checking templates at validation time.
 func sampleData(p *Process) map[string]any {
 	f := Facts{Ref: "INC-1", Type: p.Type, Title: p.Title, Severity: p.Severities[0], Status: DefaultInitialStatus,
-		Fields: map[string]any{}, Steps: map[string]map[string]any{}}
+		Fields: map[string]any{}, Steps: map[string]map[string]any{}, Roles: map[string]string{}}
+	for _, r := range p.Roles {
+		f.Roles[r] = ""
+	}
 	for _, d := range p.Fields {
 		f.Fields[d.Name] = zeroValue(d.Type)
 	}

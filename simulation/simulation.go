@@ -31,9 +31,25 @@ import (
 type Event struct {
 	At time.Time
 	// Signal is an update sent at At: a named signal, or the reserved
-	// "acknowledge" and "resolve".
+	// "acknowledge", "resolve" and "assign:ROLE=PERSON".
 	Signal string
 }
+
+// Responders say how the simulated people act on what waits for them. Zero
+// durations mean nobody does: the run waits as it would for real.
+type Responders struct {
+	// ApproveAfter: each approval is given by the holder of its role this
+	// long after it starts waiting.
+	ApproveAfter time.Duration
+	// TasksDoneAfter: each follow-up is done by its owner this long after it
+	// is created.
+	TasksDoneAfter time.Duration
+	// HoldReviews marks each review held when its meeting ends.
+	HoldReviews bool
+}
+
+// pollEvery is how often the simulated responders look at the incident.
+const pollEvery = 15 * time.Minute
 
 // Options describe one simulated incident.
 type Options struct {
@@ -47,6 +63,8 @@ type Options struct {
 	// Events happen in order; Until closes the incident if it is still open.
 	Events []Event
 	Until  time.Time
+	// Responders act on approvals, tasks and reviews.
+	Responders Responders
 }
 
 // Line is one line of the simulated timeline.
@@ -93,6 +111,10 @@ func Run(o Options) ([]Line, error) {
 			}, arg)
 		}, e.At.Sub(o.DeclaredAt))
 	}
+	if o.Responders != (Responders{}) {
+		resp := &responders{Responders: o.Responders, env: env, rec: rec, done: map[string]bool{}}
+		env.RegisterDelayedCallback(resp.poll, pollEvery)
+	}
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(workflows.UpdateSetStatus, "simulation-end", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnComplete: func(any, error) {}, OnReject: func(error) {},
@@ -111,8 +133,67 @@ func Run(o Options) ([]Line, error) {
 	return rec.timeline(), nil
 }
 
+// responders look at the incident every pollEvery and do what is due.
+type responders struct {
+	Responders
+	env  *testsuite.TestWorkflowEnvironment
+	rec  *recorder
+	done map[string]bool // what they already did, or gave up on
+}
+
+func (r *responders) poll() {
+	defer r.env.RegisterDelayedCallback(r.poll, pollEvery)
+	v, err := r.env.QueryWorkflow(workflows.QueryState)
+	if err != nil {
+		return
+	}
+	var st workflows.State
+	if v.Get(&st) != nil {
+		return
+	}
+	now := r.env.Now()
+	send := func(key, name string, arg any) {
+		r.done[key] = true
+		r.env.UpdateWorkflow(name, key, &testsuite.TestUpdateCallback{OnAccept: func() {}, OnComplete: func(any, error) {},
+			OnReject: func(err error) { r.rec.add(now, "refused", fmt.Sprintf("%s was refused: %v", name, err)) }}, arg)
+	}
+	for _, ap := range st.Approvals {
+		key := "approve/" + ap.Step + "/" + ap.Since.String()
+		if r.ApproveAfter == 0 || ap.By != "" || r.done[key] || now.Sub(ap.Since) < r.ApproveAfter {
+			continue
+		}
+		if holder := st.Roles[ap.Role]; holder != "" {
+			send(key, workflows.UpdateApprove, workflows.ApproveInput{By: holder, Step: ap.Step})
+		} else {
+			r.done[key] = true
+			r.rec.add(now, "refused", fmt.Sprintf("%s: nobody holds the %s role to approve", ap.Step, ap.Role))
+		}
+	}
+	for _, t := range st.Tasks {
+		key := "task/" + t.ID
+		if r.TasksDoneAfter == 0 || t.Status != "open" || r.done[key] || now.Sub(t.CreatedAt) < r.TasksDoneAfter {
+			continue
+		}
+		by := t.Owner
+		if by == "" {
+			by = "the responder"
+		}
+		send(key, workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: t.ID, By: by})
+	}
+	for _, rv := range st.Reviews {
+		key := fmt.Sprintf("review/%s/%d", rv.UID, rv.Sequence)
+		if !r.HoldReviews || rv.Held || r.done[key] || now.Before(rv.End) {
+			continue
+		}
+		send(key, workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "the attendees", Step: rv.Step})
+	}
+}
+
 // updateFor maps a simulated event to the update a person would send.
 func updateFor(signal string) (string, any) {
+	if role, person, ok := strings.Cut(strings.TrimPrefix(signal, "assign:"), "="); ok && strings.HasPrefix(signal, "assign:") {
+		return workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: role, Person: person, By: "the simulation"}
+	}
 	switch signal {
 	case "acknowledge":
 		return workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "the responder"}
@@ -181,6 +262,11 @@ func (r *recorder) FinishDelivery(_ context.Context, key, status, _ string) erro
 	return nil
 }
 
+// Deliveries lists nothing: the simulation's channels follow nothing up.
+func (r *recorder) Deliveries(context.Context, string, string) ([]store.Delivery, error) {
+	return nil, nil
+}
+
 // Send records a delivery at the simulated time it happened.
 func (r *recorder) Send(_ context.Context, m channels.Message) error {
 	to := "#" + m.Channel
@@ -191,7 +277,11 @@ func (r *recorder) Send(_ context.Context, m channels.Message) error {
 	if m.Level > 0 {
 		kind = fmt.Sprintf("page L%d", m.Level)
 	}
-	r.add(r.now(), kind, fmt.Sprintf("→ %s: %s", to, m.Message))
+	text := fmt.Sprintf("→ %s: %s", to, m.Message)
+	if inv := m.Invitation; inv != nil {
+		text += fmt.Sprintf(" [invitation: %s]", inv.When())
+	}
+	r.add(r.now(), kind, text)
 	return nil
 }
 

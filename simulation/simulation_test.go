@@ -14,6 +14,11 @@ import (
 
 func run(t *testing.T, process, severity string, fields map[string]any, events ...simulation.Event) []string {
 	t.Helper()
+	return runWith(t, process, severity, fields, simulation.Responders{HoldReviews: true}, events...)
+}
+
+func runWith(t *testing.T, process, severity string, fields map[string]any, resp simulation.Responders, events ...simulation.Event) []string {
+	t.Helper()
 	cat, err := dsl.Load(processes.FS, "processes")
 	require.NoError(t, err)
 	declared := time.Date(2026, 12, 23, 16, 0, 0, 0, time.UTC) // the Wednesday before Christmas, London
@@ -21,7 +26,7 @@ func run(t *testing.T, process, severity string, fields map[string]any, events .
 		events[i].At = declared.Add(events[i].At.Sub(time.Time{}))
 	}
 	lines, err := simulation.Run(simulation.Options{Process: cat.Processes[process], Hash: cat.Sources[process].Hash,
-		Directory: cat.Directory, Severity: severity, Fields: fields, DeclaredAt: declared, Events: events, Until: declared.Add(40 * 24 * time.Hour)})
+		Directory: cat.Directory, Severity: severity, Fields: fields, DeclaredAt: declared, Events: events, Until: declared.Add(40 * 24 * time.Hour), Responders: resp})
 	require.NoError(t, err)
 	out := make([]string, len(lines))
 	for i, l := range lines {
@@ -67,4 +72,55 @@ func TestSecurityClocksAcrossHolidays(t *testing.T) {
 	contains(t, lines, "Thu 24 Dec 12:00 deadline_met NIS2 early warning to the CSIRT met")
 	contains(t, lines, "Sat 26 Dec 14:00 deadline_started NIS2 final report: clock started (30d from signal notification_submitted), due Mon 25 Jan 2027 14:00 GMT")
 	contains(t, lines, "Thu 31 Dec 16:30 deadline_missed File SEC Form 8-K Item 1.05 was due Thu 31 Dec 2026 16:30 GMT")
+}
+
+// A critical engineering incident: status-page reminders every 30 minutes
+// while critical, and a review five business days at most after it is
+// resolved, in working hours, skipping Christmas and the weekend.
+func TestEngineeringReviewAfterChristmas(t *testing.T) {
+	lines := run(t, "engineering", "critical", nil,
+		simulation.Event{At: after(2 * time.Minute), Signal: "acknowledge"},
+		simulation.Event{At: after(3 * time.Minute), Signal: "assign:lead=alice"},
+		simulation.Event{At: after(2 * time.Hour), Signal: "resolve"})
+	contains(t, lines, "Wed 23 Dec 16:30 notify → #eng-incidents: SIM-1 is critical: update the status page")
+	contains(t, lines, "Wed 23 Dec 17:30 notify → #eng-incidents: SIM-1 is critical: update the status page")
+	contains(t, lines, "Wed 23 Dec 18:00 task_created Follow-up SIM-1-T1 created: Write the post-incident review of SIM-1")
+	// A business day after the resolution is Thursday 18:00, after working
+	// hours; the 25th and 28th are holidays, so the first slot is Tuesday 09:00.
+	contains(t, lines, "Wed 23 Dec 18:00 review_scheduled Hold the post-incident review scheduled for Tue 29 Dec 2026 09:00 GMT")
+	contains(t, lines, "Mon 28 Dec 09:00 reminder → Alice Ng: Reminder: Post-incident review: SIM-1 Simulated engineering incident is at Tue 29 Dec 2026 09:00 GMT, in 1d.")
+	contains(t, lines, "Tue 29 Dec 08:00 reminder → Bob Okafor: Reminder")
+	contains(t, lines, "Tue 29 Dec 10:00 review_held Hold the post-incident review held")
+	for _, l := range lines {
+		require.False(t, strings.HasPrefix(l, "Wed 23 Dec 18:30"), "no status-page reminder after resolution: %s", l)
+	}
+}
+
+// An operational mistake that reached customers: an owner, the correction
+// as a task, the support lead's approval of the message, then a review.
+func TestOperationalCustomerMistake(t *testing.T) {
+	lines := runWith(t, "operational", "major", map[string]any{"customers_affected": int64(42)},
+		simulation.Responders{ApproveAfter: time.Hour, TasksDoneAfter: 4 * time.Hour, HoldReviews: true},
+		simulation.Event{At: after(20 * time.Minute), Signal: "assign:owner=frank"},
+		simulation.Event{At: after(2 * 24 * time.Hour), Signal: "resolve"})
+	contains(t, lines, "Wed 23 Dec 16:20 task_created Follow-up SIM-1-T1 created: Correct Simulated operational incident (SIM-1), owned by frank")
+	contains(t, lines, "Wed 23 Dec 20:30 task_done Follow-up SIM-1-T1 done by frank")
+	contains(t, lines, "Wed 23 Dec 21:30 approved Approve the message to customers approved by erin, the support_lead")
+	// Resolved on Christmas Day: a business day later is Tuesday 16:00 (the 28th is a holiday).
+	contains(t, lines, "Fri 25 Dec 16:00 review_scheduled Review what affected customers scheduled for Tue 29 Dec 2026 16:00 GMT")
+	contains(t, lines, "Tue 29 Dec 17:00 review_held Review what affected customers held")
+	contains(t, lines, "Tue 29 Dec 17:00 status_changed Status resolved → closed")
+}
+
+// Without customers affected there is nothing to approve and no review.
+func TestOperationalNoCustomers(t *testing.T) {
+	lines := runWith(t, "operational", "minor", nil, simulation.Responders{TasksDoneAfter: time.Hour, HoldReviews: true},
+		simulation.Event{At: after(time.Minute), Signal: "assign:owner=erin"},
+		simulation.Event{At: after(3 * time.Hour), Signal: "resolve"})
+	contains(t, lines, "Wed 23 Dec 19:00 status_changed Status resolved → closed")
+	for _, l := range lines {
+		require.NotContains(t, l, " review")
+		require.NotContains(t, l, " approved by ")
+	}
+	contains(t, lines, "Wed 23 Dec 17:15 step_skipped Skipped Approve the message to customers: fields.customers_affected > 0 is false")
 }

@@ -60,3 +60,11 @@ func (s *Store) Delivery(ctx context.Context, key string) (Delivery, error) {
 	err := s.db.GetContext(ctx, &d, s.db.Rebind(`SELECT key, incident_ref, channel, recipient, status, attempts, error FROM deliveries WHERE key = ?`), key)
 	return d, wrap(err, "read delivery")
 }
+
+// Deliveries lists an incident's deliveries in the given status, oldest first.
+func (s *Store) Deliveries(ctx context.Context, ref, status string) ([]Delivery, error) {
+	var out []Delivery
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT key, incident_ref, channel, recipient, status, attempts, error
+		FROM deliveries WHERE incident_ref = ? AND status = ? ORDER BY created_at, key`), ref, status)
+	return out, wrap(err, "list deliveries")
+}

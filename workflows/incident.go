@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/dsl"
 )
 
@@ -146,6 +147,7 @@ type State struct {
 	Acks         []Acknowledgement   `json:"acks,omitempty"` // every acknowledgement, of the incident and of pages
 	Escalations  []*Escalation       `json:"escalations"`
 	Approvals    []*PendingApproval  `json:"approvals"`
+	Reviews      []*Review           `json:"reviews"`
 	Tasks        []incidentflow.Task `json:"tasks"`
 	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
 	TaskCount   int                          `json:"task_count"`
@@ -159,6 +161,11 @@ type State struct {
 	Seq int64 `json:"seq"`
 	// Iterations count how often each step ran, for delivery keys.
 	Iterations map[string]int `json:"iterations,omitempty"`
+	// Tracked says a channel that follows its alerts up (PagerDuty) took a
+	// delivery; FollowedAcks and FollowedResolve say what it was told since.
+	Tracked         bool `json:"tracked,omitempty"`
+	FollowedAcks    int  `json:"followed_acks,omitempty"`
+	FollowedResolve bool `json:"followed_resolve,omitempty"`
 }
 
 // AcknowledgeInput is the acknowledge update's argument.
@@ -227,9 +234,11 @@ type run struct {
 	// background steps and handlers all run under it.
 	mainCtx workflow.Context
 	// queue holds changes not yet written to the store, in order.
-	queue   []incidentflow.Change
-	written int64 // number of changes written
-	queued  int64 // number of changes queued
+	queue []incidentflow.Change
+	// followingUp is true while the follow-up activity runs.
+	followingUp bool
+	written     int64 // number of changes written
+	queued      int64 // number of changes queued
 }
 
 func newRun(ctx workflow.Context, in Input) (*run, error) {
@@ -245,7 +254,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
 		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
-		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Tasks: []incidentflow.Task{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
+		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Reviews: []*Review{}, Tasks: []incidentflow.Task{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
 	}}
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
@@ -260,6 +269,7 @@ func (r *run) run(ctx workflow.Context) error {
 		return err
 	}
 	workflow.Go(ctx, r.recorder)
+	workflow.Go(ctx, r.followUps)
 
 	inc := r.in.Incident
 	by := ""
@@ -279,8 +289,11 @@ func (r *run) run(ctx workflow.Context) error {
 		return err
 	}
 	cancelMain()
-	// Let update handlers answer and the store catch up before the run ends.
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && r.written == r.queued })
+	// Let update handlers answer, alerts be closed and the store catch up
+	// before the run ends.
+	return workflow.Await(ctx, func() bool {
+		return workflow.AllHandlersFinished(ctx) && r.followUpDue() == "" && !r.followingUp && r.written == r.queued
+	})
 }
 
 func refused(format string, args ...any) error {
@@ -313,6 +326,14 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, r.approve,
 		workflow.UpdateHandlerOptions{Validator: r.validateApprove}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReviewHeld, r.reviewHeld,
+		workflow.UpdateHandlerOptions{Validator: r.validateReviewHeld}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRescheduleReview, r.rescheduleReview,
+		workflow.UpdateHandlerOptions{Validator: r.validateRescheduleReview}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddNote, r.addNote,
@@ -434,8 +455,10 @@ func (r *run) validateAcknowledge(in AcknowledgeInput) error {
 		return refused("say who acknowledges: \"by\" is required")
 	}
 	// A page running later in the incident (an executive escalation) takes
-	// its own acknowledgement.
-	if a := r.state.Acknowledged; a != nil && len(r.state.Escalations) == 0 {
+	// its own acknowledgement; a page already acknowledged, winding down, does not.
+	if a := r.state.Acknowledged; a != nil && !slices.ContainsFunc(r.state.Escalations, func(e *Escalation) bool {
+		return len(r.state.Acks) <= e.AcksBefore
+	}) {
 		return refused("incident %s was already acknowledged by %s at %s", r.state.Ref, a.By, a.At.UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -584,7 +607,11 @@ func (r *run) recorder(ctx workflow.Context) {
 // facts is what conditions and templates see now.
 func (r *run) facts() dsl.Facts {
 	f := dsl.Facts{Ref: r.state.Ref, Type: r.state.Type, Title: r.state.Title, Severity: r.state.Severity, Status: r.state.Status,
-		Summary: r.in.Incident.Summary, DeclaredAt: r.in.Incident.DeclaredAt, Fields: r.state.Fields, Steps: r.state.Outputs}
+		Summary: r.in.Incident.Summary, DeclaredAt: r.in.Incident.DeclaredAt, Fields: r.state.Fields, Steps: r.state.Outputs,
+		Roles: map[string]string{}}
+	for _, role := range r.in.Process.Roles {
+		f.Roles[role] = r.state.Roles[role] // "" while nobody holds it
+	}
 	if a := r.state.Acknowledged; a != nil {
 		f.Acknowledged, f.AcknowledgedBy = true, a.By
 	}
@@ -615,10 +642,61 @@ func (r *run) details(ctx workflow.Context) {
 	for _, e := range r.state.Escalations {
 		fmt.Fprintf(&b, "- Paging %s, level %d (round %d): waiting for an acknowledgement until %s\n", e.Policy, e.Level, e.Round, e.NextAt.UTC().Format("15:04 MST"))
 	}
+	for _, p := range r.state.Reviews {
+		if !p.Held {
+			fmt.Fprintf(&b, "- Review %s: %s\n", p.Title, r.localTime(p.Start))
+		}
+	}
 	for _, c := range r.state.Clocks {
 		if c.Status == ClockOpen || c.Status == ClockMissed {
 			fmt.Fprintf(&b, "- Deadline %s: due %s (%s)\n", c.Title, r.localTime(c.Due), c.Status)
 		}
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
+}
+
+// followUpDue names what the channels that track their alerts have yet to
+// hear: acknowledge (a new acknowledgement) or resolve (the incident is over).
+func (r *run) followUpDue() string {
+	switch {
+	case !r.state.Tracked || r.state.FollowedResolve:
+		return ""
+	case r.state.Status == "resolved" || dsl.IsFinalStatus(r.state.Status):
+		return "resolve"
+	case len(r.state.Acks) > r.state.FollowedAcks:
+		return "acknowledge"
+	}
+	return ""
+}
+
+// followUps tells the channels that track their alerts (PagerDuty) when the
+// incident is acknowledged and when it is resolved. It runs only for
+// incidents whose deliveries went through such a channel, so other runs'
+// histories hold no trace of it.
+func (r *run) followUps(ctx workflow.Context) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+	})
+	for {
+		var event string
+		if err := workflow.Await(ctx, func() bool { event = r.followUpDue(); return event != "" }); err != nil {
+			return
+		}
+		acks := len(r.state.Acks)
+		r.followingUp = true
+		opts := workflow.GetActivityOptions(ctx)
+		opts.Summary = "Tell the alerting channels: " + event
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FollowUp,
+			activities.FollowUpInput{Incident: r.channelIncident(), Event: event}).Get(ctx, nil)
+		r.followingUp = false
+		if err != nil {
+			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", "", "", fmt.Sprintf("Could not %s the alerts: %v", event, rootCause(err)), nil))
+		}
+		if event == "resolve" {
+			r.state.FollowedResolve = true
+		} else {
+			r.state.FollowedAcks = acks
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -70,6 +71,18 @@ func (m *memStore) FinishDelivery(_ context.Context, key, status, reason string)
 	d.Status, d.Error = status, reason
 	m.deliveries[key] = d
 	return nil
+}
+
+func (m *memStore) Deliveries(_ context.Context, ref, status string) ([]store.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Delivery
+	for _, k := range slices.Sorted(maps.Keys(m.deliveries)) {
+		if d := m.deliveries[k]; d.Ref == ref && d.Status == status {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // kinds lists the timeline event kinds in the order they were recorded.
@@ -747,6 +760,45 @@ func (s *IncidentSuite) TestPageEscalatesUntilAcknowledged() {
 	}, s.sent.lines(), "level 2 pages bob and the sre team, bob once")
 }
 
+// follower stands for PagerDuty: it records triggers and the follow-ups of each.
+type follower struct {
+	recorder
+	followed []string
+}
+
+func (f *follower) Follow(_ context.Context, u channels.FollowUp) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.followed = append(f.followed, u.Event+" "+u.DedupKey)
+	return nil
+}
+
+func (s *IncidentSuite) TestAlertsAreAcknowledgedAndResolved() {
+	pd := &follower{}
+	s.acts.Channels["ops"] = pd
+	s.update(7*time.Minute, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "bob"}, "")
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved"}, "")
+	s.update(2*time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(pagingProcess, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Len(pd.sent, 4)
+	// The notice after the acknowledgement goes out while the acknowledgement
+	// is followed up, so whether it is acknowledged too depends on which ran
+	// first; every page is acknowledged, and everything is resolved.
+	s.Subset(pd.followed, []string{
+		"acknowledge incident-INC-7/page#1/round-1/level-1/person:alice",
+		"acknowledge incident-INC-7/page#1/round-1/level-2/person:alice",
+		"acknowledge incident-INC-7/page#1/round-1/level-2/person:bob",
+	})
+	s.Equal([]string{
+		"resolve incident-INC-7/page#1/round-1/level-1/person:alice",
+		"resolve incident-INC-7/page#1/round-1/level-2/person:alice",
+		"resolve incident-INC-7/page#1/round-1/level-2/person:bob",
+		"resolve incident-INC-7/steps[2]#1/channel:ops",
+	}, pd.followed[len(pd.followed)-4:])
+	s.Contains(s.store.kinds(), "followed_up")
+}
+
 func (s *IncidentSuite) TestAcknowledgedBeforeThePageStartsIsNotPaged() {
 	process := `
 process: p
@@ -866,6 +918,82 @@ steps:
 	}, s.sent.lines())
 	s.Contains(s.store.kinds(), "task_created")
 	s.Contains(s.store.kinds(), "task_done")
+}
+
+// clocked is a channel that records each message with the workflow time it was sent.
+type clocked struct {
+	now  func() time.Time
+	mu   sync.Mutex
+	sent []string
+	msgs []channels.Message
+}
+
+func (c *clocked) Send(_ context.Context, m channels.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	to := m.Channel
+	if m.Recipient != nil {
+		to = m.Recipient.ID
+	}
+	c.sent = append(c.sent, fmt.Sprintf("%s %s %s", c.now().UTC().Format("Mon 02 15:04"), m.Event, to))
+	c.msgs = append(c.msgs, m)
+	return nil
+}
+
+func (s *IncidentSuite) TestReview() {
+	process := `
+process: p
+title: P
+severities: [high]
+roles: [lead]
+steps:
+  - set: {roles: {lead: carol}}
+  - id: rv
+    name: Post-incident review
+    review:
+      within: 5 business days
+      attendees: [role:lead, team:sre]
+      remind_before: [24h, 1h]
+      description: "Agenda for {{ .Incident.Ref }}"
+  - notify: {to: [channel:ops], message: "held at {{ .Steps.rv.Output.at }}: {{ .Steps.rv.Output.write_up }}"}
+  - set: {status: closed}
+`
+	sent := &clocked{now: s.env.Now}
+	s.acts.Channels["ops"] = sent
+	// Thursday 09:00: the first slot a business day later is Friday 09:00.
+	s.update(time.Minute, workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "carol", WriteUp: "notes.txt"}, "write_up must be a link")
+	s.env.RegisterDelayedCallback(func() {
+		st := s.state()
+		s.Require().Len(st.Reviews, 1)
+		s.Equal(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), st.Reviews[0].Start.UTC())
+		s.Equal(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC), st.Reviews[0].Latest.UTC(), "five business days from Thursday")
+	}, 2*time.Minute)
+	// Moved to Monday 14:00 before Friday's reminder goes out.
+	s.update(time.Hour, workflows.UpdateRescheduleReview, workflows.RescheduleReviewInput{By: "carol", Start: time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC)}, "")
+	s.update(4*24*time.Hour+6*time.Hour+30*time.Minute, workflows.UpdateReviewHeld,
+		workflows.ReviewHeldInput{By: "carol", WriteUp: "https://wiki.example.com/INC-7"}, "")
+	s.update(5*24*time.Hour, workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "carol"}, "no review is scheduled")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
+	s.NoError(s.env.GetWorkflowError())
+
+	s.Equal([]string{
+		"Thu 26 09:00 review carol", "Thu 26 09:00 review alice", "Thu 26 09:00 review bob",
+		"Thu 26 10:00 review carol", "Thu 26 10:00 review alice", "Thu 26 10:00 review bob",
+		"Sun 29 14:00 reminder carol", "Sun 29 14:00 reminder alice", "Sun 29 14:00 reminder bob",
+		"Mon 30 13:00 reminder carol", "Mon 30 13:00 reminder alice", "Mon 30 13:00 reminder bob",
+		"Mon 30 15:30 notify ops",
+	}, sent.sent)
+	first, moved := sent.msgs[0].Invitation, sent.msgs[3].Invitation
+	s.Equal(first.UID, moved.UID, "a reschedule updates the same calendar event")
+	s.Equal([]int{0, 1}, []int{first.Sequence, moved.Sequence})
+	s.Equal(time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC), moved.End.UTC())
+	s.Len(moved.Attendees, 3)
+	s.Equal("Agenda for INC-7", moved.Description)
+	s.Equal("Post-incident review: INC-7 Checkout is down", moved.Summary)
+	s.Equal("held at 2026-11-30 14:00:00 +0000 UTC: https://wiki.example.com/INC-7", sent.msgs[12].Message)
+	s.Contains(s.store.kinds(), "review_scheduled")
+	s.Contains(s.store.kinds(), "review_rescheduled")
+	s.Contains(s.store.kinds(), "review_held")
 }
 
 func TestStartOptions(t *testing.T) {

@@ -24,6 +24,9 @@ type Escalation struct {
 	Since  time.Time `json:"since"`
 	// NextAt is when the next level is paged if nobody acknowledges.
 	NextAt time.Time `json:"next_at"`
+	// AcksBefore is how many acknowledgements there were when the sequence
+	// running this page began: one more acknowledges it.
+	AcksBefore int `json:"acks_before"`
 }
 
 // page runs an escalation policy: each level's targets are paged (schedules
@@ -60,7 +63,7 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "page_skipped", ref, "",
 			fmt.Sprintf("%s: not paging, %s already acknowledged", s.Label(), r.state.Acks[acksBefore].By), nil))
 	}
-	esc := &Escalation{Step: s.Label(), Policy: pol.ID, Since: workflow.Now(ctx), Paged: []string{}}
+	esc := &Escalation{Step: s.Label(), Policy: pol.ID, Since: workflow.Now(ctx), Paged: []string{}, AcksBefore: acksBefore}
 	r.state.Escalations = append(r.state.Escalations, esc)
 	defer func() {
 		r.state.Escalations = slices.DeleteFunc(r.state.Escalations, func(e *Escalation) bool { return e == esc })
@@ -86,6 +89,7 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 					fmt.Sprintf("%s: paging level %d gave up: %v; escalating", s.Label(), i+1, rootCause(err)), nil))
 				failed = true
 			}
+			r.state.Tracked = r.state.Tracked || res.Tracked
 			for _, p := range res.Recipients {
 				if !slices.Contains(esc.Paged, p) {
 					esc.Paged = append(esc.Paged, p)

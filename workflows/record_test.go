@@ -52,6 +52,8 @@ var scenarios = []scenario{
 		{workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "frank"}},
 		{workflows.UpdateAddNote, workflows.AddNoteInput{Text: "rolled back", By: "alice"}},
 		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "alice"}},
+		{workflows.UpdateRescheduleReview, workflows.RescheduleReviewInput{By: "alice", Start: time.Now().Add(96 * time.Hour).Truncate(time.Hour)}},
+		{workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "alice", WriteUp: "https://wiki.example.com/INC-1"}},
 	}},
 	{process: "security", severity: "critical", fields: map[string]any{"personal_data": true, "nis2_in_scope": true}, steps: []update{
 		{workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "carol"}},
@@ -68,10 +70,13 @@ var scenarios = []scenario{
 		{workflows.UpdateSignal, workflows.SignalInput{Name: "regulator_notified", By: "dan"}},
 		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "dan"}},
 	}},
-	{process: "operational", severity: "major", steps: []update{
+	{process: "operational", severity: "major", fields: map[string]any{"customers_affected": 42, "area": "finance"}, steps: []update{
 		{workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "erin"}},
-		{workflows.UpdateSignal, workflows.SignalInput{Name: "corrected", By: "erin"}},
+		{workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "owner", Person: "frank"}},
+		{workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: "INC-4-T1", By: "frank", Note: "refunds reversed"}},
+		{workflows.UpdateApprove, workflows.ApproveInput{By: "erin"}},
 		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "erin"}},
+		{workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "frank", WriteUp: "https://wiki.example.com/INC-4"}},
 	}},
 }
 

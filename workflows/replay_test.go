@@ -14,15 +14,19 @@ import (
 
 // TestReplayRecordedHistories replays the recorded run of each built-in
 // process (testdata/*.json, made by `make record-histories`) against the
-// interpreter as it is now. A failure means a change would break incidents
-// that are running: put the change behind workflow.GetVersion instead of
-// re-recording.
+// interpreter as it is now, and the runs recorded by earlier versions
+// (testdata/v*/), which stand for incidents still open from those days. A
+// failure means a change would break incidents that are running: put the
+// change behind workflow.GetVersion instead of re-recording.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.json")
+	current, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
-	require.Len(t, files, 4, "one recorded history per built-in process; run make record-histories")
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+	require.Len(t, current, 4, "one recorded history per built-in process; run make record-histories")
+	older, err := filepath.Glob("testdata/v*/*.json")
+	require.NoError(t, err)
+	for _, file := range append(current, older...) {
+		name := strings.TrimSuffix(strings.TrimPrefix(file, "testdata/"), ".json")
+		t.Run(name, func(t *testing.T) {
 			replayer := sdkworker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
 			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, file))

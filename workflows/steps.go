@@ -90,6 +90,8 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		failed = r.approval(ctx, s, ref, path)
 	case s.Task != nil:
 		failed = r.task(ctx, s, ref, key)
+	case s.Review != nil:
+		failed = r.review(ctx, s, ref, key)
 	}
 	r.output(s, "failed", failed)
 	return failed
@@ -218,8 +220,14 @@ func (r *run) deliver(ctx workflow.Context, s *dsl.Step, ref, key string, target
 	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
 	in := activities.NotifyInput{Incident: r.channelIncident(), Key: key, Step: ref, Event: "notify",
 		Targets: targets, Roles: maps.Clone(r.state.Roles), Message: msg}
+	return r.notifyResult(ctx, s, ref, workflow.ExecuteActivity(actx, a.Notify, in))
+}
+
+// notifyResult waits for a notify activity and records what went wrong; it
+// reports whether a delivery failed for good.
+func (r *run) notifyResult(ctx workflow.Context, s *dsl.Step, ref string, f workflow.Future) (failed bool) {
 	var res activities.NotifyResult
-	if err := workflow.ExecuteActivity(actx, a.Notify, in).Get(actx, &res); err != nil {
+	if err := f.Get(ctx, &res); err != nil {
 		if ctx.Err() != nil {
 			return false
 		}
@@ -227,6 +235,7 @@ func (r *run) deliver(ctx workflow.Context, s *dsl.Step, ref, key string, target
 			fmt.Sprintf("%s: delivery gave up: %v", s.Label(), rootCause(err)), nil))
 		return true
 	}
+	r.state.Tracked = r.state.Tracked || res.Tracked
 	for _, n := range res.Nobody {
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "", fmt.Sprintf("%s: nobody to reach for %s", s.Label(), n), nil))
 	}
@@ -306,7 +315,7 @@ func activityOptions(s *dsl.Step) workflow.ActivityOptions {
 
 func (r *run) channelIncident() channels.Incident {
 	return channels.Incident{Ref: r.state.Ref, Type: r.state.Type, Title: r.state.Title, Severity: r.state.Severity,
-		Status: r.state.Status, URL: r.in.Links.Incident}
+		Status: r.state.Status, URL: r.in.Links.Incident, SeverityLevel: r.in.Process.SeverityRank(r.state.Severity) + 1}
 }
 
 // rootCause unwraps Temporal's activity error to the message people can act on.

@@ -30,21 +30,24 @@ type Message struct {
 	User string
 }
 
-// Server is a running test SMTP server.
-type Server struct {
-	Addr string
-	// ClientTLS trusts the server's certificate; give it to the sender.
-	ClientTLS *tls.Config
-
+// Options shape the server's behaviour.
+type Options struct {
 	// Username and Password, when set, are required before MAIL.
 	Username, Password string
 	// NoStartTLS hides STARTTLS from EHLO.
 	NoStartTLS bool
 	// Reject answers RCPT for these addresses with 550.
 	Reject map[string]bool
-	// Busy answers every transaction with 451 while it is set.
-	Busy bool
+}
 
+// Server is a running test SMTP server.
+type Server struct {
+	Addr string
+	// ClientTLS trusts the server's certificate; give it to the sender.
+	ClientTLS *tls.Config
+
+	opts      Options
+	busy      bool // answer every transaction with 451
 	ln        net.Listener
 	serverTLS *tls.Config
 	mu        sync.Mutex
@@ -53,7 +56,7 @@ type Server struct {
 }
 
 // Start listens on 127.0.0.1 and serves until Close.
-func Start() (*Server, error) {
+func Start(opts Options) (*Server, error) {
 	cert, pool, err := selfSigned()
 	if err != nil {
 		return nil, err
@@ -62,7 +65,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: ln.Addr().String(), ln: ln,
+	s := &Server{Addr: ln.Addr().String(), ln: ln, opts: opts,
 		serverTLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}}
 	s.wg.Add(1)
@@ -98,17 +101,17 @@ func (s *Server) serve() {
 	}
 }
 
-func (s *Server) settings() (user, pass string, noTLS, busy bool, reject map[string]bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.Username, s.Password, s.NoStartTLS, s.Busy, s.Reject
-}
-
 // SetBusy makes the server answer 451 (try later) until it is cleared.
 func (s *Server) SetBusy(busy bool) {
 	s.mu.Lock()
-	s.Busy = busy
+	s.busy = busy
 	s.mu.Unlock()
+}
+
+func (s *Server) isBusy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.busy
 }
 
 func (s *Server) session(conn net.Conn) {
@@ -119,7 +122,7 @@ func (s *Server) session(conn net.Conn) {
 		fmt.Fprintf(w, format+"\r\n", args...)
 		_ = w.Flush()
 	}
-	user, pass, noTLS, busy, reject := s.settings()
+	user, pass, noTLS, reject := s.opts.Username, s.opts.Password, s.opts.NoStartTLS, s.opts.Reject
 	var msg Message
 	var authed string
 	encrypted := false
@@ -166,7 +169,7 @@ func (s *Server) session(conn net.Conn) {
 			authed = parts[1]
 			reply("235 2.7.0 accepted")
 		case "MAIL":
-			if busy {
+			if s.isBusy() {
 				reply("451 4.3.0 try again later")
 				continue
 			}

@@ -202,10 +202,13 @@ func TestDevEndToEnd(t *testing.T) {
 	require.Contains(t, kinds, "acknowledged")
 	require.Contains(t, kinds, "delivered")
 	require.Contains(t, kinds, "status_changed")
+	waitActive(t, d, "INC-1", "Hold the post-incident review")
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/review", `{"by":"alice","write_up":"https://wiki.example.com/INC-1"}`)
+	require.Equal(t, http.StatusOK, code, body)
 	require.Eventually(t, func() bool {
 		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")
 		return got["status"] == "closed"
-	}, 20*time.Second, 100*time.Millisecond, "resolving ends the engineering process by closing it")
+	}, 20*time.Second, 100*time.Millisecond, "the review held ends the engineering process by closing it")
 	require.Contains(t, d.out.String(), "[INC-1] Notify critical → #eng-incidents: [critical] INC-1 Checkout is down is declared.")
 	d.stop(t)
 }

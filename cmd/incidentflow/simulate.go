@@ -28,8 +28,9 @@ func (e environment) simulate(args []string) error {
 		"pages, notifications, reminders, deadlines and tasks, with their times in the calendar's zone.\n"+
 		"PROCESS is a built-in type (privacy) or a file (directory.yaml beside it is the directory).\n\n"+
 		"  incidentflow simulate privacy --severity high --field aware_at=2026-12-23T16:00 --signal regulator_notified@30h --resolve-after 3d")
-	var severity, at, ackAfter, resolveAfter, span string
-	var fields, signals repeated
+	var severity, at, ackAfter, resolveAfter, span, approveAfter, tasksAfter string
+	var fields, signals, assigns repeated
+	var noReviews bool
 	f.fs.StringVar(&severity, "severity", "", "the incident's severity (default: the most severe)")
 	f.fs.StringVar(&at, "at", "", "when it is declared, YYYY-MM-DDTHH:MM in the calendar's zone, or RFC 3339 (default: now)")
 	f.fs.Var(&fields, "field", "NAME=VALUE, repeatable; times as --at")
@@ -37,6 +38,10 @@ func (e environment) simulate(args []string) error {
 	f.fs.Var(&signals, "signal", "NAME@DURATION: the signal arrives this long after the declaration, repeatable")
 	f.fs.StringVar(&resolveAfter, "resolve-after", "", "the incident is resolved this long after the declaration")
 	f.fs.StringVar(&span, "for", "60d", "how long to simulate before closing the incident")
+	f.fs.Var(&assigns, "assign", "ROLE=PERSON@DURATION: the person takes the role this long after the declaration, repeatable")
+	f.fs.StringVar(&approveAfter, "approve-after", "", "each approval is given by its role's holder this long after it starts waiting")
+	f.fs.StringVar(&tasksAfter, "tasks-done-after", "", "each follow-up is done by its owner this long after it is created")
+	f.fs.BoolVar(&noReviews, "no-reviews", false, "reviews are never marked held (by default each is held when its meeting ends)")
 	// Flags may follow the process name, as the help shows.
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		args = append(args[1:], args[0])
@@ -93,6 +98,31 @@ func (e environment) simulate(args []string) error {
 		}
 		o.Events = append(o.Events, simulation.Event{At: after("signal", when), Signal: name})
 	}
+	for _, a := range assigns {
+		kv, when, ok := strings.Cut(a, "@")
+		role, person, ok2 := strings.Cut(kv, "=")
+		if !ok || !ok2 || !slices.Contains(p.Roles, role) {
+			f.problem("--assign %q must be ROLE=PERSON@DURATION with ROLE one of %s", a, strings.Join(p.Roles, ", "))
+			continue
+		}
+		if _, known := dir.Person(person); !known {
+			f.problem("--assign %q: %q is not in the directory", a, person)
+			continue
+		}
+		o.Events = append(o.Events, simulation.Event{At: after("assign", when), Signal: "assign:" + kv})
+	}
+	fixed := func(flagName, v string) time.Duration {
+		if v == "" {
+			return 0
+		}
+		d, err := dsl.ParseDuration(v)
+		if err != nil || d.BusinessDays > 0 || d.Fixed <= 0 {
+			f.problem("--%s %q must be a fixed duration such as 2h or 1d", flagName, v)
+		}
+		return d.Fixed
+	}
+	o.Responders = simulation.Responders{ApproveAfter: fixed("approve-after", approveAfter),
+		TasksDoneAfter: fixed("tasks-done-after", tasksAfter), HoldReviews: !noReviews}
 	if resolveAfter != "" {
 		o.Events = append(o.Events, simulation.Event{At: after("resolve-after", resolveAfter), Signal: "resolve"})
 	}
