@@ -138,7 +138,11 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		}
 	}
 	var transient error
-	for _, d := range ds {
+	for i, d := range ds {
+		// A worker that dies mid-delivery is noticed within the heartbeat
+		// timeout, not the whole activity's, and the retry resumes here:
+		// what was marked sent is skipped.
+		activity.RecordHeartbeat(ctx, i)
 		key := in.Key + "/" + d.target
 		row, err := a.Store.BeginDelivery(ctx, store.Delivery{Key: key, Ref: in.Incident.Ref, Channel: d.channel, Recipient: d.target})
 		if err != nil {
@@ -207,7 +211,8 @@ func (a *Activities) FollowUp(ctx context.Context, in FollowUpInput) (int, error
 	}
 	n := 0
 	var transient error
-	for _, d := range sent {
+	for i, d := range sent {
+		activity.RecordHeartbeat(ctx, i)
 		follower, ok := a.Channels[d.Channel].(channels.Follower)
 		if !ok || strings.Contains(d.Key, "#follow:") {
 			continue

@@ -228,12 +228,12 @@ func encode(w interface{ Write([]byte) (int, error) }, encoding string, content 
 // username, then one transaction. It gives up when ctx ends.
 func (e *Email) send(ctx context.Context, to []string, msg []byte) error {
 	host, _, _ := net.SplitHostPort(e.cfg.Server)
-	dialer := net.Dialer{Timeout: 15 * time.Second}
+	dialer := net.Dialer{Timeout: 10 * time.Second}
 	conn, err := dialer.DialContext(ctx, "tcp", e.cfg.Server)
 	if err != nil {
 		return fmt.Errorf("smtp %s: %w", e.cfg.Server, err)
 	}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(15 * time.Second) // below the activity's heartbeat timeout
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}

@@ -271,7 +271,9 @@ func (r *run) callHTTP(ctx workflow.Context, s *dsl.Step, ref, key string) (fail
 	}
 	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "http", Waiting: "calling " + h.Method + " " + in.URL})
 	defer done()
-	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
+	opts := activityOptions(s)
+	opts.HeartbeatTimeout = 0 // one request, bounded by its own timeout
+	actx := workflow.WithActivityOptions(ctx, opts)
 	var res activities.HTTPResult
 	if err := workflow.ExecuteActivity(actx, a.CallHTTP, in).Get(actx, &res); err != nil {
 		if ctx.Err() != nil {
@@ -288,14 +290,22 @@ func (r *run) callHTTP(ctx workflow.Context, s *dsl.Step, ref, key string) (fail
 	return false
 }
 
+// HeartbeatTimeout is how long an activity may go without a heartbeat before
+// Temporal gives its work to another worker. Each channel's send is bounded
+// well below it (webhooks 10s, SMTP 15s).
+const HeartbeatTimeout = 20 * time.Second
+
 // activityOptions are the options of the activities a step causes: by default
 // retried with backoff for up to an hour; the step's retry and timeout override.
 func activityOptions(s *dsl.Step) workflow.ActivityOptions {
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,
 		ScheduleToCloseTimeout: time.Hour,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
-		Summary:                s.Label(),
+		// Deliveries heartbeat before each recipient, so a worker that dies
+		// mid-step is noticed in seconds and the retry carries on.
+		HeartbeatTimeout: HeartbeatTimeout,
+		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+		Summary:          s.Label(),
 	}
 	if s.Timeout != nil {
 		opts.ScheduleToCloseTimeout = s.Timeout.Fixed
