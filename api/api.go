@@ -47,6 +47,9 @@ type Store interface {
 	Deadlines(ctx context.Context, f store.DeadlineFilter) ([]incidentflow.Deadline, error)
 	Task(ctx context.Context, id string) (incidentflow.Task, error)
 	ApplyChange(ctx context.Context, c incidentflow.Change) error
+	OpenAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
+	LatestAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
+	SaveAlert(ctx context.Context, a store.Alert) (string, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -194,6 +197,8 @@ func New(cfg Config) *Server {
 	v1.GET("/processes/:type", s.getProcess)
 
 	v1.POST("/incidents", s.requireScope(incidentflow.ScopeDeclare), s.declare)
+	v1.POST("/alerts/alertmanager", s.requireScope(incidentflow.ScopeDeclare), s.alerts("alertmanager"))
+	v1.POST("/alerts/grafana", s.requireScope(incidentflow.ScopeDeclare), s.alerts("grafana"))
 
 	respond := v1.Group("", s.requireScope(incidentflow.ScopeRespond))
 	respond.POST("/incidents/:ref/acknowledge", s.acknowledge)

@@ -448,23 +448,34 @@ func (s *Server) send(c *gin.Context, inc incidentflow.Incident, name string, bo
 	if len(arg) > 0 {
 		payload = arg[0]
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 30*time.Second)
-	defer cancel()
-	opts := client.UpdateWorkflowOptions{WorkflowID: inc.WorkflowID, UpdateName: name, Args: []any{payload},
-		WaitForStage: client.WorkflowUpdateStageCompleted}
+	updateID := ""
 	if key := c.GetHeader("Idempotency-Key"); key != "" && len(key) <= maxIdempotencyKey {
-		opts.UpdateID = key // Temporal runs an update with a known ID once
+		updateID = key // Temporal runs an update with a known ID once
 	}
-	handle, err := s.cfg.Temporal.UpdateWorkflow(ctx, opts)
-	var st workflows.State
-	if err == nil {
-		err = handle.Get(ctx, &st)
-	}
+	st, err := s.runUpdate(c.Request.Context(), inc, name, payload, updateID)
 	if err != nil {
-		s.fail(c, s.updateError(c.Request.Context(), inc, err))
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "state": st})
+}
+
+// runUpdate sends the named Temporal Update to the incident's run and waits
+// for its result, the run's state; an error says why it did not happen.
+func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name string, payload any, updateID string) (workflows.State, error) {
+	var st workflows.State
+	uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	opts := client.UpdateWorkflowOptions{WorkflowID: inc.WorkflowID, UpdateName: name, Args: []any{payload},
+		UpdateID: updateID, WaitForStage: client.WorkflowUpdateStageCompleted}
+	handle, err := s.cfg.Temporal.UpdateWorkflow(uctx, opts)
+	if err == nil {
+		err = handle.Get(uctx, &st)
+	}
+	if err != nil {
+		return st, s.updateError(ctx, inc, err)
+	}
+	return st, nil
 }
 
 // process returns the process version an incident runs.

@@ -52,7 +52,7 @@ func TestCheckSchemaRefusesUnmigrated(t *testing.T) {
 			require.NoError(t, err)
 			defer func() { _ = s.Close() }()
 			err = s.CheckSchema(context.Background())
-			require.EqualError(t, err, "the database schema is at version 0 but this binary needs 4: run `incidentflow migrate` first")
+			require.EqualError(t, err, "the database schema is at version 0 but this binary needs 5: run `incidentflow migrate` first")
 		})
 	}
 }

@@ -32,7 +32,7 @@ func TestProductionTopology(t *testing.T) {
 	t.Run("ApiRefusesAnUnmigratedSchema", func(t *testing.T) {
 		out, err := command(env, "api").CombinedOutput()
 		require.Error(t, err)
-		require.Contains(t, string(out), "the database schema is at version 0 but this binary needs 4: run `incidentflow migrate` first")
+		require.Contains(t, string(out), "the database schema is at version 0 but this binary needs 5: run `incidentflow migrate` first")
 	})
 
 	out, err := command(env, "migrate").CombinedOutput()

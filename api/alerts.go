@@ -1,0 +1,351 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// alertPayload is what Prometheus Alertmanager (webhook version 4) and
+// Grafana's alerting webhook post: a group of alerts, each with a status,
+// labels, annotations, times and a fingerprint. Fields the tools add between
+// versions are ignored, unlike in the rest of the API: refusing them would
+// lose alerts.
+type alertPayload struct {
+	Version     string  `json:"version"`
+	Status      string  `json:"status"`
+	Receiver    string  `json:"receiver"`
+	ExternalURL string  `json:"externalURL"`
+	Alerts      []alert `json:"alerts"`
+}
+
+type alert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+	DashboardURL string            `json:"dashboardURL"` // Grafana
+	PanelURL     string            `json:"panelURL"`     // Grafana
+}
+
+// AlertResolvedSignal is the signal a resolved alert sends an incident whose
+// process declares it; otherwise the resolution is a note on the timeline.
+const AlertResolvedSignal = "alert_resolved"
+
+// alertResult says what one alert did.
+type alertResult struct {
+	Fingerprint string `json:"fingerprint"`
+	Status      string `json:"status"`
+	// Action is declared, attached (to the open incident with its
+	// fingerprint), resolved, or ignored (a resolved alert no incident knows).
+	Action string `json:"action"`
+	Ref    string `json:"ref,omitempty"`
+}
+
+// plannedAlert is an alert checked and ready: the process and severity it
+// declares with when it fires.
+type plannedAlert struct {
+	alert
+	process  *dsl.Process
+	severity string
+}
+
+const maxFingerprint = 128
+
+// alerts takes a monitoring system's webhook: a firing alert declares an
+// incident or joins the open one with its fingerprint; a resolved one is
+// recorded on that incident (and sends it the alert_resolved signal when its
+// process listens for it). ?type= and ?severity= choose the incident type
+// and severity, else the labels incident_type and severity do. Every alert
+// is checked before any is acted on, so a bad request changes nothing.
+func (s *Server) alerts(source string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		raw, err := io.ReadAll(c.Request.Body)
+		if err != nil {
+			s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body cannot be read: %v", err))
+			return
+		}
+		var p alertPayload
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if err := dec.Decode(&p); err != nil {
+			s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the body is not a %s webhook payload: %v", source, err))
+			return
+		}
+		if bytes.Contains(raw, []byte(`\u0000`)) {
+			s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the body contains a NUL character"))
+			return
+		}
+		if source == "alertmanager" && p.Version != "4" {
+			s.fail(c, field("version", fmt.Sprintf("must be \"4\", the Alertmanager webhook version this endpoint reads, not %q", p.Version)))
+			return
+		}
+		planned, err := s.planAlerts(c, p.Alerts)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		results := make([]alertResult, 0, len(planned))
+		for _, a := range planned {
+			res, err := s.handleAlert(c, source, a)
+			if err != nil {
+				s.fail(c, err)
+				return
+			}
+			results = append(results, res)
+		}
+		c.JSON(http.StatusOK, gin.H{"source": source, "results": results})
+	}
+}
+
+// planAlerts checks every alert and picks each firing one's type and
+// severity, reporting every problem at once.
+func (s *Server) planAlerts(c *gin.Context, alerts []alert) ([]plannedAlert, error) {
+	qType, qSeverity := c.Query("type"), c.Query("severity")
+	var details []incidentflow.Detail
+	problem := func(i int, name, msg string) {
+		details = append(details, incidentflow.Detail{Field: fmt.Sprintf("alerts[%d].%s", i, name), Message: msg})
+	}
+	types := s.cfg.Catalog.Types()
+	var out []plannedAlert
+	for i, a := range alerts {
+		switch {
+		case a.Fingerprint == "" || len(a.Fingerprint) > maxFingerprint:
+			problem(i, "fingerprint", fmt.Sprintf("is required (at most %d characters): it groups the alert's notifications into one incident", maxFingerprint))
+			continue
+		case a.Status != "firing" && a.Status != "resolved":
+			problem(i, "status", fmt.Sprintf("must be firing or resolved, not %q", a.Status))
+			continue
+		}
+		pa := plannedAlert{alert: a}
+		if a.Status == "resolved" {
+			out = append(out, pa)
+			continue
+		}
+		typ, from := qType, "the type query parameter"
+		if typ == "" {
+			typ, from = a.Labels["incident_type"], "the label incident_type"
+		}
+		p, ok := s.cfg.Catalog.Processes[typ]
+		switch {
+		case typ == "":
+			problem(i, "labels.incident_type", "no incident type: add ?type=TYPE to the webhook URL or the label incident_type to the alert (types: "+strings.Join(types, ", ")+")")
+			continue
+		case !ok:
+			problem(i, "labels.incident_type", fmt.Sprintf("%s names %q, which is no incident type%s (types: %s)", from, typ, dsl.DidYouMean(typ, types), strings.Join(types, ", ")))
+			continue
+		}
+		pa.process = p
+		switch sev := a.Labels["severity"]; {
+		case qSeverity != "" && p.SeverityRank(qSeverity) < 0:
+			problem(i, "severity", fmt.Sprintf("the severity query parameter %q is not a %s severity%s (%s)", qSeverity, typ, dsl.DidYouMean(qSeverity, p.Severities), strings.Join(p.Severities, ", ")))
+			continue
+		case qSeverity != "":
+			pa.severity = qSeverity
+		case p.SeverityRank(sev) >= 0:
+			pa.severity = sev
+		default:
+			// Monitoring severities (warning, page, P2…) rarely match a
+			// process's: an alert is never lost for it; it comes in at the
+			// lowest severity, and its own label is in the summary.
+			pa.severity = p.Severities[len(p.Severities)-1]
+		}
+		out = append(out, pa)
+	}
+	if len(details) > 0 {
+		msgs := make([]string, len(details))
+		for i, d := range details {
+			msgs[i] = d.Field + ": " + d.Message
+		}
+		return nil, &incidentflow.Error{Code: incidentflow.EINVALID, Message: "the alerts cannot be taken: " + strings.Join(msgs, "; "), Details: details}
+	}
+	return out, nil
+}
+
+// handleAlert acts on one checked alert.
+func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (alertResult, error) {
+	ctx := c.Request.Context()
+	res := alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
+	name := a.Labels["alertname"]
+	if name == "" {
+		name = a.Fingerprint
+	}
+	var startsAt *time.Time
+	if !a.StartsAt.IsZero() {
+		t := a.StartsAt.UTC()
+		startsAt = &t
+	}
+	record := store.Alert{Source: source, Fingerprint: a.Fingerprint, AlertName: name, Status: a.Status, StartsAt: startsAt}
+
+	if a.Status == "resolved" {
+		known, err := s.cfg.Store.LatestAlert(ctx, source, a.Fingerprint)
+		if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
+			res.Action = "ignored"
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		record.Ref, res.Ref, res.Action = known.Ref, known.Ref, "resolved"
+		before, err := s.cfg.Store.SaveAlert(ctx, record)
+		if err != nil || before == "resolved" {
+			return res, err // a repeated notification says nothing new
+		}
+		inc, err := s.cfg.Store.Incident(ctx, known.Ref)
+		if err != nil || dsl.IsFinalStatus(inc.Status) || inc.WorkflowStartedAt == nil {
+			return res, err
+		}
+		p, err := s.process(ctx, inc)
+		if err != nil {
+			return res, err
+		}
+		var upd error
+		if slices.Contains(p.Signals, AlertResolvedSignal) {
+			_, upd = s.runUpdate(ctx, inc, workflows.UpdateSignal, workflows.SignalInput{Name: AlertResolvedSignal, By: source,
+				Payload: map[string]any{"alertname": name, "fingerprint": a.Fingerprint}}, "")
+		} else {
+			_, upd = s.runUpdate(ctx, inc, workflows.UpdateAddNote, workflows.AddNoteInput{By: source,
+				Text: fmt.Sprintf("Alert %s resolved", name)}, "")
+		}
+		if incidentflow.ErrorCode(upd) == incidentflow.ECONFLICT {
+			return res, nil // the incident moved on meanwhile; the alert is recorded
+		}
+		return res, upd
+	}
+
+	open, err := s.cfg.Store.OpenAlert(ctx, source, a.Fingerprint)
+	switch {
+	case err == nil:
+		record.Ref, res.Ref, res.Action = open.Ref, open.Ref, "attached"
+		before, err := s.cfg.Store.SaveAlert(ctx, record)
+		if err != nil || before == "firing" {
+			return res, err // Alertmanager repeats firing alerts; once is news
+		}
+		inc, err := s.cfg.Store.Incident(ctx, open.Ref)
+		if err != nil || inc.WorkflowStartedAt == nil {
+			return res, err
+		}
+		_, upd := s.runUpdate(ctx, inc, workflows.UpdateAddNote, workflows.AddNoteInput{By: source, Text: fmt.Sprintf("Alert %s is firing again", name)}, "")
+		if incidentflow.ErrorCode(upd) == incidentflow.ECONFLICT {
+			return res, nil
+		}
+		return res, upd
+	case incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND:
+		return res, err
+	}
+
+	req := DeclareRequest{Type: a.process.Type, Severity: a.severity, Title: alertTitle(a.alert, name), Summary: alertSummary(a.alert),
+		Fields: labelFields(a.process, a.Labels), DeclaredBy: source}
+	// Alertmanager in high availability sends each notification from every
+	// peer: the same alert, started at the same instant, declares once.
+	key := "alert/" + source + "/" + a.Fingerprint
+	if startsAt != nil {
+		key += "/" + strconv.FormatInt(startsAt.Unix(), 10)
+	}
+	inc, _, err := s.Declare(ctx, req, key)
+	if inc.Ref == "" {
+		return res, err
+	}
+	record.Ref, res.Ref, res.Action = inc.Ref, inc.Ref, "declared"
+	if _, serr := s.cfg.Store.SaveAlert(ctx, record); serr != nil {
+		return res, serr
+	}
+	// A run that could not start yet is started by the reconciler; the
+	// incident and its alert are recorded either way.
+	return res, nil
+}
+
+func alertTitle(a alert, name string) string {
+	title := a.Annotations["summary"]
+	if title == "" {
+		title = a.Annotations["title"]
+	}
+	if title == "" {
+		title = name
+	}
+	if r := []rune(title); len(r) > maxTitle {
+		title = string(r[:maxTitle-1]) + "…"
+	}
+	return title
+}
+
+func alertSummary(a alert) string {
+	var b strings.Builder
+	if d := a.Annotations["description"]; d != "" {
+		b.WriteString(d + "\n\n")
+	}
+	for _, k := range []string{"runbook_url"} {
+		if v := a.Annotations[k]; v != "" {
+			fmt.Fprintf(&b, "Runbook: %s\n", v)
+		}
+	}
+	for _, u := range []struct{ name, url string }{{"Source", a.GeneratorURL}, {"Dashboard", a.DashboardURL}, {"Panel", a.PanelURL}} {
+		if u.url != "" {
+			fmt.Fprintf(&b, "%s: %s\n", u.name, u.url)
+		}
+	}
+	keys := make([]string, 0, len(a.Labels))
+	for k := range a.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b.WriteString("Labels:")
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%s", k, a.Labels[k])
+	}
+	out := b.String()
+	if r := []rune(out); len(r) > maxSummary {
+		out = string(r[:maxSummary-1]) + "…"
+	}
+	return out
+}
+
+// labelFields copies labels named like the process's fields into them,
+// keeping only those that are valid values of the field's type.
+func labelFields(p *dsl.Process, labels map[string]string) map[string]any {
+	out := map[string]any{}
+	for _, f := range p.Fields {
+		label, ok := labels[f.Name]
+		if !ok {
+			continue
+		}
+		var v any = label
+		switch f.Type { // labels are strings; fields are typed
+		case "bool":
+			v, _ = strconv.ParseBool(label)
+		case "int":
+			n, err := strconv.ParseInt(label, 10, 64)
+			if err != nil {
+				continue
+			}
+			v = n
+		case "number":
+			n, err := strconv.ParseFloat(label, 64)
+			if err != nil {
+				continue
+			}
+			v = n
+		case "list":
+			v = strings.Split(label, ",")
+		}
+		if norm, err := dsl.NormalizeField(f, v); err == nil {
+			out[f.Name] = norm
+		}
+	}
+	return out
+}
