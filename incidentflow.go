@@ -185,7 +185,11 @@ func (t Token) Allows(scope string) bool {
 // Change is what the workflow tells the store when the incident's state moves:
 // the new values and the timeline events that explain them, written together.
 type Change struct {
-	Ref            string
+	Ref string
+	// Type and DeclaredAt describe the incident for metrics (time to
+	// acknowledge and to resolve, by type and severity).
+	Type           string    `json:",omitempty"`
+	DeclaredAt     time.Time `json:",omitzero"`
 	Status         string
 	Severity       string
 	Fields         map[string]any

@@ -47,7 +47,9 @@ type Activities struct {
 	// Deliveries counts deliveries by channel and outcome (sent, failed,
 	// retrying, skipped); nil counts nothing.
 	Deliveries *prometheus.CounterVec
-	Now        func() time.Time
+	// Durations observe the time to acknowledge and to resolve; nil observes nothing.
+	Durations *Durations
+	Now       func() time.Time
 }
 
 // NewDeliveriesCounter makes the counter Activities.Deliveries expects and
@@ -60,6 +62,43 @@ func NewDeliveriesCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	return c
 }
 
+// Durations are the histograms of how long incidents take to be
+// acknowledged (MTTA) and resolved (MTTR), by type and severity.
+type Durations struct {
+	Acknowledge *prometheus.HistogramVec
+	Resolve     *prometheus.HistogramVec
+}
+
+// NewDurations makes the MTTA and MTTR histograms and registers them.
+func NewDurations(reg prometheus.Registerer) *Durations {
+	// From a minute to a month: acknowledgements take minutes, resolutions
+	// hours to weeks.
+	buckets := []float64{60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400}
+	d := &Durations{
+		Acknowledge: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "incidentflow_time_to_acknowledge_seconds",
+			Help: "From declaration to the first acknowledgement (MTTA), by type and severity at the time.", Buckets: buckets}, []string{"type", "severity"}),
+		Resolve: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "incidentflow_time_to_resolve_seconds",
+			Help: "From declaration to resolution (MTTR), by type and severity at the time.", Buckets: buckets}, []string{"type", "severity"}),
+	}
+	reg.MustRegister(d.Acknowledge, d.Resolve)
+	return d
+}
+
+// observe records what a change says about acknowledgement and resolution.
+func (d *Durations) observe(c incidentflow.Change) {
+	if d == nil || c.DeclaredAt.IsZero() {
+		return
+	}
+	if c.AcknowledgedAt != nil {
+		d.Acknowledge.WithLabelValues(c.Type, c.Severity).Observe(c.AcknowledgedAt.Sub(c.DeclaredAt).Seconds())
+	}
+	for _, e := range c.Events {
+		if to, _ := e.Data["to"].(string); e.Kind == "status_changed" && to == "resolved" {
+			d.Resolve.WithLabelValues(c.Type, c.Severity).Observe(e.At.Sub(c.DeclaredAt).Seconds())
+		}
+	}
+}
+
 func (a *Activities) count(channel, outcome string) {
 	if a.Deliveries != nil {
 		a.Deliveries.WithLabelValues(channel, outcome).Inc()
@@ -69,7 +108,11 @@ func (a *Activities) count(channel, outcome string) {
 // RecordChange writes the incident's new state and timeline events. It is a
 // local activity: cheap bookkeeping that should not lengthen the history.
 func (a *Activities) RecordChange(ctx context.Context, c incidentflow.Change) error {
-	return temporalError(a.Store.ApplyChange(ctx, c))
+	if err := a.Store.ApplyChange(ctx, c); err != nil {
+		return temporalError(err)
+	}
+	a.Durations.observe(c)
+	return nil
 }
 
 // NotifyInput is one notify step's delivery: its message to its targets.

@@ -567,6 +567,7 @@ func (r *run) event(ctx workflow.Context, kind, step, actor, msg string, data ma
 // and returns its sequence number for flush.
 func (r *run) record(ctx workflow.Context, c incidentflow.Change, events ...incidentflow.TimelineEvent) int64 {
 	c.Ref = r.state.Ref
+	c.Type, c.DeclaredAt = r.state.Type, r.in.Incident.DeclaredAt
 	c.At = workflow.Now(ctx)
 	c.Status = r.state.Status
 	c.Severity = r.state.Severity

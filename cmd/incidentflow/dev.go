@@ -82,12 +82,12 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	}
 
 	const namespace = "default"
-	cl, err := dialTemporal(ctx, temporalConfig{address: c.temporalAddr, namespace: namespace}, logger)
+	reg := newRegistry() // the SDK's, the worker's and the API's metrics, served at the API's /metrics
+	cl, err := dialTemporal(ctx, temporalConfig{address: c.temporalAddr, namespace: namespace}, logger, reg)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	reg := newRegistry() // the worker's and the API's metrics, served at the API's /metrics
 	w, err := startWorker(cl, st, cat, logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err

@@ -209,6 +209,24 @@ func TestDevEndToEnd(t *testing.T) {
 		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")
 		return got["status"] == "closed"
 	}, 20*time.Second, 100*time.Millisecond, "the review held ends the engineering process by closing it")
+
+	// One /metrics shows the API, the deliveries, the incidents' times to
+	// acknowledge and resolve, and the Temporal SDK's worker metrics.
+	resp, err = http.Get("http://" + d.api + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, want := range []string{
+		`incidentflow_time_to_acknowledge_seconds_count{severity="critical",type="engineering"} 1`,
+		`incidentflow_time_to_resolve_seconds_count{severity="critical",type="engineering"} 1`,
+		`incidentflow_deliveries_total{channel="eng-incidents",outcome="sent"}`,
+		`incidentflow_incidents_declared_total{severity="critical",type="engineering"} 1`,
+		`temporal_workflow_task_execution_latency_seconds_bucket`,
+		`temporal_request_total{`,
+		`temporal_worker_task_slots_available{`,
+	} {
+		require.Contains(t, string(metrics), want)
+	}
 	require.Contains(t, d.out.String(), "[INC-1] Notify critical → #eng-incidents: [critical] INC-1 Checkout is down is declared.")
 	d.stop(t)
 }

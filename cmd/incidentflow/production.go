@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
@@ -85,6 +86,8 @@ type connected struct {
 	cat    *dsl.Catalog
 	store  *store.Store
 	client client.Client
+	// registry holds the process's metrics, the Temporal SDK's among them.
+	registry *prometheus.Registry
 }
 
 // connect parses a command's flags and reaches its dependencies, refusing a
@@ -108,12 +111,13 @@ func (e environment) connect(ctx context.Context, name, summary string, args []s
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := dialTemporal(ctx, c.temporal, logger)
+	reg := newRegistry()
+	cl, err := dialTemporal(ctx, c.temporal, logger, reg)
 	if err != nil {
 		_ = st.Close()
 		return nil, nil, err
 	}
-	return &connected{config: c, logger: logger, cat: cat, store: st, client: cl}, func() { cl.Close(); _ = st.Close() }, nil
+	return &connected{config: c, logger: logger, cat: cat, store: st, client: cl, registry: reg}, func() { cl.Close(); _ = st.Close() }, nil
 }
 
 func (e environment) api(ctx context.Context, args []string) error {
@@ -130,7 +134,7 @@ func (e environment) api(ctx context.Context, args []string) error {
 		}
 		c.publicURL = "http://" + net.JoinHostPort(host, port)
 	}
-	server := api.New(apiConfig(conn.store, conn.client, conn.cat, conn.logger, c.publicURL, c.uiURL, c.temporal.namespace, newRegistry()))
+	server := api.New(apiConfig(conn.store, conn.client, conn.cat, conn.logger, c.publicURL, c.uiURL, c.temporal.namespace, conn.registry))
 	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), conn.logger)
 	if err != nil {
 		return err
@@ -146,7 +150,7 @@ func (e environment) worker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
-	reg := newRegistry()
+	reg := conn.registry
 	w, err := startWorker(conn.client, conn.store, conn.cat, conn.logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err
@@ -192,7 +196,7 @@ func (e environment) migrate(ctx context.Context, args []string) error {
 	if *skipTemporal {
 		return nil
 	}
-	cl, err := dialTemporal(ctx, c.temporal, logger)
+	cl, err := dialTemporal(ctx, c.temporal, logger, nil)
 	if err != nil {
 		return err
 	}

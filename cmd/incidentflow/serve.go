@@ -42,7 +42,7 @@ func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, logger *sl
 		logger.Warn("channel unavailable: deliveries to it will fail", "error", p)
 	}
 	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders, Secrets: getenv,
-		Deliveries: activities.NewDeliveriesCounter(reg)})
+		Deliveries: activities.NewDeliveriesCounter(reg), Durations: activities.NewDurations(reg)})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}

@@ -9,17 +9,20 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
 // dialTemporal is the one way incidentflow builds a Temporal client. It fails
-// when the frontend does not answer within ten seconds.
-func dialTemporal(ctx context.Context, c temporalConfig, logger *slog.Logger) (client.Client, error) {
+// when the frontend does not answer within ten seconds. The SDK's metrics go
+// to reg when it is given.
+func dialTemporal(ctx context.Context, c temporalConfig, logger *slog.Logger, reg prometheus.Registerer) (client.Client, error) {
 	opts := client.Options{
 		HostPort:  c.address,
 		Namespace: c.namespace,
@@ -47,6 +50,9 @@ func dialTemporal(ctx context.Context, c temporalConfig, logger *slog.Logger) (c
 			tlsConf.RootCAs = pool
 		}
 		opts.ConnectionOptions.TLS = tlsConf
+	}
+	if reg != nil {
+		opts.MetricsHandler = worker.SDKMetrics(reg)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
