@@ -3,7 +3,7 @@ GO ?= go
 # Packages whose tests do not link the embedded Temporal server: cheap to run under -race.
 RACE_PKGS = ./dsl/... ./store/... ./workflows/... ./activities/... ./channels/... ./oncall/... ./simulation/...
 
-.PHONY: dev build test check lint workflowcheck compose-config record-histories
+.PHONY: dev build test check lint workflowcheck compose-config record-histories ui-screenshot
 
 ## dev: run everything embedded (Temporal, its UI, SQLite, worker, API)
 dev:
@@ -21,6 +21,10 @@ test: check
 ## record-histories: re-record workflows/testdata/*.json on the embedded server (see README: Replay tests)
 record-histories:
 	$(GO) test -count=1 -tags record -run TestRecordHistories ./workflows/
+
+## ui-screenshot: check an incident's run reads like the process in the Temporal UI (needs chromium and npm)
+ui-screenshot:
+	scripts/ui-screenshot/run.sh
 
 ## check: formatting, vet, determinism of the workflow code, the compose file
 check: lint workflowcheck compose-config
