@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,10 +16,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/incidentflow/incidentflow/devserver"
 	"github.com/incidentflow/incidentflow/store"
 	"github.com/incidentflow/incidentflow/store/storetest"
+	"github.com/incidentflow/incidentflow/workflows"
 )
 
 // faultProcess notifies a team of three through a webhook, then pages a
@@ -218,4 +222,269 @@ func TestWorkerKilledMidDeliveryAndMidEscalation(t *testing.T) {
 		}
 	}
 	require.Equal(t, 5, delivered, "each delivery once on the timeline")
+}
+
+// PostgreSQL stopped for 30 seconds under traffic: the API answers 503 with a
+// clear error meanwhile, activities retry, and once it is back everything
+// recorded during the outage is there, once, without anyone restarting anything.
+func TestPostgresOutage(t *testing.T) {
+	pg := storetest.Server(t)
+	dbURL := storetest.URL(t, store.Postgres)
+	temporalAddr := freeAddr(t)
+	srv, err := devserver.Start(context.Background(), devserver.Options{FrontendAddr: temporalAddr,
+		SearchAttributes: map[string]enumspb.IndexedValueType{"IncidentType": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			"IncidentSeverity": enumspb.INDEXED_VALUE_TYPE_KEYWORD, "IncidentStatus": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			"IncidentRef": enumspb.INDEXED_VALUE_TYPE_KEYWORD}})
+	require.NoError(t, err)
+	defer srv.Stop()
+	apiAddr := freeAddr(t)
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+temporalAddr, "INCIDENTFLOW_API_ADDR="+apiAddr, "INCIDENTFLOW_LOG_FORMAT=json")
+	out, err := command(env, "migrate", "--skip-temporal").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = command(env, "token", "create", "--name", "ops", "--scope", "declare,respond").Output()
+	require.NoError(t, err)
+	d := &devProcess{api: apiAddr, token: strings.TrimSpace(string(out))}
+	apiLogs, workerLogs := &syncBuffer{}, &syncBuffer{}
+	for _, p := range []struct {
+		name string
+		logs *syncBuffer
+	}{{"api", apiLogs}, {"worker", workerLogs}} {
+		cmd := command(env, p.name)
+		cmd.Stdout, cmd.Stderr = p.logs, p.logs
+		require.NoError(t, cmd.Start())
+		defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	}
+	ready := func() int {
+		resp, err := http.Get("http://" + apiAddr + "/readyz")
+		if err != nil {
+			return 0
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Eventually(t, func() bool { return ready() == http.StatusOK }, 30*time.Second, 100*time.Millisecond)
+
+	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"Queue backing up","severity":"minor"}`)
+	require.Equal(t, http.StatusCreated, code, inc)
+	ref := inc["ref"].(string)
+	waitActive(t, d, ref, "Wait for a responder to acknowledge")
+
+	require.NoError(t, pg.Halt())
+	down := time.Now()
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = pg.Start()
+		}
+	}()
+
+	// Meanwhile the API says what is wrong, on every route.
+	require.Equal(t, http.StatusServiceUnavailable, ready())
+	code, body := d.call(t, "GET", "/v1/incidents/"+ref, "")
+	require.Equal(t, http.StatusServiceUnavailable, code, body)
+	require.Equal(t, "the database is unreachable", body["error"].(map[string]any)["message"])
+	code, body = d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"Second","severity":"minor"}`)
+	require.Equal(t, http.StatusServiceUnavailable, code, body)
+
+	// And the run keeps working: a status change arrives straight through
+	// Temporal, its handler delivers a notice, and both must reach the database.
+	cl, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: nopLogger{}})
+	require.NoError(t, err)
+	defer cl.Close()
+	_, err = cl.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{WorkflowID: "incident-" + ref,
+		UpdateName: workflows.UpdateSetStatus, Args: []any{workflows.SetStatusInput{Status: "fixing", By: "bob", Note: "during the outage"}},
+		WaitForStage: client.WorkflowUpdateStageAccepted})
+	require.NoError(t, err)
+
+	time.Sleep(30*time.Second - time.Since(down))
+	require.NoError(t, pg.Start())
+	restarted = true
+
+	require.Eventually(t, func() bool { return ready() == http.StatusOK }, 30*time.Second, 200*time.Millisecond, "the API recovers by itself")
+	var kinds []string
+	require.Eventually(t, func() bool {
+		code, tl := d.call(t, "GET", "/v1/incidents/"+ref+"/timeline", "")
+		if code != http.StatusOK {
+			return false
+		}
+		kinds = kinds[:0]
+		for _, e := range tl["events"].([]any) {
+			kinds = append(kinds, e.(map[string]any)["kind"].(string))
+		}
+		_, got := d.call(t, "GET", "/v1/incidents/"+ref, "")
+		return got["status"] == "fixing" && strings.Count(strings.Join(kinds, " "), "delivered") >= 3
+	}, 2*time.Minute, time.Second, "what happened during the outage reaches the database: %v\n%s", kinds, workerLogs)
+	require.Equal(t, 1, strings.Count(workerLogs.String(), "["+ref+"] Notify minor → #eng-incidents: "+ref+" is now fixing."),
+		"the status notice went out once")
+	code, body = d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"After the outage","severity":"minor"}`)
+	require.Equal(t, http.StatusCreated, code, body)
+}
+
+const drillV = `
+process: drill
+title: Drill
+severities: [critical]
+signals: [go]
+steps:
+  - notify: {to: [channel:console], message: "%[1]s declared {{ .Incident.Ref }}"}
+  - name: Wait for go
+    wait: {signal: go}
+  - notify: {to: [channel:console], message: "%[1]s carried on {{ .Incident.Ref }}"}
+  - wait: {for: status == "closed"}
+`
+
+// A process file edited while incidents of it are open: they carry on with
+// the version they were declared with; new ones take the new version.
+func TestProcessChangedWhileIncidentsAreOpen(t *testing.T) {
+	procs := t.TempDir()
+	write := func(version string) {
+		require.NoError(t, os.WriteFile(filepath.Join(procs, "drill.yaml"), []byte(fmt.Sprintf(drillV, version)), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(procs, "directory.yaml"), []byte("channels: [{id: console, type: console}]\n"), 0o644))
+	write("v1")
+	t.Setenv("INCIDENTFLOW_PROCESSES", procs)
+	data := t.TempDir()
+	d := startDev(t, data)
+	code, old := d.call(t, "POST", "/v1/incidents", `{"type":"drill","title":"Old","severity":"critical"}`)
+	require.Equal(t, http.StatusCreated, code, old)
+	waitActive(t, d, "INC-1", "Wait for go")
+	d.stop(t)
+
+	write("v2")
+	d = startDev(t, data)
+	code, fresh := d.call(t, "POST", "/v1/incidents", `{"type":"drill","title":"New","severity":"critical"}`)
+	require.Equal(t, http.StatusCreated, code, fresh)
+	waitActive(t, d, "INC-2", "Wait for go")
+	require.NotEqual(t, old["process_hash"], fresh["process_hash"])
+	for _, ref := range []string{"INC-1", "INC-2"} {
+		code, body := d.call(t, "POST", "/v1/incidents/"+ref+"/signals/go", `{"by":"drill"}`)
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	require.Eventually(t, func() bool {
+		out := d.out.String()
+		return strings.Contains(out, "[INC-1] Notify critical → #console: v1 carried on INC-1") &&
+			strings.Contains(out, "[INC-2] Notify critical → #console: v2 carried on INC-2")
+	}, 20*time.Second, 100*time.Millisecond, "each incident runs the version it was declared with:\n%s", d.out)
+	_, body := d.call(t, "GET", "/v1/incidents/INC-1", "")
+	require.Equal(t, old["process_hash"], body["process_hash"])
+}
+
+const everyWait = `
+process: waits
+title: Every kind of wait
+severities: [critical]
+roles: [lead, dpo]
+signals: [go]
+steps:
+  - set: {roles: {lead: alice, dpo: alice}}
+  - name: Clock
+    background: true
+    deadline: {title: Report, within: 40s, from: declared, remind_before: [25s], notify: [channel:console]}
+  - name: Rounds
+    background: true
+    repeat:
+      every: 10s
+      until: status == "resolved"
+      steps: [{notify: {to: [channel:console], message: "round of {{ .Incident.Ref }}"}}]
+  - name: Page
+    background: true
+    page: {policy: drill, message: "page {{ .Incident.Ref }}"}
+  - parallel:
+      - steps:
+          - name: Nap
+            sleep: {for: 20s}
+          - notify: {to: [channel:console], message: "woke {{ .Incident.Ref }}"}
+      - name: Approve
+        approval: {role: dpo}
+      - name: Fix
+        task: {owner: role:lead, title: "Fix {{ .Incident.Ref }}", wait: true}
+      - name: Until go
+        wait: {signal: go, timeout: 1h}
+  - name: Review
+    review: {within: 5 business days, attendees: [person:alice], remind_before: []}
+  - set: {status: closed}
+`
+
+const everyWaitDirectory = `
+people:
+  - {id: alice, name: Alice}
+  - {id: bob, name: Bob}
+policies:
+  - id: drill
+    levels:
+      - {targets: [person:alice], ack_within: 15s}
+      - {targets: [person:bob], ack_within: 15s}
+channels: [{id: console, type: console}]
+default_channel: console
+`
+
+// The whole dev stack killed while an incident waits in every way there is,
+// and started again on its data directory: everything carries on, and the
+// clocks fire at their due times, not from the restart.
+func TestDevKilledWithEveryKindOfWait(t *testing.T) {
+	procs := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(procs, "waits.yaml"), []byte(everyWait), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(procs, "directory.yaml"), []byte(everyWaitDirectory), 0o644))
+	t.Setenv("INCIDENTFLOW_PROCESSES", procs)
+	data := t.TempDir()
+	d := startDev(t, data)
+	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"waits","title":"Drill","severity":"critical"}`)
+	require.Equal(t, http.StatusCreated, code, inc)
+	declared, err := time.Parse(time.RFC3339Nano, inc["declared_at"].(string))
+	require.NoError(t, err)
+	for _, step := range []string{"Clock", "Rounds", "Nap", "Approve", "Fix", "Until go"} {
+		waitActive(t, d, "INC-1", step)
+	}
+	require.Eventually(t, func() bool { return strings.Contains(d.out.String(), "[INC-1] Page level 1 critical → Alice") },
+		10*time.Second, 100*time.Millisecond)
+
+	require.NoError(t, d.cmd.Process.Kill()) // no clean shutdown
+	_ = d.cmd.Wait()
+	before := d.out.String()
+	time.Sleep(3 * time.Second)
+	d = startDev(t, data, d.api, d.temporal, d.ui)
+
+	at := map[string]time.Duration{} // first time of each timeline kind, from the declaration
+	require.Eventually(t, func() bool {
+		_, tl := d.call(t, "GET", "/v1/incidents/INC-1/timeline", "")
+		events, _ := tl["events"].([]any)
+		for _, e := range events {
+			m := e.(map[string]any)
+			when, _ := time.Parse(time.RFC3339Nano, m["at"].(string))
+			kind := m["kind"].(string)
+			if kind == "paged" && strings.Contains(m["message"].(string), "level 2") {
+				kind = "paged level 2"
+			}
+			if _, ok := at[kind]; !ok {
+				at[kind] = when.Sub(declared)
+			}
+		}
+		_, ok := at["deadline_missed"]
+		return ok
+	}, 60*time.Second, 250*time.Millisecond, "the deadline never fired:\n%s", d.out)
+	require.InDelta(t, 40, at["deadline_missed"].Seconds(), 4, "due 40s after the declaration, restart or not")
+	require.InDelta(t, 15, at["paged level 2"].Seconds(), 4, "level 2 after level 1's 15s")
+	out := before + d.out.String()
+	require.Equal(t, 1, strings.Count(out, "[INC-1] Notify critical → #console: Reminder: Report"), "reminded once, 25s before")
+	require.Equal(t, 1, strings.Count(out, "[INC-1] Page level 2 critical → Bob"))
+	require.Equal(t, 1, strings.Count(out, "woke INC-1"), "the nap ended once")
+	require.GreaterOrEqual(t, strings.Count(out, "round of INC-1"), 4, "rounds every 10s carried on")
+
+	// The waits for people carry on too.
+	for _, req := range []struct{ path, body string }{
+		{"/v1/incidents/INC-1/approvals", `{"by":"alice"}`},
+		{"/v1/tasks/INC-1-T1/complete", `{"by":"alice"}`},
+		{"/v1/incidents/INC-1/signals/go", `{"by":"alice"}`},
+	} {
+		code, body := d.call(t, "POST", req.path, req.body)
+		require.Equal(t, http.StatusOK, code, "%s: %v", req.path, body)
+	}
+	waitActive(t, d, "INC-1", "Review")
+	code, body := d.call(t, "POST", "/v1/incidents/INC-1/review", `{"by":"alice"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Eventually(t, func() bool {
+		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")
+		return got["status"] == "closed"
+	}, 20*time.Second, 100*time.Millisecond)
+	d.stop(t)
 }
