@@ -3,7 +3,7 @@ GO ?= go
 # Packages whose tests do not link the embedded Temporal server: cheap to run under -race.
 RACE_PKGS = ./dsl/... ./store/... ./workflows/... ./activities/... ./channels/... ./oncall/... ./simulation/...
 
-.PHONY: dev build test check lint workflowcheck compose-config record-histories ui-screenshot
+.PHONY: dev build test check lint workflowcheck compose-config record-histories ui-screenshot bench
 
 ## dev: run everything embedded (Temporal, its UI, SQLite, worker, API)
 dev:
@@ -22,6 +22,11 @@ test: check
 record-histories:
 	$(GO) test -count=1 -tags record -run TestRecordHistories ./workflows/
 
+## bench: the end-to-end benchmark on an embedded stack, with 10,000 open incidents (see BENCHMARKS.md)
+bench:
+	$(GO) run ./cmd/incidentflow bench --scale
+	$(GO) test -run xxx -bench . -count 10 -benchmem ./dsl/ ./oncall/
+
 ## ui-screenshot: check an incident's run reads like the process in the Temporal UI (needs chromium and npm)
 ui-screenshot:
 	scripts/ui-screenshot/run.sh
@@ -35,7 +40,7 @@ lint:
 	$(GO) vet ./...
 
 workflowcheck:
-	$(GO) tool workflowcheck -config workflows/workflowcheck.yaml ./workflows/...
+	$(GO) tool workflowcheck -config workflows/workflowcheck.yaml ./workflows/... ./bench/...
 
 # Debian's docker-compose validates the file without a Docker engine. Under CI a
 # missing docker-compose is a failure, not a skip.

@@ -154,3 +154,23 @@ func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// Size is how many bytes the database takes.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var n int64
+	var err error
+	if s.dialect == Postgres {
+		err = s.db.GetContext(ctx, &n, `SELECT pg_database_size(current_database())`)
+	} else {
+		err = s.db.GetContext(ctx, &n, `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`)
+	}
+	return n, wrap(err, "database size")
+}
+
+// CountEvents counts the timeline events of a kind on incidents of a type.
+func (s *Store) CountEvents(ctx context.Context, incidentType, kind string) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT count(*) FROM timeline_events e JOIN incidents i ON i.ref = e.incident_ref
+		WHERE i.type = ? AND e.kind = ?`), incidentType, kind)
+	return n, wrap(err, "count events")
+}

@@ -321,3 +321,31 @@ func TestConfigProblemsAreReportedTogether(t *testing.T) {
   --temporal-tls-cert and --temporal-tls-key go together
   --api-addr "nonsense" must be host:port`)
 }
+
+// The benchmark's harness works: its quick run measures everything and writes
+// its JSON. Figures are not asserted here; BENCHMARKS.md records them.
+func TestBenchQuick(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bench.json")
+	cmd := exec.Command(binary, "bench", "--quick", "--json", out)
+	logs, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", logs)
+	require.Contains(t, string(logs), "hand-written workflow")
+	raw, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var r struct {
+		Declare   struct{ Count, Errors int }
+		FirstPage struct{ Count int } `json:"first_page"`
+		Overhead  struct {
+			ThroughputRatio float64 `json:"throughput_ratio"`
+			EventsRatio     float64 `json:"events_ratio"`
+		}
+		Scale struct{ Open int }
+	}
+	require.NoError(t, json.Unmarshal(raw, &r))
+	require.Equal(t, 100, r.Declare.Count)
+	require.Zero(t, r.Declare.Errors)
+	require.Equal(t, 5, r.FirstPage.Count)
+	require.Positive(t, r.Overhead.ThroughputRatio)
+	require.Positive(t, r.Overhead.EventsRatio)
+	require.Equal(t, 100, r.Scale.Open)
+}

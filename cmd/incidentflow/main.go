@@ -43,6 +43,8 @@ Usage:
   incidentflow validate [DIR]   check process files and the directory, reporting file:line:col: message
   incidentflow token create|list|revoke   manage API tokens (scopes declare, respond, admin)
   incidentflow simulate PROCESS [flags]   run a process in simulated time and print its timeline
+  incidentflow bench [--quick] [--scale]  measure declare latency, time to first page, the interpreter
+                                          against hand-written Temporal code, and many open incidents
 
 Run "incidentflow COMMAND -h" for a command's flags. Every flag has an
 environment twin, shown in its help.
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return env.token(ctx, args[1:])
 	case "simulate":
 		return env.simulate(args[1:])
+	case "bench":
+		return env.bench(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

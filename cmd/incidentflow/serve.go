@@ -36,13 +36,16 @@ func newRegistry() *prometheus.Registry {
 }
 
 // startWorker builds the activities' dependencies and starts the worker.
-func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, logger *slog.Logger, getenv func(string) string, console io.Writer, reg prometheus.Registerer) (sdkworker.Worker, error) {
+func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, logger *slog.Logger, getenv func(string) string, console io.Writer, reg prometheus.Registerer, also ...func(sdkworker.Worker)) (sdkworker.Worker, error) {
 	senders, problems := channels.Build(cat.Directory, channels.Config{Console: &linePrinter{w: console}, Getenv: getenv})
 	for _, p := range problems {
 		logger.Warn("channel unavailable: deliveries to it will fail", "error", p)
 	}
 	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders, Secrets: getenv,
 		Deliveries: activities.NewDeliveriesCounter(reg), Durations: activities.NewDurations(reg)})
+	for _, register := range also {
+		register(w)
+	}
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}

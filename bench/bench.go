@@ -1,0 +1,621 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// Options size the measurements. Every count is bounded, and so is every
+// measurement's wall time.
+type Options struct {
+	// Declare: Requests POSTs at Concurrency, stopping at MaxDuration.
+	Requests    int
+	Concurrency int
+	MaxDuration time.Duration
+	// FirstPage samples of the time from a declaration to its first page.
+	FirstPage int
+	// Overhead: Rounds of Batch incidents of each kind, mixed.
+	Rounds, Batch int
+	// Scale open incidents held waiting (0: not measured).
+	Scale int
+	// Log reports progress.
+	Log func(format string, args ...any)
+}
+
+// Quick are options that check the harness in well under a minute.
+func Quick() Options {
+	return Options{Requests: 100, Concurrency: 8, MaxDuration: 20 * time.Second, FirstPage: 5, Rounds: 2, Batch: 5, Scale: 100}
+}
+
+// Full are the options BENCHMARKS.md quotes.
+func Full() Options {
+	return Options{Requests: 2000, Concurrency: 16, MaxDuration: 2 * time.Minute, FirstPage: 30, Rounds: 7, Batch: 20}
+}
+
+// Env is the running stack the benchmark drives.
+type Env struct {
+	APIURL   string
+	Token    string
+	Temporal client.Client
+	Store    *store.Store
+	Catalog  *dsl.Catalog
+	Hook     *Receiver
+	// TemporalDBSize measures the Temporal server's database, when it is known.
+	TemporalDBSize func() (int64, error)
+	// Embedded says the Temporal server runs in this process.
+	Embedded bool
+}
+
+// Latency is a set of timings.
+type Latency struct {
+	Count     int     `json:"count"`
+	Errors    int     `json:"errors"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+	P50ms     float64 `json:"p50_ms"`
+	P95ms     float64 `json:"p95_ms"`
+	P99ms     float64 `json:"p99_ms"`
+}
+
+func latency(ds []time.Duration, errs int, elapsed time.Duration) Latency {
+	slices.Sort(ds)
+	q := func(p float64) float64 {
+		if len(ds) == 0 {
+			return 0
+		}
+		i := int(p * float64(len(ds)-1))
+		return float64(ds[i].Microseconds()) / 1000
+	}
+	l := Latency{Count: len(ds), Errors: errs, Seconds: elapsed.Seconds(), P50ms: q(0.50), P95ms: q(0.95), P99ms: q(0.99)}
+	if elapsed > 0 {
+		l.PerSecond = float64(len(ds)) / elapsed.Seconds()
+	}
+	return l
+}
+
+// Kind is one way of running the benchmark process.
+type Kind struct {
+	// IncidentsPerSecond is the median over rounds; Rates are every round's.
+	IncidentsPerSecond float64   `json:"incidents_per_second"`
+	Rates              []float64 `json:"rates"`
+	// HistoryEvents is the median number of events in a completed run's
+	// history; the range shows how workflow-task batching varies it.
+	HistoryEvents      int    `json:"history_events"`
+	HistoryEventsRange [2]int `json:"history_events_range"`
+}
+
+// Overhead compares the interpreter with the hand-written baseline.
+type Overhead struct {
+	Interpreter Kind `json:"interpreter"`
+	Baseline    Kind `json:"baseline"`
+	// ThroughputRatio is the median over rounds of interpreter/baseline
+	// incidents per second (1 is parity); EventsRatio is interpreter/baseline
+	// history events (1 is parity).
+	ThroughputRatio float64   `json:"throughput_ratio"`
+	RoundRatios     []float64 `json:"round_ratios"`
+	EventsRatio     float64   `json:"events_ratio"`
+}
+
+// Scale is the stack with many incidents open.
+type Scale struct {
+	Open            int     `json:"open"`
+	DeclarePerSec   float64 `json:"declare_per_second"`
+	SettleSeconds   float64 `json:"settle_seconds"`
+	RSSBytes        int64   `json:"rss_bytes"`
+	HeapBytes       int64   `json:"heap_bytes"`
+	AppDBBytes      int64   `json:"app_db_bytes"`
+	TemporalDBBytes int64   `json:"temporal_db_bytes,omitempty"`
+	// DeclareWhileOpen is declare latency with them all waiting.
+	DeclareWhileOpen Latency `json:"declare_while_open"`
+	// RSSCovers says what the resident memory is of.
+	RSSCovers string `json:"rss_covers"`
+}
+
+// Report is everything measured.
+type Report struct {
+	Date      string    `json:"date"`
+	Machine   string    `json:"machine"`
+	Options   Options   `json:"options"`
+	Declare   Latency   `json:"declare"`
+	FirstPage Latency   `json:"first_page"`
+	Overhead  *Overhead `json:"overhead,omitempty"`
+	Scale     *Scale    `json:"scale,omitempty"`
+}
+
+// MarshalJSON leaves out the log function.
+func (o Options) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		Requests, Concurrency int
+		MaxDuration           string
+		FirstPage             int
+		Rounds, Batch, Scale  int
+	}
+	return json.Marshal(plain{o.Requests, o.Concurrency, o.MaxDuration.String(), o.FirstPage, o.Rounds, o.Batch, o.Scale})
+}
+
+// Run makes every measurement in turn.
+func Run(ctx context.Context, env Env, o Options) (Report, error) {
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	r := Report{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Options: o}
+	b := &runner{env: env, o: o}
+	var err error
+	o.Log("declare: %d requests at concurrency %d", o.Requests, o.Concurrency)
+	if r.Declare, err = b.declareThroughput(ctx, "quiet", o.Requests, o.Concurrency, o.MaxDuration); err != nil {
+		return r, fmt.Errorf("declare: %w", err)
+	}
+	o.Log("first page: %d samples", o.FirstPage)
+	if r.FirstPage, err = b.firstPage(ctx, o.FirstPage); err != nil {
+		return r, fmt.Errorf("first page: %w", err)
+	}
+	o.Log("interpreter against baseline: %d rounds of %d each", o.Rounds, o.Batch)
+	if r.Overhead, err = b.overhead(ctx); err != nil {
+		return r, fmt.Errorf("overhead: %w", err)
+	}
+	if o.Scale > 0 {
+		o.Log("scale: %d open incidents", o.Scale)
+		if r.Scale, err = b.scale(ctx, o.Scale); err != nil {
+			return r, fmt.Errorf("scale: %w", err)
+		}
+	}
+	return r, nil
+}
+
+type runner struct {
+	env Env
+	o   Options
+	seq atomic.Int64
+}
+
+// call makes an API request and decodes the answer.
+func (b *runner) call(ctx context.Context, method, path string, body any, out any) (int, error) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.env.APIURL+path, bytes.NewReader(raw))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+b.env.Token)
+	req.Header.Set("Content-Type", "application/json")
+	if method == http.MethodPost && path == "/v1/incidents" {
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), b.seq.Add(1)))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
+	}
+	if out != nil {
+		return resp.StatusCode, json.Unmarshal(data, out)
+	}
+	return resp.StatusCode, nil
+}
+
+func (b *runner) declare(ctx context.Context, typ string) (string, error) {
+	var inc struct {
+		Ref string `json:"ref"`
+	}
+	_, err := b.call(ctx, http.MethodPost, "/v1/incidents", map[string]any{"type": typ, "title": "Benchmark " + typ, "severity": "critical"}, &inc)
+	return inc.Ref, err
+}
+
+// forEach runs fn n times at concurrency c, stopping early at the deadline.
+func forEach(ctx context.Context, n, c int, deadline time.Time, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil || (!deadline.IsZero() && time.Now().After(deadline)) {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// declareMany POSTs n declarations at concurrency c, stopping at the
+// deadline, and times each answer.
+func (b *runner) declareMany(ctx context.Context, typ string, n, c int, deadline time.Time) (ds []time.Duration, refs []string, errs int, firstErr error) {
+	var mu sync.Mutex
+	forEach(ctx, n, c, deadline, func(int) {
+		t := time.Now()
+		ref, err := b.declare(ctx, typ)
+		d := time.Since(t)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs++
+			firstErr = cmpErr(firstErr, err)
+			return
+		}
+		ds = append(ds, d)
+		refs = append(refs, ref)
+	})
+	return ds, refs, errs, firstErr
+}
+
+// declareThroughput measures declarations, then closes what they opened.
+func (b *runner) declareThroughput(ctx context.Context, typ string, n, c int, max time.Duration) (Latency, error) {
+	start := time.Now()
+	ds, refs, errs, firstErr := b.declareMany(ctx, typ, n, c, start.Add(max))
+	l := latency(ds, errs, time.Since(start))
+	if len(ds) == 0 {
+		return l, firstErr
+	}
+	b.closeAll(ctx, refs)
+	return l, nil
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// closeAll closes incidents so their runs end (not timed), a few at a time,
+// and tries again those a busy server did not close in time.
+func (b *runner) closeAll(ctx context.Context, refs []string) {
+	for attempt := 0; attempt < 3 && len(refs) > 0; attempt++ {
+		var mu sync.Mutex
+		var left []string
+		forEach(ctx, len(refs), min(4, b.o.Concurrency), time.Time{}, func(i int) {
+			code, err := b.call(ctx, http.MethodPost, "/v1/incidents/"+refs[i]+"/status", map[string]any{"status": "closed", "by": "bench"}, nil)
+			if err != nil && code != http.StatusConflict { // 409: closed already
+				mu.Lock()
+				left = append(left, refs[i])
+				mu.Unlock()
+			}
+		})
+		refs = left
+	}
+	if len(refs) > 0 {
+		b.o.Log("%d incidents could not be closed; their runs wait idle", len(refs))
+	}
+}
+
+// firstPage times declarations until their page reaches the receiver.
+func (b *runner) firstPage(ctx context.Context, n int) (Latency, error) {
+	var ds []time.Duration
+	var refs []string
+	start := time.Now()
+	for range n {
+		t := time.Now()
+		ref, err := b.declare(ctx, "bench")
+		if err != nil {
+			return Latency{}, err
+		}
+		if err := b.env.Hook.Wait(ctx, ref, "page", 30*time.Second); err != nil {
+			return Latency{}, err
+		}
+		ds = append(ds, time.Since(t))
+		refs = append(refs, ref)
+	}
+	l := latency(ds, 0, time.Since(start))
+	b.closeAll(ctx, refs)
+	return l, nil
+}
+
+// overhead runs the benchmark process through the interpreter and through
+// the baseline, batch by batch in turn, and compares.
+func (b *runner) overhead(ctx context.Context) (*Overhead, error) {
+	p := b.env.Catalog.Processes["bench"]
+	src := b.env.Catalog.Sources["bench"]
+	snapshot, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.env.Store.SaveProcessVersion(ctx, store.ProcessVersion{Hash: src.Hash, Type: p.Type, File: src.File, YAML: string(src.YAML), Snapshot: snapshot}); err != nil {
+		return nil, err
+	}
+	kinds := []struct {
+		name string
+		out  *Kind
+	}{{workflows.WorkflowName, &Kind{}}, {BaselineName, &Kind{}}}
+	events := map[string][]int{}
+	var ratios []float64
+	// Each round runs a batch of each kind mixed together, alternating in
+	// one pool of workers, so both meet the same load and the same moments
+	// of the machine; a kind's rate is its batch over the time until its
+	// last incident completed.
+	for round := range b.o.Rounds {
+		var mu sync.Mutex
+		var firstErr error
+		last := map[string]time.Time{}
+		start := time.Now()
+		forEach(ctx, 2*b.o.Batch, b.o.Concurrency, time.Time{}, func(i int) {
+			name := kinds[i%2].name
+			n, err := b.incident(ctx, name, p, src.Hash)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				firstErr = cmpErr(firstErr, fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			events[name] = append(events[name], n)
+			last[name] = time.Now()
+		})
+		if firstErr != nil {
+			return nil, firstErr
+		}
+		var rates [2]float64
+		for i, k := range kinds {
+			rates[i] = float64(b.o.Batch) / last[k.name].Sub(start).Seconds()
+			k.out.Rates = append(k.out.Rates, rates[i])
+		}
+		ratios = append(ratios, rates[0]/rates[1])
+		b.o.Log("  round %d: interpreter %.1f, baseline %.1f incidents/s", round+1, rates[0], rates[1])
+	}
+	for _, k := range kinds {
+		k.out.IncidentsPerSecond = median(k.out.Rates)
+		k.out.HistoryEvents = int(median(ints(events[k.name])))
+		if e := events[k.name]; len(e) > 0 {
+			k.out.HistoryEventsRange = [2]int{slices.Min(e), slices.Max(e)}
+		}
+	}
+	o := &Overhead{Interpreter: *kinds[0].out, Baseline: *kinds[1].out, RoundRatios: ratios}
+	o.ThroughputRatio = median(ratios)
+	o.EventsRatio = float64(o.Interpreter.HistoryEvents) / float64(o.Baseline.HistoryEvents)
+	return o, nil
+}
+
+// incident runs one benchmark incident to its end with the named workflow,
+// acting as the responders would, and returns its history's length.
+func (b *runner) incident(ctx context.Context, workflowName string, p *dsl.Process, hash string) (int, error) {
+	inc, _, err := b.env.Store.CreateIncident(ctx, incidentflow.Incident{Type: p.Type, Title: "Benchmark incident", Severity: "critical",
+		Status: p.InitialStatus, ProcessHash: hash, DeclaredBy: "bench", DeclaredAt: time.Now().UTC()})
+	if err != nil {
+		return 0, err
+	}
+	in := workflows.Input{Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Severity: inc.Severity, Status: inc.Status,
+		DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt}, Process: *p, ProcessHash: hash, Calendar: b.env.Catalog.Directory.Calendar,
+		Links: dsl.Links{Incident: b.env.APIURL + "/v1/incidents/" + inc.Ref}}
+	run, err := b.env.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflowName, in)
+	if err != nil {
+		return 0, err
+	}
+	update := func(name string, arg any) error {
+		h, err := b.env.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateName: name,
+			Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return h.Get(ctx, nil)
+	}
+	if err := b.env.Hook.Wait(ctx, inc.Ref, "page", time.Minute); err != nil {
+		return 0, err
+	}
+	if err := update(workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "alice"}); err != nil {
+		return 0, err
+	}
+	if err := update(workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "alice"}); err != nil {
+		return 0, err
+	}
+	if err := b.env.Hook.Wait(ctx, inc.Ref, "review", time.Minute); err != nil {
+		return 0, err
+	}
+	if err := update(workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "alice"}); err != nil {
+		return 0, err
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		return 0, err
+	}
+	n := 0
+	iter := b.env.Temporal.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		if _, err := iter.Next(); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// scale holds n incidents open, waiting on timers and a signal, and measures
+// the stack carrying them.
+func (b *runner) scale(ctx context.Context, n int) (*Scale, error) {
+	start := time.Now()
+	l, err := b.declareOpen(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scale{Open: l.Count, DeclarePerSec: l.PerSecond}
+	// Settled: every run has taken its first workflow task and written its
+	// declaration to the timeline.
+	for {
+		done, err := b.env.Store.CountEvents(ctx, "waiting", "declared")
+		if err != nil {
+			return nil, err
+		}
+		if done >= s.Open {
+			break
+		}
+		if time.Since(start) > 30*time.Minute {
+			return nil, fmt.Errorf("only %d of %d runs started within 30 minutes", done, s.Open)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.SettleSeconds = time.Since(start).Seconds()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	s.HeapBytes = int64(ms.HeapAlloc)
+	s.RSSBytes = rss()
+	s.RSSCovers = "this process: the API, the worker"
+	if b.env.Embedded {
+		s.RSSCovers += " and the embedded Temporal server"
+	}
+	if s.AppDBBytes, err = b.env.Store.Size(ctx); err != nil {
+		return nil, err
+	}
+	if b.env.TemporalDBSize != nil {
+		if s.TemporalDBBytes, err = b.env.TemporalDBSize(); err != nil {
+			return nil, err
+		}
+	}
+	samples := min(100, max(10, n/100))
+	var ds []time.Duration
+	var refs []string
+	t0 := time.Now()
+	for range samples {
+		t := time.Now()
+		ref, err := b.declare(ctx, "quiet")
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, time.Since(t))
+		refs = append(refs, ref)
+	}
+	s.DeclareWhileOpen = latency(ds, 0, time.Since(t0))
+	b.closeAll(ctx, refs)
+	return s, nil
+}
+
+func (b *runner) declareOpen(ctx context.Context, n int) (Latency, error) {
+	start := time.Now()
+	ds, _, errs, firstErr := b.declareMany(ctx, "waiting", n, b.o.Concurrency, time.Time{})
+	if errs > 0 {
+		return Latency{}, fmt.Errorf("%d of %d declarations failed: %w", errs, n, firstErr)
+	}
+	return latency(ds, 0, time.Since(start)), nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ints(xs []int) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// rss is this process's resident memory, from /proc (0 where there is none).
+func rss() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// machine describes where the figures come from.
+func machine() string {
+	cpu := ""
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPU %s, %s/%s, %s", runtime.NumCPU(), cpu, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+// Receiver is the webhook the benchmark's deliveries go to; it lets the
+// driver wait for a delivery of an incident.
+type Receiver struct {
+	mu   sync.Mutex
+	seen map[string]map[string]int // ref → event → count
+	cond *sync.Cond
+}
+
+// NewReceiver returns an empty receiver.
+func NewReceiver() *Receiver {
+	r := &Receiver{seen: map[string]map[string]int{}}
+	r.cond = sync.NewCond(&r.mu)
+	return r
+}
+
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var m struct {
+		Event    string `json:"event"`
+		Incident struct {
+			Ref string `json:"ref"`
+		} `json:"incident"`
+	}
+	if err := json.NewDecoder(req.Body).Decode(&m); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	if r.seen[m.Incident.Ref] == nil {
+		r.seen[m.Incident.Ref] = map[string]int{}
+	}
+	r.seen[m.Incident.Ref][m.Event]++
+	r.cond.Broadcast()
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Wait blocks until the incident has had a delivery of the event.
+func (r *Receiver) Wait(ctx context.Context, ref, event string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	stop := context.AfterFunc(ctx, func() { r.mu.Lock(); r.cond.Broadcast(); r.mu.Unlock() })
+	defer stop()
+	timer := time.AfterFunc(timeout, func() { r.mu.Lock(); r.cond.Broadcast(); r.mu.Unlock() })
+	defer timer.Stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.seen[ref][event] == 0 {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return errors.New("no " + event + " for " + ref + " within " + timeout.String())
+		}
+		r.cond.Wait()
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/api"
+	"github.com/incidentflow/incidentflow/bench"
+	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// bench starts a stack of its own (or uses a real one) and measures it.
+func (e environment) bench(ctx context.Context, args []string) error {
+	f := e.flags("bench", "Measures incidentflow: declare throughput and latency over HTTP, the time from a declaration to\n"+
+		"its first page, the interpreter against a hand-written Temporal workflow doing the same work, and (with\n"+
+		"--scale) many open incidents. Starts an embedded Temporal server and SQLite on free ports unless\n"+
+		"--temporal-addr and --database-url name a real deployment. Prints a table and writes JSON.")
+	quick := f.fs.Bool("quick", false, "small counts: a smoke check of the harness in under a minute")
+	scale := f.fs.Bool("scale", false, "also hold --scale-count incidents open and measure the stack carrying them")
+	scaleCount := f.fs.Int("scale-count", 10000, "open incidents for --scale")
+	var jsonPath, temporalAddr, databaseURL string
+	f.str(&jsonPath, "json", "INCIDENTFLOW_BENCH_JSON", "bench.json", "where to write the results as JSON")
+	f.str(&temporalAddr, "temporal-addr", "TEMPORAL_ADDRESS", "", "a Temporal frontend to use instead of the embedded one (its namespace default must be migrated)")
+	f.str(&databaseURL, "database-url", "DATABASE_URL", "", "a database to use instead of a SQLite file (it is migrated)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if temporalAddr != "" {
+		f.hostPort("temporal-addr", temporalAddr)
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	o := bench.Full()
+	if *quick {
+		o = bench.Quick()
+	}
+	if *scale {
+		o.Scale = *scaleCount
+	} else if !*quick {
+		o.Scale = 0
+	}
+	o.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "bench: "+format+"\n", args...) }
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tmp, err := os.MkdirTemp("", "incidentflow-bench-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+
+	// The webhook every delivery of the benchmark's directory goes to.
+	hook := bench.NewReceiver()
+	hookListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hookServer := &http.Server{Handler: hook}
+	go func() { _ = hookServer.Serve(hookListener) }()
+	defer func() { _ = hookServer.Close() }()
+	getenv := func(k string) string {
+		switch k {
+		case "BENCH_HOOK_URL":
+			return "http://" + hookListener.Addr().String()
+		case "BENCH_HOOK_SECRET":
+			return "bench-secret"
+		}
+		return e.getenv(k)
+	}
+	cat, err := dsl.Load(bench.Processes, "processes")
+	if err != nil {
+		return err
+	}
+
+	env := bench.Env{Catalog: cat, Hook: hook}
+	if temporalAddr == "" {
+		port, err := devserver.FreePort("127.0.0.1")
+		if err != nil {
+			return err
+		}
+		temporalAddr = "127.0.0.1:" + strconv.Itoa(port)
+		attrs := map[string]enumspb.IndexedValueType{}
+		for _, name := range workflows.SearchAttributeNames {
+			attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+		}
+		dataDir := filepath.Join(tmp, "temporal")
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return err
+		}
+		srv, err := devserver.Start(ctx, devserver.Options{DataDir: dataDir, FrontendAddr: temporalAddr, SearchAttributes: attrs, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		env.Embedded = true
+		env.TemporalDBSize = func() (int64, error) { return filesSize(dataDir) }
+	}
+	if databaseURL == "" {
+		databaseURL = "sqlite:" + filepath.Join(tmp, "incidentflow.db")
+	}
+	st, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	token, _, err := st.CreateToken(ctx, "bench", []string{incidentflow.ScopeAdmin})
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	cl, err := dialTemporal(ctx, temporalConfig{address: temporalAddr, namespace: "default"}, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	w, err := startWorker(cl, st, cat, logger, getenv, io.Discard, reg, func(w sdkworker.Worker) {
+		w.RegisterWorkflowWithOptions(bench.BaselineWorkflow, workflow.RegisterOptions{Name: bench.BaselineName})
+	})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		return err
+	}
+	apiAddr := "127.0.0.1:" + strconv.Itoa(port)
+	server := api.New(apiConfig(st, cl, cat, logger, "http://"+apiAddr, "", "default", reg))
+	apiCtx, stopAPI := context.WithCancel(ctx)
+	wait, err := serveHTTP(apiCtx, apiAddr, server.Handler(), logger)
+	if err != nil {
+		stopAPI()
+		return err
+	}
+	defer func() { stopAPI(); _ = wait() }()
+
+	env.APIURL, env.Token, env.Temporal, env.Store = "http://"+apiAddr, token, cl, st
+	report, err := bench.Run(ctx, env, o)
+	if err != nil {
+		return err
+	}
+	printReport(e.stdout, report)
+	data, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nresults written to %s\n", jsonPath)
+	return nil
+}
+
+func filesSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	return n, err
+}
+
+func printReport(out io.Writer, r bench.Report) {
+	fmt.Fprintf(out, "incidentflow bench — %s\n%s\n\n", r.Date, r.Machine)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measurement\tcount\tper second\tp50\tp95\tp99")
+	row := func(name string, l bench.Latency) {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f ms\t%.1f ms\t%.1f ms\n", name, l.Count, l.PerSecond, l.P50ms, l.P95ms, l.P99ms)
+	}
+	row(fmt.Sprintf("declare over HTTP (concurrency %d)", r.Options.Concurrency), r.Declare)
+	row("declare → first page delivered", r.FirstPage)
+	if s := r.Scale; s != nil {
+		row(fmt.Sprintf("declare with %d incidents open", s.Open), s.DeclareWhileOpen)
+	}
+	_ = tw.Flush()
+	if o := r.Overhead; o != nil {
+		fmt.Fprintln(out)
+		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "same process\tincidents/s (median)\thistory events\trounds")
+		for _, k := range []struct {
+			name string
+			k    bench.Kind
+		}{{"interpreter (YAML)", o.Interpreter}, {"hand-written workflow", o.Baseline}} {
+			fmt.Fprintf(tw, "%s\t%.2f\t%d (%d–%d)\t%.2f\n", k.name, k.k.IncidentsPerSecond, k.k.HistoryEvents,
+				k.k.HistoryEventsRange[0], k.k.HistoryEventsRange[1], k.k.Rates)
+		}
+		fmt.Fprintf(tw, "ratio (median of rounds)\t%.2f\t%.2f\t%.2f\n", o.ThroughputRatio, o.EventsRatio, o.RoundRatios)
+		_ = tw.Flush()
+	}
+	if s := r.Scale; s != nil {
+		fmt.Fprintf(out, "\n%d incidents open (declared at %.0f/s, all started after %.0fs):\n", s.Open, s.DeclarePerSec, s.SettleSeconds)
+		fmt.Fprintf(out, "  resident memory %.0f MiB (%s), Go heap %.0f MiB\n", float64(s.RSSBytes)/(1<<20), s.RSSCovers, float64(s.HeapBytes)/(1<<20))
+		fmt.Fprintf(out, "  app database %.1f MiB", float64(s.AppDBBytes)/(1<<20))
+		if s.TemporalDBBytes > 0 {
+			fmt.Fprintf(out, ", Temporal database %.1f MiB", float64(s.TemporalDBBytes)/(1<<20))
+		}
+		fmt.Fprintln(out)
+	}
+}
