@@ -37,14 +37,31 @@ const UpdateApprove = "approve"
 // approval waits until the holder of the role approves, or its timeout.
 func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (failed bool) {
 	ap := s.Approval
-	p := &PendingApproval{Step: s.Label(), Role: ap.Role, Since: workflow.Now(ctx)}
+	f, rf := frame(ctx), r.resumed(ctx)
+	if rf != nil && rf.Phase == "on_timeout" {
+		return r.steps0(ctx, rf, ap.OnTimeout, path+".on_timeout")
+	}
+	var p *PendingApproval
+	if rf != nil { // the approval a previous run began
+		for _, x := range r.state.Approvals {
+			if x.Step == s.Label() && x.By == "" {
+				p = x
+			}
+		}
+	}
 	act := Activity{Step: s.Label(), Kind: "approval", Waiting: "waiting for the " + ap.Role + " to approve"}
 	var timeout time.Duration
-	if ap.Timeout != nil {
-		until := ap.Timeout.After(p.Since, r.in.Calendar)
-		timeout, p.Until, act.Until = until.Sub(p.Since), &until, &until
+	if p == nil {
+		p = &PendingApproval{Step: s.Label(), Role: ap.Role, Since: workflow.Now(ctx)}
+		if ap.Timeout != nil {
+			until := ap.Timeout.After(p.Since, r.in.Calendar)
+			timeout, p.Until = until.Sub(p.Since), &until
+		}
+		r.state.Approvals = append(r.state.Approvals, p)
+	} else if p.Until != nil {
+		timeout = max(p.Until.Sub(workflow.Now(ctx)), time.Millisecond)
 	}
-	r.state.Approvals = append(r.state.Approvals, p)
+	act.Until = p.Until
 	done := r.activate(ctx, act)
 	defer func() {
 		r.state.Approvals = slices.DeleteFunc(r.state.Approvals, func(x *PendingApproval) bool { return x == p })
@@ -62,6 +79,7 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 	}
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "approval_timed_out", ref, "",
 		fmt.Sprintf("%s: the %s did not approve within %s", s.Label(), ap.Role, ap.Timeout), nil))
+	f.Phase = "on_timeout"
 	return r.steps(ctx, ap.OnTimeout, path+".on_timeout")
 }
 

@@ -37,18 +37,29 @@ type Clock struct {
 // still recorded as such.
 func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string) (failed bool) {
 	d := s.Deadline
-	start, ok := r.clockStart(ctx, s)
-	if !ok {
-		return false // the incident closed before the clock started
+	f := frame(ctx)
+	var clock int
+	if rf := r.resumed(ctx); rf != nil && rf.Phase != "" {
+		clock = rf.Clock
+		if rf.Phase == "overdue" {
+			return r.steps0(ctx, rf, d.Overdue, path+".overdue")
+		}
+	} else {
+		start, ok := r.clockStart(ctx, s)
+		if !ok {
+			return false // the incident closed before the clock started
+		}
+		due := d.Within.After(start, r.in.Calendar)
+		clock = len(r.state.Clocks)
+		r.state.Clocks = append(r.state.Clocks, Clock{ID: fmt.Sprintf("%s-D%d", r.state.Ref, clock+1), Step: ref, Title: d.Title,
+			Start: start, Due: due, Status: ClockOpen})
+		r.output(s, "due", due.UTC().Format(time.RFC3339)) // conditions see a timestamp, templates this text
+		r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_started", ref, "",
+			fmt.Sprintf("%s: clock started (%s from %s), due %s", d.Title, d.Within, r.describeFrom(d.From), r.localTime(due)),
+			map[string]any{"due": due, "start": start}))
 	}
-	due := d.Within.After(start, r.in.Calendar)
-	clock := len(r.state.Clocks)
-	r.state.Clocks = append(r.state.Clocks, Clock{ID: fmt.Sprintf("%s-D%d", r.state.Ref, clock+1), Step: ref, Title: d.Title,
-		Start: start, Due: due, Status: ClockOpen})
-	r.output(s, "due", due.UTC().Format(time.RFC3339)) // conditions see a timestamp, templates this text
-	r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_started", ref, "",
-		fmt.Sprintf("%s: clock started (%s from %s), due %s", d.Title, d.Within, r.describeFrom(d.From), r.localTime(due)),
-		map[string]any{"due": due, "start": start}))
+	f.Phase, f.Clock = "running", clock
+	due := r.state.Clocks[clock].Due
 
 	done := func() bool {
 		if d.DoneWhen == "" {
@@ -60,7 +71,8 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 	act := r.activate(ctx, Activity{Step: s.Label(), Kind: "deadline", Waiting: "due " + r.localTime(due), Until: &due})
 	defer act()
 
-	// Reminders come in order, the earliest (longest before the due time) first.
+	// Reminders come in order, the earliest (longest before the due time)
+	// first; those whose time has passed were sent (or were too late to).
 	reminders := slices.Clone(d.RemindBefore)
 	slices.SortFunc(reminders, func(a, b dsl.Duration) int { return int(b.Fixed - a.Fixed) })
 	for _, rb := range reminders {
@@ -79,6 +91,7 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 		msg := fmt.Sprintf("Reminder: %s for %s %s is due %s, in %s. %s", d.Title, r.state.Ref, r.state.Title, r.localTime(due), rb, r.in.Links.Incident)
 		if r.deliver(ctx, s, ref, fmt.Sprintf("%s/remind-%s", key, rb), d.Notify, msg) {
 			failed = true
+			f.Failed = true
 		}
 	}
 	if now := workflow.Now(ctx); !done() && due.After(now) {
@@ -97,16 +110,32 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 	r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_missed", ref, "",
 		fmt.Sprintf("%s was due %s and is not done", d.Title, r.localTime(due)), map[string]any{"due": due}))
 	if d.DoneWhen != "" {
-		workflow.Go(ctx, func(c workflow.Context) {
-			if workflow.Await(c, done) == nil {
-				r.clockDone(c, s, ref, clock, ClockMetLate)
-			}
-		})
+		r.watchLate(ctx, s, ref, path, clock)
 	}
-	if r.steps(ctx, d.Overdue, path+".overdue") {
-		failed = true
-	}
-	return failed
+	f.Phase = "overdue"
+	return r.steps(ctx, d.Overdue, path+".overdue") || failed
+}
+
+// watchLate records a missed clock met when its done_when signal comes at
+// last. It has a frame of its own, so a new run carries it on.
+func (r *run) watchLate(ctx workflow.Context, s *dsl.Step, ref, path string, clock int) {
+	p := path + lateSuffix
+	r.frames[p] = &Frame{Path: p, Kind: "late", Clock: clock}
+	workflow.Go(ctx, func(c workflow.Context) {
+		defer delete(r.frames, p)
+		if workflow.Await(c, func() bool {
+			_, ok := r.state.Signals[strings.TrimPrefix(s.Deadline.DoneWhen, "signal:")]
+			return ok
+		}) == nil {
+			r.clockDone(c, s, ref, clock, ClockMetLate)
+		}
+	})
+}
+
+// steps0 resumes a nested sequence of a resumed step, remembering whether
+// the step had failed before.
+func (r *run) steps0(ctx workflow.Context, rf *Frame, steps []dsl.Step, path string) bool {
+	return r.resumeSequence(ctx, steps, path) || rf.Failed
 }
 
 // clockDone records a clock met, on time or late.

@@ -75,6 +75,10 @@ type Input struct {
 	ProcessHash string        `json:"process_hash"`
 	Calendar    *dsl.Calendar `json:"calendar,omitempty"`
 	Links       dsl.Links     `json:"links"`
+	// HistoryLimit is the history length at which a run continues as new
+	// (0: DefaultHistoryLimit); Continued is what the previous run handed on.
+	HistoryLimit int           `json:"history_limit,omitempty"`
+	Continued    *Continuation `json:"continued,omitempty"`
 }
 
 // StartOptions are the options every start of an incident's run uses, so the
@@ -161,6 +165,8 @@ type State struct {
 	Seq int64 `json:"seq"`
 	// Iterations count how often each step ran, for delivery keys.
 	Iterations map[string]int `json:"iterations,omitempty"`
+	// Fired counts each trigger's firings, which number their handler runs.
+	Fired map[string]int `json:"fired,omitempty"`
 	// Tracked says a channel that follows its alerts up (PagerDuty) took a
 	// delivery; FollowedAcks and FollowedResolve say what it was told since.
 	Tracked         bool `json:"tracked,omitempty"`
@@ -239,6 +245,13 @@ type run struct {
 	followingUp bool
 	written     int64 // number of changes written
 	queued      int64 // number of changes queued
+	// frames are the running steps, by path; saved are the previous run's,
+	// to resume from; inflight counts activities not yet completed.
+	frames   map[string]*Frame
+	saved    map[string]*Frame
+	inflight int
+	// resumedAt is the history length when this run began its work.
+	resumedAt int
 }
 
 func newRun(ctx workflow.Context, in Input) (*run, error) {
@@ -254,10 +267,36 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
 		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
-		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Reviews: []*Review{}, Tasks: []incidentflow.Task{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{},
+		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Reviews: []*Review{}, Tasks: []incidentflow.Task{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{}, Fired: map[string]int{},
 	}}
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
+	}
+	r.frames, r.saved = map[string]*Frame{}, map[string]*Frame{}
+	if c := in.Continued; c != nil {
+		r.state, r.saved = c.State, c.Frames
+		r.state.Active = []Activity{}
+		// Empty maps do not survive the trip through JSON.
+		for _, m := range []*map[string]int{&r.state.Iterations, &r.state.Fired} {
+			if *m == nil {
+				*m = map[string]int{}
+			}
+		}
+		if r.state.Signals == nil {
+			r.state.Signals = map[string]SignalRecord{}
+		}
+		if r.state.Outputs == nil {
+			r.state.Outputs = map[string]map[string]any{}
+		}
+		if r.state.Roles == nil {
+			r.state.Roles = map[string]string{}
+		}
+		if r.state.Fields == nil {
+			r.state.Fields = map[string]any{}
+		}
+		if r.saved == nil {
+			r.saved = map[string]*Frame{}
+		}
 	}
 	return r, nil
 }
@@ -271,22 +310,33 @@ func (r *run) run(ctx workflow.Context) error {
 	workflow.Go(ctx, r.recorder)
 	workflow.Go(ctx, r.followUps)
 
-	inc := r.in.Incident
-	by := ""
-	if inc.DeclaredBy != "" {
-		by = " by " + inc.DeclaredBy
-	}
-	r.record(ctx, incidentflow.Change{}, r.event(ctx, "declared", "", inc.DeclaredBy,
-		fmt.Sprintf("Declared%s: %s (%s, %s process %.12s)", by, inc.Title, inc.Severity, inc.Type, r.in.ProcessHash), nil))
-
-	workflow.Go(mainCtx, func(c workflow.Context) {
-		r.steps(c, r.in.Process.Steps, "steps")
-		if !dsl.IsFinalStatus(r.state.Status) {
-			r.details(ctx) // the sequence is over; say the run now waits to be closed
+	r.resumedAt = workflow.GetInfo(ctx).GetCurrentHistoryLength()
+	if r.in.Continued != nil {
+		r.resume(ctx)
+	} else {
+		inc := r.in.Incident
+		by := ""
+		if inc.DeclaredBy != "" {
+			by = " by " + inc.DeclaredBy
 		}
-	})
-	if err := workflow.Await(ctx, func() bool { return dsl.IsFinalStatus(r.state.Status) }); err != nil {
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "declared", "", inc.DeclaredBy,
+			fmt.Sprintf("Declared%s: %s (%s, %s process %.12s)", by, inc.Title, inc.Severity, inc.Type, r.in.ProcessHash), nil))
+		workflow.Go(mainCtx, func(c workflow.Context) {
+			r.steps(c, r.in.Process.Steps, "steps")
+			if !dsl.IsFinalStatus(r.state.Status) {
+				r.details(ctx) // the sequence is over; say the run now waits to be closed
+			}
+		})
+	}
+	continuing := false
+	if err := workflow.Await(ctx, func() bool {
+		continuing = !dsl.IsFinalStatus(r.state.Status) && r.shouldContinue(ctx)
+		return continuing || dsl.IsFinalStatus(r.state.Status)
+	}); err != nil {
 		return err
+	}
+	if continuing {
+		return r.continueAsNew(ctx)
 	}
 	cancelMain()
 	// Let update handlers answer, alerts be closed and the store catch up
@@ -349,8 +399,15 @@ func (r *run) fire(trigger string) {
 	for i := range r.in.Process.Handlers {
 		h := &r.in.Process.Handlers[i]
 		if h.On == trigger {
+			if r.state.Fired == nil {
+				r.state.Fired = map[string]int{}
+			}
+			r.state.Fired[trigger]++
+			// Each firing runs under its own path, so that concurrent runs
+			// of one handler keep apart (and a new run can resume each).
+			path := fmt.Sprintf("on.%s#%d", h.On, r.state.Fired[trigger])
 			hctx := workflow.WithValue(r.mainCtx, ackBaselineKey{}, len(r.state.Acks))
-			workflow.Go(hctx, func(c workflow.Context) { r.steps(c, h.Steps, "on."+h.On) })
+			workflow.Go(hctx, func(c workflow.Context) { r.steps(c, h.Steps, path) })
 		}
 	}
 }
@@ -597,7 +654,7 @@ func (r *run) recorder(ctx workflow.Context) {
 			return
 		}
 		c := r.queue[0]
-		if err := workflow.ExecuteLocalActivity(ctx, a.RecordChange, c).Get(ctx, nil); err != nil {
+		if err := r.result(ctx, workflow.ExecuteLocalActivity(ctx, a.RecordChange, c), nil); err != nil {
 			r.logger.Warn("could not record a change; it is dropped", "incident", r.state.Ref, "error", err)
 		}
 		r.queue = r.queue[1:]
@@ -688,8 +745,8 @@ func (r *run) followUps(ctx workflow.Context) {
 		r.followingUp = true
 		opts := workflow.GetActivityOptions(ctx)
 		opts.Summary = "Tell the alerting channels: " + event
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FollowUp,
-			activities.FollowUpInput{Incident: r.channelIncident(), Event: event}).Get(ctx, nil)
+		err := r.result(ctx, workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FollowUp,
+			activities.FollowUpInput{Incident: r.channelIncident(), Event: event}), nil)
 		r.followingUp = false
 		if err != nil {
 			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", "", "", fmt.Sprintf("Could not %s the alerts: %v", event, rootCause(err)), nil))
@@ -700,4 +757,12 @@ func (r *run) followUps(ctx workflow.Context) {
 			r.state.FollowedAcks = acks
 		}
 	}
+}
+
+// result waits for an activity's result, counting it as in flight meanwhile:
+// a run continues as new only when nothing is.
+func (r *run) result(ctx workflow.Context, f workflow.Future, out any) error {
+	r.inflight++
+	defer func() { r.inflight-- }()
+	return f.Get(ctx, out)
 }

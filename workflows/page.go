@@ -36,70 +36,100 @@ type Escalation struct {
 // started stops it at once. Without one the step ends unacknowledged and the
 // process goes on.
 func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             "Look up escalation policy " + s.Page.Policy,
-	})
+	f, rf := frame(ctx), r.resumed(ctx)
 	var pol dsl.Policy
-	if err := workflow.ExecuteLocalActivity(lctx, a.LookupPolicy, s.Page.Policy).Get(lctx, &pol); err != nil {
-		if ctx.Err() == nil {
-			r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: %v", s.Label(), rootCause(err)))
+	var msg string
+	if rf != nil && rf.Policy != nil {
+		pol, msg, failed = *rf.Policy, rf.Message, rf.Failed
+	} else {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 10 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+			Summary:             "Look up escalation policy " + s.Page.Policy,
+		})
+		if err := r.result(lctx, workflow.ExecuteLocalActivity(lctx, a.LookupPolicy, s.Page.Policy), &pol); err != nil {
+			if ctx.Err() == nil {
+				r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: %v", s.Label(), rootCause(err)))
+			}
+			return ctx.Err() == nil
 		}
-		return ctx.Err() == nil
-	}
-	msg, err := dsl.Render(s.Page.Message, dsl.TemplateData(r.facts(), r.in.Links))
-	if err != nil {
-		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
-			fmt.Sprintf("%s: the message could not be written (%v); paging with the incident title", s.Label(), err), nil))
-		msg = fmt.Sprintf("%s: %s", r.state.Ref, r.state.Title)
+		var err error
+		if msg, err = dsl.Render(s.Page.Message, dsl.TemplateData(r.facts(), r.in.Links)); err != nil {
+			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
+				fmt.Sprintf("%s: the message could not be written (%v); paging with the incident title", s.Label(), err), nil))
+			msg = fmt.Sprintf("%s: %s", r.state.Ref, r.state.Title)
+		}
+		f.Policy, f.Message = &pol, msg
 	}
 
 	// Acknowledgements count from what started this sequence: the
 	// declaration for the main sequence, the trigger for a handler.
 	acksBefore := ackBaseline(ctx)
 	acked := func() bool { return len(r.state.Acks) > acksBefore }
-	if acked() {
-		r.record(ctx, incidentflow.Change{}, r.event(ctx, "page_skipped", ref, "",
-			fmt.Sprintf("%s: not paging, %s already acknowledged", s.Label(), r.state.Acks[acksBefore].By), nil))
+	var esc *Escalation
+	startRound, startLevel, waitFirst := 1, 0, false
+	if rf != nil && rf.Round > 0 {
+		// Resumed while a level waited for its acknowledgement: wait out
+		// the rest of its window, then go on from the next level.
+		startRound, startLevel, waitFirst = rf.Round, rf.Level-1, true
+		for _, e := range r.state.Escalations {
+			if e.Step == s.Label() && e.AcksBefore == acksBefore {
+				esc = e
+			}
+		}
 	}
-	esc := &Escalation{Step: s.Label(), Policy: pol.ID, Since: workflow.Now(ctx), Paged: []string{}, AcksBefore: acksBefore}
-	r.state.Escalations = append(r.state.Escalations, esc)
+	if esc == nil {
+		if acked() {
+			r.record(ctx, incidentflow.Change{}, r.event(ctx, "page_skipped", ref, "",
+				fmt.Sprintf("%s: not paging, %s already acknowledged", s.Label(), r.state.Acks[acksBefore].By), nil))
+		}
+		esc = &Escalation{Step: s.Label(), Policy: pol.ID, Since: workflow.Now(ctx), Paged: []string{}, AcksBefore: acksBefore}
+		r.state.Escalations = append(r.state.Escalations, esc)
+	}
 	defer func() {
 		r.state.Escalations = slices.DeleteFunc(r.state.Escalations, func(e *Escalation) bool { return e == esc })
 		r.details(ctx)
 	}()
 
-	for round := 1; round <= pol.Repeat+1 && !acked(); round++ {
-		for i, level := range pol.Levels {
+	for round := startRound; round <= pol.Repeat+1 && !acked(); round++ {
+		for i := 0; i < len(pol.Levels); i++ {
+			level := pol.Levels[i]
+			if round == startRound && i < startLevel {
+				continue
+			}
 			if acked() || ctx.Err() != nil {
 				break
 			}
-			now := workflow.Now(ctx)
-			esc.Round, esc.Level, esc.NextAt = round, i+1, now.Add(level.AckWithin.Fixed)
-			in := activities.NotifyInput{Incident: r.channelIncident(), Key: fmt.Sprintf("%s/round-%d/level-%d", key, round, i+1),
-				Step: ref, Event: "page", Level: i + 1, Targets: level.Targets, Message: msg}
-			actx := workflow.WithActivityOptions(ctx, activityOptions(s))
-			var res activities.NotifyResult
-			if err := workflow.ExecuteActivity(actx, a.Notify, in).Get(actx, &res); err != nil {
-				if ctx.Err() != nil {
-					return false
+			if !waitFirst {
+				now := workflow.Now(ctx)
+				esc.Round, esc.Level, esc.NextAt = round, i+1, now.Add(level.AckWithin.Fixed)
+				in := activities.NotifyInput{Incident: r.channelIncident(), Key: fmt.Sprintf("%s/round-%d/level-%d", key, round, i+1),
+					Step: ref, Event: "page", Level: i + 1, Targets: level.Targets, Message: msg}
+				actx := workflow.WithActivityOptions(ctx, activityOptions(s))
+				var res activities.NotifyResult
+				if err := r.result(actx, workflow.ExecuteActivity(actx, a.Notify, in), &res); err != nil {
+					if ctx.Err() != nil {
+						return false
+					}
+					r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
+						fmt.Sprintf("%s: paging level %d gave up: %v; escalating", s.Label(), i+1, rootCause(err)), nil))
+					failed, f.Failed = true, true
 				}
-				r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
-					fmt.Sprintf("%s: paging level %d gave up: %v; escalating", s.Label(), i+1, rootCause(err)), nil))
-				failed = true
-			}
-			r.state.Tracked = r.state.Tracked || res.Tracked
-			for _, p := range res.Recipients {
-				if !slices.Contains(esc.Paged, p) {
-					esc.Paged = append(esc.Paged, p)
+				r.state.Tracked = r.state.Tracked || res.Tracked
+				for _, p := range res.Recipients {
+					if !slices.Contains(esc.Paged, p) {
+						esc.Paged = append(esc.Paged, p)
+					}
 				}
+				r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
+					fmt.Sprintf("Paged level %d of %s (round %d): %s; waiting %s for an acknowledgement", i+1, pol.ID, round,
+						orNobody(res.Recipients), level.AckWithin), map[string]any{"level": i + 1, "round": round, "paged": res.Recipients}))
+				esc.NextAt = workflow.Now(ctx).Add(level.AckWithin.Fixed) // the window opens once the page is out
+				r.details(ctx)
 			}
-			r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
-				fmt.Sprintf("Paged level %d of %s (round %d): %s; waiting %s for an acknowledgement", i+1, pol.ID, round,
-					orNobody(res.Recipients), level.AckWithin), map[string]any{"level": i + 1, "round": round, "paged": res.Recipients}))
-			r.details(ctx)
-			if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: level.AckWithin.Fixed,
+			waitFirst = false
+			f.Round, f.Level = round, i+1
+			if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: max(esc.NextAt.Sub(workflow.Now(ctx)), time.Millisecond),
 				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("Waiting %s for an acknowledgement from level %d", level.AckWithin, i+1)}}, acked); err != nil {
 				return false
 			}

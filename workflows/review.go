@@ -72,20 +72,32 @@ func (r *run) review(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 		r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: the invitation could not be written (%v); using the incident title", s.Label(), err))
 		title, failed = fmt.Sprintf("Post-incident review: %s %s", r.state.Ref, r.state.Title), true
 	}
-	start := cal.MeetingSlot(rv.Notice.After(now, cal), rv.Length.Fixed)
-	p := &Review{Step: s.Label(), Title: title, UID: key + "@incidentflow", Start: start, End: start.Add(rv.Length.Fixed),
-		Latest: rv.Within.After(now, cal)}
-	r.state.Reviews = append(r.state.Reviews, p)
-	defer func() { r.details(ctx) }()
-
+	f, rf := frame(ctx), r.resumed(ctx)
+	var p *Review
 	invited := -1 // the sequence the attendees last heard of
 	var reminders []time.Duration
+	if rf != nil { // the review a previous run scheduled
+		for _, x := range r.state.Reviews {
+			if x.UID == key+"@incidentflow" {
+				p = x
+			}
+		}
+		invited, reminders, failed = rf.Invited, rf.Reminders, rf.Failed
+	}
+	if p == nil {
+		start := cal.MeetingSlot(rv.Notice.After(now, cal), rv.Length.Fixed)
+		p = &Review{Step: s.Label(), Title: title, UID: key + "@incidentflow", Start: start, End: start.Add(rv.Length.Fixed),
+			Latest: rv.Within.After(now, cal)}
+		r.state.Reviews = append(r.state.Reviews, p)
+	}
+	defer func() { r.details(ctx) }()
+
 	changed := func() bool { return p.Held || p.Sequence != invited }
 	for !p.Held {
 		if p.Sequence != invited {
 			invited = p.Sequence
 			if r.invite(ctx, s, ref, key, p, description) {
-				failed = true
+				failed, f.Failed = true, true
 			}
 			// Reminders count from the meeting's new time; those already past are dropped.
 			reminders = reminders[:0]
@@ -96,6 +108,7 @@ func (r *run) review(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 			}
 			slices.SortFunc(reminders, func(a, b time.Duration) int { return int(b - a) }) // the earliest reminder first
 		}
+		f.Invited, f.Reminders = invited, reminders
 		act := Activity{Step: s.Label(), Kind: "review", Waiting: "waiting for the review on " + r.localTime(p.Start) + " to be marked held", Until: &p.Start}
 		done := r.activate(ctx, act)
 		var timeout time.Duration
@@ -114,8 +127,9 @@ func (r *run) review(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 			reminders = reminders[1:]
 			msg := fmt.Sprintf("Reminder: %s is at %s, in %s.", p.Title, r.localTime(p.Start), dsl.Duration{Fixed: d})
 			if r.deliverWith(ctx, s, ref, fmt.Sprintf("%s/v%d/remind-%s", key, p.Sequence, dsl.Duration{Fixed: d}), "reminder", rv.Attendees, msg, rv.Via, nil) {
-				failed = true
+				failed, f.Failed = true, true
 			}
+			f.Reminders = reminders
 		}
 	}
 	r.output(s, "at", p.Start)

@@ -21,7 +21,12 @@ import (
 // and the sequence goes on at once. It stops early only when the run is
 // cancelled (the incident was closed or declined).
 func (r *run) steps(ctx workflow.Context, steps []dsl.Step, path string) (failed bool) {
-	for i := range steps {
+	return r.stepsFrom(ctx, steps, path, 0)
+}
+
+// stepsFrom runs a sequence from its step at index from.
+func (r *run) stepsFrom(ctx workflow.Context, steps []dsl.Step, path string, from int) (failed bool) {
+	for i := from; i < len(steps); i++ {
 		if ctx.Err() != nil {
 			return failed
 		}
@@ -51,7 +56,22 @@ func stepRef(s *dsl.Step, path string) string {
 func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool) {
 	ref := stepRef(s, path)
 	label := s.Label()
-	if s.If != "" {
+	// A step resumed in a new run keeps its frame, its iteration and its
+	// decision to run.
+	f := r.saved[path]
+	if p, _ := ctx.Value(resumeKey{}).(string); p != path || f == nil {
+		f = nil
+	}
+	if f == nil {
+		f = &Frame{Path: path, Kind: s.Kind(), Acks: ackBaseline(ctx)}
+	} else {
+		delete(r.saved, path)
+	}
+	r.frames[path] = f
+	defer delete(r.frames, path)
+	ctx = workflow.WithValue(ctx, frameKey{}, f)
+	resuming := r.resumed(ctx) != nil
+	if s.If != "" && !resuming {
 		ok, err := r.eval(s.If)
 		if err != nil {
 			r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: condition could not be evaluated, step skipped: %v", label, err))
@@ -63,7 +83,9 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 			return false
 		}
 	}
-	r.state.Iterations[ref]++
+	if !resuming {
+		r.state.Iterations[ref]++
+	}
 	key := fmt.Sprintf("%s/%s#%d", incidentflow.WorkflowID(r.state.Ref), ref, r.state.Iterations[ref])
 	switch {
 	case s.Notify != nil:
@@ -74,6 +96,8 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		failed = r.wait(ctx, s, ref, path)
 	case s.Sleep != nil:
 		r.sleep(ctx, s)
+	case s.Steps != nil && resuming:
+		failed = r.steps0(ctx, f, s.Steps, path+".steps")
 	case s.Steps != nil:
 		failed = r.steps(ctx, s.Steps, path+".steps")
 	case s.Parallel != nil:
@@ -116,24 +140,34 @@ func (r *run) stepFailed(ctx workflow.Context, s *dsl.Step, ref, msg string) {
 }
 
 // parallel runs its branches together and waits for all of them. The join
-// fails with a branch unless the step continues on error.
+// fails with a branch unless the step continues on error. Resumed, it runs
+// again the branches that were still running.
 func (r *run) parallel(ctx workflow.Context, s *dsl.Step, ref, path string) bool {
-	done, failures := 0, 0
+	f, rf := frame(ctx), r.resumed(ctx)
+	done, started := 0, 0
 	for i := range s.Parallel {
 		b, p := &s.Parallel[i], fmt.Sprintf("%s.parallel[%d]", path, i)
-		workflow.Go(ctx, func(c workflow.Context) {
+		bctx := ctx
+		if rf != nil {
+			if _, running := r.saved[p]; !running {
+				continue // finished before this run
+			}
+			bctx = r.resuming(ctx, p)
+		}
+		started++
+		workflow.Go(bctx, func(c workflow.Context) {
 			if r.step(c, b, p) {
-				failures++
+				f.Failures++
 			}
 			done++
 		})
 	}
-	if err := workflow.Await(ctx, func() bool { return done == len(s.Parallel) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return done == started }); err != nil {
 		return false
 	}
-	if failures > 0 && !s.ContinueOnError {
+	if f.Failures > 0 && !s.ContinueOnError {
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
-			fmt.Sprintf("%s: %d of %d branches failed", s.Label(), failures, len(s.Parallel)), nil))
+			fmt.Sprintf("%s: %d of %d branches failed", s.Label(), f.Failures, len(s.Parallel)), nil))
 		return true
 	}
 	return false
@@ -144,6 +178,7 @@ func (r *run) parallel(ctx workflow.Context, s *dsl.Step, ref, path string) bool
 // change that satisfies it ends the repeat at once. There is no cap on rounds.
 func (r *run) repeat(ctx workflow.Context, s *dsl.Step, path string) (failed bool) {
 	rep := s.Repeat
+	f, rf := frame(ctx), r.resumed(ctx)
 	until := func() bool {
 		ok, err := r.eval(rep.Until)
 		if err != nil {
@@ -151,14 +186,36 @@ func (r *run) repeat(ctx workflow.Context, s *dsl.Step, path string) (failed boo
 		}
 		return ok
 	}
-	for round := 1; ctx.Err() == nil && !until(); round++ {
-		if r.steps(ctx, rep.Steps, path+".repeat") {
-			failed = true
+	round := 1
+	resumeRound, resumeWait := false, false
+	if rf != nil {
+		round, failed = rf.Round, rf.Failed
+		resumeRound, resumeWait = rf.Phase == "round", rf.Phase == "between"
+	}
+	for ; ctx.Err() == nil && (resumeRound || resumeWait || !until()); round++ {
+		f.Round = round
+		var roundFailed bool
+		switch {
+		case resumeWait:
+		case resumeRound:
+			f.Phase = "round"
+			roundFailed = r.resumeSequence(ctx, rep.Steps, path+".repeat")
+		default:
+			f.Phase = "round"
+			roundFailed = r.steps(ctx, rep.Steps, path+".repeat")
+		}
+		if roundFailed {
+			failed, f.Failed = true, true
 		}
 		now := workflow.Now(ctx)
 		next := rep.Every.After(now, r.in.Calendar)
+		if resumeWait && rf.Until != nil {
+			next = *rf.Until
+		}
+		resumeRound, resumeWait = false, false
+		f.Phase, f.Until = "between", &next
 		done := r.activate(ctx, Activity{Step: s.Label(), Kind: "repeat", Waiting: fmt.Sprintf("round %d done; next every %s until %s", round, rep.Every, rep.Until), Until: &next})
-		_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: next.Sub(now),
+		_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: max(next.Sub(now), time.Millisecond),
 			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: next round in %s", s.Label(), rep.Every)}}, until)
 		done()
 		if err != nil {
@@ -381,6 +438,10 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 
 func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed bool) {
 	w := s.Wait
+	f, rf := frame(ctx), r.resumed(ctx)
+	if rf != nil && rf.Phase == "on_timeout" {
+		return r.steps0(ctx, rf, w.OnTimeout, path+".on_timeout")
+	}
 	what := ""
 	switch {
 	case w.For != "" && w.Signal != "":
@@ -395,8 +456,11 @@ func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed 
 	if w.Timeout != nil {
 		now := workflow.Now(ctx)
 		until := w.Timeout.After(now, r.in.Calendar)
-		timeout = until.Sub(now)
-		act.Until = &until
+		if rf != nil && rf.Until != nil {
+			until = *rf.Until // the timeout counts from when the wait began
+		}
+		timeout = max(until.Sub(now), time.Millisecond)
+		act.Until, f.Until = &until, &until
 	}
 	done := r.activate(ctx, act)
 	defer done()
@@ -434,16 +498,21 @@ func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed 
 	}
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "wait_timed_out", ref, "",
 		fmt.Sprintf("%s: still waiting %s after %s", s.Label(), what, w.Timeout), nil))
+	f.Phase = "on_timeout"
 	return r.steps(ctx, w.OnTimeout, path+".on_timeout")
 }
 
 func (r *run) sleep(ctx workflow.Context, s *dsl.Step) {
 	now := workflow.Now(ctx)
 	until := s.Sleep.For.After(now, r.in.Calendar)
+	if rf := r.resumed(ctx); rf != nil && rf.Until != nil {
+		until = *rf.Until
+	}
+	frame(ctx).Until = &until
 	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "sleep", Waiting: "sleeping " + s.Sleep.For.String(), Until: &until})
 	defer done()
 	// A cancelled timer means the incident is over; there is nothing to record.
-	_ = workflow.NewTimerWithOptions(ctx, until.Sub(now), workflow.TimerOptions{Summary: fmt.Sprintf("%s: sleeping %s", s.Label(), s.Sleep.For)}).Get(ctx, nil)
+	_ = workflow.NewTimerWithOptions(ctx, max(until.Sub(now), time.Millisecond), workflow.TimerOptions{Summary: fmt.Sprintf("%s: sleeping %s", s.Label(), s.Sleep.For)}).Get(ctx, nil)
 }
 
 // sameValue compares two normalised field values: scalars or lists of strings.

@@ -26,6 +26,10 @@ type CompleteTaskInput struct {
 // the step says so.
 func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
 	t := s.Task
+	f := frame(ctx)
+	if rf := r.resumed(ctx); rf != nil && rf.Task != "" {
+		return r.awaitTask(ctx, s, r.taskByID(rf.Task)) || rf.Failed
+	}
 	data := dsl.TemplateData(r.facts(), r.in.Links)
 	title, err := dsl.Render(t.Title, data)
 	description := ""
@@ -49,6 +53,7 @@ func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 		task.DueAt = &due
 	}
 	r.state.Tasks = append(slices.Clone(r.state.Tasks), task)
+	f.Task = task.ID
 	r.output(s, "id", task.ID)
 	msg := fmt.Sprintf("Follow-up %s created: %s", task.ID, title)
 	if owner != "" {
@@ -64,20 +69,25 @@ func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 	}
 	tell += fmt.Sprintf(" Mark it done: POST /v1/tasks/%s/complete", task.ID)
 	if owner != "" && r.deliver(ctx, s, ref, key, []dsl.Target{{Kind: "person", ID: owner}}, tell) {
-		failed = true
+		failed, f.Failed = true, true
 	}
-	if !t.Wait {
-		return failed
+	return r.awaitTask(ctx, s, task) || failed
+}
+
+// awaitTask waits until the task is done, when its step says to.
+func (r *run) awaitTask(ctx workflow.Context, s *dsl.Step, task incidentflow.Task) bool {
+	if !s.Task.Wait {
+		return false
 	}
 	isDone := func() bool { return r.taskByID(task.ID).Status == "done" }
 	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "task", Waiting: "waiting for " + task.ID + " to be done", Until: task.DueAt})
 	defer done()
 	if workflow.Await(ctx, isDone) != nil {
-		return failed
+		return false
 	}
 	r.output(s, "done", true)
 	r.output(s, "by", r.taskByID(task.ID).DoneBy)
-	return failed
+	return false
 }
 
 func (r *run) taskByID(id string) incidentflow.Task {
