@@ -225,6 +225,9 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		default:
 			a.count(d.channel, "retrying")
 			activity.GetLogger(ctx).Warn("delivery failed; will retry", "incident", in.Incident.Ref, "step", in.Step, "channel", d.channel, "error", sendErr)
+			attempt := activity.GetInfo(ctx).Attempt
+			a.event(ctx, in.Incident.Ref, in.Step, fmt.Sprintf("%s/retry-%d", key, attempt), "delivery_retrying",
+				fmt.Sprintf("Could not deliver to %s yet (attempt %d): %v; retrying", d.label, attempt, sendErr))
 			transient = errors.Join(transient, fmt.Errorf("deliver to %s: %w", d.label, sendErr))
 		}
 	}

@@ -95,6 +95,15 @@ func TestNotify(t *testing.T) {
 				require.Equal(t, 2.0, testutil.ToFloat64(deliveries.WithLabelValues("ops", "skipped")))
 				require.Equal(t, 1.0, testutil.ToFloat64(deliveries.WithLabelValues("pager", "retrying")))
 				require.Equal(t, 1.0, testutil.ToFloat64(deliveries.WithLabelValues("pager", "sent")))
+				tl, err := st.Timeline(context.Background(), ref)
+				require.NoError(t, err)
+				var retrying []string
+				for _, e := range tl {
+					if e.Kind == "delivery_retrying" {
+						retrying = append(retrying, e.Message)
+					}
+				}
+				require.Equal(t, []string{"Could not deliver to Bob yet (attempt 1): connection refused; retrying"}, retrying)
 			})
 
 			t.Run("PermanentFailureIsRecordedAndTheRestGoesOut", func(t *testing.T) {

@@ -67,6 +67,20 @@ func TestWebhookFailures(t *testing.T) {
 			require.Equal(t, tc.permanent, incidentflow.ErrorCode(err) == incidentflow.EPERMANENT, err)
 		})
 	}
+	t.Run("ReceiverTooSlowIsTransient", func(t *testing.T) {
+		receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}))
+		defer receiver.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		err := channels.NewWebhook(receiver.URL, "").Send(ctx, message())
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NotEqual(t, incidentflow.EPERMANENT, incidentflow.ErrorCode(err))
+	})
 	t.Run("ClosedConnectionIsTransient", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
