@@ -129,8 +129,8 @@ func (s *Server) listDeadlines(c *gin.Context) {
 	} else if v != "" {
 		f.Statuses = strings.Split(v, ",")
 		for _, st := range f.Statuses {
-			if !slices.Contains([]string{"open", "met", "missed", "met_late"}, st) {
-				details = append(details, incidentflow.Detail{Field: "status", Message: "must be all, or open, met, missed or met_late, comma-separated"})
+			if !slices.Contains([]string{"open", "met", "missed", "met_late", "abandoned"}, st) {
+				details = append(details, incidentflow.Detail{Field: "status", Message: "must be all, or open, met, missed, met_late or abandoned, comma-separated"})
 				break
 			}
 		}

@@ -138,15 +138,36 @@ func (r *run) steps0(ctx workflow.Context, rf *Frame, steps []dsl.Step, path str
 	return r.resumeSequence(ctx, steps, path) || rf.Failed
 }
 
+// ClockAbandoned is a clock still running when its incident closed: nothing
+// will remind anyone of it any more, and the timeline says so.
+const ClockAbandoned = "abandoned"
+
+// abandonClocks records the clocks an incident closes with, so that lists of
+// open deadlines do not show them for ever and the timeline shows what was
+// left undone.
+func (r *run) abandonClocks(ctx workflow.Context) {
+	for i := range r.state.Clocks {
+		c := &r.state.Clocks[i]
+		if c.Status != ClockOpen && c.Status != ClockMissed {
+			continue
+		}
+		was := c.Status
+		c.Status = ClockAbandoned
+		r.record(ctx, r.clockChange(i), r.event(ctx, "deadline_abandoned", c.Step, "",
+			fmt.Sprintf("%s (due %s, %s) was still running when the incident was %s: nothing will remind anyone of it now",
+				c.Title, r.localTime(c.Due), was, r.state.Status), map[string]any{"due": c.Due}))
+	}
+}
+
 // clockDone records a clock met, on time or late.
 func (r *run) clockDone(ctx workflow.Context, s *dsl.Step, ref string, clock int, status string) {
 	c := &r.state.Clocks[clock]
 	at := r.state.Signals[strings.TrimPrefix(s.Deadline.DoneWhen, "signal:")].At
 	c.Status, c.DoneAt = status, &at
 	r.output(s, "met", true)
-	msg := fmt.Sprintf("%s met %s, %s before it was due", c.Title, r.localTime(at), c.Due.Sub(at).Round(time.Minute))
+	msg := fmt.Sprintf("%s met %s, %s before it was due", c.Title, r.localTime(at), dsl.Duration{Fixed: c.Due.Sub(at).Round(time.Minute)})
 	if status == ClockMetLate {
-		msg = fmt.Sprintf("%s met late %s, %s after it was due", c.Title, r.localTime(at), at.Sub(c.Due).Round(time.Minute))
+		msg = fmt.Sprintf("%s met late %s, %s after it was due", c.Title, r.localTime(at), dsl.Duration{Fixed: at.Sub(c.Due).Round(time.Minute)})
 	}
 	r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_"+status, ref, "", msg, map[string]any{"due": c.Due, "done_at": at}))
 	r.details(ctx)

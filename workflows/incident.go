@@ -339,6 +339,9 @@ func (r *run) run(ctx workflow.Context) error {
 		return r.continueAsNew(ctx)
 	}
 	cancelMain()
+	if workflow.GetVersion(ctx, "abandon-open-clocks", workflow.DefaultVersion, 1) == 1 {
+		r.abandonClocks(ctx)
+	}
 	// Let update handlers answer, alerts be closed and the store catch up
 	// before the run ends.
 	return workflow.Await(ctx, func() bool {

@@ -1223,3 +1223,28 @@ steps:
 	}
 	require.True(t, missed)
 }
+
+// A clock still running when the incident closes is recorded as abandoned,
+// so no list shows it open for ever and the timeline says what was undone.
+func (s *IncidentSuite) TestClosingAbandonsOpenClocks() {
+	process := `
+process: p
+title: P
+severities: [high]
+steps:
+  - background: true
+    deadline: {title: Final report, within: 30d, from: declared}
+  - wait: {for: status == "closed"}
+`
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(s.store.kinds(), "deadline_abandoned")
+	last := incidentflow.Deadline{}
+	for _, c := range s.store.changes {
+		for _, d := range c.Deadlines {
+			last = d
+		}
+	}
+	s.Equal(workflows.ClockAbandoned, last.Status)
+}
