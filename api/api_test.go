@@ -589,6 +589,8 @@ func TestAuthentication(t *testing.T) {
 	ctx := context.Background()
 	declarer, _, err := s.store.CreateToken(ctx, fmt.Sprintf("alertmanager-%d", time.Now().UnixNano()), []string{incidentflow.ScopeDeclare})
 	require.NoError(t, err)
+	responder, _, err := s.store.CreateToken(ctx, fmt.Sprintf("oncall-%d", time.Now().UnixNano()), []string{incidentflow.ScopeRespond})
+	require.NoError(t, err)
 	revoked, tok, err := s.store.CreateToken(ctx, fmt.Sprintf("old-%d", time.Now().UnixNano()), []string{incidentflow.ScopeAdmin})
 	require.NoError(t, err)
 	_, err = s.store.RevokeToken(ctx, tok.ID)
@@ -607,6 +609,8 @@ func TestAuthentication(t *testing.T) {
 		{"DeclarerReads", "GET", "/v1/incidents/" + ref, "Bearer " + declarer, 200, "", ""},
 		{"ErrDeclarerCannotRespond", "POST", "/v1/incidents/" + ref + "/acknowledge", "Bearer " + declarer, 403, "forbidden", "this needs the respond scope"},
 		{"ErrDeclarerCannotValidate", "POST", "/v1/processes/validate", "Bearer " + declarer, 403, "forbidden", "this needs the admin scope"},
+		{"ErrResponderCannotSendAlerts", "POST", "/v1/alerts/alertmanager?type=engineering", "Bearer " + responder, 403, "forbidden", "this needs the declare scope"},
+		{"ErrDeclarerCannotReview", "POST", "/v1/incidents/" + ref + "/review", "Bearer " + declarer, 403, "forbidden", "this needs the respond scope"},
 		{"HealthIsOpen", "GET", "/healthz", "", 200, "", ""},
 		{"MetricsAreOpen", "GET", "/metrics", "", 200, "", ""},
 	} {
