@@ -115,6 +115,7 @@ func TestAlertsRefuseWhatTheyCannotTake(t *testing.T) {
 		{"OldVersion", "/v1/alerts/alertmanager?type=engineering", strings.Replace(am, `"version": "4"`, `"version": "3"`, 1), 422, `version must be "4"`},
 		{"NoFingerprint", "/v1/alerts/alertmanager?type=engineering", strings.Replace(am, `"fingerprint": "4f7b0a2c9d1e3f56"`, `"fingerprint": ""`, 1), 422, "alerts[0].fingerprint: is required"},
 		{"NotJSON", "/v1/alerts/grafana?type=engineering", "{alerts", 400, "is not a grafana webhook payload"},
+		{"NUL", "/v1/alerts/alertmanager?type=engineering", strings.Replace(am, "Checkout is failing", `Checkout\u0000is failing`, 1), 400, "NUL character"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := s.do(t, "POST", tc.path, tc.body)
