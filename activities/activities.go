@@ -145,6 +145,16 @@ type NotifyResult struct {
 	// Tracked says a channel that follows up its deliveries (PagerDuty) took
 	// one, so acknowledging and resolving the incident must tell it.
 	Tracked bool `json:"tracked,omitempty"`
+	// SentAt is when the first of its deliveries went out, by this attempt
+	// or an earlier one: a page's acknowledgement window counts from it,
+	// however late a crashed worker's retry reports it.
+	SentAt *time.Time `json:"sent_at,omitempty"`
+}
+
+func (r *NotifyResult) sentAt(t time.Time) {
+	if r.SentAt == nil || t.Before(*r.SentAt) {
+		r.SentAt = &t
+	}
 }
 
 // delivery is one recipient of a notification, resolved from the directory.
@@ -196,6 +206,9 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 			res.Tracked = true
 		}
 		if row.Status != store.DeliveryPending {
+			if row.SentAt != nil {
+				res.sentAt(*row.SentAt)
+			}
 			res.Skipped++
 			a.count(d.channel, "skipped")
 			continue
@@ -212,6 +225,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 			if err := a.Store.FinishDelivery(ctx, key, store.DeliverySent, ""); err != nil {
 				return res, temporalError(err)
 			}
+			res.sentAt(a.now(ctx))
 			res.Sent++
 			a.count(d.channel, "sent")
 			a.event(ctx, in.Incident.Ref, in.Step, key+"/sent", "delivered", fmt.Sprintf("Sent to %s", d.label))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -24,6 +25,8 @@ type Delivery struct {
 	Status    string `db:"status"`
 	Attempts  int    `db:"attempts"`
 	Error     string `db:"error"`
+	// SentAt is when it went out, once it has.
+	SentAt *time.Time `db:"sent_at"`
 }
 
 // BeginDelivery records an attempt at d before it is sent and returns the row as
@@ -39,7 +42,7 @@ func (s *Store) BeginDelivery(ctx context.Context, d Delivery) (Delivery, error)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE deliveries SET attempts = attempts + 1 WHERE key = ? AND status = ?`), d.Key, DeliveryPending); err != nil {
 			return err
 		}
-		return tx.GetContext(ctx, &out, tx.Rebind(`SELECT key, incident_ref, channel, recipient, status, attempts, error FROM deliveries WHERE key = ?`), d.Key)
+		return tx.GetContext(ctx, &out, tx.Rebind(`SELECT key, incident_ref, channel, recipient, status, attempts, error, sent_at FROM deliveries WHERE key = ?`), d.Key)
 	})
 	return out, wrap(err, "begin delivery")
 }
@@ -57,14 +60,14 @@ func (s *Store) FinishDelivery(ctx context.Context, key, status, reason string) 
 // Delivery returns the delivery with the given key.
 func (s *Store) Delivery(ctx context.Context, key string) (Delivery, error) {
 	var d Delivery
-	err := s.db.GetContext(ctx, &d, s.db.Rebind(`SELECT key, incident_ref, channel, recipient, status, attempts, error FROM deliveries WHERE key = ?`), key)
+	err := s.db.GetContext(ctx, &d, s.db.Rebind(`SELECT key, incident_ref, channel, recipient, status, attempts, error, sent_at FROM deliveries WHERE key = ?`), key)
 	return d, wrap(err, "read delivery")
 }
 
 // Deliveries lists an incident's deliveries in the given status, oldest first.
 func (s *Store) Deliveries(ctx context.Context, ref, status string) ([]Delivery, error) {
 	var out []Delivery
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT key, incident_ref, channel, recipient, status, attempts, error
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT key, incident_ref, channel, recipient, status, attempts, error, sent_at
 		FROM deliveries WHERE incident_ref = ? AND status = ? ORDER BY created_at, key`), ref, status)
 	return out, wrap(err, "list deliveries")
 }

@@ -124,7 +124,13 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 				r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
 					fmt.Sprintf("Paged level %d of %s (round %d): %s; waiting %s for an acknowledgement", i+1, pol.ID, round,
 						orNobody(res.Recipients), level.AckWithin), map[string]any{"level": i + 1, "round": round, "paged": res.Recipients}))
-				esc.NextAt = workflow.Now(ctx).Add(level.AckWithin.Fixed) // the window opens once the page is out
+				// The window opens when the page went out, even when a
+				// worker that crashed after sending reports it late.
+				sent := workflow.Now(ctx)
+				if res.SentAt != nil && res.SentAt.Before(sent) {
+					sent = *res.SentAt
+				}
+				esc.NextAt = sent.Add(level.AckWithin.Fixed)
 				r.details(ctx)
 			}
 			waitFirst = false

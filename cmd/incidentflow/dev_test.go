@@ -251,6 +251,9 @@ func TestDevRestartContinuesOpenIncidents(t *testing.T) {
 	d = startDev(t, data, d.api, d.temporal, d.ui)
 	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"resolved","by":"carol"}`)
 	require.Equal(t, http.StatusOK, code, body)
+	waitActive(t, d, "INC-1", "Hold the security review")
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/review", `{"by":"carol"}`)
+	require.Equal(t, http.StatusOK, code, body)
 	require.Eventually(t, func() bool {
 		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")
 		return got["status"] == "closed"
