@@ -165,14 +165,7 @@ func TestWorkerKilledMidDeliveryAndMidEscalation(t *testing.T) {
 	defer func() { _ = api.Process.Signal(os.Interrupt); _ = api.Wait() }()
 	startWorker()
 	defer func() { killWorker() }()
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + apiAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return readiness(apiAddr) == http.StatusOK }, 30*time.Second, 100*time.Millisecond)
 
 	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"drill","title":"Drill","severity":"critical"}`)
 	require.Equal(t, http.StatusCreated, code, inc)
@@ -255,14 +248,7 @@ func TestPostgresOutage(t *testing.T) {
 		require.NoError(t, cmd.Start())
 		defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
 	}
-	ready := func() int {
-		resp, err := http.Get("http://" + apiAddr + "/readyz")
-		if err != nil {
-			return 0
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode
-	}
+	ready := func() int { return readiness(apiAddr) }
 	require.Eventually(t, func() bool { return ready() == http.StatusOK }, 30*time.Second, 100*time.Millisecond)
 
 	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"Queue backing up","severity":"minor"}`)

@@ -67,14 +67,7 @@ func TestProductionTopology(t *testing.T) {
 		defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
 	}
 	d := &devProcess{api: apiAddr, token: token}
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + apiAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return readiness(apiAddr) == http.StatusOK }, 30*time.Second, 100*time.Millisecond)
 
 	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"operational","title":"Refund batch ran twice","severity":"major"}`)
 	require.Equal(t, http.StatusCreated, code, inc)
@@ -103,4 +96,14 @@ func command(env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(binary, args...)
 	cmd.Env = env
 	return cmd
+}
+
+// readiness is the status /readyz answers at apiAddr, 0 when nothing does.
+func readiness(apiAddr string) int {
+	resp, err := http.Get("http://" + apiAddr + "/readyz")
+	if err != nil {
+		return 0
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }
