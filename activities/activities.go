@@ -238,7 +238,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 			a.event(ctx, in.Incident.Ref, in.Step, key+"/failed", "delivery_failed", fmt.Sprintf("Could not deliver to %s: %s", d.label, incidentflow.ErrorMessage(sendErr)))
 		default:
 			a.count(d.channel, "retrying")
-			activity.GetLogger(ctx).Warn("delivery failed; will retry", "incident", in.Incident.Ref, "step", in.Step, "channel", d.channel, "error", sendErr)
+			activity.GetLogger(ctx).Warn("delivery failed; will retry", "incident", in.Incident.Ref, "process", in.Incident.Type, "step", in.Step, "channel", d.channel, "error", sendErr)
 			attempt := activity.GetInfo(ctx).Attempt
 			a.event(ctx, in.Incident.Ref, in.Step, fmt.Sprintf("%s/retry-%d", key, attempt), "delivery_retrying",
 				fmt.Sprintf("Could not deliver to %s yet (attempt %d): %v; retrying", d.label, attempt, sendErr))

@@ -113,7 +113,7 @@ func (r *run) continueAsNew(ctx workflow.Context) error {
 	st := r.state
 	st.Active = []Activity{}
 	next.Continued = &Continuation{State: st, Frames: r.frames, Run: r.runNumber() + 1}
-	r.logger.Info("continuing as new", "incident", r.state.Ref, "history", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "run", next.Continued.Run)
+	r.logger.Info("continuing as new", "history", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "run", next.Continued.Run)
 	return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 }
 
@@ -129,7 +129,7 @@ func (r *run) runNumber() int {
 func (r *run) resume(ctx workflow.Context) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrType.ValueSet(r.state.Type), AttrSeverity.ValueSet(r.state.Severity),
 		AttrStatus.ValueSet(r.state.Status), AttrRef.ValueSet(r.state.Ref)); err != nil {
-		r.logger.Warn("could not set the search attributes", "incident", r.state.Ref, "error", err)
+		r.logger.Warn("could not set the search attributes", "error", err)
 	}
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "continued", "", "",
 		fmt.Sprintf("Carried on in run %d of the incident: the previous run's history was long", r.runNumber()), nil))

@@ -13,6 +13,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -264,7 +265,9 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	if fields == nil {
 		fields = map[string]any{}
 	}
-	r := &run{in: in, conds: conds, logger: workflow.GetLogger(ctx), state: State{
+	// Every line the run logs names its incident and process.
+	logger := sdklog.With(workflow.GetLogger(ctx), "incident", in.Incident.Ref, "process", in.Incident.Type)
+	r := &run{in: in, conds: conds, logger: logger, state: State{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
 		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
 		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Reviews: []*Review{}, Tasks: []incidentflow.Task{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{}, Fired: map[string]int{},
@@ -481,7 +484,7 @@ func (r *run) changeSeverity(ctx workflow.Context, severity, by, step, note stri
 	from := r.state.Severity
 	r.state.Severity = severity
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrSeverity.ValueSet(severity)); err != nil {
-		r.logger.Warn("could not update the severity search attribute", "incident", r.state.Ref, "error", err)
+		r.logger.Warn("could not update the severity search attribute", "error", err)
 	}
 	msg := fmt.Sprintf("Severity %s → %s", from, severity)
 	if by != "" {
@@ -594,7 +597,7 @@ func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) 
 	from := r.state.Status
 	r.state.Status = status
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(status)); err != nil {
-		r.logger.Warn("could not update the status search attribute", "incident", r.state.Ref, "error", err)
+		r.logger.Warn("could not update the status search attribute", "error", err)
 	}
 	msg := fmt.Sprintf("Status %s → %s", from, status)
 	if by != "" {
@@ -658,7 +661,7 @@ func (r *run) recorder(ctx workflow.Context) {
 		}
 		c := r.queue[0]
 		if err := r.result(ctx, workflow.ExecuteLocalActivity(ctx, a.RecordChange, c), nil); err != nil {
-			r.logger.Warn("could not record a change; it is dropped", "incident", r.state.Ref, "error", err)
+			r.logger.Warn("could not record a change; it is dropped", "error", err)
 		}
 		r.queue = r.queue[1:]
 		r.written++

@@ -182,7 +182,7 @@ func (r *run) repeat(ctx workflow.Context, s *dsl.Step, path string) (failed boo
 	until := func() bool {
 		ok, err := r.eval(rep.Until)
 		if err != nil {
-			r.logger.Warn("repeat condition failed", "incident", r.state.Ref, "step", s.Label(), "error", err)
+			r.logger.Warn("repeat condition failed", "step", s.Label(), "error", err)
 		}
 		return ok
 	}
@@ -478,7 +478,7 @@ func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed 
 			ok, err := r.eval(w.For)
 			if err != nil && !evalFailed {
 				evalFailed = true
-				r.logger.Warn("wait condition failed", "incident", r.state.Ref, "step", ref, "error", err)
+				r.logger.Warn("wait condition failed", "step", ref, "error", err)
 			}
 			return ok
 		}
