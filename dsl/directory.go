@@ -67,7 +67,19 @@ type Schedule struct {
 	ID        string     `json:"id"`
 	Timezone  string     `json:"timezone,omitempty"`
 	Rotation  Rotation   `json:"rotation"`
+	Layers    []Layer    `json:"layers,omitempty"`
 	Overrides []Override `json:"overrides,omitempty"`
+}
+
+// Layer is a rotation laid over the schedule's own for part of the week:
+// on its Days (all when empty), between From and To (local HH:MM, all day
+// when empty; a window may run past midnight, and then belongs to the day
+// it starts). The last layer covering an instant decides who is on call.
+type Layer struct {
+	Rotation Rotation       `json:"rotation"`
+	Days     []time.Weekday `json:"days,omitempty"`
+	From     string         `json:"from,omitempty"`
+	To       string         `json:"to,omitempty"`
 }
 
 // Rotation hands on call from one member to the next every Every, starting
@@ -465,6 +477,35 @@ func (d *directoryDecoder) smtp(n *yaml.Node) *SMTP {
 	return s
 }
 
+// rotation decodes {every, handoff, members}, collecting the members to check.
+func (d *directoryDecoder) rotation(n *yaml.Node, members *[]Located) Rotation {
+	var r Rotation
+	d.mapping(n, "rotation", map[string]field{
+		"every": func(_, v *yaml.Node) {
+			dur, err := ParseDuration(d.str(v, "rotation.every"))
+			switch {
+			case err != nil:
+				d.at(posOf(v), "rotation.every: %v", err)
+			case dur.BusinessDays > 0:
+				d.at(posOf(v), "rotation.every is a fixed duration (like 1w or 12h), not business days")
+			default:
+				r.Every = dur
+			}
+		},
+		"handoff": func(_, v *yaml.Node) {
+			r.Handoff = d.str(v, "rotation.handoff")
+			d.localTime(v, r.Handoff)
+		},
+		"members": func(_, v *yaml.Node) {
+			for _, m := range d.strList(v, "rotation.members") {
+				r.Members = append(r.Members, m.Value)
+				*members = append(*members, m)
+			}
+		},
+	})
+	return r
+}
+
 func (d *directoryDecoder) schedule(n *yaml.Node, seen map[string]Pos, members *[]Located) (Schedule, bool) {
 	var sch Schedule
 	var pos Pos
@@ -474,29 +515,43 @@ func (d *directoryDecoder) schedule(n *yaml.Node, seen map[string]Pos, members *
 		"timezone": func(_, v *yaml.Node) { sch.Timezone = d.timezone(v) },
 		"rotation": func(_, v *yaml.Node) {
 			rotation = v
-			d.mapping(v, "rotation", map[string]field{
-				"every": func(_, v *yaml.Node) {
-					dur, err := ParseDuration(d.str(v, "rotation.every"))
-					switch {
-					case err != nil:
-						d.at(posOf(v), "rotation.every: %v", err)
-					case dur.BusinessDays > 0:
-						d.at(posOf(v), "rotation.every is a fixed duration (like 1w or 12h), not business days")
-					default:
-						sch.Rotation.Every = dur
-					}
-				},
-				"handoff": func(_, v *yaml.Node) {
-					sch.Rotation.Handoff = d.str(v, "rotation.handoff")
-					d.localTime(v, sch.Rotation.Handoff)
-				},
-				"members": func(_, v *yaml.Node) {
-					for _, m := range d.strList(v, "rotation.members") {
-						sch.Rotation.Members = append(sch.Rotation.Members, m.Value)
-						*members = append(*members, m)
-					}
-				},
-			})
+			sch.Rotation = d.rotation(v, members)
+		},
+		"layers": func(_, v *yaml.Node) {
+			for _, ln := range d.seq(v, "layers") {
+				var l Layer
+				var lrot *yaml.Node
+				d.mapping(ln, "a layer", map[string]field{
+					"rotation": func(_, v *yaml.Node) { lrot, l.Rotation = v, d.rotation(v, members) },
+					"days": func(_, v *yaml.Node) {
+						for _, day := range d.strList(v, "days") {
+							wd, ok := weekdays[strings.ToLower(day.Value)]
+							if !ok {
+								d.at(day.Pos, "unknown weekday %q%s", day.Value, DidYouMean(strings.ToLower(day.Value), weekdayNames))
+								continue
+							}
+							l.Days = append(l.Days, wd)
+						}
+					},
+					"hours": func(_, v *yaml.Node) {
+						raw := d.str(v, "hours")
+						from, to, _ := strings.Cut(raw, "-")
+						start, err1 := time.Parse(ClockLayout, strings.TrimSpace(from))
+						end, err2 := time.Parse(ClockLayout, strings.TrimSpace(to))
+						if err1 != nil || err2 != nil || start.Equal(end) {
+							d.at(posOf(v), "hours %q must be two different times of day, like \"09:00-17:00\" or \"18:00-09:00\" (past midnight)", raw)
+							return
+						}
+						l.From, l.To = start.Format(ClockLayout), end.Format(ClockLayout)
+					},
+				})
+				if lrot == nil {
+					d.at(posOf(ln), "a layer needs a rotation: {every, handoff, members}")
+				} else if l.Rotation.Every.Fixed == 0 || l.Rotation.Handoff == "" || len(l.Rotation.Members) == 0 {
+					d.at(posOf(lrot), "a layer's rotation needs every, handoff and members")
+				}
+				sch.Layers = append(sch.Layers, l)
+			}
 		},
 		"overrides": func(_, v *yaml.Node) {
 			for _, o := range d.seq(v, "overrides") {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -201,4 +202,44 @@ channels:
 directory.yaml:2:16: smtp.server "smtp.example.com" must be host:port, like smtp.example.com:587
 directory.yaml:2:40: smtp.from "incidents" is not an e-mail address (like "Incidents <incidents@example.com>")
 directory.yaml:2:76: smtp.starttls is one of required, opportunistic, off, not "of"; did you mean "off"?`)
+}
+
+func TestScheduleLayers(t *testing.T) {
+	dir := `
+people:
+  - {id: alice}
+  - {id: nina}
+schedules:
+  - id: primary
+    rotation: {every: 1w, handoff: "2026-01-05T09:00", members: [alice]}
+    layers:
+      - rotation: {every: 1w, handoff: "2026-01-05T18:00", members: [nina]}
+        days: [monday, tuesday, wednesday, thursday, friday]
+        hours: "18:00-09:00"
+`
+	cat, err := dsl.Load(fstest.MapFS{
+		"p.yaml":         {Data: []byte("process: p\ntitle: P\nseverities: [a]\nsteps: [{sleep: {for: 1m}}]\n")},
+		"directory.yaml": {Data: []byte(dir)},
+	}, "")
+	require.NoError(t, err)
+	sch, _ := cat.Directory.Schedule("primary")
+	require.Equal(t, []dsl.Layer{{Rotation: dsl.Rotation{Every: sch.Layers[0].Rotation.Every, Handoff: "2026-01-05T18:00", Members: []string{"nina"}},
+		Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}, From: "18:00", To: "09:00"}}, sch.Layers)
+
+	_, err = dsl.Load(fstest.MapFS{
+		"p.yaml": {Data: []byte("process: p\ntitle: P\nseverities: [a]\nsteps: [{sleep: {for: 1m}}]\n")},
+		"directory.yaml": {Data: []byte(`
+people: [{id: alice}]
+schedules:
+  - id: primary
+    rotation: {every: 1w, handoff: "2026-01-05T09:00", members: [alice]}
+    layers:
+      - {rotation: {every: 1w, handoff: "2026-01-05T18:00", members: [nian]}, days: [fridy], hours: "18:00-18:00"}
+      - {days: [monday]}
+`)},
+	}, "")
+	require.EqualError(t, err, `directory.yaml:7:71: unknown person "nian" in a schedule
+directory.yaml:7:86: unknown weekday "fridy"; did you mean "friday"?
+directory.yaml:7:101: hours "18:00-18:00" must be two different times of day, like "09:00-17:00" or "18:00-09:00" (past midnight)
+directory.yaml:8:9: a layer needs a rotation: {every, handoff, members}`)
 }

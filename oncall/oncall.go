@@ -6,14 +6,16 @@ package oncall
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/incidentflow/incidentflow/dsl"
 )
 
 // OnCall returns the id of the person on call for sch at t. The last override
-// covering t wins; otherwise the rotation decides, its first member on call
-// from the hand-off, the next after every interval, round and round (and
+// covering t wins; then the last layer whose days and hours cover t; otherwise
+// the schedule's own rotation decides. A rotation has its first member on
+// call from the hand-off, the next after every interval, round and round (and
 // backwards before the hand-off).
 func OnCall(sch dsl.Schedule, t time.Time) (string, error) {
 	loc := time.UTC
@@ -34,17 +36,42 @@ func OnCall(sch dsl.Schedule, t time.Time) (string, error) {
 			return o.Person, nil
 		}
 	}
-	r := sch.Rotation
+	for i := len(sch.Layers) - 1; i >= 0; i-- {
+		if l := sch.Layers[i]; covers(l, t.In(loc)) {
+			return onRotation(sch.ID, l.Rotation, loc, t)
+		}
+	}
+	return onRotation(sch.ID, sch.Rotation, loc, t)
+}
+
+func onRotation(schedule string, r dsl.Rotation, loc *time.Location, t time.Time) (string, error) {
 	if len(r.Members) == 0 || r.Every.Fixed <= 0 {
-		return "", fmt.Errorf("schedule %s has no rotation", sch.ID)
+		return "", fmt.Errorf("schedule %s has no rotation", schedule)
 	}
 	handoff, err := time.ParseInLocation(dsl.LocalTimeLayout, r.Handoff, loc)
 	if err != nil {
-		return "", fmt.Errorf("schedule %s: hand-off %q: %w", sch.ID, r.Handoff, err)
+		return "", fmt.Errorf("schedule %s: hand-off %q: %w", schedule, r.Handoff, err)
 	}
 	k := Shift(handoff, r.Every.Fixed, t)
 	n := len(r.Members)
 	return r.Members[((k%n)+n)%n], nil
+}
+
+// covers reports whether a layer's days and hours include local time t. A
+// window past midnight belongs to the day it starts: Friday 18:00-09:00
+// covers Saturday 08:00, and Saturday 08:00 only.
+func covers(l dsl.Layer, t time.Time) bool {
+	onDay := func(d time.Weekday) bool { return len(l.Days) == 0 || slices.Contains(l.Days, d) }
+	if l.From == "" {
+		return onDay(t.Weekday())
+	}
+	clock := t.Format(dsl.ClockLayout)
+	if l.From < l.To {
+		return onDay(t.Weekday()) && clock >= l.From && clock < l.To
+	}
+	// Past midnight: the evening part today, or the morning part of the
+	// window that began yesterday.
+	return (clock >= l.From && onDay(t.Weekday())) || (clock < l.To && onDay(t.AddDate(0, 0, -1).Weekday()))
 }
 
 // Shift returns which shift t falls in: 0 from the hand-off until the first

@@ -26,6 +26,18 @@ func at(s string) time.Time {
 func TestOnCall(t *testing.T) {
 	withOverride := weekly("alice", "bob")
 	withOverride.Overrides = []dsl.Override{{Person: "carol", From: "2026-01-11T18:00", To: "2026-01-13T09:00"}}
+	// Weeknights (18:00-09:00, Monday to Friday evenings) go to a night
+	// rotation; weekends, whole days, to a weekend one; the weekly rotation
+	// keeps weekday office hours.
+	layered := weekly("alice", "bob")
+	weekdays := []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
+	layered.Layers = []dsl.Layer{
+		{Rotation: dsl.Rotation{Every: dsl.Duration{Fixed: 7 * 24 * time.Hour}, Handoff: "2026-01-05T18:00", Members: []string{"nina", "noah"}},
+			Days: weekdays, From: "18:00", To: "09:00"},
+		{Rotation: dsl.Rotation{Every: dsl.Duration{Fixed: 7 * 24 * time.Hour}, Handoff: "2026-01-10T00:00", Members: []string{"wes"}},
+			Days: []time.Weekday{time.Saturday, time.Sunday}},
+	}
+	layered.Overrides = []dsl.Override{{Person: "carol", From: "2026-01-07T20:00", To: "2026-01-07T22:00"}}
 	twelveHours := dsl.Schedule{ID: "follow-the-sun", Timezone: "UTC",
 		Rotation: dsl.Rotation{Every: dsl.Duration{Fixed: 12 * time.Hour}, Handoff: "2026-03-28T08:00", Members: []string{"ana", "ben", "cho"}}}
 	for _, tc := range []struct {
@@ -53,6 +65,17 @@ func TestOnCall(t *testing.T) {
 		{"MemberAddedMidRotationShiftsTheOrder", weekly("alice", "bob", "dan"), "2026-01-19T09:00:00Z", "dan"},
 		// 36 hours in: shift 3, back to the first member, whatever the clocks did.
 		{"TwelveHourShiftsIgnoreDST", twelveHours, "2026-03-29T20:00:00Z", "ana"},
+		{"LayerOfficeHoursKeepTheBaseRotation", layered, "2026-01-07T10:00:00Z", "alice"},
+		{"LayerWeeknight", layered, "2026-01-07T19:00:00Z", "nina"},
+		{"LayerWeeknightPastMidnight", layered, "2026-01-08T03:00:00Z", "nina"},
+		{"LayerEndsAtNineNextMorning", layered, "2026-01-08T09:00:00Z", "alice"},
+		{"LayerNightRotationHandsOffWeekly", layered, "2026-01-12T19:00:00Z", "noah"},
+		// Friday night belongs to Friday's window until 09:00 Saturday, but
+		// the weekend layer, written later, wins over it all Saturday.
+		{"LaterLayerWinsFridayNightIntoSaturday", layered, "2026-01-10T03:00:00Z", "wes"},
+		{"FridayNightBeforeMidnight", layered, "2026-01-09T23:00:00Z", "nina"},
+		{"SundayNightIsNoWeeknight", layered, "2026-01-12T08:00:00Z", "alice"},
+		{"OverrideBeatsLayers", layered, "2026-01-07T21:00:00Z", "carol"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := oncall.OnCall(tc.schedule, at(tc.at))
