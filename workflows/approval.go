@@ -39,7 +39,7 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 	ap := s.Approval
 	f, rf := frame(ctx), r.resumed(ctx)
 	if rf != nil && rf.Phase == "on_timeout" {
-		return r.steps0(ctx, rf, ap.OnTimeout, path+".on_timeout")
+		return r.resumeNested(ctx, rf, ap.OnTimeout, path+".on_timeout")
 	}
 	var p *PendingApproval
 	if rf != nil { // the approval a previous run began

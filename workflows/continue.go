@@ -45,6 +45,8 @@ type Frame struct {
 	// step has failed so far.
 	Failures int  `json:"failures,omitempty"`
 	Failed   bool `json:"failed,omitempty"`
+	// resumed marks a frame a step took over from the previous run.
+	resumed bool
 }
 
 // Continuation is what a run hands the next when it continues as new.
@@ -72,11 +74,16 @@ func frame(ctx workflow.Context) *Frame {
 // resumed returns the step's saved frame when the step in ctx is being
 // resumed from an earlier run, else nil.
 func (r *run) resumed(ctx workflow.Context) *Frame {
-	f := frame(ctx)
-	if p, _ := ctx.Value(resumeKey{}).(string); p != "" && p == f.Path {
+	if f := frame(ctx); f.resumed {
 		return f
 	}
 	return nil
+}
+
+// resumeNested resumes a nested sequence of a resumed step, remembering
+// whether the step had failed before.
+func (r *run) resumeNested(ctx workflow.Context, rf *Frame, steps []dsl.Step, path string) bool {
+	return r.resumeSequence(ctx, steps, path) || rf.Failed
 }
 
 // limit is the history length at which this run continues as new.

@@ -42,7 +42,7 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 	if rf := r.resumed(ctx); rf != nil && rf.Phase != "" {
 		clock = rf.Clock
 		if rf.Phase == "overdue" {
-			return r.steps0(ctx, rf, d.Overdue, path+".overdue")
+			return r.resumeNested(ctx, rf, d.Overdue, path+".overdue")
 		}
 	} else {
 		start, ok := r.clockStart(ctx, s)
@@ -130,12 +130,6 @@ func (r *run) watchLate(ctx workflow.Context, s *dsl.Step, ref, path string, clo
 			r.clockDone(c, s, ref, clock, ClockMetLate)
 		}
 	})
-}
-
-// steps0 resumes a nested sequence of a resumed step, remembering whether
-// the step had failed before.
-func (r *run) steps0(ctx workflow.Context, rf *Frame, steps []dsl.Step, path string) bool {
-	return r.resumeSequence(ctx, steps, path) || rf.Failed
 }
 
 // ClockAbandoned is a clock still running when its incident closed: nothing

@@ -58,19 +58,20 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 	label := s.Label()
 	// A step resumed in a new run keeps its frame, its iteration and its
 	// decision to run.
-	f := r.saved[path]
-	if p, _ := ctx.Value(resumeKey{}).(string); p != path || f == nil {
-		f = nil
+	var f *Frame
+	if p, _ := ctx.Value(resumeKey{}).(string); p == path {
+		f = r.saved[path]
 	}
-	if f == nil {
-		f = &Frame{Path: path, Kind: s.Kind(), Acks: ackBaseline(ctx)}
-	} else {
+	resuming := f != nil
+	if resuming {
 		delete(r.saved, path)
+		f.resumed = true
+	} else {
+		f = &Frame{Path: path, Kind: s.Kind(), Acks: ackBaseline(ctx)}
 	}
 	r.frames[path] = f
 	defer delete(r.frames, path)
 	ctx = workflow.WithValue(ctx, frameKey{}, f)
-	resuming := r.resumed(ctx) != nil
 	if s.If != "" && !resuming {
 		ok, err := r.eval(s.If)
 		if err != nil {
@@ -97,7 +98,7 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 	case s.Sleep != nil:
 		r.sleep(ctx, s)
 	case s.Steps != nil && resuming:
-		failed = r.steps0(ctx, f, s.Steps, path+".steps")
+		failed = r.resumeNested(ctx, f, s.Steps, path+".steps")
 	case s.Steps != nil:
 		failed = r.steps(ctx, s.Steps, path+".steps")
 	case s.Parallel != nil:
@@ -440,7 +441,7 @@ func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed 
 	w := s.Wait
 	f, rf := frame(ctx), r.resumed(ctx)
 	if rf != nil && rf.Phase == "on_timeout" {
-		return r.steps0(ctx, rf, w.OnTimeout, path+".on_timeout")
+		return r.resumeNested(ctx, rf, w.OnTimeout, path+".on_timeout")
 	}
 	what := ""
 	switch {
