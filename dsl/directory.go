@@ -523,26 +523,14 @@ func (d *directoryDecoder) schedule(n *yaml.Node, seen map[string]Pos, members *
 				var lrot *yaml.Node
 				d.mapping(ln, "a layer", map[string]field{
 					"rotation": func(_, v *yaml.Node) { lrot, l.Rotation = v, d.rotation(v, members) },
-					"days": func(_, v *yaml.Node) {
-						for _, day := range d.strList(v, "days") {
-							wd, ok := weekdays[strings.ToLower(day.Value)]
-							if !ok {
-								d.at(day.Pos, "unknown weekday %q%s", day.Value, DidYouMean(strings.ToLower(day.Value), weekdayNames))
-								continue
-							}
-							l.Days = append(l.Days, wd)
-						}
-					},
+					"days":     func(_, v *yaml.Node) { l.Days = d.weekdays(v, "days") },
 					"hours": func(_, v *yaml.Node) {
 						raw := d.str(v, "hours")
-						from, to, _ := strings.Cut(raw, "-")
-						start, err1 := time.Parse(ClockLayout, strings.TrimSpace(from))
-						end, err2 := time.Parse(ClockLayout, strings.TrimSpace(to))
-						if err1 != nil || err2 != nil || start.Equal(end) {
+						if start, end, ok := clockRange(raw); ok && !start.Equal(end) {
+							l.From, l.To = start.Format(ClockLayout), end.Format(ClockLayout)
+						} else {
 							d.at(posOf(v), "hours %q must be two different times of day, like \"09:00-17:00\" or \"18:00-09:00\" (past midnight)", raw)
-							return
 						}
-						l.From, l.To = start.Format(ClockLayout), end.Format(ClockLayout)
 					},
 				})
 				if lrot == nil {
@@ -672,26 +660,16 @@ func (d *directoryDecoder) calendar(n *yaml.Node) *Calendar {
 	d.mapping(n, "the calendar", map[string]field{
 		"timezone": func(_, v *yaml.Node) { c.Timezone = d.timezone(v) },
 		"weekend": func(_, v *yaml.Node) {
-			c.Weekend = []time.Weekday{}
-			for _, day := range d.strList(v, "weekend") {
-				wd, ok := weekdays[strings.ToLower(day.Value)]
-				if !ok {
-					d.at(day.Pos, "unknown weekday %q%s", day.Value, DidYouMean(strings.ToLower(day.Value), weekdayNames))
-					continue
-				}
-				c.Weekend = append(c.Weekend, wd)
-			}
+			// Written but empty means no weekend at all, unlike not written.
+			c.Weekend = append([]time.Weekday{}, d.weekdays(v, "weekend")...)
 		},
 		"working_hours": func(_, v *yaml.Node) {
 			raw := d.str(v, "working_hours")
-			from, to, _ := strings.Cut(raw, "-")
-			start, err1 := time.Parse(ClockLayout, strings.TrimSpace(from))
-			end, err2 := time.Parse(ClockLayout, strings.TrimSpace(to))
-			if err1 != nil || err2 != nil || !end.After(start) {
+			if start, end, ok := clockRange(raw); ok && end.After(start) {
+				c.WorkStart, c.WorkEnd = start.Format(ClockLayout), end.Format(ClockLayout)
+			} else {
 				d.at(posOf(v), "working_hours %q must be two times of day, the start before the end, like \"09:00-17:00\"", raw)
-				return
 			}
-			c.WorkStart, c.WorkEnd = start.Format(ClockLayout), end.Format(ClockLayout)
 		},
 		"holidays": func(_, v *yaml.Node) {
 			for _, h := range d.strList(v, "holidays") {
@@ -706,7 +684,29 @@ func (d *directoryDecoder) calendar(n *yaml.Node) *Calendar {
 	return c
 }
 
-var weekdays = map[string]time.Weekday{
+// weekdays reads a list of weekday names, reporting the ones it does not know.
+func (d *directoryDecoder) weekdays(n *yaml.Node, what string) []time.Weekday {
+	var out []time.Weekday
+	for _, day := range d.strList(n, what) {
+		wd, ok := weekdayNumbers[strings.ToLower(day.Value)]
+		if !ok {
+			d.at(day.Pos, "unknown weekday %q%s", day.Value, DidYouMean(strings.ToLower(day.Value), weekdayNames))
+			continue
+		}
+		out = append(out, wd)
+	}
+	return out
+}
+
+// clockRange reads "HH:MM-HH:MM" into its two times of day.
+func clockRange(raw string) (start, end time.Time, ok bool) {
+	from, to, _ := strings.Cut(raw, "-")
+	start, err1 := time.Parse(ClockLayout, strings.TrimSpace(from))
+	end, err2 := time.Parse(ClockLayout, strings.TrimSpace(to))
+	return start, end, err1 == nil && err2 == nil
+}
+
+var weekdayNumbers = map[string]time.Weekday{
 	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
 	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
 }
