@@ -95,15 +95,8 @@ func TestNotify(t *testing.T) {
 				require.Equal(t, 2.0, testutil.ToFloat64(deliveries.WithLabelValues("ops", "skipped")))
 				require.Equal(t, 1.0, testutil.ToFloat64(deliveries.WithLabelValues("pager", "retrying")))
 				require.Equal(t, 1.0, testutil.ToFloat64(deliveries.WithLabelValues("pager", "sent")))
-				tl, err := st.Timeline(context.Background(), ref)
-				require.NoError(t, err)
-				var retrying []string
-				for _, e := range tl {
-					if e.Kind == "delivery_retrying" {
-						retrying = append(retrying, e.Message)
-					}
-				}
-				require.Equal(t, []string{"Could not deliver to Bob yet (attempt 1): connection refused; retrying"}, retrying)
+				require.Equal(t, []string{"Could not deliver to Bob yet (attempt 1): connection refused; retrying"},
+					messages(t, st, ref, "delivery_retrying"))
 			})
 
 			t.Run("PermanentFailureIsRecordedAndTheRestGoesOut", func(t *testing.T) {
@@ -120,18 +113,25 @@ func TestNotify(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, store.DeliveryFailed, d.Status)
 
-				tl, err := st.Timeline(context.Background(), ref)
-				require.NoError(t, err)
-				var failed []string
-				for _, e := range tl {
-					if e.Kind == "delivery_failed" {
-						failed = append(failed, e.Message)
-					}
-				}
-				require.Equal(t, []string{"Could not deliver to Bob: webhook answered 400: bad payload"}, failed)
+				require.Equal(t, []string{"Could not deliver to Bob: webhook answered 400: bad payload"},
+					messages(t, st, ref, "delivery_failed"))
 			})
 		})
 	}
+}
+
+// messages are the timeline's messages of one kind for the incident, in order.
+func messages(t *testing.T, st *store.Store, ref, kind string) []string {
+	t.Helper()
+	tl, err := st.Timeline(context.Background(), ref)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range tl {
+		if e.Kind == kind {
+			out = append(out, e.Message)
+		}
+	}
+	return out
 }
 
 func TestRecordChangeOfUnknownIncidentIsPermanent(t *testing.T) {

@@ -310,17 +310,25 @@ func (b *runner) closeAll(ctx context.Context, refs []string) {
 
 // firstPage times declarations until their page reaches the receiver.
 func (b *runner) firstPage(ctx context.Context, n int) (Latency, error) {
+	return b.oneByOne(ctx, "bench", n, func(ref string) error { return b.env.Hook.Wait(ctx, ref, "page", 30*time.Second) })
+}
+
+// oneByOne declares n incidents of a type one after another, each timed
+// until it is declared and then done holds (nil: at once), and closes them.
+func (b *runner) oneByOne(ctx context.Context, typ string, n int, done func(ref string) error) (Latency, error) {
 	var ds []time.Duration
 	var refs []string
 	start := time.Now()
 	for range n {
 		t := time.Now()
-		ref, err := b.declare(ctx, "bench")
+		ref, err := b.declare(ctx, typ)
 		if err != nil {
 			return Latency{}, err
 		}
-		if err := b.env.Hook.Wait(ctx, ref, "page", 30*time.Second); err != nil {
-			return Latency{}, err
+		if done != nil {
+			if err := done(ref); err != nil {
+				return Latency{}, err
+			}
 		}
 		ds = append(ds, time.Since(t))
 		refs = append(refs, ref)
@@ -331,7 +339,7 @@ func (b *runner) firstPage(ctx context.Context, n int) (Latency, error) {
 }
 
 // overhead runs the benchmark process through the interpreter and through
-// the baseline, batch by batch in turn, and compares.
+// the baseline, mixed in each round, and compares.
 func (b *runner) overhead(ctx context.Context) (*Overhead, error) {
 	p := b.env.Catalog.Processes["bench"]
 	src := b.env.Catalog.Sources["bench"]
@@ -487,21 +495,9 @@ func (b *runner) scale(ctx context.Context, n int) (*Scale, error) {
 			return nil, err
 		}
 	}
-	samples := min(100, max(10, n/100))
-	var ds []time.Duration
-	var refs []string
-	t0 := time.Now()
-	for range samples {
-		t := time.Now()
-		ref, err := b.declare(ctx, "quiet")
-		if err != nil {
-			return nil, err
-		}
-		ds = append(ds, time.Since(t))
-		refs = append(refs, ref)
+	if s.DeclareWhileOpen, err = b.oneByOne(ctx, "quiet", min(100, max(10, n/100)), nil); err != nil {
+		return nil, err
 	}
-	s.DeclareWhileOpen = latency(ds, 0, time.Since(t0))
-	b.closeAll(ctx, refs)
 	return s, nil
 }
 
