@@ -142,7 +142,7 @@ const ClockAbandoned = "abandoned"
 func (r *run) abandonClocks(ctx workflow.Context) {
 	for i := range r.state.Clocks {
 		c := &r.state.Clocks[i]
-		if c.Status != ClockOpen && c.Status != ClockMissed {
+		if !c.running() {
 			continue
 		}
 		was := c.Status
@@ -151,6 +151,15 @@ func (r *run) abandonClocks(ctx workflow.Context) {
 			fmt.Sprintf("%s (due %s, %s) was still running when the incident was %s: nothing will remind anyone of it now",
 				c.Title, r.localTime(c.Due), was, r.state.Status), map[string]any{"due": c.Due}))
 	}
+}
+
+// running reports whether the clock is still counting: open, or missed and
+// not yet met.
+func (c *Clock) running() bool { return c.Status == ClockOpen || c.Status == ClockMissed }
+
+// openClocks reports whether any clock is still running.
+func (r *run) openClocks() bool {
+	return slices.ContainsFunc(r.state.Clocks, func(c Clock) bool { return c.running() })
 }
 
 // clockDone records a clock met, on time or late.

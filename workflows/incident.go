@@ -342,7 +342,10 @@ func (r *run) run(ctx workflow.Context) error {
 		return r.continueAsNew(ctx)
 	}
 	cancelMain()
-	if workflow.GetVersion(ctx, "abandon-open-clocks", workflow.DefaultVersion, 1) == 1 {
+	// Only a run with clocks still running asks for the version: the marker
+	// (and the search attribute the SDK sets with it) costs every other
+	// run nothing.
+	if r.openClocks() && workflow.GetVersion(ctx, "abandon-open-clocks", workflow.DefaultVersion, 1) == 1 {
 		r.abandonClocks(ctx)
 	}
 	// Let update handlers answer, alerts be closed and the store catch up
@@ -712,7 +715,7 @@ func (r *run) details(ctx workflow.Context) {
 		}
 	}
 	for _, c := range r.state.Clocks {
-		if c.Status == ClockOpen || c.Status == ClockMissed {
+		if c.running() {
 			fmt.Fprintf(&b, "- Deadline %s: due %s (%s)\n", c.Title, r.localTime(c.Due), c.Status)
 		}
 	}
