@@ -323,7 +323,9 @@ func (a *Activities) event(ctx context.Context, ref, step, dedup, kind, msg stri
 }
 
 // now is the time to stamp on what this attempt records: the clock given, else
-// the attempt's start as Temporal saw it (the simulated clock under time skipping).
+// the attempt's start as Temporal saw it. (The SDK's test environment starts
+// attempts at the wall clock's time, not its simulated one: simulations and
+// tests give the clock.)
 func (a *Activities) now(ctx context.Context) time.Time {
 	if a.Now != nil {
 		return a.Now().UTC()
