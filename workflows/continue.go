@@ -41,13 +41,24 @@ type Frame struct {
 	// version of the invitation the attendees have.
 	Reminders []time.Duration `json:"reminders,omitempty"`
 	Invited   int             `json:"invited,omitempty"`
+	// Reminded counts a deadline's reminders already dealt with, in the
+	// order they fall due: sent, or passed before the clock started.
+	Reminded int `json:"reminded,omitempty"`
 	// Failures counts a parallel step's failed branches; Failed is what a
 	// step has failed so far.
 	Failures int  `json:"failures,omitempty"`
 	Failed   bool `json:"failed,omitempty"`
+	// V is the version of the rules the frame was written by. From
+	// FrameVersion on, a frame records a delivery only once it went out, so a
+	// step resumed in a new run sends what the previous run had begun; frames
+	// without it (from runs before) resume as they always did.
+	V int `json:"v,omitempty"`
 	// resumed marks a frame a step took over from the previous run.
 	resumed bool
 }
+
+// FrameVersion is the version of the rules new frames are written by.
+const FrameVersion = 1
 
 // Continuation is what a run hands the next when it continues as new.
 type Continuation struct {

@@ -37,9 +37,9 @@ type Clock struct {
 // still recorded as such.
 func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string) (failed bool) {
 	d := s.Deadline
-	f := frame(ctx)
+	f, rf := frame(ctx), r.resumed(ctx)
 	var clock int
-	if rf := r.resumed(ctx); rf != nil && rf.Phase != "" {
+	if rf != nil && rf.Phase != "" {
 		clock = rf.Clock
 		if rf.Phase == "overdue" {
 			return r.resumeNested(ctx, rf, d.Overdue, path+".overdue")
@@ -72,27 +72,40 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 	defer act()
 
 	// Reminders come in order, the earliest (longest before the due time)
-	// first; those whose time has passed were sent (or were too late to).
+	// first; one whose time passed before the clock started is too late to
+	// send. The frame counts those dealt with, so a new run sends the one
+	// the previous run had begun (its key makes a second send a no-op).
 	reminders := slices.Clone(d.RemindBefore)
 	slices.SortFunc(reminders, func(a, b dsl.Duration) int { return int(b.Fixed - a.Fixed) })
-	for _, rb := range reminders {
-		at, now := due.Add(-rb.Fixed), workflow.Now(ctx)
-		if !at.After(now) || done() {
+	interrupted := -1
+	if rf != nil && rf.V >= FrameVersion {
+		f.Reminded, interrupted = rf.Reminded, rf.Reminded
+	}
+	for i, rb := range reminders {
+		if i < f.Reminded {
 			continue
 		}
-		met, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: at.Sub(now),
-			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: reminder %s before it is due", d.Title, rb)}}, done)
-		if err != nil {
-			return false
+		at, now := due.Add(-rb.Fixed), workflow.Now(ctx)
+		if (!at.After(now) && i != interrupted) || done() {
+			f.Reminded = i + 1
+			continue
 		}
-		if met {
-			break
+		if at.After(now) {
+			met, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: at.Sub(now),
+				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: reminder %s before it is due", d.Title, rb)}}, done)
+			if err != nil {
+				return false
+			}
+			if met {
+				break
+			}
 		}
 		msg := fmt.Sprintf("Reminder: %s for %s %s is due %s, in %s. %s", d.Title, r.state.Ref, r.state.Title, r.localTime(due), rb, r.in.Links.Incident)
 		if r.deliver(ctx, s, ref, fmt.Sprintf("%s/remind-%s", key, rb), d.Notify, msg) {
 			failed = true
 			f.Failed = true
 		}
+		f.Reminded = i + 1
 	}
 	if now := workflow.Now(ctx); !done() && due.After(now) {
 		if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: due.Sub(now),
@@ -120,7 +133,7 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 // last. It has a frame of its own, so a new run carries it on.
 func (r *run) watchLate(ctx workflow.Context, s *dsl.Step, ref, path string, clock int) {
 	p := path + lateSuffix
-	r.frames[p] = &Frame{Path: p, Kind: "late", Clock: clock}
+	r.frames[p] = &Frame{Path: p, Kind: "late", Clock: clock, V: FrameVersion}
 	workflow.Go(ctx, func(c workflow.Context) {
 		defer delete(r.frames, p)
 		if workflow.Await(c, func() bool {

@@ -251,6 +251,8 @@ type run struct {
 	frames   map[string]*Frame
 	saved    map[string]*Frame
 	inflight int
+	// delivering counts deliveries and calls in flight (see delivery).
+	delivering int
 	// resumedAt is the history length when this run began its work.
 	resumedAt int
 }
@@ -331,14 +333,26 @@ func (r *run) run(ctx workflow.Context) error {
 			}
 		})
 	}
-	continuing := false
-	if err := workflow.Await(ctx, func() bool {
-		continuing = !dsl.IsFinalStatus(r.state.Status) && r.shouldContinue(ctx)
-		return continuing || dsl.IsFinalStatus(r.state.Status)
-	}); err != nil {
-		return err
-	}
-	if continuing {
+	for {
+		continuing := false
+		if err := workflow.Await(ctx, func() bool {
+			continuing = !dsl.IsFinalStatus(r.state.Status) && r.shouldContinue(ctx)
+			return continuing || dsl.IsFinalStatus(r.state.Status)
+		}); err != nil {
+			return err
+		}
+		if !continuing {
+			break
+		}
+		// A delivery in flight would be dropped by the new run, or sent
+		// twice: wait for it. Runs recorded before this rule continued
+		// regardless, and replay so; only a run that meets the case asks.
+		if r.delivering > 0 && workflow.GetVersion(ctx, "continue-after-deliveries", workflow.DefaultVersion, 1) == 1 {
+			if err := workflow.Await(ctx, func() bool { return r.delivering == 0 || dsl.IsFinalStatus(r.state.Status) }); err != nil {
+				return err
+			}
+			continue
+		}
 		return r.continueAsNew(ctx)
 	}
 	cancelMain()
@@ -773,5 +787,15 @@ func (r *run) followUps(ctx workflow.Context) {
 func (r *run) result(ctx workflow.Context, f workflow.Future, out any) error {
 	r.inflight++
 	defer func() { r.inflight-- }()
+	return f.Get(ctx, out)
+}
+
+// delivery is result for the deliveries and calls of notify, task, review,
+// deadline and http steps, which the first runs did not count as in flight:
+// a run that continued as new while one was scheduled dropped it. They are
+// counted apart, so that runs recorded before still replay (see run).
+func (r *run) delivery(ctx workflow.Context, f workflow.Future, out any) error {
+	r.delivering++
+	defer func() { r.delivering-- }()
 	return f.Get(ctx, out)
 }

@@ -923,17 +923,26 @@ steps:
 	s.Contains(s.store.kinds(), "task_done")
 }
 
-// clocked is a channel that records each message with the workflow time it was sent.
+// clocked is a channel that records each message with the workflow time it
+// was sent; with failFirst, the first attempt of each delivery fails as if
+// the receiver were briefly down.
 type clocked struct {
-	now  func() time.Time
-	mu   sync.Mutex
-	sent []string
-	msgs []channels.Message
+	now       func() time.Time
+	mu        sync.Mutex
+	sent      []string
+	msgs      []channels.Message
+	failFirst bool
+	attempts  map[string]int
 }
 
 func (c *clocked) Send(_ context.Context, m channels.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.failFirst {
+		if c.attempts[m.IdempotencyKey]++; c.attempts[m.IdempotencyKey] == 1 {
+			return errors.New("503 Service Unavailable")
+		}
+	}
 	to := m.Channel
 	if m.Recipient != nil {
 		to = m.Recipient.ID
@@ -1011,6 +1020,13 @@ type timedUpdate struct {
 // continuation, as the server would. It returns the store, what was sent
 // (time, event, recipient), the messages, and how many times it continued.
 func runContinuing(t *testing.T, process string, start time.Time, updates []timedUpdate, long []time.Duration) (*memStore, []string, []string, int) {
+	return runContinuingFlaky(t, process, start, updates, long, false)
+}
+
+// runContinuingFlaky is runContinuing whose channel, when flaky, fails the
+// first attempt of every delivery as a receiver that is briefly down would:
+// the retry comes a second later.
+func runContinuingFlaky(t *testing.T, process string, start time.Time, updates []timedUpdate, long []time.Duration, flaky bool) (*memStore, []string, []string, int) {
 	t.Helper()
 	var problems dsl.Problems
 	dir := dsl.ParseDirectory("directory.yaml", []byte(testDirectory), &problems)
@@ -1022,6 +1038,7 @@ func runContinuing(t *testing.T, process string, start time.Time, updates []time
 		Process: *p, ProcessHash: "h", HistoryLimit: 40}
 	store := newMemStore()
 	var sent, texts []string
+	attempts := map[string]int{} // by delivery key, across runs
 	now := start
 	runs := 0
 	for ; runs < 60; runs++ {
@@ -1029,7 +1046,7 @@ func runContinuing(t *testing.T, process string, start time.Time, updates []time
 		env := s.NewTestWorkflowEnvironment()
 		env.SetStartTime(now)
 		env.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
-		c := &clocked{now: env.Now}
+		c := &clocked{now: env.Now, failFirst: flaky, attempts: attempts}
 		env.RegisterActivity(&activities.Activities{Store: store, Directory: dir, Channels: map[string]channels.Sender{"ops": c}, Now: env.Now})
 		for _, u := range updates {
 			if at := start.Add(u.at); at.After(now) {

@@ -76,7 +76,14 @@ func (r *run) review(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 	var p *Review
 	invited := -1 // the sequence the attendees last heard of
 	var reminders []time.Duration
-	if rf != nil { // the review a previous run scheduled
+	// The frame says what the attendees have had: the sequence they were
+	// last invited to (-1: none yet) and the reminders still to come, each
+	// written once its delivery went out, so a new run sends again what the
+	// previous one had begun. (Runs before wrote 0 before the first
+	// invitation had gone out, and a new run sent none.)
+	if rf == nil {
+		f.Invited = -1
+	} else { // the review a previous run scheduled
 		for _, x := range r.state.Reviews {
 			if x.UID == key+"@incidentflow" {
 				p = x
@@ -116,6 +123,12 @@ func (r *run) review(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 		if len(reminders) > 0 {
 			timeout = p.Start.Add(-reminders[0]).Sub(workflow.Now(ctx))
 			summary = fmt.Sprintf("%s: reminding the attendees %s before it", s.Label(), dsl.Duration{Fixed: reminders[0]})
+			// A reminder whose time passed while the invitation was being
+			// delivered, or before this run resumed it, goes out now; the
+			// first runs waited for ever instead.
+			if timeout <= 0 && workflow.GetVersion(ctx, "review-late-reminder", workflow.DefaultVersion, 1) == 1 {
+				timeout = time.Millisecond
+			}
 		}
 		moved, err := awaitWithin(ctx, timeout, summary, changed)
 		done()

@@ -67,7 +67,7 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		delete(r.saved, path)
 		f.resumed = true
 	} else {
-		f = &Frame{Path: path, Kind: s.Kind(), Acks: ackBaseline(ctx)}
+		f = &Frame{Path: path, Kind: s.Kind(), Acks: ackBaseline(ctx), V: FrameVersion}
 	}
 	r.frames[path] = f
 	defer delete(r.frames, path)
@@ -285,7 +285,7 @@ func (r *run) deliver(ctx workflow.Context, s *dsl.Step, ref, key string, target
 // reports whether a delivery failed for good.
 func (r *run) notifyResult(ctx workflow.Context, s *dsl.Step, ref string, f workflow.Future) (failed bool) {
 	var res activities.NotifyResult
-	if err := f.Get(ctx, &res); err != nil {
+	if err := r.delivery(ctx, f, &res); err != nil {
 		if ctx.Err() != nil {
 			return false
 		}
@@ -333,7 +333,7 @@ func (r *run) callHTTP(ctx workflow.Context, s *dsl.Step, ref, key string) (fail
 	opts.HeartbeatTimeout = 0 // one request, bounded by its own timeout
 	actx := workflow.WithActivityOptions(ctx, opts)
 	var res activities.HTTPResult
-	if err := workflow.ExecuteActivity(actx, a.CallHTTP, in).Get(actx, &res); err != nil {
+	if err := r.delivery(actx, workflow.ExecuteActivity(actx, a.CallHTTP, in), &res); err != nil {
 		if ctx.Err() != nil {
 			return false
 		}

@@ -28,7 +28,12 @@ func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 	t := s.Task
 	f := frame(ctx)
 	if rf := r.resumed(ctx); rf != nil && rf.Task != "" {
-		return r.awaitTask(ctx, s, r.taskByID(rf.Task)) || rf.Failed
+		task := r.taskByID(rf.Task)
+		if rf.Phase == phaseTelling && r.tellOwner(ctx, s, ref, key, task) {
+			rf.Failed = true
+		}
+		rf.Phase = ""
+		return r.awaitTask(ctx, s, task) || rf.Failed
 	}
 	data := dsl.TemplateData(r.facts(), r.in.Links)
 	title, err := dsl.Render(t.Title, data)
@@ -63,15 +68,31 @@ func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 	}
 	r.record(ctx, incidentflow.Change{Tasks: []incidentflow.Task{task}}, r.event(ctx, "task_created", ref, "", msg, map[string]any{"task": task.ID}))
 
-	tell := fmt.Sprintf("You own follow-up %s of %s: %s.", task.ID, r.state.Ref, title)
+	// Until the owner has been told, a new run tells them (again: the
+	// delivery's key makes a second send a no-op).
+	f.Phase = phaseTelling
+	if r.tellOwner(ctx, s, ref, key, task) {
+		failed, f.Failed = true, true
+	}
+	f.Phase = ""
+	return r.awaitTask(ctx, s, task) || failed
+}
+
+// phaseTelling is the phase of a task step telling its owner.
+const phaseTelling = "telling"
+
+// tellOwner tells a task's owner, if it has one, and reports whether the
+// delivery failed for good.
+func (r *run) tellOwner(ctx workflow.Context, s *dsl.Step, ref, key string, task incidentflow.Task) (failed bool) {
+	if task.Owner == "" {
+		return false
+	}
+	tell := fmt.Sprintf("You own follow-up %s of %s: %s.", task.ID, r.state.Ref, task.Title)
 	if task.DueAt != nil {
 		tell += " Due " + r.localTime(*task.DueAt) + "."
 	}
 	tell += fmt.Sprintf(" Mark it done: POST /v1/tasks/%s/complete", task.ID)
-	if owner != "" && r.deliver(ctx, s, ref, key, []dsl.Target{{Kind: "person", ID: owner}}, tell) {
-		failed, f.Failed = true, true
-	}
-	return r.awaitTask(ctx, s, task) || failed
+	return r.deliver(ctx, s, ref, key, []dsl.Target{{Kind: "person", ID: task.Owner}}, tell)
 }
 
 // awaitTask waits until the task is done, when its step says to.
