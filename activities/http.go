@@ -113,7 +113,16 @@ func (a *Activities) CallHTTP(ctx context.Context, in HTTPInput) (HTTPResult, er
 			return HTTPResult{}, temporalError(err)
 		}
 		for name, path := range in.Output {
-			res.Output[name] = jsonPath(doc, path)
+			v := jsonPath(doc, path)
+			// An output lives in the run's state for the rest of the
+			// incident: a whole document there would swell every answer.
+			if b, _ := json.Marshal(v); len(b) > incidentflow.MaxPayload {
+				err := incidentflow.Errorf(incidentflow.EPERMANENT, "%s answered with a %s field of %d bytes for the output %s; an output holds at most %d: name a smaller field of the response",
+					where, path, len(b), name, incidentflow.MaxPayload)
+				a.event(ctx, in.Ref, in.Step, in.Key+"/failed", "http_failed", err.Message)
+				return HTTPResult{}, temporalError(err)
+			}
+			res.Output[name] = v
 		}
 	}
 	a.event(ctx, in.Ref, in.Step, in.Key+"/done", "http_called", fmt.Sprintf("%s answered %d", where, code))

@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -10,17 +11,28 @@ import (
 	"unicode/utf8"
 )
 
-// Length limits on field values, so one incident cannot carry megabytes of text.
+// Length limits on field values, so one incident cannot carry megabytes of
+// text: each field's, and all of an incident's fields together (as JSON),
+// which its run carries in every answer it gives.
 const (
 	maxStringField = 1000
-	maxTextField   = 65536
+	maxTextField   = 10_000
 	maxListField   = 100
+	// MaxFields is how many bytes an incident's fields may take as JSON.
+	MaxFields = 64 << 10
 )
 
-// NormalizeField checks v against the field's type and returns it in canonical
-// JSON form: int as int64, number as float64, time as an RFC 3339 string in UTC,
-// list as []string. It accepts what JSON and YAML decoders produce.
+// NormalizeField checks v against the field's type and its limits and
+// returns it in canonical JSON form: int as int64, number as float64, time
+// as an RFC 3339 string in UTC, list as []string. It accepts what JSON and
+// YAML decoders produce.
 func NormalizeField(def FieldDef, v any) (any, error) {
+	return normalize(def, v, true)
+}
+
+// normalize is NormalizeField, checking the length limits only when asked:
+// values already stored convert without them, whatever the limits were then.
+func normalize(def FieldDef, v any, limits bool) (any, error) {
 	switch def.Type {
 	case "string", "text", "enum":
 		s, ok := v.(string)
@@ -31,7 +43,7 @@ func NormalizeField(def FieldDef, v any) (any, error) {
 		if def.Type == "text" {
 			limit = maxTextField
 		}
-		if utf8.RuneCountInString(s) > limit {
+		if limits && utf8.RuneCountInString(s) > limit {
 			return nil, fmt.Errorf("is longer than %d characters", limit)
 		}
 		if def.Type == "enum" && !slices.Contains(def.Values, s) {
@@ -91,7 +103,7 @@ func NormalizeField(def FieldDef, v any) (any, error) {
 		default:
 			return nil, fmt.Errorf("must be a list of strings, not %s", jsonKind(v))
 		}
-		if len(items) > maxListField {
+		if limits && len(items) > maxListField {
 			return nil, fmt.Errorf("has more than %d entries", maxListField)
 		}
 		out := make([]string, len(items))
@@ -100,7 +112,7 @@ func NormalizeField(def FieldDef, v any) (any, error) {
 			if !ok {
 				return nil, fmt.Errorf("entry %d must be a string, not %s", i+1, jsonKind(it))
 			}
-			if utf8.RuneCountInString(s) > maxStringField {
+			if limits && utf8.RuneCountInString(s) > maxStringField {
 				return nil, fmt.Errorf("entry %d is longer than %d characters", i+1, maxStringField)
 			}
 			out[i] = s
@@ -118,7 +130,7 @@ func celValue(def FieldDef, v any) any {
 		}
 		return v
 	}
-	n, err := NormalizeField(def, v)
+	n, err := normalize(def, v, false)
 	if err != nil || n == nil {
 		return zeroValue(def.Type)
 	}
@@ -196,6 +208,9 @@ func (p *Process) CheckFields(in map[string]any) (map[string]any, []FieldError) 
 		case def.Required:
 			errs = append(errs, FieldError{def.Name, "is required"})
 		}
+	}
+	if b, _ := json.Marshal(out); len(errs) == 0 && len(b) > MaxFields {
+		errs = append(errs, FieldError{"", fmt.Sprintf("are %d bytes together; an incident's fields may take at most %d (%d KB): put long documents in a linked page", len(b), MaxFields, MaxFields>>10)})
 	}
 	return out, errs
 }

@@ -26,9 +26,9 @@ type PendingApproval struct {
 // approval when several wait (by step name or id; empty means all the
 // approver may give).
 type ApproveInput struct {
-	By   string `json:"by"`
-	Step string `json:"step,omitempty"`
-	Note string `json:"note,omitempty"`
+	By   string `json:"by" limit:"line,100"`
+	Step string `json:"step,omitempty" limit:"line,100"`
+	Note string `json:"note,omitempty" limit:"text,10000"`
 }
 
 // UpdateApprove gives the approvals a person may give.
@@ -95,7 +95,7 @@ func (r *run) approvable(in ApproveInput) []*PendingApproval {
 }
 
 func (r *run) validateApprove(in ApproveInput) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(in); err != nil {
 		return err
 	}
 	if strings.TrimSpace(in.By) == "" {

@@ -1,13 +1,17 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -65,4 +69,62 @@ steps:
 			require.Equal(t, "closed", store.lastStatus())
 		})
 	}
+}
+
+// No request can make a run too big for Temporal. Whatever requests carry
+// within the limits — fields up to their bound, the longest notes, the
+// largest payload on every signal — the run's state (every update's answer
+// and every state query) and the input of its next run stay far below
+// Temporal's 2 MB a payload; and the run itself refuses what is beyond the
+// limits, whoever sends it.
+func (s *IncidentSuite) TestNoRequestMakesTheRunTooBig() {
+	process := `
+process: p
+title: P
+severities: [critical]
+fields:
+  notes: {type: text}
+  systems: {type: list}
+signals: [a, b, c, d, e, f]
+steps:
+  - wait: {signal: a}
+`
+	long := strings.Repeat("€", incidentflow.MaxText) // three bytes a character
+	systems := make([]any, 5)
+	for i := range systems {
+		systems[i] = strings.Repeat("s", 1000)
+	}
+	in := s.input(process, "critical", map[string]any{"notes": long, "systems": systems})
+	payload := map[string]any{"blob": strings.Repeat("p", incidentflow.MaxPayload-20)}
+	at := time.Minute
+	for i := range 25 {
+		s.update(at, workflows.UpdateAddNote, workflows.AddNoteInput{Text: long, By: fmt.Sprintf("person%d", i)}, "")
+		at += time.Minute
+	}
+	for _, sig := range []string{"b", "c", "d", "e", "f"} {
+		s.update(at, workflows.UpdateSignal, workflows.SignalInput{Name: sig, By: "alice", Payload: payload}, "")
+		at += time.Minute
+	}
+	s.update(at, workflows.UpdateAddNote, workflows.AddNoteInput{Text: long + "x"}, "text is 10001 characters long")
+	s.update(at, workflows.UpdateSignal, workflows.SignalInput{Name: "b", Payload: map[string]any{"blob": strings.Repeat("p", incidentflow.MaxPayload)}}, "payload is 4107 bytes of JSON")
+	s.update(at, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "ali\nce"}, "by must be one line")
+	var stateSize int
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(workflows.QueryState)
+		s.Require().NoError(err)
+		var raw json.RawMessage
+		s.Require().NoError(v.Get(&raw))
+		stateSize = len(raw)
+		// The history is long now: the run continues as new with all of it.
+		s.env.SetCurrentHistoryLength(workflows.DefaultHistoryLimit + 1)
+		s.update(0, workflows.UpdateAddNote, workflows.AddNoteInput{Text: "the last straw"}, "")
+	}, at+time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+
+	var can *workflow.ContinueAsNewError
+	s.Require().ErrorAs(s.env.GetWorkflowError(), &can)
+	next := proto.Size(can.Input)
+	s.T().Logf("state %d bytes, next run's input %d bytes", stateSize, next)
+	s.Less(stateSize, 256<<10, "the state answers every update: a quarter of a megabyte at most")
+	s.Less(next, 512<<10, "the next run's input: half a megabyte at most")
 }

@@ -177,46 +177,50 @@ type State struct {
 
 // AcknowledgeInput is the acknowledge update's argument.
 type AcknowledgeInput struct {
-	By string `json:"by"`
+	By string `json:"by" limit:"line,100"`
 }
 
 // SetStatusInput is the set_status update's argument.
 type SetStatusInput struct {
-	Status string `json:"status"`
-	By     string `json:"by,omitempty"`
-	Note   string `json:"note,omitempty"`
+	Status string `json:"status" limit:"line,100"`
+	By     string `json:"by,omitempty" limit:"line,100"`
+	Note   string `json:"note,omitempty" limit:"text,10000"`
 }
 
 // SetSeverityInput is the set_severity update's argument.
 type SetSeverityInput struct {
-	Severity string `json:"severity"`
-	By       string `json:"by,omitempty"`
-	Note     string `json:"note,omitempty"`
+	Severity string `json:"severity" limit:"line,100"`
+	By       string `json:"by,omitempty" limit:"line,100"`
+	Note     string `json:"note,omitempty" limit:"text,10000"`
 }
 
 // AssignRoleInput is the assign_role update's argument: who now holds a role.
 type AssignRoleInput struct {
-	Role   string `json:"role"`
-	Person string `json:"person"`
-	By     string `json:"by,omitempty"`
+	Role   string `json:"role" limit:"line,100"`
+	Person string `json:"person" limit:"line,100"`
+	By     string `json:"by,omitempty" limit:"line,100"`
 }
 
 // AddNoteInput is the add_note update's argument: a line for the timeline.
 type AddNoteInput struct {
-	Text string `json:"text"`
-	By   string `json:"by,omitempty"`
+	Text string `json:"text" limit:"text,10000"`
+	By   string `json:"by,omitempty" limit:"line,100"`
 }
 
 // SignalInput is the signal update's argument: a named event, such as
 // "contained" or "regulator_notified", with an optional payload.
 type SignalInput struct {
-	Name    string         `json:"name"`
-	By      string         `json:"by,omitempty"`
-	Payload map[string]any `json:"payload,omitempty"`
+	Name    string         `json:"name" limit:"line,100"`
+	By      string         `json:"by,omitempty" limit:"line,100"`
+	Payload map[string]any `json:"payload,omitempty" limit:"json,4096"`
 }
 
-// recentLimit is how many timeline events the state query carries.
-const recentLimit = 20
+// recentLimit is how many timeline events the state query carries, and
+// recentMessage how many characters of each.
+const (
+	recentLimit   = 20
+	recentMessage = 1000
+)
 
 // IncidentWorkflow runs an incident's process until the incident is closed or
 // declined. Updates change its state; the state query shows it.
@@ -240,6 +244,8 @@ type run struct {
 	// mainCtx is cancelled when the incident closes; the main sequence,
 	// background steps and handlers all run under it.
 	mainCtx workflow.Context
+	// root is the run's own context, for validators to read its history.
+	root workflow.Context
 	// queue holds changes not yet written to the store, in order.
 	queue []incidentflow.Change
 	// followingUp is true while the follow-up activity runs.
@@ -308,7 +314,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 
 func (r *run) run(ctx workflow.Context) error {
 	mainCtx, cancelMain := workflow.WithCancel(ctx)
-	r.mainCtx = mainCtx
+	r.mainCtx, r.root = mainCtx, ctx
 	if err := r.registerHandlers(ctx); err != nil {
 		return err
 	}
@@ -436,7 +442,7 @@ func (r *run) fire(trigger string) {
 }
 
 func (r *run) validateSetSeverity(in SetSeverityInput) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(in); err != nil {
 		return err
 	}
 	switch {
@@ -454,7 +460,7 @@ func (r *run) setSeverity(ctx workflow.Context, in SetSeverityInput) (State, err
 }
 
 func (r *run) validateAssignRole(in AssignRoleInput) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(in); err != nil {
 		return err
 	}
 	switch {
@@ -481,7 +487,7 @@ func (r *run) assignRole(ctx workflow.Context, in AssignRoleInput) (State, error
 }
 
 func (r *run) validateAddNote(in AddNoteInput) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(in); err != nil {
 		return err
 	}
 	if strings.TrimSpace(in.Text) == "" {
@@ -520,15 +526,38 @@ func (r *run) changeSeverity(ctx workflow.Context, severity, by, step, note stri
 	return seq
 }
 
-func (r *run) validateOpen() error {
+// validateOpen refuses a request to an incident that is over, and any
+// request validateRequest refuses.
+func (r *run) validateOpen(in any) error {
+	if err := r.validateRequest(in); err != nil {
+		return err
+	}
 	if dsl.IsFinalStatus(r.state.Status) {
 		return refused("incident %s is %s", r.state.Ref, r.state.Status)
 	}
 	return nil
 }
 
+// hardHistoryLimit is the history length past which a run takes no more
+// requests until it has continued as new: well before Temporal's 51,200
+// events, where it would terminate the run.
+const hardHistoryLimit = 40_000
+
+// validateRequest refuses input beyond the limits of one request (the API
+// checks them too; the run holds to them whoever sends it), and every
+// request while the run's history is too long to take more.
+func (r *run) validateRequest(in any) error {
+	if d := incidentflow.CheckLimits(in); len(d) > 0 {
+		return refused("%s %s", d[0].Field, d[0].Message)
+	}
+	if n := workflow.GetInfo(r.root).GetCurrentHistoryLength(); n >= hardHistoryLimit {
+		return refused("incident %s is busy: its run's history is %d events long and it takes no more changes until it has continued in a new run, which it does as soon as nothing is in flight; retry in a minute", r.state.Ref, n)
+	}
+	return nil
+}
+
 func (r *run) validateAcknowledge(in AcknowledgeInput) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(in); err != nil {
 		return err
 	}
 	if strings.TrimSpace(in.By) == "" {
@@ -563,7 +592,7 @@ func (r *run) acknowledge(ctx workflow.Context, in AcknowledgeInput) (State, err
 }
 
 func (r *run) validateSetStatus(in SetStatusInput) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(in); err != nil {
 		return err
 	}
 	switch {
@@ -581,7 +610,7 @@ func (r *run) setStatus(ctx workflow.Context, in SetStatusInput) (State, error) 
 }
 
 func (r *run) validateSignal(in SignalInput) error {
-	if err := r.validateOpen(); err != nil {
+	if err := r.validateOpen(in); err != nil {
 		return err
 	}
 	if !slices.Contains(r.in.Process.Signals, in.Name) {
@@ -636,7 +665,13 @@ func (r *run) event(ctx workflow.Context, kind, step, actor, msg string, data ma
 	r.state.Seq++
 	e := incidentflow.TimelineEvent{At: workflow.Now(ctx), Kind: kind, Step: step, Actor: actor, Message: msg, Data: data,
 		DedupKey: fmt.Sprintf("%s/%d", incidentflow.WorkflowID(r.state.Ref), r.state.Seq)}
-	r.state.Recent = append(r.state.Recent, e)
+	// The state carries the recent events in short, so that its size stays
+	// bounded whatever notes people write; the store keeps them whole.
+	recent := e
+	if m := []rune(msg); len(m) > recentMessage {
+		recent.Message = string(m[:recentMessage-1]) + "…"
+	}
+	r.state.Recent = append(r.state.Recent, recent)
 	if len(r.state.Recent) > recentLimit {
 		r.state.Recent = slices.Clone(r.state.Recent[len(r.state.Recent)-recentLimit:])
 	}

@@ -33,6 +33,9 @@ type Review struct {
 	WriteUp string     `json:"write_up,omitempty"`
 }
 
+// MaxReschedule is how far ahead a review may be moved.
+const MaxReschedule = 366 * 24 * time.Hour
+
 // Update names of reviews.
 const (
 	UpdateReviewHeld       = "review_held"
@@ -41,19 +44,19 @@ const (
 
 // ReviewHeldInput marks a review held, with a link to its write-up.
 type ReviewHeldInput struct {
-	By      string `json:"by"`
-	WriteUp string `json:"write_up,omitempty"`
-	Note    string `json:"note,omitempty"`
+	By      string `json:"by" limit:"line,100"`
+	WriteUp string `json:"write_up,omitempty" limit:"line,2000"`
+	Note    string `json:"note,omitempty" limit:"text,10000"`
 	// Step picks the review when several wait (its name); empty means the only one.
-	Step string `json:"step,omitempty"`
+	Step string `json:"step,omitempty" limit:"line,100"`
 }
 
 // RescheduleReviewInput moves a review; invitations go out again as updates
 // of the same calendar event.
 type RescheduleReviewInput struct {
 	Start time.Time `json:"start"`
-	By    string    `json:"by"`
-	Step  string    `json:"step,omitempty"`
+	By    string    `json:"by" limit:"line,100"`
+	Step  string    `json:"step,omitempty" limit:"line,100"`
 }
 
 // review schedules the post-incident review, invites the attendees, reminds
@@ -190,8 +193,8 @@ func (r *run) pendingReviews(step string) []*Review {
 	return out
 }
 
-func (r *run) validateReview(by, step string) error {
-	if err := r.validateOpen(); err != nil {
+func (r *run) validateReview(in any, by, step string) error {
+	if err := r.validateOpen(in); err != nil {
 		return err
 	}
 	if strings.TrimSpace(by) == "" {
@@ -213,7 +216,7 @@ func (r *run) validateReview(by, step string) error {
 }
 
 func (r *run) validateReviewHeld(in ReviewHeldInput) error {
-	if err := r.validateReview(in.By, in.Step); err != nil {
+	if err := r.validateReview(in, in.By, in.Step); err != nil {
 		return err
 	}
 	if in.WriteUp != "" {
@@ -240,13 +243,15 @@ func (r *run) reviewHeld(ctx workflow.Context, in ReviewHeldInput) (State, error
 }
 
 func (r *run) validateRescheduleReview(in RescheduleReviewInput) error {
-	if err := r.validateReview(in.By, in.Step); err != nil {
+	if err := r.validateReview(in, in.By, in.Step); err != nil {
 		return err
 	}
 	p := r.pendingReviews(in.Step)[0]
 	switch {
 	case in.Start.IsZero():
 		return refused("say when: \"start\" is required (RFC 3339)")
+	case in.Start.After(workflow.Now(r.root).Add(MaxReschedule)):
+		return refused("%s cannot move to %s: a review is held within a year", p.Step, in.Start.UTC().Format(time.RFC3339))
 	case in.Start.Equal(p.Start):
 		return refused("%s is already at %s", p.Step, r.localTime(p.Start))
 	}

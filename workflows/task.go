@@ -17,9 +17,9 @@ const UpdateCompleteTask = "complete_task"
 
 // CompleteTaskInput is the complete_task update's argument.
 type CompleteTaskInput struct {
-	Task string `json:"task"`
-	By   string `json:"by"`
-	Note string `json:"note,omitempty"`
+	Task string `json:"task" limit:"line,100"`
+	By   string `json:"by" limit:"line,100"`
+	Note string `json:"note,omitempty" limit:"text,10000"`
 }
 
 // task creates a follow-up, tells its owner, and waits for it to be done when
@@ -120,6 +120,9 @@ func (r *run) taskByID(id string) incidentflow.Task {
 }
 
 func (r *run) validateCompleteTask(in CompleteTaskInput) error {
+	if err := r.validateRequest(in); err != nil {
+		return err
+	}
 	if strings.TrimSpace(in.By) == "" {
 		return refused("say who completed it: \"by\" is required")
 	}
