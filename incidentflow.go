@@ -100,6 +100,9 @@ type Incident struct {
 	// reconciler still has to start it.
 	WorkflowStartedAt *time.Time `json:"-" db:"workflow_started_at"`
 	IdempotencyKey    *string    `json:"-" db:"idempotency_key"`
+	// RequestHash identifies what was declared with the idempotency key, so
+	// the key cannot declare something else.
+	RequestHash string `json:"-" db:"request_hash"`
 }
 
 // WorkflowID derives the Temporal workflow ID of an incident from its ref, so a

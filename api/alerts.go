@@ -1,15 +1,15 @@
 package api
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -76,19 +76,17 @@ const maxFingerprint = 128
 // is checked before any is acted on, so a bad request changes nothing.
 func (s *Server) alerts(source string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		raw, err := io.ReadAll(c.Request.Body)
+		raw, err := readBody(c)
+		if err == nil {
+			err = checkJSON(raw)
+		}
 		if err != nil {
-			s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body cannot be read: %v", err))
+			s.fail(c, err)
 			return
 		}
 		var p alertPayload
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		if err := dec.Decode(&p); err != nil {
-			s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the body is not a %s webhook payload: %v", source, err))
-			return
-		}
-		if bytes.Contains(raw, []byte(`\u0000`)) {
-			s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the body contains a NUL character"))
+		if err := json.Unmarshal(raw, &p); err != nil {
+			s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the body is not a %s webhook payload: it must be the JSON object %s posts", source, source))
 			return
 		}
 		if source == "alertmanager" && p.Version != "4" {
@@ -228,38 +226,28 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 		return res, upd
 	}
 
-	open, err := s.cfg.Store.OpenAlert(ctx, source, a.Fingerprint)
-	switch {
-	case err == nil:
-		record.Ref, res.Ref, res.Action = open.Ref, open.Ref, "attached"
-		before, err := s.cfg.Store.SaveAlert(ctx, record)
-		if err != nil || before == "firing" {
-			return res, err // Alertmanager repeats firing alerts; once is news
-		}
-		inc, err := s.cfg.Store.Incident(ctx, open.Ref)
-		if err != nil || inc.WorkflowStartedAt == nil {
-			return res, err
-		}
-		_, upd := s.runUpdate(ctx, inc, workflows.UpdateAddNote, workflows.AddNoteInput{By: source, Text: fmt.Sprintf("Alert %s is firing again", name)}, "")
-		if incidentflow.ErrorCode(upd) == incidentflow.ECONFLICT {
-			return res, nil
-		}
-		return res, upd
-	case incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND:
+	// The fingerprint's claim ties it to one open incident, so concurrent
+	// notifications of the alert (Alertmanager's peers, a re-fire while the
+	// first is being declared) declare it once.
+	claim, err := s.cfg.Store.ClaimAlert(ctx, source, a.Fingerprint)
+	if err != nil {
 		return res, err
 	}
-
+	if claim.Ref != "" {
+		return s.alertFiringAgain(ctx, record, res, claim.Ref, name)
+	}
 	req := DeclareRequest{Type: a.process.Type, Severity: a.severity, Title: alertTitle(a.alert, name), Summary: alertSummary(a.alert),
 		Fields: labelFields(a.process, a.Labels), DeclaredBy: source}
-	// Alertmanager in high availability sends each notification from every
-	// peer: the same alert, started at the same instant, declares once.
-	key := "alert/" + source + "/" + a.Fingerprint
-	if startsAt != nil {
-		key += "/" + strconv.FormatInt(startsAt.Unix(), 10)
-	}
-	inc, _, err := s.Declare(ctx, req, key)
+	key := fmt.Sprintf("alert/%s/%s/g%d", source, a.Fingerprint, claim.Generation)
+	inc, created, err := s.Declare(ctx, req, key)
 	if inc.Ref == "" {
 		return res, err
+	}
+	if err := s.cfg.Store.SetAlertClaim(ctx, claim, inc.Ref); err != nil {
+		return res, err
+	}
+	if !created { // a concurrent notification declared it first
+		return s.alertFiringAgain(ctx, record, res, inc.Ref, name)
 	}
 	record.Ref, res.Ref, res.Action = inc.Ref, inc.Ref, "declared"
 	if _, serr := s.cfg.Store.SaveAlert(ctx, record); serr != nil {
@@ -270,6 +258,25 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 	return res, nil
 }
 
+// alertFiringAgain attaches a firing alert to the open incident it belongs
+// to, noting on its timeline when the alert fires anew.
+func (s *Server) alertFiringAgain(ctx context.Context, record store.Alert, res alertResult, ref, name string) (alertResult, error) {
+	record.Ref, res.Ref, res.Action = ref, ref, "attached"
+	before, err := s.cfg.Store.SaveAlert(ctx, record)
+	if err != nil || before == "firing" || before == "" {
+		return res, err // Alertmanager repeats firing alerts; once is news
+	}
+	inc, err := s.cfg.Store.Incident(ctx, ref)
+	if err != nil || inc.WorkflowStartedAt == nil {
+		return res, err
+	}
+	_, upd := s.runUpdate(ctx, inc, workflows.UpdateAddNote, workflows.AddNoteInput{By: record.Source, Text: fmt.Sprintf("Alert %s is firing again", name)}, "")
+	if incidentflow.ErrorCode(upd) == incidentflow.ECONFLICT {
+		return res, nil
+	}
+	return res, upd
+}
+
 func alertTitle(a alert, name string) string {
 	title := a.Annotations["summary"]
 	if title == "" {
@@ -278,8 +285,10 @@ func alertTitle(a alert, name string) string {
 	if title == "" {
 		title = name
 	}
-	if r := []rune(title); len(r) > maxTitle {
-		title = string(r[:maxTitle-1]) + "…"
+	// A title is one line: what an annotation spreads over several is joined.
+	title = strings.Join(strings.FieldsFunc(title, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	if r := []rune(title); len(r) > incidentflow.MaxTitle {
+		title = string(r[:incidentflow.MaxTitle-1]) + "…"
 	}
 	return title
 }
@@ -308,9 +317,14 @@ func alertSummary(a alert) string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, " %s=%s", k, a.Labels[k])
 	}
-	out := b.String()
-	if r := []rune(out); len(r) > maxSummary {
-		out = string(r[:maxSummary-1]) + "…"
+	out := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return -1
+		}
+		return r
+	}, b.String())
+	if r := []rune(out); len(r) > incidentflow.MaxText {
+		out = string(r[:incidentflow.MaxText-1]) + "…"
 	}
 	return out
 }

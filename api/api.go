@@ -14,10 +14,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,9 +47,14 @@ type Store interface {
 	Deadlines(ctx context.Context, f store.DeadlineFilter) ([]incidentflow.Deadline, error)
 	Task(ctx context.Context, id string) (incidentflow.Task, error)
 	ApplyChange(ctx context.Context, c incidentflow.Change) error
-	OpenAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
 	LatestAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
 	SaveAlert(ctx context.Context, a store.Alert) (string, error)
+	ClaimAlert(ctx context.Context, source, fingerprint string) (store.AlertClaim, error)
+	SetAlertClaim(ctx context.Context, c store.AlertClaim, ref string) error
+	BeginRequest(ctx context.Context, k store.RequestKey) (store.RequestKey, bool, error)
+	FinishRequest(ctx context.Context, principal, key string, status int, response string) error
+	ForgetRequest(ctx context.Context, principal, key string) error
+	PruneRequests(ctx context.Context) (int64, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -135,6 +140,9 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
+// callerID identifies who sends the request, for what belongs to them.
+func callerID(c *gin.Context) string { return c.MustGet(tokenKey).(incidentflow.Token).ID }
+
 // requireScope refuses, with a 403, a token that lacks scope.
 func (s *Server) requireScope(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -200,7 +208,7 @@ func New(cfg Config) *Server {
 	v1.POST("/alerts/alertmanager", s.requireScope(incidentflow.ScopeDeclare), s.alerts("alertmanager"))
 	v1.POST("/alerts/grafana", s.requireScope(incidentflow.ScopeDeclare), s.alerts("grafana"))
 
-	respond := v1.Group("", s.requireScope(incidentflow.ScopeRespond))
+	respond := v1.Group("", s.requireScope(incidentflow.ScopeRespond), s.idempotent)
 	respond.POST("/incidents/:ref/acknowledge", s.acknowledge)
 	respond.POST("/incidents/:ref/status", s.setStatus)
 	respond.POST("/incidents/:ref/severity", s.setSeverity)
@@ -321,16 +329,18 @@ func (s *Server) fail(c *gin.Context, err error) {
 	c.JSON(httpStatus(code), errorBody(code, incidentflow.ErrorMessage(err), details))
 }
 
-// decode reads a JSON request body strictly: one object, no unknown fields,
-// no NUL characters (PostgreSQL cannot store them, and no person types them).
+// decode reads a JSON request body strictly: one object of valid UTF-8, no
+// unknown fields, no key twice in an object, nested at most maxDepth deep, no
+// NUL characters (PostgreSQL cannot store them, and no person types them),
+// and every string within the limits its field's tag sets (see
+// incidentflow.CheckLimits).
 func decode(c *gin.Context, v any) error {
-	raw, err := io.ReadAll(c.Request.Body)
-	var maxErr *http.MaxBytesError
-	switch {
-	case errors.As(err, &maxErr):
-		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is larger than %d bytes", maxBody)
-	case err != nil:
-		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body could not be read")
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if err := checkJSON(raw); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -357,26 +367,93 @@ func decode(c *gin.Context, v any) error {
 	if dec.More() {
 		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body holds more than one JSON value")
 	}
-	var doc any
-	if json.Unmarshal(raw, &doc) == nil && hasNUL(doc) {
-		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body holds a NUL character (\\u0000), which no text may contain")
+	if details := incidentflow.CheckLimits(v); len(details) > 0 {
+		return invalid(details)
 	}
 	return nil
 }
 
-// hasNUL reports whether any string or key in a decoded JSON value holds U+0000.
-func hasNUL(v any) bool {
-	switch x := v.(type) {
-	case string:
-		return strings.ContainsRune(x, 0)
-	case []any:
-		return slices.ContainsFunc(x, hasNUL)
-	case map[string]any:
-		for k, item := range x {
-			if strings.ContainsRune(k, 0) || hasNUL(item) {
-				return true
+// readBody reads the whole request body, within maxBody.
+func readBody(c *gin.Context) ([]byte, error) {
+	raw, err := io.ReadAll(c.Request.Body)
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is larger than %d bytes", maxBody)
+	case err != nil:
+		return nil, incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body could not be read")
+	}
+	return raw, nil
+}
+
+// maxDepth is how deeply a request's JSON may nest objects and lists.
+const maxDepth = 16
+
+// checkJSON refuses what encoding/json lets through silently: text that is
+// not UTF-8 (it would be replaced), a key given twice in one object (the
+// last would win), nesting deeper than maxDepth, and NUL characters.
+func checkJSON(raw []byte) error {
+	if !utf8.Valid(raw) {
+		for i := 0; i < len(raw); {
+			r, size := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is not valid UTF-8 text (at byte %d)", i)
 			}
+			i += size
 		}
 	}
-	return false
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	// objects holds, for each object being read, the keys seen so far;
+	// lists hold nil. expectKey is true where an object's next token is a key.
+	var objects []map[string]bool
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the strict decoder reports syntax errors in its words
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if len(objects) == maxDepth {
+					return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body nests objects and lists more than %d deep", maxDepth)
+				}
+				var keys map[string]bool
+				if t == '{' {
+					keys = map[string]bool{}
+				}
+				objects = append(objects, keys)
+				expectKey = t == '{'
+				continue
+			case '}', ']':
+				objects = objects[:len(objects)-1]
+			}
+		case string:
+			if strings.ContainsRune(t, 0) {
+				return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body holds a NUL character (\\u0000), which no text may contain")
+			}
+			if expectKey {
+				keys := objects[len(objects)-1]
+				if keys[t] {
+					return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("the key %q is given twice in one object: say each thing once", t),
+						Details: []incidentflow.Detail{{Field: t, Message: "given twice"}}}
+				}
+				keys[t] = true
+				expectKey = false
+				continue
+			}
+		}
+		// After a value inside an object comes its next key.
+		expectKey = len(objects) > 0 && objects[len(objects)-1] != nil
+	}
+}
+
+// invalid is the error of a request whose fields break rules, naming each.
+func invalid(details []incidentflow.Detail) error {
+	msg := details[0].Field + " " + details[0].Message
+	if len(details) > 1 {
+		msg += fmt.Sprintf(" (and %d more problems)", len(details)-1)
+	}
+	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: msg, Details: details}
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -22,21 +21,13 @@ import (
 
 // DeclareRequest is the body of POST /v1/incidents.
 type DeclareRequest struct {
-	Type       string         `json:"type"`
-	Title      string         `json:"title"`
-	Severity   string         `json:"severity"`
-	Summary    string         `json:"summary"`
+	Type       string         `json:"type" limit:"line,100"`
+	Title      string         `json:"title" limit:"line,200"`
+	Severity   string         `json:"severity" limit:"line,100"`
+	Summary    string         `json:"summary" limit:"text,10000"`
 	Fields     map[string]any `json:"fields"`
-	DeclaredBy string         `json:"declared_by"`
+	DeclaredBy string         `json:"declared_by" limit:"line,100"`
 }
-
-// Limits on what a declaration may carry.
-const (
-	maxTitle          = 200
-	maxSummary        = 10_000
-	maxIdempotencyKey = 255
-	maxName           = 100
-)
 
 // incidentView is an incident as the API shows it.
 type incidentView struct {
@@ -66,15 +57,26 @@ func (s *Server) declare(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	key := c.GetHeader("Idempotency-Key")
-	if len(key) > maxIdempotencyKey || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		s.fail(c, incidentflow.Errorf(incidentflow.EBADREQUEST, "the Idempotency-Key header must be printable and at most %d characters", maxIdempotencyKey))
+	key, err := idempotencyKey(c)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	if req.DeclaredBy == "" {
 		req.DeclaredBy = c.MustGet(tokenKey).(incidentflow.Token).Name
 	}
-	inc, created, err := s.Declare(c.Request.Context(), req, key)
+	p, err := s.checkDeclaration(&req)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	inc, created, err := s.record(c.Request.Context(), p, req, key)
+	if inc.Ref != "" && !created && !sameDeclaration(inc, req) {
+		s.fail(c, &incidentflow.Error{Code: incidentflow.EINVALID,
+			Message: fmt.Sprintf("the Idempotency-Key %q was already used to declare %s, a different incident; use a new key", key, inc.Ref),
+			Details: []incidentflow.Detail{{Field: "Idempotency-Key", Message: "already used for " + inc.Ref}}})
+		return
+	}
 	switch {
 	case err != nil && inc.Ref == "":
 		s.fail(c, err)
@@ -98,13 +100,19 @@ func (s *Server) declare(c *gin.Context) {
 
 // Declare records an incident and starts its run, exactly once. With an
 // idempotency key used before, it returns the incident declared then (and starts
-// its run if that start had failed). When the incident is recorded but its run
-// cannot start, it returns the incident and the start error.
+// its run if that start had failed), whatever req says: sameDeclaration tells
+// whether it is the same. When the incident is recorded but its run cannot
+// start, it returns the incident and the start error.
 func (s *Server) Declare(ctx context.Context, req DeclareRequest, key string) (incidentflow.Incident, bool, error) {
 	p, err := s.checkDeclaration(&req)
 	if err != nil {
 		return incidentflow.Incident{}, false, err
 	}
+	return s.record(ctx, p, req, key)
+}
+
+// record is Declare for a declaration checkDeclaration has checked.
+func (s *Server) record(ctx context.Context, p *dsl.Process, req DeclareRequest, key string) (incidentflow.Incident, bool, error) {
 	src := s.cfg.Catalog.Sources[p.Type]
 	snapshot, err := json.Marshal(p)
 	if err != nil {
@@ -119,14 +127,10 @@ func (s *Server) Declare(ctx context.Context, req DeclareRequest, key string) (i
 	if key != "" {
 		inc.IdempotencyKey = &key
 	}
+	inc.RequestHash = declarationHash(req)
 	stored, created, err := s.cfg.Store.CreateIncident(ctx, inc)
 	if err != nil {
 		return incidentflow.Incident{}, false, err
-	}
-	if !created && (stored.Type != inc.Type || stored.Title != inc.Title || stored.Severity != inc.Severity) {
-		return incidentflow.Incident{}, false, &incidentflow.Error{Code: incidentflow.EINVALID,
-			Message: fmt.Sprintf("the Idempotency-Key %q was already used to declare %s, a different incident; use a new key", key, stored.Ref),
-			Details: []incidentflow.Detail{{Field: "Idempotency-Key", Message: "already used for " + stored.Ref}}}
 	}
 	if stored.WorkflowStartedAt == nil {
 		if err := s.start(ctx, stored); err != nil {
@@ -143,18 +147,12 @@ func (s *Server) checkDeclaration(req *DeclareRequest) (*dsl.Process, error) {
 	add := func(field, format string, args ...any) {
 		details = append(details, incidentflow.Detail{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
+	for _, d := range incidentflow.CheckLimits(req) {
+		add(d.Field, "%s", d.Message)
+	}
 	req.Title = strings.TrimSpace(req.Title)
-	switch {
-	case req.Title == "":
+	if req.Title == "" {
 		add("title", "is required")
-	case utf8.RuneCountInString(req.Title) > maxTitle:
-		add("title", "is longer than %d characters", maxTitle)
-	}
-	if utf8.RuneCountInString(req.Summary) > maxSummary {
-		add("summary", "is longer than %d characters", maxSummary)
-	}
-	if utf8.RuneCountInString(req.DeclaredBy) > maxName {
-		add("declared_by", "is longer than %d characters", maxName)
 	}
 	p, ok := s.cfg.Catalog.Processes[req.Type]
 	switch {
@@ -172,16 +170,18 @@ func (s *Server) checkDeclaration(req *DeclareRequest) (*dsl.Process, error) {
 		}
 		fields, errs := p.CheckFields(req.Fields)
 		for _, e := range errs {
-			add("fields."+e.Field, "%s", e.Message)
+			name := "fields"
+			if e.Field != "" {
+				name += "." + e.Field
+			}
+			add(name, "%s", e.Message)
 		}
 		req.Fields = fields
 	}
 	if len(details) > 0 {
-		msg := "the declaration is not valid: " + details[0].Field + " " + details[0].Message
-		if len(details) > 1 {
-			msg += fmt.Sprintf(" (and %d more problems)", len(details)-1)
-		}
-		return nil, &incidentflow.Error{Code: incidentflow.EINVALID, Message: msg, Details: details}
+		err := invalid(details).(*incidentflow.Error)
+		err.Message = "the declaration is not valid: " + err.Message
+		return nil, err
 	}
 	return p, nil
 }
@@ -228,7 +228,8 @@ func (s *Server) Reconcile(ctx context.Context, grace time.Duration) (int, error
 	return started, nil
 }
 
-// RunReconciler calls Reconcile every interval until ctx ends.
+// RunReconciler calls Reconcile every interval until ctx ends, and drops
+// the answers to idempotent requests too old to be retried.
 func (s *Server) RunReconciler(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -236,10 +237,30 @@ func (s *Server) RunReconciler(ctx context.Context, interval time.Duration) {
 		if _, err := s.Reconcile(ctx, interval); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("reconciler", "error", err)
 		}
+		if _, err := s.cfg.Store.PruneRequests(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("reconciler: prune idempotency keys", "error", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// declarationHash identifies everything a checked declaration says, so that
+// its idempotency key covers the whole request.
+func declarationHash(req DeclareRequest) string {
+	b, _ := json.Marshal(req) // maps marshal with sorted keys: the same request, the same bytes
+	return hashOf(b)
+}
+
+// sameDeclaration reports whether a checked declaration asks for the
+// incident an idempotency key declared before. Incidents declared before
+// the hash was kept are compared by type, title and severity.
+func sameDeclaration(inc incidentflow.Incident, req DeclareRequest) bool {
+	if inc.RequestHash == "" {
+		return inc.Type == req.Type && inc.Title == req.Title && inc.Severity == req.Severity
+	}
+	return inc.RequestHash == declarationHash(req)
 }

@@ -191,8 +191,8 @@ func (s *Server) acknowledge(c *gin.Context) {
 	var in workflows.AcknowledgeInput
 	s.update(c, workflows.UpdateAcknowledge, &in, func(*dsl.Process) error {
 		in.By = strings.TrimSpace(in.By)
-		if in.By == "" || len(in.By) > maxName {
-			return field("by", "is required: who acknowledges (at most 100 characters)")
+		if in.By == "" {
+			return field("by", "is required: who acknowledges")
 		}
 		return nil
 	})
@@ -201,9 +201,6 @@ func (s *Server) acknowledge(c *gin.Context) {
 func (s *Server) setStatus(c *gin.Context) {
 	var in workflows.SetStatusInput
 	s.update(c, workflows.UpdateSetStatus, &in, func(*dsl.Process) error {
-		if len(in.By) > maxName || len(in.Note) > maxSummary {
-			return field("by", "is too long")
-		}
 		if !dsl.IsStatus(in.Status) {
 			return &incidentflow.Error{Code: incidentflow.EINVALID,
 				Message: "unknown status " + strconv.Quote(in.Status) + ": use one of " + strings.Join(dsl.Statuses, ", ") + dsl.DidYouMean(in.Status, dsl.Statuses),
@@ -216,9 +213,6 @@ func (s *Server) setStatus(c *gin.Context) {
 func (s *Server) setSeverity(c *gin.Context) {
 	var in workflows.SetSeverityInput
 	s.update(c, workflows.UpdateSetSeverity, &in, func(p *dsl.Process) error {
-		if len(in.By) > maxName || len(in.Note) > maxSummary {
-			return field("note", "is too long")
-		}
 		if p.SeverityRank(in.Severity) < 0 {
 			return field("severity", fmt.Sprintf("must be one of %s, not %q%s", strings.Join(p.Severities, ", "), in.Severity, dsl.DidYouMean(in.Severity, p.Severities)))
 		}
@@ -247,11 +241,8 @@ func (s *Server) addNote(c *gin.Context) {
 	var in workflows.AddNoteInput
 	s.update(c, workflows.UpdateAddNote, &in, func(*dsl.Process) error {
 		in.Text = strings.TrimSpace(in.Text)
-		switch {
-		case in.Text == "":
+		if in.Text == "" {
 			return field("text", "is required")
-		case len(in.Text) > maxSummary:
-			return field("text", fmt.Sprintf("is longer than %d characters", maxSummary))
 		}
 		return nil
 	})
@@ -261,11 +252,8 @@ func (s *Server) approve(c *gin.Context) {
 	var in workflows.ApproveInput
 	s.update(c, workflows.UpdateApprove, &in, func(*dsl.Process) error {
 		in.By = strings.TrimSpace(in.By)
-		switch {
-		case in.By == "" || len(in.By) > maxName:
-			return field("by", "is required: who approves (at most 100 characters)")
-		case len(in.Note) > maxSummary:
-			return field("note", "is too long")
+		if in.By == "" {
+			return field("by", "is required: who approves")
 		}
 		return nil
 	})
@@ -278,10 +266,8 @@ func (s *Server) reviewHeld(c *gin.Context) {
 	s.update(c, workflows.UpdateReviewHeld, &in, func(*dsl.Process) error {
 		in.By = strings.TrimSpace(in.By)
 		switch {
-		case in.By == "" || len(in.By) > maxName:
-			return field("by", "is required: who marks the review held (at most 100 characters)")
-		case len(in.Note) > maxSummary || len(in.Step) > maxName:
-			return field("note", "is too long")
+		case in.By == "":
+			return field("by", "is required: who marks the review held")
 		case in.WriteUp != "" && !isWebLink(in.WriteUp):
 			return field("write_up", "must be a link to the write-up: an http or https URL")
 		}
@@ -296,14 +282,14 @@ func (s *Server) rescheduleReview(c *gin.Context) {
 	s.update(c, workflows.UpdateRescheduleReview, &in, func(*dsl.Process) error {
 		in.By = strings.TrimSpace(in.By)
 		switch {
-		case in.By == "" || len(in.By) > maxName:
-			return field("by", "is required: who moves the review (at most 100 characters)")
-		case len(in.Step) > maxName:
-			return field("step", "is too long")
+		case in.By == "":
+			return field("by", "is required: who moves the review")
 		case in.Start.IsZero():
 			return field("start", "is required: when the review now starts (RFC 3339)")
 		case !in.Start.After(time.Now()):
 			return field("start", "must be in the future")
+		case in.Start.After(time.Now().Add(workflows.MaxReschedule)):
+			return field("start", "must be within a year")
 		}
 		return nil
 	})
@@ -351,16 +337,14 @@ func (s *Server) completeTask(c *gin.Context) {
 	}
 	in := workflows.CompleteTaskInput{Task: id}
 	var req struct {
-		By   string `json:"by"`
-		Note string `json:"note"`
+		By   string `json:"by" limit:"line,100"`
+		Note string `json:"note" limit:"text,10000"`
 	}
 	check := func(*dsl.Process) error {
 		in.By, in.Note = strings.TrimSpace(req.By), req.Note
 		switch {
-		case in.By == "" || len(in.By) > maxName:
-			return field("by", "is required: who completed it (at most 100 characters)")
-		case len(in.Note) > maxSummary:
-			return field("note", "is too long")
+		case in.By == "":
+			return field("by", "is required: who completed it")
 		case task.Status == "done":
 			return incidentflow.Errorf(incidentflow.ECONFLICT, "task %s was already done by %s", id, task.DoneBy)
 		}
@@ -391,8 +375,8 @@ func (s *Server) completeTask(c *gin.Context) {
 
 // SignalRequest is the body of POST /v1/incidents/{ref}/signals/{name}.
 type SignalRequest struct {
-	By      string         `json:"by"`
-	Payload map[string]any `json:"payload"`
+	By      string         `json:"by" limit:"line,100"`
+	Payload map[string]any `json:"payload" limit:"json,4096"`
 }
 
 func (s *Server) signal(c *gin.Context) {
@@ -448,11 +432,7 @@ func (s *Server) send(c *gin.Context, inc incidentflow.Incident, name string, bo
 	if len(arg) > 0 {
 		payload = arg[0]
 	}
-	updateID := ""
-	if key := c.GetHeader("Idempotency-Key"); key != "" && len(key) <= maxIdempotencyKey {
-		updateID = key // Temporal runs an update with a known ID once
-	}
-	st, err := s.runUpdate(c.Request.Context(), inc, name, payload, updateID)
+	st, err := s.runUpdate(c.Request.Context(), inc, name, payload, c.GetString(updateIDKey))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -64,7 +64,7 @@ func (r incidentRow) incident() (incidentflow.Incident, error) {
 
 const incidentColumns = `ref, number, type, title, summary, severity, status, fields, process_hash, workflow_id,
 	workflow_started_at, declared_by, declared_at, acknowledged_at, acknowledged_by, resolved_at, closed_at,
-	updated_at, idempotency_key`
+	updated_at, idempotency_key, request_hash`
 
 // CreateIncident stores a newly declared incident, numbering it and deriving its
 // ref and workflow ID. If inc carries an idempotency key that was used before,
@@ -103,10 +103,10 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 			out.DeclaredAt = inc.DeclaredAt.UTC()
 			out.UpdatedAt = out.DeclaredAt
 			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incidents (ref, number, type, title, summary, severity, status,
-				fields, process_hash, workflow_id, declared_by, declared_at, updated_at, idempotency_key)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				fields, process_hash, workflow_id, declared_by, declared_at, updated_at, idempotency_key, request_hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				out.Ref, out.Number, out.Type, out.Title, out.Summary, out.Severity, out.Status, string(fields),
-				out.ProcessHash, out.WorkflowID, out.DeclaredBy, out.DeclaredAt, out.UpdatedAt, out.IdempotencyKey)
+				out.ProcessHash, out.WorkflowID, out.DeclaredBy, out.DeclaredAt, out.UpdatedAt, out.IdempotencyKey, out.RequestHash)
 			created = err == nil
 			return err
 		})

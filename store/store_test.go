@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -51,8 +52,10 @@ func TestCheckSchemaRefusesUnmigrated(t *testing.T) {
 			s, err := store.Open(context.Background(), storetest.URL(t, d))
 			require.NoError(t, err)
 			defer func() { _ = s.Close() }()
+			want, err := s.SchemaVersion()
+			require.NoError(t, err)
 			err = s.CheckSchema(context.Background())
-			require.EqualError(t, err, "the database schema is at version 0 but this binary needs 5: run `incidentflow migrate` first")
+			require.EqualError(t, err, fmt.Sprintf("the database schema is at version 0 but this binary needs %d: run `incidentflow migrate` first", want))
 		})
 	}
 }

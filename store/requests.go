@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/incidentflow/incidentflow"
+)
+
+// RequestKey is a request sent with an Idempotency-Key, and its answer once
+// it has one.
+type RequestKey struct {
+	Principal   string `db:"principal"`
+	Key         string `db:"key"`
+	Route       string `db:"route"`
+	RequestHash string `db:"request_hash"`
+	// Status and Response are the answer; Status is nil while the first
+	// request is being answered.
+	Status    *int      `db:"status"`
+	Response  string    `db:"response"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// RequestKeyTTL is how long an answer is kept for retries; a key older than
+// that may be used again.
+const RequestKeyTTL = 24 * time.Hour
+
+// BeginRequest records that a principal sends a request with a key, unless
+// it sent one with that key before (within RequestKeyTTL): then it returns
+// that request as stored, with begun=false.
+func (s *Store) BeginRequest(ctx context.Context, k RequestKey) (RequestKey, bool, error) {
+	var out RequestKey
+	begun := false
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM request_keys WHERE principal = ? AND key = ? AND created_at < ?`),
+			k.Principal, k.Key, now.Add(-RequestKeyTTL)); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO request_keys (principal, key, route, request_hash, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (principal, key) DO NOTHING`), k.Principal, k.Key, k.Route, k.RequestHash, now)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		begun = n == 1
+		var resp sql.NullString
+		row := tx.QueryRowxContext(ctx, tx.Rebind(`SELECT principal, key, route, request_hash, status, response, created_at
+			FROM request_keys WHERE principal = ? AND key = ?`), k.Principal, k.Key)
+		if err := row.Scan(&out.Principal, &out.Key, &out.Route, &out.RequestHash, &out.Status, &resp, &out.CreatedAt); err != nil {
+			return err
+		}
+		out.Response = resp.String
+		return nil
+	})
+	return out, begun, wrap(err, "begin request")
+}
+
+// FinishRequest stores the answer to a request begun with BeginRequest.
+func (s *Store) FinishRequest(ctx context.Context, principal, key string, status int, response string) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE request_keys SET status = ?, response = ? WHERE principal = ? AND key = ?`),
+		status, response, principal, key)
+	return wrap(err, "finish request")
+}
+
+// ForgetRequest removes a request that has no answer worth keeping (it
+// could not be carried out), so that a retry with its key tries again.
+func (s *Store) ForgetRequest(ctx context.Context, principal, key string) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM request_keys WHERE principal = ? AND key = ? AND status IS NULL`), principal, key)
+	return wrap(err, "forget request")
+}
+
+// PruneRequests removes the answers older than RequestKeyTTL.
+func (s *Store) PruneRequests(ctx context.Context) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM request_keys WHERE created_at < ?`), s.now().Add(-RequestKeyTTL))
+	if err != nil {
+		return 0, wrap(err, "prune requests")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// AlertClaim ties an alert's fingerprint to the incident it declared while
+// that incident is open. Generation counts the fingerprint's incidents; Ref
+// is empty while the claim's incident is being declared.
+type AlertClaim struct {
+	Source      string
+	Fingerprint string
+	Generation  int64
+	Ref         string
+}
+
+// ClaimAlert returns the fingerprint's claim on its open incident, or, when
+// it has none or its incident is over (resolved, closed or declined), a new
+// claim of the next generation with no incident yet. Concurrent calls for
+// one fingerprint get the same claim, so they declare one incident.
+func (s *Store) ClaimAlert(ctx context.Context, source, fingerprint string) (AlertClaim, error) {
+	c := AlertClaim{Source: source, Fingerprint: fingerprint}
+	for attempt := 0; ; attempt++ {
+		retry := false
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			now := s.now()
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO alert_claims (source, fingerprint, generation, incident_ref, claimed_at)
+				VALUES (?, ?, 1, NULL, ?) ON CONFLICT (source, fingerprint) DO NOTHING`), source, fingerprint, now); err != nil {
+				return err
+			}
+			var ref, status sql.NullString
+			row := tx.QueryRowxContext(ctx, tx.Rebind(`SELECT c.generation, c.incident_ref, i.status FROM alert_claims c
+				LEFT JOIN incidents i ON i.ref = c.incident_ref WHERE c.source = ? AND c.fingerprint = ?`), source, fingerprint)
+			if err := row.Scan(&c.Generation, &ref, &status); err != nil {
+				return err
+			}
+			c.Ref = ref.String
+			switch status.String {
+			case "resolved", "closed", "declined":
+			default:
+				return nil // open, or being declared
+			}
+			res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE alert_claims SET generation = generation + 1, incident_ref = NULL, claimed_at = ?
+				WHERE source = ? AND fingerprint = ? AND generation = ?`), now, source, fingerprint, c.Generation)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				retry = true // another request moved it on first
+				return nil
+			}
+			c.Generation, c.Ref = c.Generation+1, ""
+			return nil
+		})
+		if err != nil {
+			if isUniqueViolation(err) && attempt < 3 {
+				continue
+			}
+			return c, wrap(err, "claim alert")
+		}
+		if !retry {
+			return c, nil
+		}
+		if attempt >= 3 {
+			return c, &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "the alert " + fingerprint + " is changing under concurrent notifications; retry"}
+		}
+	}
+}
+
+// SetAlertClaim records the incident a claim's generation declared.
+func (s *Store) SetAlertClaim(ctx context.Context, c AlertClaim, ref string) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE alert_claims SET incident_ref = ? WHERE source = ? AND fingerprint = ? AND generation = ?`),
+		ref, c.Source, c.Fingerprint, c.Generation)
+	return wrap(err, "set alert claim")
+}
