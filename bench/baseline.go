@@ -32,11 +32,29 @@ const BaselineName = "baseline"
 // a is the activities' receiver for naming them; the worker registers the real one.
 var a *activities.Activities
 
+// PaddedBaselineName is the registered name of PaddedBaselineWorkflow.
+const PaddedBaselineName = "baseline-padded"
+
+// BaselinePadding is how many history events PaddedBaselineWorkflow adds.
+const BaselinePadding = 10
+
 // BaselineWorkflow is processes/bench.yaml written by hand, as a Temporal
 // developer would: the same activities and local activities, with the same
 // options, in the same order, and the same updates, without the interpreter.
 // It is the yardstick for the interpreter's overhead.
 func BaselineWorkflow(ctx workflow.Context, in workflows.Input) error {
+	return baseline(ctx, in, 0)
+}
+
+// PaddedBaselineWorkflow is BaselineWorkflow with BaselinePadding more
+// history events: as many look-ups of the policy, each a local activity's
+// marker, in the workflow task that closes the run. The benchmark counts
+// its events to check its own counting.
+func PaddedBaselineWorkflow(ctx workflow.Context, in workflows.Input) error {
+	return baseline(ctx, in, BaselinePadding)
+}
+
+func baseline(ctx workflow.Context, in workflows.Input, padding int) error {
 	inc := in.Incident
 	status := inc.Status
 	acked, held := false, false
@@ -127,6 +145,11 @@ func BaselineWorkflow(ctx workflow.Context, in workflows.Input) error {
 		return err
 	}
 
+	for range padding {
+		if err := workflow.ExecuteLocalActivity(la, a.LookupPolicy, "bench").Get(ctx, nil); err != nil {
+			return err
+		}
+	}
 	status = "closed"
 	if err := workflow.UpsertTypedSearchAttributes(ctx, workflows.AttrStatus.ValueSet(status)); err != nil {
 		return err

@@ -15,15 +15,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/store"
-	"github.com/incidentflow/incidentflow/workflows"
 )
 
 // Options size the measurements. Every count is bounded, and so is every
@@ -35,22 +33,33 @@ type Options struct {
 	MaxDuration time.Duration
 	// FirstPage samples of the time from a declaration to its first page.
 	FirstPage int
-	// Overhead: Rounds of Batch incidents of each kind, mixed.
+	// Burst declarations at once, each timed to its first page.
+	Burst int
+	// Alerts sent to alert intake, in groups of AlertGroup per
+	// notification, each fingerprint AlertRepeats times.
+	Alerts, AlertGroup, AlertRepeats int
+	// Overhead: Rounds, each running Batch incidents of each side in turn;
+	// the calibration's slowed side runs Handicap more work (0.2: a fifth more).
 	Rounds, Batch int
+	Handicap      float64
 	// Scale open incidents held waiting (0: not measured).
 	Scale int
 	// Log reports progress.
-	Log func(format string, args ...any)
+	Log func(format string, args ...any) `json:"-"`
 }
 
-// Quick are options that check the harness in well under a minute.
+// Quick are options that check the harness in about two minutes. Its
+// calibration doubles the slowed side's work: a difference the comparison must
+// see through any noise, not the 10% the contract is judged by.
 func Quick() Options {
-	return Options{Requests: 100, Concurrency: 8, MaxDuration: 20 * time.Second, FirstPage: 5, Rounds: 2, Batch: 5, Scale: 100}
+	return Options{Requests: 100, Concurrency: 8, MaxDuration: 20 * time.Second, FirstPage: 5, Burst: 20,
+		Alerts: 60, AlertGroup: 10, AlertRepeats: 2, Rounds: 2, Batch: 10, Handicap: 1, Scale: 100}
 }
 
 // Full are the options BENCHMARKS.md quotes.
 func Full() Options {
-	return Options{Requests: 2000, Concurrency: 16, MaxDuration: 2 * time.Minute, FirstPage: 30, Rounds: 7, Batch: 20}
+	return Options{Requests: 2000, Concurrency: 16, MaxDuration: 2 * time.Minute, FirstPage: 30, Burst: 500,
+		Alerts: 3000, AlertGroup: 10, AlertRepeats: 3, Rounds: 7, Batch: 40, Handicap: 0.2}
 }
 
 // Env is the running stack the benchmark drives.
@@ -96,25 +105,69 @@ func latency(ds []time.Duration, errs int, elapsed time.Duration) Latency {
 
 // Kind is one way of running the benchmark process.
 type Kind struct {
-	// IncidentsPerSecond is the median over rounds; Rates are every round's.
+	// CPUPerIncident is the median over rounds of the CPU time this process
+	// spent on an incident, in seconds: the cost the throughput ratio compares.
+	CPUPerIncident float64 `json:"cpu_seconds_per_incident"`
+	// IncidentsPerSecond is the median over rounds of the rate its batches
+	// completed at, alone on the stack; Rates are every round's.
 	IncidentsPerSecond float64   `json:"incidents_per_second"`
 	Rates              []float64 `json:"rates"`
 	// HistoryEvents is the median number of events in a completed run's
 	// history; the range shows how workflow-task batching varies it.
 	HistoryEvents      int    `json:"history_events"`
 	HistoryEventsRange [2]int `json:"history_events_range"`
+	// WorkEvents is the median number of events that are not workflow
+	// tasks' own: what the run did, however the server batched it.
+	WorkEvents int `json:"work_events"`
 }
 
 // Overhead compares the interpreter with the hand-written baseline.
 type Overhead struct {
 	Interpreter Kind `json:"interpreter"`
 	Baseline    Kind `json:"baseline"`
-	// ThroughputRatio is the median over rounds of interpreter/baseline
-	// incidents per second (1 is parity); EventsRatio is interpreter/baseline
-	// history events (1 is parity).
-	ThroughputRatio float64   `json:"throughput_ratio"`
-	RoundRatios     []float64 `json:"round_ratios"`
-	EventsRatio     float64   `json:"events_ratio"`
+	// ThroughputRatio is the median over rounds of the incidents the
+	// interpreter can complete a second for each the baseline can: the
+	// baseline's CPU time an incident over the interpreter's (1 is parity,
+	// below 1 the interpreter costs more). EventsRatio is
+	// interpreter/baseline history events (1 is parity).
+	ThroughputRatio float64     `json:"throughput_ratio"`
+	RoundRatios     []float64   `json:"round_ratios"`
+	EventsRatio     float64     `json:"events_ratio"`
+	Calibration     Calibration `json:"calibration"`
+}
+
+// Calibration is what the comparison saw of differences it was told of.
+type Calibration struct {
+	// Handicap is the extra work of the slowed baseline (0.2: a fifth);
+	// Expected is the ratio the comparison should see (1.2), Measured the median
+	// of what it saw, HandicapRatios each round's.
+	Handicap       float64   `json:"handicap"`
+	Expected       float64   `json:"expected"`
+	Measured       float64   `json:"measured"`
+	HandicapRatios []float64 `json:"handicap_ratios"`
+	// Same is the median ratio of the baseline compared with itself.
+	Same       float64   `json:"same"`
+	SameRatios []float64 `json:"same_ratios"`
+	// PaddingEvents is how many events the padded baseline adds;
+	// MeasuredPadding what the counting saw, in events that are not
+	// workflow tasks' own (their number depends on the server's batching).
+	PaddingEvents   int  `json:"padding_events"`
+	MeasuredPadding int  `json:"measured_padding"`
+	padded          Kind // the padded baseline's runs
+}
+
+// Resolution is the smallest difference of throughput the comparison can be
+// trusted with: half the handicap it was calibrated with.
+func (c Calibration) Resolution() float64 { return c.Handicap / 2 }
+
+// Alerts is alert intake under load.
+type Alerts struct {
+	Alerts        int     `json:"alerts"`
+	Notifications int     `json:"notifications"`
+	Fingerprints  int     `json:"fingerprints"`
+	Incidents     int     `json:"incidents"`
+	PerSecond     float64 `json:"alerts_per_second"`
+	Latency       Latency `json:"notification_latency"`
 }
 
 // Scale is the stack with many incidents open.
@@ -139,19 +192,19 @@ type Report struct {
 	Options   Options   `json:"options"`
 	Declare   Latency   `json:"declare"`
 	FirstPage Latency   `json:"first_page"`
+	Burst     Latency   `json:"burst_first_page"`
+	Alerts    *Alerts   `json:"alerts,omitempty"`
 	Overhead  *Overhead `json:"overhead,omitempty"`
 	Scale     *Scale    `json:"scale,omitempty"`
 }
 
-// MarshalJSON leaves out the log function.
+// MarshalJSON writes the durations as people read them.
 func (o Options) MarshalJSON() ([]byte, error) {
-	type plain struct {
-		Requests, Concurrency int
-		MaxDuration           string
-		FirstPage             int
-		Rounds, Batch, Scale  int
-	}
-	return json.Marshal(plain{o.Requests, o.Concurrency, o.MaxDuration.String(), o.FirstPage, o.Rounds, o.Batch, o.Scale})
+	type plain Options
+	return json.Marshal(struct {
+		plain
+		MaxDuration string
+	}{plain(o), o.MaxDuration.String()})
 }
 
 // Run makes every measurement in turn.
@@ -170,7 +223,15 @@ func Run(ctx context.Context, env Env, o Options) (Report, error) {
 	if r.FirstPage, err = b.firstPage(ctx, o.FirstPage); err != nil {
 		return r, fmt.Errorf("first page: %w", err)
 	}
-	o.Log("interpreter against baseline: %d rounds of %d each", o.Rounds, o.Batch)
+	o.Log("burst: %d declarations at once, each to its first page", o.Burst)
+	if r.Burst, err = b.burst(ctx, o.Burst); err != nil {
+		return r, fmt.Errorf("burst: %w", err)
+	}
+	o.Log("alert intake: %d alerts in notifications of %d, each fingerprint %d times", o.Alerts, o.AlertGroup, o.AlertRepeats)
+	if r.Alerts, err = b.alerts(ctx); err != nil {
+		return r, fmt.Errorf("alerts: %w", err)
+	}
+	o.Log("interpreter against baseline: %d rounds of %d incidents each (calibrated with a %.0f%% handicap)", o.Rounds, o.Batch, 100*o.Handicap)
 	if r.Overhead, err = b.overhead(ctx); err != nil {
 		return r, fmt.Errorf("overhead: %w", err)
 	}
@@ -338,121 +399,6 @@ func (b *runner) oneByOne(ctx context.Context, typ string, n int, done func(ref 
 	return l, nil
 }
 
-// overhead runs the benchmark process through the interpreter and through
-// the baseline, mixed in each round, and compares.
-func (b *runner) overhead(ctx context.Context) (*Overhead, error) {
-	p := b.env.Catalog.Processes["bench"]
-	src := b.env.Catalog.Sources["bench"]
-	snapshot, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.env.Store.SaveProcessVersion(ctx, store.ProcessVersion{Hash: src.Hash, Type: p.Type, File: src.File, YAML: string(src.YAML), Snapshot: snapshot}); err != nil {
-		return nil, err
-	}
-	kinds := []struct {
-		name string
-		out  *Kind
-	}{{workflows.WorkflowName, &Kind{}}, {BaselineName, &Kind{}}}
-	events := map[string][]int{}
-	var ratios []float64
-	// Each round runs a batch of each kind mixed together, alternating in
-	// one pool of workers, so both meet the same load and the same moments
-	// of the machine; a kind's rate is its batch over the time until its
-	// last incident completed.
-	for round := range b.o.Rounds {
-		var mu sync.Mutex
-		var firstErr error
-		last := map[string]time.Time{}
-		start := time.Now()
-		forEach(ctx, 2*b.o.Batch, b.o.Concurrency, time.Time{}, func(i int) {
-			name := kinds[i%2].name
-			n, err := b.incident(ctx, name, p, src.Hash)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				firstErr = cmpErr(firstErr, fmt.Errorf("%s: %w", name, err))
-				return
-			}
-			events[name] = append(events[name], n)
-			last[name] = time.Now()
-		})
-		if firstErr != nil {
-			return nil, firstErr
-		}
-		var rates [2]float64
-		for i, k := range kinds {
-			rates[i] = float64(b.o.Batch) / last[k.name].Sub(start).Seconds()
-			k.out.Rates = append(k.out.Rates, rates[i])
-		}
-		ratios = append(ratios, rates[0]/rates[1])
-		b.o.Log("  round %d: interpreter %.1f, baseline %.1f incidents/s", round+1, rates[0], rates[1])
-	}
-	for _, k := range kinds {
-		k.out.IncidentsPerSecond = median(k.out.Rates)
-		k.out.HistoryEvents = int(median(ints(events[k.name])))
-		if e := events[k.name]; len(e) > 0 {
-			k.out.HistoryEventsRange = [2]int{slices.Min(e), slices.Max(e)}
-		}
-	}
-	o := &Overhead{Interpreter: *kinds[0].out, Baseline: *kinds[1].out, RoundRatios: ratios}
-	o.ThroughputRatio = median(ratios)
-	o.EventsRatio = float64(o.Interpreter.HistoryEvents) / float64(o.Baseline.HistoryEvents)
-	return o, nil
-}
-
-// incident runs one benchmark incident to its end with the named workflow,
-// acting as the responders would, and returns its history's length.
-func (b *runner) incident(ctx context.Context, workflowName string, p *dsl.Process, hash string) (int, error) {
-	inc, _, err := b.env.Store.CreateIncident(ctx, incidentflow.Incident{Type: p.Type, Title: "Benchmark incident", Severity: "critical",
-		Status: p.InitialStatus, ProcessHash: hash, DeclaredBy: "bench", DeclaredAt: time.Now().UTC()})
-	if err != nil {
-		return 0, err
-	}
-	in := workflows.Input{Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Severity: inc.Severity, Status: inc.Status,
-		DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt}, Process: *p, ProcessHash: hash, Calendar: b.env.Catalog.Directory.Calendar,
-		Links: dsl.Links{Incident: b.env.APIURL + "/v1/incidents/" + inc.Ref}}
-	run, err := b.env.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflowName, in)
-	if err != nil {
-		return 0, err
-	}
-	update := func(name string, arg any) error {
-		h, err := b.env.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateName: name,
-			Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		return h.Get(ctx, nil)
-	}
-	if err := b.env.Hook.Wait(ctx, inc.Ref, "page", time.Minute); err != nil {
-		return 0, err
-	}
-	if err := update(workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "alice"}); err != nil {
-		return 0, err
-	}
-	if err := update(workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "alice"}); err != nil {
-		return 0, err
-	}
-	if err := b.env.Hook.Wait(ctx, inc.Ref, "review", time.Minute); err != nil {
-		return 0, err
-	}
-	if err := update(workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "alice"}); err != nil {
-		return 0, err
-	}
-	if err := run.Get(ctx, nil); err != nil {
-		return 0, err
-	}
-	n := 0
-	iter := b.env.Temporal.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for iter.HasNext() {
-		if _, err := iter.Next(); err != nil {
-			return 0, err
-		}
-		n++
-	}
-	return n, nil
-}
-
 // scale holds n incidents open, waiting on timers and a signal, and measures
 // the stack carrying them.
 func (b *runner) scale(ctx context.Context, n int) (*Scale, error) {
@@ -614,4 +560,13 @@ func (r *Receiver) Wait(ctx context.Context, ref, event string, timeout time.Dur
 		r.cond.Wait()
 	}
 	return nil
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -137,6 +137,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	defer cl.Close()
 	w, err := startWorker(cl, st, cat, logger, getenv, io.Discard, reg, func(w sdkworker.Worker) {
 		w.RegisterWorkflowWithOptions(bench.BaselineWorkflow, workflow.RegisterOptions{Name: bench.BaselineName})
+		w.RegisterWorkflowWithOptions(bench.PaddedBaselineWorkflow, workflow.RegisterOptions{Name: bench.PaddedBaselineName})
 	})
 	if err != nil {
 		return err
@@ -170,6 +171,17 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nresults written to %s\n", jsonPath)
+	if failures := report.Check(); len(failures) > 0 {
+		fmt.Fprintf(e.stderr, "bench: the performance contract is not met:\n")
+		for _, f := range failures {
+			fmt.Fprintf(e.stderr, "  - %s\n", f)
+		}
+		return exitCode(1)
+	}
+	if !report.Judged() {
+		fmt.Fprintf(e.stdout, "the interpreter's throughput is not judged: this run's race resolves ±%.0f%%, the target is %.0f%% (run without --quick)\n",
+			100*report.Overhead.Calibration.Resolution(), 100*bench.MaxOverhead)
+	}
 	return nil
 }
 
@@ -197,6 +209,10 @@ func printReport(out io.Writer, r bench.Report) {
 	}
 	row(fmt.Sprintf("declare over HTTP (concurrency %d)", r.Options.Concurrency), r.Declare)
 	row("declare → first page delivered", r.FirstPage)
+	row(fmt.Sprintf("burst of %d: declare → first page", r.Options.Burst), r.Burst)
+	if a := r.Alerts; a != nil {
+		row(fmt.Sprintf("alert notifications of %d alerts", r.Options.AlertGroup), a.Latency)
+	}
 	if s := r.Scale; s != nil {
 		row(fmt.Sprintf("declare with %d incidents open", s.Open), s.DeclareWhileOpen)
 	}
@@ -213,7 +229,15 @@ func printReport(out io.Writer, r bench.Report) {
 				k.k.HistoryEventsRange[0], k.k.HistoryEventsRange[1], k.k.Rates)
 		}
 		fmt.Fprintf(tw, "ratio (median of rounds)\t%.2f\t%.2f\t%.2f\n", o.ThroughputRatio, o.EventsRatio, o.RoundRatios)
+		c := o.Calibration
+		fmt.Fprintf(tw, "calibration: handicapped by %.0f%%\t%.2f (expected %.2f)\t\t%.2f\n", 100*c.Handicap, c.Measured, c.Expected, c.HandicapRatios)
+		fmt.Fprintf(tw, "calibration: against itself\t%.2f (expected 1)\t\t%.2f\n", c.Same, c.SameRatios)
+		fmt.Fprintf(tw, "calibration: padded with %d events\t\t+%d\t\n", c.PaddingEvents, c.MeasuredPadding)
 		_ = tw.Flush()
+	}
+	if a := r.Alerts; a != nil {
+		fmt.Fprintf(out, "\nalert intake: %d alerts in %d notifications, %.0f alerts/s; %d fingerprints, %d incidents\n",
+			a.Alerts, a.Notifications, a.PerSecond, a.Fingerprints, a.Incidents)
 	}
 	if s := r.Scale; s != nil {
 		fmt.Fprintf(out, "\n%d incidents open (declared at %.0f/s, all started after %.0fs):\n", s.Open, s.DeclarePerSec, s.SettleSeconds)

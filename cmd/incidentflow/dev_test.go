@@ -325,8 +325,9 @@ func TestConfigProblemsAreReportedTogether(t *testing.T) {
   --api-addr "nonsense" must be host:port`)
 }
 
-// The benchmark's harness works: its quick run measures everything and writes
-// its JSON. Figures are not asserted here; BENCHMARKS.md records them.
+// The benchmark's harness works: its quick run measures everything, writes
+// its JSON, and sees the differences its calibration tells it of (else it
+// exits non-zero). Figures are not asserted here; BENCHMARKS.md records them.
 func TestBenchQuick(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
 	cmd := exec.Command(binary, "bench", "--quick", "--json", out)
@@ -338,9 +339,16 @@ func TestBenchQuick(t *testing.T) {
 	var r struct {
 		Declare   struct{ Count, Errors int }
 		FirstPage struct{ Count int } `json:"first_page"`
+		Burst     struct{ Count int } `json:"burst_first_page"`
+		Alerts    struct{ Fingerprints, Incidents int }
 		Overhead  struct {
 			ThroughputRatio float64 `json:"throughput_ratio"`
 			EventsRatio     float64 `json:"events_ratio"`
+			Calibration     struct {
+				Expected, Measured float64
+				PaddingEvents      int `json:"padding_events"`
+				MeasuredPadding    int `json:"measured_padding"`
+			}
 		}
 		Scale struct{ Open int }
 	}
@@ -348,7 +356,14 @@ func TestBenchQuick(t *testing.T) {
 	require.Equal(t, 100, r.Declare.Count)
 	require.Zero(t, r.Declare.Errors)
 	require.Equal(t, 5, r.FirstPage.Count)
+	require.Equal(t, 20, r.Burst.Count)
+	require.Equal(t, r.Alerts.Fingerprints, r.Alerts.Incidents, "one incident per alert")
 	require.Positive(t, r.Overhead.ThroughputRatio)
 	require.Positive(t, r.Overhead.EventsRatio)
+	// The bench exits non-zero when it cannot see a difference it is told
+	// of; this one saw the doubled work and the padding.
+	require.InDelta(t, r.Overhead.Calibration.Expected, r.Overhead.Calibration.Measured, 0.5)
+	require.InDelta(t, r.Overhead.Calibration.PaddingEvents, r.Overhead.Calibration.MeasuredPadding, 1)
+	require.Contains(t, string(logs), "is not judged", "a quick run does not judge the 10% target")
 	require.Equal(t, 100, r.Scale.Open)
 }

@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// side is one way of running the benchmark process: a workflow, and the
+// extra work it is handicapped with — the uncounted incidents it runs for
+// each one counted (0.25: one more for every four).
+type side struct {
+	workflow string
+	extra    float64
+}
+
+// phase is what running one side for a while cost.
+type phase struct {
+	cpu  float64 // CPU seconds of this process per counted incident
+	rate float64 // counted incidents completed a second
+	runs []client.WorkflowRun
+}
+
+// run runs n counted incidents of a side at the benchmark's concurrency,
+// with its handicap's extra incidents among them, and measures what they
+// cost: the CPU time this process (the API, the worker and, when embedded,
+// the Temporal server) spent, per counted incident. CPU time is what a
+// side's incidents take from the machine whatever else runs on it, so
+// that the ratio of two sides' costs is the ratio of the incidents each
+// could complete a second on a machine of their own.
+func (b *runner) run(ctx context.Context, p *dsl.Process, hash string, s side, n int) (phase, error) {
+	total := n + int(float64(n)*s.extra+0.5)
+	var mu sync.Mutex
+	var firstErr error
+	var runs []client.WorkflowRun
+	cpu0, start := cpuTime(), time.Now()
+	forEach(ctx, total, b.o.Concurrency, time.Time{}, func(i int) {
+		run, err := b.incident(ctx, s.workflow, p, hash)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			firstErr = cmpErr(firstErr, fmt.Errorf("%s: %w", s.workflow, err))
+			return
+		}
+		runs = append(runs, run)
+	})
+	if firstErr != nil {
+		return phase{}, firstErr
+	}
+	return phase{cpu: (cpuTime() - cpu0).Seconds() / float64(n), rate: float64(n) / time.Since(start).Seconds(), runs: runs}, nil
+}
+
+// compare runs two sides one after the other, in the order given, and
+// returns the first's throughput over the second's: the inverse ratio of
+// their CPU costs.
+func (b *runner) compare(ctx context.Context, p *dsl.Process, hash string, x, y side, swap bool) (float64, phase, phase, error) {
+	first, second := x, y
+	if swap {
+		first, second = y, x
+	}
+	pf, err := b.run(ctx, p, hash, first, b.o.Batch)
+	if err != nil {
+		return 0, phase{}, phase{}, err
+	}
+	ps, err := b.run(ctx, p, hash, second, b.o.Batch)
+	if err != nil {
+		return 0, phase{}, phase{}, err
+	}
+	if swap {
+		pf, ps = ps, pf
+	}
+	return ps.cpu / pf.cpu, pf, ps, nil
+}
+
+// overhead compares the interpreter with the hand-written baseline, round
+// after round, each round running them one after the other (in turns, so
+// that the machine's drift falls on both), and calibrates the comparison
+// in every round: the baseline against itself handicapped with a known
+// extra amount of work (the comparison must see its ratio move by it) and
+// against itself as it is (it must see none). It also checks the counting
+// of history events against a baseline padded with a known number.
+func (b *runner) overhead(ctx context.Context) (*Overhead, error) {
+	p := b.env.Catalog.Processes["bench"]
+	src := b.env.Catalog.Sources["bench"]
+	snapshot, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.env.Store.SaveProcessVersion(ctx, store.ProcessVersion{Hash: src.Hash, Type: p.Type, File: src.File, YAML: string(src.YAML), Snapshot: snapshot}); err != nil {
+		return nil, err
+	}
+	interp, base := side{workflow: workflows.WorkflowName}, side{workflow: BaselineName}
+	slowed := side{workflow: BaselineName, extra: b.o.Handicap}
+	o := &Overhead{Calibration: Calibration{Handicap: b.o.Handicap, Expected: 1 + b.o.Handicap, PaddingEvents: BaselinePadding}}
+	var runs [2][]client.WorkflowRun
+	var cpu [2][]float64
+	for round := range b.o.Rounds {
+		swap := round%2 == 1
+		ratio, pi, pb, err := b.compare(ctx, p, src.Hash, interp, base, swap)
+		if err != nil {
+			return nil, err
+		}
+		o.Interpreter.Rates, o.Baseline.Rates = append(o.Interpreter.Rates, pi.rate), append(o.Baseline.Rates, pb.rate)
+		cpu[0], cpu[1] = append(cpu[0], pi.cpu), append(cpu[1], pb.cpu)
+		o.RoundRatios = append(o.RoundRatios, ratio)
+		runs[0], runs[1] = append(runs[0], pi.runs...), append(runs[1], pb.runs...)
+		handicapped, _, _, err := b.compare(ctx, p, src.Hash, base, slowed, !swap)
+		if err != nil {
+			return nil, err
+		}
+		o.Calibration.HandicapRatios = append(o.Calibration.HandicapRatios, handicapped)
+		same, _, _, err := b.compare(ctx, p, src.Hash, base, base, swap)
+		if err != nil {
+			return nil, err
+		}
+		o.Calibration.SameRatios = append(o.Calibration.SameRatios, same)
+		b.o.Log("  round %d: interpreter %.1f ms CPU an incident, baseline %.1f ms (%.2f); handicapped by %.0f%%: %.2f; against itself: %.2f",
+			round+1, 1000*pi.cpu, 1000*pb.cpu, ratio, 100*b.o.Handicap, handicapped, same)
+	}
+	o.ThroughputRatio = median(o.RoundRatios)
+	o.Interpreter.IncidentsPerSecond, o.Baseline.IncidentsPerSecond = median(o.Interpreter.Rates), median(o.Baseline.Rates)
+	o.Interpreter.CPUPerIncident, o.Baseline.CPUPerIncident = median(cpu[0]), median(cpu[1])
+	o.Calibration.Measured, o.Calibration.Same = median(o.Calibration.HandicapRatios), median(o.Calibration.SameRatios)
+
+	// History events, counted on completed runs of each kind, and on runs
+	// of the baseline padded with a known number of events.
+	var padded []client.WorkflowRun
+	for range eventSamples {
+		run, err := b.incident(ctx, PaddedBaselineName, p, src.Hash)
+		if err != nil {
+			return nil, err
+		}
+		padded = append(padded, run)
+	}
+	for _, k := range []struct {
+		out  *Kind
+		runs []client.WorkflowRun
+	}{{&o.Interpreter, runs[0]}, {&o.Baseline, runs[1]}, {&o.Calibration.padded, padded}} {
+		if err := b.countEvents(ctx, k.out, k.runs); err != nil {
+			return nil, err
+		}
+	}
+	o.EventsRatio = float64(o.Interpreter.HistoryEvents) / float64(o.Baseline.HistoryEvents)
+	b.o.Log("  history events: interpreter %d %v, baseline %d %v, padded baseline %d %v", o.Interpreter.HistoryEvents, o.Interpreter.HistoryEventsRange,
+		o.Baseline.HistoryEvents, o.Baseline.HistoryEventsRange, o.Calibration.padded.HistoryEvents, o.Calibration.padded.HistoryEventsRange)
+	o.Calibration.MeasuredPadding = o.Calibration.padded.WorkEvents - o.Baseline.WorkEvents
+	return o, nil
+}
+
+// eventSamples is how many completed runs of each kind have their history counted.
+const eventSamples = 9
+
+// countEvents counts the history events of up to eventSamples of the runs:
+// all of them, and those that are not workflow tasks' own, whose number
+// depends on how the server batched the run's events into tasks.
+func (b *runner) countEvents(ctx context.Context, k *Kind, runs []client.WorkflowRun) error {
+	var events, steps []int
+	for _, run := range runs[:min(len(runs), eventSamples)] {
+		n, tasks := 0, 0
+		iter := b.env.Temporal.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			e, err := iter.Next()
+			if err != nil {
+				return err
+			}
+			n++
+			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+				enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+				tasks++
+			}
+		}
+		events, steps = append(events, n), append(steps, n-tasks)
+	}
+	if len(events) == 0 {
+		return fmt.Errorf("no run of the kind completed")
+	}
+	k.HistoryEvents = int(median(ints(events)))
+	k.HistoryEventsRange = [2]int{slices.Min(events), slices.Max(events)}
+	k.WorkEvents = int(median(ints(steps)))
+	return nil
+}
+
+// incident runs one benchmark incident to its end with the named workflow,
+// acting as the responders would, and returns its run.
+func (b *runner) incident(ctx context.Context, workflowName string, p *dsl.Process, hash string) (client.WorkflowRun, error) {
+	inc, _, err := b.env.Store.CreateIncident(ctx, incidentflow.Incident{Type: p.Type, Title: "Benchmark incident", Severity: "critical",
+		Status: p.InitialStatus, ProcessHash: hash, DeclaredBy: "bench", DeclaredAt: time.Now().UTC()})
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.Input{Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Severity: inc.Severity, Status: inc.Status,
+		DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt}, Process: *p, ProcessHash: hash, Calendar: b.env.Catalog.Directory.Calendar,
+		Links: dsl.Links{Incident: b.env.APIURL + "/v1/incidents/" + inc.Ref}}
+	run, err := b.env.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflowName, in)
+	if err != nil {
+		return nil, err
+	}
+	update := func(name string, arg any) error {
+		h, err := b.env.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateName: name,
+			Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return h.Get(ctx, nil)
+	}
+	if err := b.env.Hook.Wait(ctx, inc.Ref, "page", time.Minute); err != nil {
+		return nil, err
+	}
+	if err := update(workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "alice"}); err != nil {
+		return nil, err
+	}
+	if err := update(workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "alice"}); err != nil {
+		return nil, err
+	}
+	if err := b.env.Hook.Wait(ctx, inc.Ref, "review", time.Minute); err != nil {
+		return nil, err
+	}
+	if err := update(workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "alice"}); err != nil {
+		return nil, err
+	}
+	return run, run.Get(ctx, nil)
+}

@@ -1,0 +1,74 @@
+package bench
+
+import "fmt"
+
+// Targets of the performance contract (DESIGN.md §9).
+const (
+	// MaxOverhead is how much slower, and how much longer in history, the
+	// interpreter may be than the hand-written workflow.
+	MaxOverhead = 0.10
+	// padTolerance is how far the counted padding may be from the known one.
+	padTolerance = 1
+)
+
+// Check judges the report: it returns what fell short, or nothing. A
+// comparison is judged only when its harness was seen to work: it
+// saw the known handicap within its resolution, saw no difference where
+// there was none, and counted the known padding of history events. The
+// interpreter's overhead is judged only when that resolution is fine
+// enough for the target; a quick run's is not, and says so.
+func (r Report) Check() []string {
+	var out []string
+	if r.Declare.Errors > 0 {
+		out = append(out, fmt.Sprintf("%d of %d declarations failed", r.Declare.Errors, r.Declare.Count+r.Declare.Errors))
+	}
+	if r.Burst.Errors > 0 {
+		out = append(out, fmt.Sprintf("%d incidents of the burst were not paged", r.Burst.Errors))
+	}
+	if a := r.Alerts; a != nil {
+		if a.Latency.Errors > 0 {
+			out = append(out, fmt.Sprintf("%d of %d alert notifications failed", a.Latency.Errors, a.Notifications))
+		}
+		if a.Incidents != a.Fingerprints {
+			out = append(out, fmt.Sprintf("alert intake declared %d incidents for %d fingerprints: grouping is broken", a.Incidents, a.Fingerprints))
+		}
+	}
+	o := r.Overhead
+	if o == nil {
+		return out
+	}
+	c := o.Calibration
+	res := c.Resolution()
+	calibrated := true
+	if d := c.Measured - c.Expected; d > res || d < -res {
+		calibrated = false
+		out = append(out, fmt.Sprintf("the comparison cannot be trusted: the baseline handicapped by %.0f%% should have compared at %.2f with itself, and compared at %.2f",
+			100*c.Handicap, c.Expected, c.Measured))
+	}
+	if d := c.Same - 1; d > res || d < -res {
+		calibrated = false
+		out = append(out, fmt.Sprintf("the comparison cannot be trusted: the baseline compared with itself at %.2f, not 1 within %.2f", c.Same, res))
+	}
+	if d := c.MeasuredPadding - c.PaddingEvents; d > padTolerance || d < -padTolerance {
+		calibrated = false
+		out = append(out, fmt.Sprintf("history events are miscounted: a baseline padded with %d events counted %d more", c.PaddingEvents, c.MeasuredPadding))
+	}
+	if !calibrated {
+		return out
+	}
+	if o.EventsRatio > 1+MaxOverhead {
+		out = append(out, fmt.Sprintf("the interpreter's runs have %.2f times the hand-written workflow's history events; the target is at most %.2f",
+			o.EventsRatio, 1+MaxOverhead))
+	}
+	if res <= MaxOverhead && o.ThroughputRatio < 1-MaxOverhead {
+		out = append(out, fmt.Sprintf("the interpreter completes %.2f incidents for each the hand-written workflow does; the target is at least %.2f",
+			o.ThroughputRatio, 1-MaxOverhead))
+	}
+	return out
+}
+
+// Judged reports whether Check judged the interpreter's throughput against
+// the target, which needs a comparison calibrated finely enough.
+func (r Report) Judged() bool {
+	return r.Overhead != nil && r.Overhead.Calibration.Resolution() <= MaxOverhead
+}

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fine is a report of a calibrated comparison that meets every target.
+func fine() Report {
+	return Report{
+		Declare: Latency{Count: 100}, Burst: Latency{Count: 20},
+		Alerts: &Alerts{Notifications: 12, Fingerprints: 30, Incidents: 30},
+		Overhead: &Overhead{ThroughputRatio: 0.97, EventsRatio: 1.02, Calibration: Calibration{
+			Handicap: 0.2, Expected: 1.2, Measured: 1.17, Same: 1.01, PaddingEvents: 10, MeasuredPadding: 10}},
+	}
+}
+
+// The bench fails — and says why — when a target is missed, when the
+// harness did not see a difference it was told of, and when it saw one
+// where there was none; a quick run's coarse comparison is never judged against
+// the 10% target.
+func TestCheck(t *testing.T) {
+	require.Empty(t, fine().Check())
+	require.True(t, fine().Judged())
+	for _, tc := range []struct {
+		name   string
+		change func(*Report)
+		want   string
+	}{
+		{"ErrSlowInterpreter", func(r *Report) { r.Overhead.ThroughputRatio = 0.85 }, "the interpreter completes 0.85 incidents for each the hand-written workflow does; the target is at least 0.90"},
+		{"ErrLongHistories", func(r *Report) { r.Overhead.EventsRatio = 1.2 }, "1.20 times the hand-written workflow's history events"},
+		{"ErrBlindComparison", func(r *Report) { r.Overhead.Calibration.Measured = 1.02 }, "handicapped by 20% should have compared at 1.20 with itself, and compared at 1.02"},
+		{"ErrComparisonSeesGhosts", func(r *Report) { r.Overhead.Calibration.Same = 1.15 }, "the baseline compared with itself at 1.15, not 1 within 0.10"},
+		{"ErrMiscountedEvents", func(r *Report) { r.Overhead.Calibration.MeasuredPadding = 0 }, "a baseline padded with 10 events counted 0 more"},
+		{"ErrDeclareErrors", func(r *Report) { r.Declare.Errors = 3 }, "3 of 103 declarations failed"},
+		{"ErrBurstUnpaged", func(r *Report) { r.Burst.Errors = 2 }, "2 incidents of the burst were not paged"},
+		{"ErrAlertsUngrouped", func(r *Report) { r.Alerts.Incidents = 31 }, "alert intake declared 31 incidents for 30 fingerprints"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fine()
+			tc.change(&r)
+			require.Contains(t, strings.Join(r.Check(), "\n"), tc.want)
+		})
+	}
+	t.Run("UncalibratedIsNotJudged", func(t *testing.T) {
+		r := fine()
+		r.Overhead.Calibration.Measured, r.Overhead.ThroughputRatio = 1.0, 0.5
+		require.Len(t, r.Check(), 1, "only the calibration: an untrusted comparison says nothing of the interpreter")
+	})
+	t.Run("QuickIsNotJudged", func(t *testing.T) {
+		r := fine()
+		r.Overhead.Calibration = Calibration{Handicap: 1, Expected: 2, Measured: 1.8, Same: 0.9, PaddingEvents: 10, MeasuredPadding: 11}
+		r.Overhead.ThroughputRatio = 0.7
+		require.Empty(t, r.Check())
+		require.False(t, r.Judged())
+	})
+}

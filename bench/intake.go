@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// burst declares n incidents at once — as many requests in flight as
+// there are incidents, up to 100 — and times each from its declaration to
+// its first page reaching the receiver.
+func (b *runner) burst(ctx context.Context, n int) (Latency, error) {
+	var mu sync.Mutex
+	var ds []time.Duration
+	var refs []string
+	var firstErr error
+	start := time.Now()
+	forEach(ctx, n, min(n, 100), time.Time{}, func(int) {
+		t := time.Now()
+		ref, err := b.declare(ctx, "bench")
+		if err == nil {
+			err = b.env.Hook.Wait(ctx, ref, "page", 2*time.Minute)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			firstErr = cmpErr(firstErr, err)
+			return
+		}
+		ds = append(ds, time.Since(t))
+		refs = append(refs, ref)
+	})
+	l := latency(ds, n-len(ds), time.Since(start))
+	b.closeAll(ctx, refs)
+	if firstErr != nil {
+		return l, fmt.Errorf("%d of %d incidents were not paged: %w", n-len(ds), n, firstErr)
+	}
+	return l, nil
+}
+
+// alerts sends alert intake Alertmanager notifications of AlertGroup alerts
+// each, every fingerprint AlertRepeats times in different notifications
+// (as Alertmanager's peers and repeat intervals do), at the benchmark's
+// concurrency, and checks the grouping: one incident per fingerprint,
+// whatever the order and the concurrency.
+func (b *runner) alerts(ctx context.Context) (*Alerts, error) {
+	o := b.o
+	prints := max(1, o.Alerts/o.AlertRepeats)
+	run := time.Now().UnixNano()
+	var payloads [][]byte
+	for rep := range o.AlertRepeats {
+		for first := 0; first < prints; first += o.AlertGroup {
+			var alerts []map[string]any
+			for i := first; i < min(first+o.AlertGroup, prints); i++ {
+				// Repeats carry a later start, as a re-fire would.
+				alerts = append(alerts, map[string]any{"status": "firing", "fingerprint": fmt.Sprintf("%x-%d", run, i),
+					"labels":      map[string]string{"alertname": fmt.Sprintf("BenchAlert%d", i), "severity": "critical"},
+					"annotations": map[string]string{"summary": fmt.Sprintf("Bench alert %d", i)},
+					"startsAt":    time.Now().Add(time.Duration(rep) * time.Second).UTC().Format(time.RFC3339)})
+			}
+			body, err := json.Marshal(map[string]any{"version": "4", "status": "firing", "receiver": "incidentflow", "alerts": alerts})
+			if err != nil {
+				return nil, err
+			}
+			payloads = append(payloads, body)
+		}
+	}
+	var mu sync.Mutex
+	var ds []time.Duration
+	var firstErr error
+	incidents := map[string]bool{}
+	start := time.Now()
+	forEach(ctx, len(payloads), o.Concurrency, time.Time{}, func(i int) {
+		// The repeats of a fingerprint are spread over the run, so that
+		// some meet while its first notification is being declared.
+		j := (i%o.AlertRepeats)*(len(payloads)/o.AlertRepeats) + i/o.AlertRepeats
+		var out struct {
+			Results []struct{ Ref string } `json:"results"`
+		}
+		t := time.Now()
+		_, err := b.call(ctx, http.MethodPost, "/v1/alerts/alertmanager?type=quiet", json.RawMessage(payloads[j%len(payloads)]), &out)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			firstErr = cmpErr(firstErr, err)
+			return
+		}
+		ds = append(ds, time.Since(t))
+		for _, r := range out.Results {
+			incidents[r.Ref] = true
+		}
+	})
+	elapsed := time.Since(start)
+	res := &Alerts{Notifications: len(payloads), Fingerprints: prints, Incidents: len(incidents), Latency: latency(ds, len(payloads)-len(ds), elapsed)}
+	sent := 0
+	for _, p := range payloads {
+		var n struct{ Alerts []any }
+		_ = json.Unmarshal(p, &n)
+		sent += len(n.Alerts)
+	}
+	res.Alerts, res.PerSecond = sent, float64(sent)/elapsed.Seconds()
+	refs := make([]string, 0, len(incidents))
+	for ref := range incidents {
+		refs = append(refs, ref)
+	}
+	b.closeAll(ctx, refs)
+	if firstErr != nil {
+		return res, firstErr
+	}
+	return res, nil
+}
