@@ -179,7 +179,7 @@ func (s *Server) planAlerts(c *gin.Context, alerts []alert) ([]plannedAlert, err
 func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (alertResult, error) {
 	ctx := c.Request.Context()
 	res := alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
-	name := a.Labels["alertname"]
+	name := oneLine(a.Labels["alertname"], incidentflow.MaxName)
 	if name == "" {
 		name = a.Fingerprint
 	}
@@ -200,30 +200,22 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 			return res, err
 		}
 		record.Ref, res.Ref, res.Action = known.Ref, known.Ref, "resolved"
-		before, err := s.cfg.Store.SaveAlert(ctx, record)
-		if err != nil || before == "resolved" {
-			return res, err // a repeated notification says nothing new
+		if known.Status != "resolved" { // a repeated notification says nothing new
+			// The incident hears first and the alert is saved after, so
+			// that a notification the incident did not hear is retried.
+			err := s.tellIncident(ctx, known.Ref, alertUpdateID(known, "resolved"), func(p *dsl.Process) (string, any) {
+				if slices.Contains(p.Signals, AlertResolvedSignal) {
+					return workflows.UpdateSignal, workflows.SignalInput{Name: AlertResolvedSignal, By: source,
+						Payload: map[string]any{"alertname": name, "fingerprint": a.Fingerprint}}
+				}
+				return workflows.UpdateAddNote, workflows.AddNoteInput{By: source, Text: fmt.Sprintf("Alert %s resolved", name)}
+			})
+			if err != nil {
+				return res, err
+			}
 		}
-		inc, err := s.cfg.Store.Incident(ctx, known.Ref)
-		if err != nil || dsl.IsFinalStatus(inc.Status) || inc.WorkflowStartedAt == nil {
-			return res, err
-		}
-		p, err := s.process(ctx, inc)
-		if err != nil {
-			return res, err
-		}
-		var upd error
-		if slices.Contains(p.Signals, AlertResolvedSignal) {
-			_, upd = s.runUpdate(ctx, inc, workflows.UpdateSignal, workflows.SignalInput{Name: AlertResolvedSignal, By: source,
-				Payload: map[string]any{"alertname": name, "fingerprint": a.Fingerprint}}, "")
-		} else {
-			_, upd = s.runUpdate(ctx, inc, workflows.UpdateAddNote, workflows.AddNoteInput{By: source,
-				Text: fmt.Sprintf("Alert %s resolved", name)}, "")
-		}
-		if incidentflow.ErrorCode(upd) == incidentflow.ECONFLICT {
-			return res, nil // the incident moved on meanwhile; the alert is recorded
-		}
-		return res, upd
+		_, err = s.cfg.Store.SaveAlert(ctx, record)
+		return res, err
 	}
 
 	// The fingerprint's claim ties it to one open incident, so concurrent
@@ -259,22 +251,55 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 }
 
 // alertFiringAgain attaches a firing alert to the open incident it belongs
-// to, noting on its timeline when the alert fires anew.
+// to, noting on its timeline when the alert fires anew after it resolved.
+// The note comes before the alert is saved, so that a notification the
+// incident did not hear is retried.
 func (s *Server) alertFiringAgain(ctx context.Context, record store.Alert, res alertResult, ref, name string) (alertResult, error) {
 	record.Ref, res.Ref, res.Action = ref, ref, "attached"
-	before, err := s.cfg.Store.SaveAlert(ctx, record)
-	if err != nil || before == "firing" || before == "" {
-		return res, err // Alertmanager repeats firing alerts; once is news
-	}
-	inc, err := s.cfg.Store.Incident(ctx, ref)
-	if err != nil || inc.WorkflowStartedAt == nil {
+	known, err := s.cfg.Store.LatestAlert(ctx, record.Source, record.Fingerprint)
+	if err != nil && incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
 		return res, err
 	}
-	_, upd := s.runUpdate(ctx, inc, workflows.UpdateAddNote, workflows.AddNoteInput{By: record.Source, Text: fmt.Sprintf("Alert %s is firing again", name)}, "")
-	if incidentflow.ErrorCode(upd) == incidentflow.ECONFLICT {
-		return res, nil
+	if err == nil && known.Ref == ref && known.Status == "resolved" {
+		err := s.tellIncident(ctx, ref, alertUpdateID(record, "firing"), func(*dsl.Process) (string, any) {
+			return workflows.UpdateAddNote, workflows.AddNoteInput{By: record.Source, Text: fmt.Sprintf("Alert %s is firing again", name)}
+		})
+		if err != nil {
+			return res, err
+		}
 	}
-	return res, upd
+	_, err = s.cfg.Store.SaveAlert(ctx, record)
+	return res, err
+}
+
+// alertUpdateID identifies what an alert tells its incident about one of
+// its firings, so that a retried notification tells it once.
+func alertUpdateID(a store.Alert, event string) string {
+	at := int64(0)
+	if a.StartsAt != nil {
+		at = a.StartsAt.Unix()
+	}
+	return "alert-" + hashOf([]byte(a.Source), []byte(a.Fingerprint), []byte(a.Ref), []byte(strconv.FormatInt(at, 10)), []byte(event))[:40]
+}
+
+// tellIncident sends an open, running incident the update what chooses for
+// its process, once (under updateID). An incident that is over, or refuses
+// the update, has nothing to hear; an incident whose run Temporal cannot
+// reach fails the notification, so that the monitoring system retries it.
+func (s *Server) tellIncident(ctx context.Context, ref, updateID string, what func(*dsl.Process) (string, any)) error {
+	inc, err := s.cfg.Store.Incident(ctx, ref)
+	if err != nil || dsl.IsFinalStatus(inc.Status) || inc.WorkflowStartedAt == nil {
+		return err
+	}
+	p, err := s.process(ctx, inc)
+	if err != nil {
+		return err
+	}
+	name, in := what(p)
+	if _, err := s.runUpdate(ctx, inc, name, in, updateID); incidentflow.ErrorCode(err) != incidentflow.ECONFLICT {
+		return err
+	}
+	return nil
 }
 
 func alertTitle(a alert, name string) string {
@@ -285,12 +310,18 @@ func alertTitle(a alert, name string) string {
 	if title == "" {
 		title = name
 	}
-	// A title is one line: what an annotation spreads over several is joined.
-	title = strings.Join(strings.FieldsFunc(title, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
-	if r := []rune(title); len(r) > incidentflow.MaxTitle {
-		title = string(r[:incidentflow.MaxTitle-1]) + "…"
+	return oneLine(title, incidentflow.MaxTitle)
+}
+
+// oneLine makes text from a monitoring system one line of at most max
+// characters: what spreads over several lines is joined, control
+// characters go, and the rest is cut with an ellipsis.
+func oneLine(text string, max int) string {
+	text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }), " ")
+	if r := []rune(text); len(r) > max {
+		text = string(r[:max-1]) + "…"
 	}
-	return title
+	return text
 }
 
 func alertSummary(a alert) string {
@@ -318,7 +349,7 @@ func alertSummary(a alert) string {
 		fmt.Fprintf(&b, " %s=%s", k, a.Labels[k])
 	}
 	out := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+		if (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) && r != '\n' && r != '\t' {
 			return -1
 		}
 		return r

@@ -46,6 +46,7 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash string) (incidentflow.Token, error)
 	Deadlines(ctx context.Context, f store.DeadlineFilter) ([]incidentflow.Deadline, error)
 	Task(ctx context.Context, id string) (incidentflow.Task, error)
+	CompleteTask(ctx context.Context, t incidentflow.Task, e incidentflow.TimelineEvent) error
 	ApplyChange(ctx context.Context, c incidentflow.Change) error
 	LatestAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
 	SaveAlert(ctx context.Context, a store.Alert) (string, error)

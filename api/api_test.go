@@ -65,11 +65,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// flakyTemporal is the real client, whose workflow starts can be made to fail
-// as they would with Temporal down.
+// flakyTemporal is the real client, whose workflow starts and updates can be
+// made to fail as they would with Temporal down.
 type flakyTemporal struct {
 	client.Client
-	failStarts atomic.Bool
+	failStarts  atomic.Bool
+	failUpdates atomic.Bool
+}
+
+func (f *flakyTemporal) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	if f.failUpdates.Load() {
+		return nil, errors.New("connection refused")
+	}
+	return f.Client.UpdateWorkflow(ctx, o)
 }
 
 func (f *flakyTemporal) ExecuteWorkflow(ctx context.Context, o client.StartWorkflowOptions, w any, args ...any) (client.WorkflowRun, error) {
@@ -295,10 +303,15 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 		`{"by":"alice","start":"`+time.Now().Add(72*time.Hour).UTC().Format(time.RFC3339)+`"}`)
 	require.Equal(t, http.StatusOK, moved.status, moved.raw)
 	require.Equal(t, float64(1), moved.body["state"].(map[string]any)["reviews"].([]any)[0].(map[string]any)["sequence"])
+	// The attendees hear of the new time before the review is held (once
+	// it is, the incident closes and an invitation still on its way has
+	// nothing left to say).
+	require.Eventually(t, func() bool {
+		return len(s.console.containing("["+ref+"] Review critical → Alice Ng (alice) via #console")) == 2
+	}, 10*time.Second, 50*time.Millisecond, "invited, then told of the new time")
 	held := s.do(t, "POST", "/v1/incidents/"+ref+"/review", `{"by":"alice","write_up":"https://wiki.example.com/`+ref+`"}`)
 	require.Equal(t, http.StatusOK, held.status, held.raw)
 	s.visible(t, `IncidentStatus="closed" AND IncidentRef="`+ref+`"`, "incident-"+ref)
-	require.Len(t, s.console.containing("["+ref+"] Review critical → Alice Ng (alice) via #console"), 2, "invited, then told of the new time")
 
 	tl := s.do(t, "GET", "/v1/incidents/"+ref+"/timeline", "")
 	require.Equal(t, http.StatusOK, tl.status)

@@ -365,8 +365,8 @@ func (s *Server) completeTask(c *gin.Context) {
 	now := s.cfg.Now().UTC()
 	task.Status, task.DoneBy, task.DoneAt, task.Note = "done", in.By, &now, in.Note
 	msg := fmt.Sprintf("Follow-up %s done by %s: %s", id, in.By, task.Title)
-	if err := s.cfg.Store.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: now, Tasks: []incidentflow.Task{task},
-		Events: []incidentflow.TimelineEvent{{At: now, Kind: "task_done", Step: task.Step, Actor: in.By, Message: msg, DedupKey: "task/" + id + "/done"}}}); err != nil {
+	if err := s.cfg.Store.CompleteTask(ctx, task, incidentflow.TimelineEvent{At: now, Kind: "task_done", Step: task.Step, Actor: in.By,
+		Message: msg, DedupKey: "task/" + id + "/done"}); err != nil {
 		s.fail(c, err)
 		return
 	}

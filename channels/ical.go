@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Invitation is a meeting (a post-incident review) as calendars see it. UID
@@ -79,9 +80,16 @@ func cn(name string) string {
 	return `;CN="` + strings.NewReplacer(`"`, "'", "\r", "", "\n", " ").Replace(name) + `"`
 }
 
-// escapeText escapes a TEXT value (RFC 5545 §3.3.11).
+// escapeText escapes a TEXT value (RFC 5545 §3.3.11), which may hold no
+// control character but a tab: the others are dropped.
 func escapeText(s string) string {
-	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `\n`, "\n", `\n`, "\r", `\n`).Replace(s)
+	s = strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `\n`, "\n", `\n`, "\r", `\n`).Replace(s)
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\t' {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // fold ends a content line with CRLF, folding it so that no line is longer

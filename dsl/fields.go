@@ -22,6 +22,12 @@ const (
 	MaxFields = 64 << 10
 )
 
+// Time fields hold times from earliestTime up to, not including, latestTime.
+var (
+	earliestTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestTime   = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // NormalizeField checks v against the field's type and its limits and
 // returns it in canonical JSON form: int as int64, number as float64, time
 // as an RFC 3339 string in UTC, list as []string. It accepts what JSON and
@@ -87,6 +93,11 @@ func normalize(def FieldDef, v any, limits bool) (any, error) {
 			parsed, err := time.Parse(time.RFC3339, t)
 			if err != nil {
 				return nil, fmt.Errorf("must be a time written in RFC 3339, like 2026-12-23T16:00:00Z, not %q", t)
+			}
+			// Clocks count from times: one centuries away would fall due
+			// where no calendar (and no JSON) goes.
+			if limits && (parsed.Before(earliestTime) || !parsed.Before(latestTime)) {
+				return nil, fmt.Errorf("must be a time between %d and %d, not %s", earliestTime.Year(), latestTime.Year()-1, parsed.UTC().Format(time.RFC3339))
 			}
 			return parsed.UTC().Format(time.RFC3339Nano), nil
 		}

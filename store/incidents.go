@@ -322,6 +322,26 @@ func (s *Store) Tasks(ctx context.Context, ref string) ([]incidentflow.Task, err
 	return out, wrap(err, "read tasks")
 }
 
+// CompleteTask marks an open task done, as t says, with its timeline event,
+// in one transaction; a task done already (a concurrent completion) is
+// ECONFLICT, and nothing changes.
+func (s *Store) CompleteTask(ctx context.Context, t incidentflow.Task, e incidentflow.TimelineEvent) error {
+	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE tasks SET status = 'done', done_by = ?, done_at = ?, note = ? WHERE id = ? AND status = 'open'`),
+			t.DoneBy, utcPtr(t.DoneAt), t.Note, t.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return incidentflow.Errorf(incidentflow.ECONFLICT, "task %s was already done", t.ID)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET updated_at = ? WHERE ref = ?`), e.At.UTC(), t.Ref); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, t.Ref, e)
+	}), "complete task "+t.ID)
+}
+
 // Task returns the task with the given id, or ENOTFOUND.
 func (s *Store) Task(ctx context.Context, id string) (incidentflow.Task, error) {
 	var t incidentflow.Task

@@ -309,6 +309,31 @@ func TestTasks(t *testing.T) {
 		require.Equal(t, "shipped", got.Note)
 		_, err = s.Task(ctx, "INC-1-T9")
 		require.Equal(t, incidentflow.ENOTFOUND, incidentflow.ErrorCode(err))
+
+		// Completed after the incident's run has ended: once, however many
+		// complete it at the same time.
+		later := incidentflow.Task{ID: inc.Ref + "-T2", Title: "Write it up", Status: "open", CreatedAt: inc.DeclaredAt}
+		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: inc.DeclaredAt, Tasks: []incidentflow.Task{later}}))
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() {
+				t := later
+				t.Ref, t.Status, t.DoneBy, t.DoneAt = inc.Ref, "done", fmt.Sprintf("p%d", i), &done
+				errs[i] = s.CompleteTask(ctx, t, incidentflow.TimelineEvent{At: done, Kind: "task_done", Actor: t.DoneBy, Message: "done",
+					DedupKey: fmt.Sprintf("task/%s/done/%d", t.ID, i)})
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			if err == nil {
+				won++
+			} else {
+				require.Equal(t, incidentflow.ECONFLICT, incidentflow.ErrorCode(err))
+			}
+		}
+		require.Equal(t, 1, won, "one completion wins")
 	})
 }
 
