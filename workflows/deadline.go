@@ -49,7 +49,7 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 		if !ok {
 			return false // the incident closed before the clock started
 		}
-		due := d.Within.After(start, r.in.Calendar)
+		due := d.Due(start, r.in.Calendar)
 		clock = len(r.state.Clocks)
 		r.state.Clocks = append(r.state.Clocks, Clock{ID: fmt.Sprintf("%s-D%d", r.state.Ref, clock+1), Step: ref, Title: d.Title,
 			Start: start, Due: due, Status: ClockOpen})
@@ -229,5 +229,5 @@ func (r *run) describeFrom(from string) string {
 
 // localTime writes t in the calendar's time zone, as people there read it.
 func (r *run) localTime(t time.Time) string {
-	return t.In(r.in.Calendar.Location()).Format("Mon 2 Jan 2006 15:04 MST")
+	return dsl.FormatLocal(t, r.in.Calendar.Location())
 }
