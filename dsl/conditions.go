@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode"
 )
 
 // Conditions are written by people who do not program. Before a condition
@@ -94,7 +93,8 @@ func isNameByte(c byte) bool {
 
 // isWordStart reports whether a name starts at i (not inside another).
 func isWordStart(expr string, i int) bool {
-	return unicode.IsLetter(rune(expr[i])) && (i == 0 || !isNameByte(expr[i-1]) && expr[i-1] != '.')
+	c := expr[i]
+	return (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') && (i == 0 || !isNameByte(expr[i-1]) && expr[i-1] != '.')
 }
 
 var (

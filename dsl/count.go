@@ -127,6 +127,21 @@ func (d *Deadline) Due(start time.Time, cal *Calendar) time.Time {
 	return PeriodEnd(start, d.Within, d.Count, d.DayEnds, cal)
 }
 
+// Counting says, for the timeline, how the deadline's period is counted:
+// "" when exactly, else the rule in words (", counted as Regulation
+// 1182/71 counts").
+func (d *Deadline) Counting() string {
+	switch {
+	case !d.Within.WholeDays():
+		return ""
+	case d.Count == CountEU:
+		return ", counted as Regulation 1182/71 counts"
+	case d.Count == CountUS:
+		return ", counted as FRCP 6(a) and the SEC count"
+	}
+	return ""
+}
+
 // FormatLocal writes an instant in loc the way people read a due time; the
 // midnight that ends a day is written as 24:00 of that day, as the law
 // says a period ends "with the expiry of the last hour" of its last day.

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/processes"
 )
 
 // Calendars of the examples: US federal holidays of 2026 (Independence Day
@@ -210,4 +211,19 @@ func TestOldDurationsMeanWhatTheyMeant(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, d.Fixed, in)
 	}
+}
+
+// TestBuiltInSECClock: the shipped security process counts the 8-K on US
+// federal business days until EDGAR closes, so a determination on the
+// Monday of Thanksgiving week is due the next Monday at 17:30 New York time.
+func TestBuiltInSECClock(t *testing.T) {
+	cat, err := dsl.Load(processes.FS, "processes")
+	require.NoError(t, err)
+	var due time.Time
+	dsl.WalkProcess(cat.Processes["security"], func(s *dsl.Step) {
+		if s.ID == "sec_8k" {
+			due = s.Deadline.Due(at(t, "America/New_York", "2026-11-23 11:00"), cat.Directory.Calendar)
+		}
+	})
+	require.Equal(t, at(t, "America/New_York", "2026-11-30 17:30").UTC(), due.UTC())
 }

@@ -315,7 +315,7 @@ func (d *processDecoder) fields(n *yaml.Node) {
 			d.at(typePos, "%s lists values, which only an enum takes", what)
 		}
 		if defaultNode != nil {
-			if val, err := NormalizeField(def, value(defaultNode)); err != nil {
+			if val, err := NormalizeField(def, fieldValue(def, defaultNode)); err != nil {
 				d.at(posOf(defaultNode), "default of %s %v", what, err)
 			} else {
 				def.Default = val
@@ -326,6 +326,15 @@ func (d *processDecoder) fields(n *yaml.Node) {
 		}
 		d.p.Fields = append(d.p.Fields, def)
 	}
+}
+
+// fieldValue is the value a field is given in the file; a yes-or-no
+// field takes yes, no, on and off as well as true and false.
+func fieldValue(def FieldDef, n *yaml.Node) any {
+	if b, ok := boolValue(n); ok && def.Type == "bool" {
+		return b
+	}
+	return value(n)
 }
 
 func (d *processDecoder) signals(n *yaml.Node) {
@@ -927,7 +936,11 @@ func (d *processDecoder) deadline(n *yaml.Node) *Deadline {
 				out.Calendar = &c
 			} else if id != "" {
 				names := ids(d.dir.Calendars, func(c Calendar) string { return c.ID })
-				d.at(posOf(v), "unknown calendar %q: the directory's calendars are %s%s (leave calendar out to count on the directory's own calendar)", id, orNone(names), DidYouMean(id, names))
+				if len(names) == 0 {
+					d.at(posOf(v), "unknown calendar %q: the directory lists no calendars (under calendars:); leave calendar out to count on the directory's own calendar", id)
+				} else {
+					d.at(posOf(v), "unknown calendar %q: the directory's calendars are %s%s", id, strings.Join(names, ", "), DidYouMean(id, names))
+				}
 			}
 		},
 		"day_ends": func(_, v *yaml.Node) {
@@ -1196,7 +1209,7 @@ func (d *processDecoder) set(n *yaml.Node) *Set {
 						d.at(posOf(k), "set.fields names %q, which the process does not declare%s", k.Value, DidYouMean(k.Value, ids(d.p.Fields, func(f FieldDef) string { return f.Name })))
 						return
 					}
-					norm, err := NormalizeField(def, value(val))
+					norm, err := NormalizeField(def, fieldValue(def, val))
 					if err != nil {
 						d.at(posOf(val), "field %q %v", k.Value, err)
 						return

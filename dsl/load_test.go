@@ -110,7 +110,7 @@ func TestInvalidProcess(t *testing.T) {
 		{"ErrUnknownStatus", "  - set: {status: resolvd}\n",
 			`procs/p.yaml:9:19: unknown status "resolvd"; did you mean "resolved"? (statuses: triage, investigating, fixing, monitoring, resolved, closed, declined)`},
 		{"ErrSetFieldType", "  - set: {fields: {pd: maybe}}\n",
-			`procs/p.yaml:9:24: field "pd" must be true or false, not a string`},
+			`procs/p.yaml:9:24: field "pd" must be true or false, not the text "maybe"`},
 		{"ErrUnreachable", "  - set: {status: closed}\n  - sleep: {for: 1m}\n",
 			`procs/p.yaml:10:5: this step can never run: the step before it always sets the status to closed, which ends the incident`},
 		{"ErrStepOutputOfUnknownStep", "  - if: steps.nope.output.timed_out\n    sleep: {for: 1m}\n",
@@ -126,7 +126,7 @@ func TestInvalidFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, src, want string
 	}{
-		{"ErrYAMLSyntax", "process: p\ntitle: [\n", `procs/p.yaml:2:8: the [ that opens this value is not closed with ] on the same line (or an item in it is missing a comma)`},
+		{"ErrYAMLSyntax", "process: p\ntitle: [\n", `procs/p.yaml:2:8: the [ that opens this value is never closed with ] (or an item in it is missing a comma)`},
 		{"ErrEmpty", "", `procs/p.yaml:1:1: the file is empty`},
 		{"ErrNotMapping", "- a\n", `procs/p.yaml:1:1: a process must be written as keys with values (key: value, one a line), not a list`},
 		{"ErrMissingKeys", "process: p\n", "procs/p.yaml:1:1: a process needs \"severities\"\nprocs/p.yaml:1:1: a process needs \"steps\"\nprocs/p.yaml:1:1: a process needs \"title\""},

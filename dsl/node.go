@@ -155,14 +155,13 @@ func (w walker) str(n *yaml.Node, what string) string {
 // starts with a character it gives a meaning to: {{ (keys and values), !
 // (a type), & and * (references). ok is false when n is not one.
 func (w walker) quoteHint(n *yaml.Node) (msg string, ok bool) {
-	written := w.written(n)
+	raw := w.written(n)
+	written := strconv.Quote(raw)
 	if key := w.keyBefore(n); key != "" {
-		written = key + ": " + strconv.Quote(written)
-	} else {
-		written = strconv.Quote(written)
+		written = key + ": " + written
 	}
 	switch {
-	case n.Kind == yaml.MappingNode && strings.HasPrefix(written, "{{"):
+	case n.Kind == yaml.MappingNode && strings.HasPrefix(raw, "{{"):
 		return fmt.Sprintf("a value that starts with {{ must be in quotes, or YAML reads it as keys and values: write %s", written), true
 	case n.Kind == yaml.ScalarNode && strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!"):
 		return fmt.Sprintf("a value that starts with ! must be in quotes, or YAML reads the ! as a type: write %s", written), true

@@ -23,7 +23,7 @@ type syntaxProblem struct {
 var (
 	// keyLine is "key: value" or "- key: value", capturing the indent, the
 	// dash, the key and what follows the colon.
-	keyLine = regexp.MustCompile(`^(\s*)(- +)?([A-Za-z_][A-Za-z0-9_.-]*|"[^"]*"|'[^']*')\s*:(\s+|$)(.*)$`)
+	keyLine = regexp.MustCompile(`^(\s*)(- +)?([A-Za-z_][A-Za-z0-9_.:-]*?|"[^"]*"|'[^']*')\s*:(\s+|$)(.*)$`)
 	// keyNoSpace is "key:value", which YAML reads as one word.
 	keyNoSpace = regexp.MustCompile(`^(\s*)([a-z_][a-z0-9_]*):([^\s/:][^\s]*(?:\s.*)?)$`)
 	// bareWord is a line holding a word or words and no colon.
@@ -63,11 +63,26 @@ func diagnoseSyntax(lines []string) []syntaxProblem {
 	}
 	var stack []level
 	blockIndent := -1 // inside a | or > block: the indent of its key
+	// flow is a [ or { value that goes on over the lines after its key's.
+	var flow struct {
+		depth, indent int
+		at            Pos
+		opener        byte
+	}
 	for i, raw := range lines {
 		n := i + 1
 		line := strings.TrimRight(raw, "\r")
 		trimmed := strings.TrimSpace(line)
 		indent := len(line) - len(strings.TrimLeft(line, " \t"))
+		if flow.depth > 0 && trimmed != "" && !strings.HasPrefix(trimmed, "#") {
+			if indent > flow.indent {
+				flow.depth += bracketDepth(stripComment(trimmed))
+				continue
+			}
+			closer := map[byte]string{'[': "]", '{': "}"}[flow.opener]
+			add(flow.at.Line, flow.at.Col, "the %c that opens this value is never closed with %s (or an item in it is missing a comma)", flow.opener, closer)
+			flow.depth = 0
+		}
 		if blockIndent >= 0 {
 			if trimmed == "" || indent > blockIndent {
 				continue
@@ -137,6 +152,15 @@ func diagnoseSyntax(lines []string) []syntaxProblem {
 		if strings.HasPrefix(value, "|") || strings.HasPrefix(value, ">") {
 			blockIndent = keyIndent
 		}
+		if value != "" && (value[0] == '[' || value[0] == '{') {
+			if depth := bracketDepth(value); depth > 0 {
+				flow.depth, flow.indent, flow.at, flow.opener = depth, indent, Pos{n, col}, value[0]
+			}
+		}
+	}
+	if flow.depth > 0 {
+		closer := map[byte]string{'[': "]", '{': "}"}[flow.opener]
+		add(flow.at.Line, flow.at.Col, "the %c that opens this value is never closed with %s (or an item in it is missing a comma)", flow.opener, closer)
 	}
 	return out
 }
@@ -196,11 +220,7 @@ func valueProblems(n, col int, key, value string) []syntaxProblem {
 		}
 		return out
 	case value[0] == '[' || value[0] == '{':
-		if !balanced(value) {
-			closer := map[byte]string{'[': "]", '{': "}"}[value[0]]
-			add(col, "the %c that opens this value is not closed with %s on the same line (or an item in it is missing a comma)", value[0], closer)
-		}
-		return out
+		return out // diagnoseSyntax follows brackets across lines
 	}
 	if i := strings.Index(value, ": "); i >= 0 || strings.HasSuffix(value, ":") {
 		if i < 0 {
@@ -227,7 +247,10 @@ func closingQuote(value string, q byte) int {
 }
 
 // balanced reports whether the brackets of a one-line [ ] or { } value close.
-func balanced(value string) bool {
+func balanced(value string) bool { return bracketDepth(value) == 0 }
+
+// bracketDepth is how many [ and { the text leaves open, outside quotes.
+func bracketDepth(value string) int {
 	depth := 0
 	var quote byte
 	for i := 0; i < len(value); i++ {
@@ -237,7 +260,7 @@ func balanced(value string) bool {
 			if c == quote {
 				quote = 0
 			}
-		case c == '"' || c == '\'':
+		case (c == '"' || c == '\'') && startsScalar(value, i):
 			quote = c
 		case c == '[' || c == '{':
 			depth++
@@ -245,7 +268,15 @@ func balanced(value string) bool {
 			depth--
 		}
 	}
-	return depth == 0
+	return depth
+}
+
+// startsScalar reports whether a quote at i opens a quoted value: it
+// follows the start, a bracket, a comma or a colon (an apostrophe inside a
+// word does not).
+func startsScalar(s string, i int) bool {
+	before := strings.TrimRight(s[:i], " ")
+	return before == "" || strings.ContainsAny(before[len(before)-1:], "[{,:")
 }
 
 // stripComment drops a trailing "# comment" outside quotes.

@@ -55,7 +55,7 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 			Start: start, Due: due, Status: ClockOpen})
 		r.output(s, "due", due.UTC().Format(time.RFC3339)) // conditions see a timestamp, templates this text
 		r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_started", ref, "",
-			fmt.Sprintf("%s: clock started (%s from %s), due %s", d.Title, d.Within, r.describeFrom(d.From), r.localTime(due)),
+			fmt.Sprintf("%s: clock started (%s from %s%s), due %s", d.Title, d.Within, r.describeFrom(d.From), d.Counting(), r.localTime(due)),
 			map[string]any{"due": due, "start": start}))
 	}
 	f.Phase, f.Clock = "running", clock
