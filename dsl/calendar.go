@@ -10,6 +10,9 @@ import (
 // holiday, in the calendar's time zone. The zero Calendar is UTC, Saturday and
 // Sunday off, no holidays.
 type Calendar struct {
+	// ID names one of the directory's further calendars; the directory's
+	// own calendar has none.
+	ID       string         `json:"id,omitempty"`
 	Timezone string         `json:"timezone,omitempty"`
 	Weekend  []time.Weekday `json:"weekend,omitempty"`
 	Holidays []string       `json:"holidays,omitempty"` // YYYY-MM-DD
@@ -50,8 +53,11 @@ func LoadLocation(name string) (*time.Location, error) {
 }
 
 // IsBusinessDay reports whether the calendar day of t (in the calendar's zone) is a business day.
-func (c *Calendar) IsBusinessDay(t time.Time) bool {
-	t = t.In(c.Location())
+func (c *Calendar) IsBusinessDay(t time.Time) bool { return c.isBusinessDate(t.In(c.Location())) }
+
+// isBusinessDate reports whether the date of t, as t's own zone reads it, is
+// neither a weekend day nor a holiday of the calendar.
+func (c *Calendar) isBusinessDate(t time.Time) bool {
 	weekend := []time.Weekday{time.Saturday, time.Sunday}
 	if c != nil && c.Weekend != nil {
 		weekend = c.Weekend
@@ -60,6 +66,35 @@ func (c *Calendar) IsBusinessDay(t time.Time) bool {
 		return false
 	}
 	return c == nil || !slices.Contains(c.Holidays, t.Format(time.DateOnly))
+}
+
+// maxDaysOff bounds the search for a business day: a calendar is refused on
+// load when its weekend is every day, and a snapshot written before that
+// check must not loop for ever.
+const maxDaysOff = 3660
+
+// nextBusinessDate returns the date of t if it is a business day, else the
+// first business day after it.
+func (c *Calendar) nextBusinessDate(t time.Time) time.Time {
+	for range maxDaysOff {
+		if c.isBusinessDate(t) {
+			return t
+		}
+		t = t.AddDate(0, 0, 1)
+	}
+	return t
+}
+
+// businessDatesAfter counts the business days after the date of from, up to
+// and including the date of to.
+func (c *Calendar) businessDatesAfter(from, to time.Time) int {
+	n := 0
+	for d := from.AddDate(0, 0, 1); !d.After(to); d = d.AddDate(0, 0, 1) {
+		if c.isBusinessDate(d) {
+			n++
+		}
+	}
+	return n
 }
 
 // AddBusinessDays moves t forward n business days, keeping its wall-clock time in

@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"fmt"
 	"maps"
 	"net"
 	"net/mail"
@@ -24,6 +25,10 @@ type Directory struct {
 	Policies  []Policy   `json:"policies,omitempty"`
 	Channels  []Channel  `json:"channels,omitempty"`
 	Calendar  *Calendar  `json:"calendar,omitempty"`
+	// Calendars are further named calendars a deadline may count on
+	// (deadline.calendar): a regulator's business days, say, where they are
+	// not the organisation's.
+	Calendars []Calendar `json:"calendars,omitempty"`
 	// DefaultChannel reaches people who name no page_via channel of their own.
 	DefaultChannel string `json:"default_channel,omitempty"`
 	// SMTP is the mail server e-mail channels send through.
@@ -117,6 +122,11 @@ type Level struct {
 // Schedule returns the schedule with the given id.
 func (d *Directory) Schedule(id string) (Schedule, bool) {
 	return find(d.Schedules, id, func(s Schedule) string { return s.ID })
+}
+
+// NamedCalendar returns the calendar of Calendars with the given id.
+func (d *Directory) NamedCalendar(id string) (Calendar, bool) {
+	return find(d.Calendars, id, func(c Calendar) string { return c.ID })
 }
 
 // Policy returns the escalation policy with the given id.
@@ -280,8 +290,16 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 				}
 			}
 		},
-		"calendar": func(_, v *yaml.Node) { d.dir.Calendar = d.calendar(v) },
-		"smtp":     func(_, v *yaml.Node) { d.dir.SMTP = d.smtp(v) },
+		"calendar": func(_, v *yaml.Node) { d.dir.Calendar, _ = d.calendar(v, false) },
+		"calendars": func(_, v *yaml.Node) {
+			seen := map[string]Pos{}
+			for _, n := range w.seq(v, "calendars") {
+				if c, pos := d.calendar(n, true); d.checkID(n, c.ID, pos, "calendar", seen) {
+					d.dir.Calendars = append(d.dir.Calendars, *c)
+				}
+			}
+		},
+		"smtp": func(_, v *yaml.Node) { d.dir.SMTP = d.smtp(v) },
 		"default_channel": func(_, v *yaml.Node) {
 			defaultChannel = Located{w.str(v, "default_channel"), posOf(v)}
 			d.dir.DefaultChannel = defaultChannel.Value
@@ -437,7 +455,7 @@ func (d *directoryDecoder) absoluteURL(n *yaml.Node, id, key, raw string) {
 // address checks an e-mail address a channel sends to.
 func (d *directoryDecoder) address(a Located) {
 	if _, err := mail.ParseAddress(a.Value); err != nil {
-		d.at(a.Pos, "%q is not an e-mail address", a.Value)
+		d.at(a.Pos, "%q is not an e-mail address: write it like legal@example.com", a.Value)
 	}
 }
 
@@ -486,8 +504,8 @@ func (d *directoryDecoder) rotation(n *yaml.Node, members *[]Located) Rotation {
 			switch {
 			case err != nil:
 				d.at(posOf(v), "rotation.every: %v", err)
-			case dur.BusinessDays > 0:
-				d.at(posOf(v), "rotation.every is a fixed duration (like 1w or 12h), not business days")
+			case !dur.IsFixed():
+				d.at(posOf(v), "rotation.every is a fixed length of time (like 1w or 12h), not business days or months")
 			default:
 				r.Every = dur
 			}
@@ -544,18 +562,19 @@ func (d *directoryDecoder) schedule(n *yaml.Node, seen map[string]Pos, members *
 		"overrides": func(_, v *yaml.Node) {
 			for _, o := range d.seq(v, "overrides") {
 				var ov Override
+				toPos := posOf(o)
 				d.mapping(o, "an override", map[string]field{
 					"person": func(_, v *yaml.Node) {
 						ov.Person = d.str(v, "person")
 						*members = append(*members, Located{ov.Person, posOf(v)})
 					},
 					"from": func(_, v *yaml.Node) { ov.From = d.str(v, "from"); d.localTime(v, ov.From) },
-					"to":   func(_, v *yaml.Node) { ov.To = d.str(v, "to"); d.localTime(v, ov.To) },
+					"to":   func(_, v *yaml.Node) { ov.To, toPos = d.str(v, "to"), posOf(v); d.localTime(v, ov.To) },
 				})
 				if ov.Person == "" || ov.From == "" || ov.To == "" {
 					d.at(posOf(o), "an override needs person, from and to")
 				} else if ov.To <= ov.From {
-					d.at(posOf(o), "override of %s ends (%s) before it starts (%s)", ov.Person, ov.To, ov.From)
+					d.at(toPos, "the override of %s ends (%s) before it starts (%s): to must be later than from", ov.Person, ov.To, ov.From)
 				}
 				sch.Overrides = append(sch.Overrides, ov)
 			}
@@ -576,7 +595,7 @@ func (d *directoryDecoder) schedule(n *yaml.Node, seen map[string]Pos, members *
 // localTime checks a schedule instant written YYYY-MM-DDTHH:MM.
 func (d *directoryDecoder) localTime(n *yaml.Node, s string) {
 	if _, err := time.Parse(LocalTimeLayout, s); s != "" && err != nil {
-		d.at(posOf(n), "%q must be a local time written YYYY-MM-DDTHH:MM", s)
+		d.at(posOf(n), "%q must be a date and a time of day in the schedule's time zone, written YYYY-MM-DDTHH:MM, like 2026-01-05T09:00 (the first hand-off, a Monday at 09:00)", s)
 	}
 }
 
@@ -605,8 +624,8 @@ func (d *directoryDecoder) policy(n *yaml.Node, seen map[string]Pos) (Policy, bo
 						switch {
 						case err != nil:
 							d.at(posOf(v), "ack_within: %v", err)
-						case dur.BusinessDays > 0:
-							d.at(posOf(v), "ack_within is a fixed duration (like 5m), not business days")
+						case !dur.IsFixed():
+							d.at(posOf(v), "ack_within is a fixed length of time (like 5m), not business days or months")
 						default:
 							l.AckWithin = dur
 						}
@@ -655,9 +674,12 @@ func (d *directoryDecoder) levelTarget(t Located) (Target, bool) {
 	return Target{Kind: kind, ID: id}, true
 }
 
-func (d *directoryDecoder) calendar(n *yaml.Node) *Calendar {
-	c := &Calendar{}
-	d.mapping(n, "the calendar", map[string]field{
+// calendar decodes the directory's calendar or, when named, one of its
+// further calendars, which carries an id.
+func (d *directoryDecoder) calendar(n *yaml.Node, named bool) (c *Calendar, idPos Pos) {
+	c = &Calendar{}
+	what := "the calendar"
+	fields := map[string]field{
 		"timezone": func(_, v *yaml.Node) { c.Timezone = d.timezone(v) },
 		"weekend": func(_, v *yaml.Node) {
 			// Written but empty means no weekend at all, unlike not written.
@@ -674,21 +696,59 @@ func (d *directoryDecoder) calendar(n *yaml.Node) *Calendar {
 		"holidays": func(_, v *yaml.Node) {
 			for _, h := range d.strList(v, "holidays") {
 				if _, err := time.Parse(time.DateOnly, h.Value); err != nil {
-					d.at(h.Pos, "holiday %q must be a date written YYYY-MM-DD", h.Value)
+					d.at(h.Pos, "holiday %q must be a date written YYYY-MM-DD%s", h.Value, dateHint(h.Value))
 					continue
 				}
 				c.Holidays = append(c.Holidays, h.Value)
 			}
 		},
-	})
-	return c
+	}
+	if named {
+		what = "a calendar"
+		fields["id"] = func(_, v *yaml.Node) { c.ID, idPos = d.str(v, "id"), posOf(v) }
+	}
+	d.mapping(n, what, fields)
+	if c.Weekend != nil && len(slices.Compact(slices.Sorted(slices.Values(c.Weekend)))) == 7 {
+		d.at(posOf(n), "%s has every day of the week as its weekend, so it has no business days: list only the days off, like [saturday, sunday]", what)
+	}
+	return c, idPos
+}
+
+// dateHint suggests the YYYY-MM-DD form of a date written another way.
+func dateHint(s string) string {
+	for _, layout := range []string{"2 January 2006", "January 2 2006", "January 2, 2006", "2 Jan 2006", "Jan 2 2006", "Jan 2, 2006", "2006/01/02", "2006.01.02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return ", like " + t.Format(time.DateOnly)
+		}
+	}
+	var a, b, y int
+	if n, _ := fmt.Sscanf(strings.NewReplacer(".", "/", "-", "/").Replace(s), "%d/%d/%d", &a, &b, &y); n == 3 && y > 999 {
+		ok := func(day, month int) bool {
+			t := time.Date(y, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+			return month >= 1 && month <= 12 && t.Day() == day && t.Month() == time.Month(month)
+		}
+		dm, md := ok(a, b), ok(b, a)
+		switch {
+		case dm && md && a != b:
+			return fmt.Sprintf(": %04d-%02d-%02d if you mean %d %s, %04d-%02d-%02d if you mean %d %s", y, b, a, a, time.Month(b), y, a, b, b, time.Month(a))
+		case dm:
+			return fmt.Sprintf(", like %04d-%02d-%02d", y, b, a)
+		case md:
+			return fmt.Sprintf(", like %04d-%02d-%02d", y, a, b)
+		}
+	}
+	return ", like 2026-12-25"
 }
 
 // weekdays reads a list of weekday names, reporting the ones it does not know.
 func (d *directoryDecoder) weekdays(n *yaml.Node, what string) []time.Weekday {
 	var out []time.Weekday
 	for _, day := range d.strList(n, what) {
-		wd, ok := weekdayNumbers[strings.ToLower(day.Value)]
+		name := strings.ToLower(day.Value)
+		wd, ok := weekdayNumbers[name]
+		if i := slices.IndexFunc(weekdayNames, func(w string) bool { return len(name) >= 3 && strings.HasPrefix(w, name) }); !ok && i >= 0 {
+			wd, ok = weekdayNumbers[weekdayNames[i]], true // sat, thu, thurs
+		}
 		if !ok {
 			d.at(day.Pos, "unknown weekday %q%s", day.Value, DidYouMean(strings.ToLower(day.Value), weekdayNames))
 			continue
@@ -718,9 +778,12 @@ func (d *directoryDecoder) timezone(n *yaml.Node) string {
 	if tz == "" {
 		return ""
 	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		d.at(posOf(n), "unknown time zone %q: use an IANA name such as Europe/London", tz)
+	if _, err := LoadLocation(tz); err != nil {
+		d.at(posOf(n), "%s", ZoneProblem(tz))
 		return ""
+	}
+	if warning := ZoneWarning(tz); warning != "" {
+		d.warnAt(posOf(n), "%s", warning)
 	}
 	return tz
 }
@@ -728,7 +791,7 @@ func (d *directoryDecoder) timezone(n *yaml.Node) string {
 func (d *directoryDecoder) email(n *yaml.Node) string {
 	e := d.str(n, "email")
 	if e != "" && (!strings.Contains(e, "@") || strings.ContainsAny(e, " <>,")) {
-		d.at(posOf(n), "%q is not an e-mail address", e)
+		d.at(posOf(n), "%q is not an e-mail address: write it like alice@example.com", e)
 	}
 	return e
 }

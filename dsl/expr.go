@@ -168,37 +168,29 @@ func (c *Conditions) program(expr string) (cel.Program, error) {
 	if prg, ok := c.programs[expr]; ok {
 		return prg, nil
 	}
+	if i, msg, bad := conditionMistake(expr); bad {
+		p := offsetPos(expr, i)
+		return nil, &ExprError{Line: p.line, Col: p.col, Message: "condition: " + msg}
+	}
 	checked, iss := c.env.Compile(expr)
 	if iss.Err() != nil {
 		e := iss.Errors()[0]
 		loc := e.Location
-		msg := e.Message
-		if strings.HasPrefix(msg, "undeclared reference to '") {
-			msg = c.unknownName(dottedNameAt(expr, loc.Line(), loc.Column()))
-		} else if strings.HasPrefix(msg, "Syntax error: ") {
-			msg = "is not valid CEL: " + strings.TrimPrefix(msg, "Syntax error: ")
-			if strings.HasPrefix(msg, "is not valid CEL: mismatched input '<EOF>'") {
-				msg = "is not valid CEL: it ends where more was expected"
-			}
-		} else if m := overloadError.FindStringSubmatch(msg); m != nil {
-			op := strings.Trim(m[1], "_")
-			if op == "!" || op == "-" {
-				msg = fmt.Sprintf("cannot apply %s to %s", op, m[2])
-			} else {
-				msg = fmt.Sprintf("cannot apply %s to %s", op, strings.Replace(m[2], ", ", " and ", 1))
-			}
-		}
-		return nil, &ExprError{Line: loc.Line(), Col: loc.Column() + 1, Message: "condition " + msg}
+		return nil, &ExprError{Line: loc.Line(), Col: loc.Column() + 1, Message: c.celMessage(expr, e.Message, loc.Line(), loc.Column())}
 	}
 	if checked.OutputType() != cel.BoolType {
-		return nil, &ExprError{Line: 1, Col: 1, Message: fmt.Sprintf("condition must be true or false, but %q is a %s", expr, checked.OutputType())}
+		return nil, &ExprError{Line: 1, Col: 1, Message: notTrueOrFalse(strings.TrimSpace(expr), checked.OutputType().String())}
 	}
 	if bad := c.unknownSeverityLiteral(expr); bad != "" {
 		return nil, &ExprError{Line: 1, Col: 1 + strings.Index(expr, bad), Message: fmt.Sprintf("unknown severity %q in condition%s (severities: %s)", bad, DidYouMean(bad, c.process.Severities), strings.Join(c.process.Severities, ", "))}
 	}
+	if i, msg, bad := c.literalMistake(expr); bad {
+		p := offsetPos(expr, i)
+		return nil, &ExprError{Line: p.line, Col: p.col, Message: msg}
+	}
 	prg, err := c.env.Program(checked, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
-		return nil, &ExprError{Line: 1, Col: 1, Message: "condition: " + err.Error()}
+		return nil, &ExprError{Line: 1, Col: 1, Message: "condition cannot be used: " + err.Error()}
 	}
 	c.programs[expr] = prg
 	return prg, nil
@@ -260,7 +252,7 @@ func (c *Conditions) unknownName(name string) string {
 	case strings.HasPrefix(name, "steps."):
 		return fmt.Sprintf("uses %q, which no earlier step with an id provides%s", name, DidYouMean(name, known))
 	}
-	return fmt.Sprintf("uses unknown name %q%s", name, DidYouMean(name, known))
+	return fmt.Sprintf("uses %q, which is not a name the condition knows%s (a word to compare with goes in quotes)", name, DidYouMean(name, known))
 }
 
 // Eval evaluates a condition against facts. An expression that failed Check

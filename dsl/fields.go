@@ -43,7 +43,7 @@ func normalize(def FieldDef, v any, limits bool) (any, error) {
 	case "string", "text", "enum":
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("must be a string, not %s", jsonKind(v))
+			return nil, fmt.Errorf("must be text, not %s", jsonKind(v))
 		}
 		limit := maxStringField
 		if def.Type == "text" {
@@ -92,7 +92,7 @@ func normalize(def FieldDef, v any, limits bool) (any, error) {
 		case string:
 			parsed, err := time.Parse(time.RFC3339, t)
 			if err != nil {
-				return nil, fmt.Errorf("must be a time written in RFC 3339, like 2026-12-23T16:00:00Z, not %q", t)
+				return nil, fmt.Errorf("must be a date and time written like 2026-12-23T16:00:00Z (UTC) or 2026-12-23T17:00:00+01:00, not %q", t)
 			}
 			// Clocks count from times: one centuries away would fall due
 			// where no calendar (and no JSON) goes.
@@ -101,7 +101,7 @@ func normalize(def FieldDef, v any, limits bool) (any, error) {
 			}
 			return parsed.UTC().Format(time.RFC3339Nano), nil
 		}
-		return nil, fmt.Errorf("must be a time written in RFC 3339, not %s", jsonKind(v))
+		return nil, fmt.Errorf("must be a date and time written like 2026-12-23T16:00:00Z, not %s", jsonKind(v))
 	case "list":
 		var items []any
 		switch l := v.(type) {
@@ -112,7 +112,7 @@ func normalize(def FieldDef, v any, limits bool) (any, error) {
 				items = append(items, s)
 			}
 		default:
-			return nil, fmt.Errorf("must be a list of strings, not %s", jsonKind(v))
+			return nil, fmt.Errorf("must be a list of words or phrases, not %s", jsonKind(v))
 		}
 		if limits && len(items) > maxListField {
 			return nil, fmt.Errorf("has more than %d entries", maxListField)
@@ -121,7 +121,7 @@ func normalize(def FieldDef, v any, limits bool) (any, error) {
 		for i, it := range items {
 			s, ok := it.(string)
 			if !ok {
-				return nil, fmt.Errorf("entry %d must be a string, not %s", i+1, jsonKind(it))
+				return nil, fmt.Errorf("entry %d must be text, not %s", i+1, jsonKind(it))
 			}
 			if limits && utf8.RuneCountInString(s) > maxStringField {
 				return nil, fmt.Errorf("entry %d is longer than %d characters", i+1, maxStringField)
@@ -152,22 +152,23 @@ func celValue(def FieldDef, v any) any {
 	return n
 }
 
+// jsonKind says in words what a value is, for messages.
 func jsonKind(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
-		return "null"
+		return "empty"
 	case string:
-		return "a string"
+		return fmt.Sprintf("the text %q", x)
 	case bool:
-		return "a boolean"
+		return fmt.Sprintf("%v", x)
 	case int, int64, float64:
-		return "a number"
+		return fmt.Sprintf("the number %v", x)
 	case []any, []string:
 		return "a list"
 	case map[string]any:
-		return "an object"
+		return "keys with values"
 	}
-	return fmt.Sprintf("%T", v)
+	return "a value of another kind"
 }
 
 // FieldError is one field value refused at declaration.

@@ -20,6 +20,8 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte("process: p\ntitle: P\nseverities: [a]\nsteps:\n  - wait: {for: 'fields.x ==', timeout: 3 days}\n"))
 	f.Add([]byte("- [\n"))
+	f.Add([]byte("process: p\ntitle:T\nseverities: [a\nsteps:\n\t- notify\n   message: {{ .X }} : \"x\\q\n  - deadline: {title: T, within: 1 month, count: eu, day_ends: \"17:30 ET\"}\n"))
+	f.Add([]byte("process: p\ntitle: T\nseverities: [a]\nsteps:\n  - if: (severity = “a” and not fields.x\n    notify: {to: [legal], message: \"{ .Incident.ref }}{{ Fields.x }\"}\n"))
 	f.Add([]byte("process: &a p\ntitle: *a\nseverities: *a\nsteps: [{notify: {to: *a, message: '{{'}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = dsl.Load(fstest.MapFS{

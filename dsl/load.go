@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -119,7 +120,7 @@ func ParseProcess(file string, data []byte, dir *Directory) (*Process, Problems)
 
 // ParseDirectory reads an org directory, appending its problems.
 func ParseDirectory(file string, data []byte, problems *Problems) *Directory {
-	w := walker{report{file: file, problems: problems}}
+	w := newWalker(file, data, problems)
 	root := parseYAML(w, data)
 	if root == nil {
 		return &Directory{}
@@ -134,8 +135,16 @@ func parseYAML(w walker, data []byte) *yaml.Node {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		if err.Error() == "EOF" {
+		if errors.Is(err, io.EOF) {
 			w.at(Pos{1, 1}, "the file is empty")
+			return nil
+		}
+		// Our own reading of the lines finds each mistake where it is;
+		// yaml.v3's message is the fallback.
+		if found := diagnoseSyntax(w.lines); len(found) > 0 {
+			for _, f := range found {
+				w.at(f.pos, "%s", f.msg)
+			}
 			return nil
 		}
 		msg := err.Error()
@@ -148,15 +157,17 @@ func parseYAML(w walker, data []byte) *yaml.Node {
 			if strings.HasPrefix(msg, "did not find expected") {
 				pos.Line++
 			}
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
+			if pos.Line <= len(w.lines) {
+				line := w.lines[pos.Line-1]
+				pos.Col = len([]rune(line)) - len([]rune(strings.TrimLeft(line, " "))) + 1
+			}
 		}
-		w.at(pos, "YAML syntax error: %s", msg)
+		w.at(pos, "%s", translateYAMLError(msg))
 		return nil
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		w.at(posOf(&extra), "a file holds one document; remove the second (after ---)")
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		w.at(w.secondDocument(), "a file holds one process (or the directory): remove this --- and what follows it, or move that into a file of its own")
 	}
 	if len(doc.Content) == 0 {
 		w.at(Pos{1, 1}, "the file is empty")
@@ -181,7 +192,7 @@ type processDecoder struct {
 }
 
 func parseProcess(file string, data []byte, dir *Directory, problems *Problems) (*Process, Pos) {
-	w := walker{report{file: file, problems: problems}}
+	w := newWalker(file, data, problems)
 	root := parseYAML(w, data)
 	if root == nil {
 		return nil, Pos{}
@@ -304,7 +315,7 @@ func (d *processDecoder) fields(n *yaml.Node) {
 			d.at(typePos, "%s lists values, which only an enum takes", what)
 		}
 		if defaultNode != nil {
-			if val, err := NormalizeField(def, value(defaultNode)); err != nil {
+			if val, err := NormalizeField(def, fieldValue(def, defaultNode)); err != nil {
 				d.at(posOf(defaultNode), "default of %s %v", what, err)
 			} else {
 				def.Default = val
@@ -315,6 +326,15 @@ func (d *processDecoder) fields(n *yaml.Node) {
 		}
 		d.p.Fields = append(d.p.Fields, def)
 	}
+}
+
+// fieldValue is the value a field is given in the file; a yes-or-no
+// field takes yes, no, on and off as well as true and false.
+func fieldValue(def FieldDef, n *yaml.Node) any {
+	if b, ok := boolValue(n); ok && def.Type == "bool" {
+		return b
+	}
+	return value(n)
 }
 
 func (d *processDecoder) signals(n *yaml.Node) {
@@ -466,7 +486,7 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 			case s.ID == "":
 			case !namePattern.MatchString(s.ID):
 				// Ids are for conditions and templates (steps.ID.output), so they must be names there.
-				d.at(posOf(v), "step id %q must be lower-case letters, digits and _, starting with a letter, to be usable as steps.%s in conditions", s.ID, strings.ReplaceAll(strings.ToLower(s.ID), "-", "_"))
+				d.at(posOf(v), "step id %q must be lower-case letters, digits and _, starting with a letter, because conditions use it as steps.ID: write %s", s.ID, snakeCase(s.ID))
 			case dup:
 				d.at(posOf(v), "step id %q is already used at line %d", s.ID, first.Line)
 			default:
@@ -492,12 +512,21 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 	for _, k := range stepKinds {
 		fields[k] = func(key, v *yaml.Node) { kindKeys = append(kindKeys, key); d.stepKind(&s, key.Value, v) }
 	}
+	if n.Kind == yaml.ScalarNode && slices.Contains(stepKinds, n.Value) {
+		d.at(posOf(n), "%s needs a colon and what it takes, like %s: {...} or the keys on the lines below it", n.Value, n.Value)
+		return s
+	}
 	if !d.mapping(n, "a step", fields) {
 		return s
 	}
+	misspeltKind := slices.ContainsFunc(keys(n), func(k *yaml.Node) bool {
+		return fields[k.Value] == nil && DidYouMean(k.Value, stepKinds) != ""
+	})
 	switch len(kindKeys) {
 	case 0:
-		d.at(posOf(n), "a step needs one kind: %s", strings.Join(stepKinds, ", "))
+		if !misspeltKind {
+			d.at(posOf(n), "a step needs one kind, which says what it does: %s", strings.Join(stepKinds, ", "))
+		}
 	case 1:
 	default:
 		d.at(posOf(kindKeys[1]), "a step does one thing, but this one is both %s and %s; split it into two steps", kindKeys[0].Value, kindKeys[1].Value)
@@ -526,6 +555,26 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 	return s
 }
 
+// snakeCase writes an id the way ids are written: tell-legal and TellLegal
+// become tell_legal.
+func snakeCase(id string) string {
+	var b strings.Builder
+	for i, r := range id {
+		switch {
+		case r == '-' || r == ' ' || r == '.':
+			b.WriteRune('_')
+		case r >= 'A' && r <= 'Z':
+			if i > 0 && id[i-1] != '-' && id[i-1] != '_' && !(id[i-1] >= 'A' && id[i-1] <= 'Z') {
+				b.WriteRune('_')
+			}
+			b.WriteRune(r + 'a' - 'A')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 func (d *processDecoder) retry(n *yaml.Node) *Retry {
 	r := &Retry{}
 	d.mapping(n, "retry", map[string]field{
@@ -541,8 +590,8 @@ func (d *processDecoder) retry(n *yaml.Node) *Retry {
 		"max_backoff": func(_, v *yaml.Node) { r.MaxBackoff = d.optDuration(v, "retry.max_backoff") },
 	})
 	for _, b := range []*Duration{r.Backoff, r.MaxBackoff} {
-		if b != nil && b.BusinessDays > 0 {
-			d.at(posOf(n), "retry backoffs are fixed durations, not business days")
+		if b != nil && !b.IsFixed() {
+			d.at(posOf(n), "retry backoffs are fixed lengths of time (like 10s or 5m), not business days or months")
 		}
 	}
 	return r
@@ -629,7 +678,7 @@ func (d *processDecoder) review(n *yaml.Node) *Review {
 			dur, ok := d.duration(v, "review.duration")
 			switch {
 			case !ok:
-			case dur.BusinessDays > 0 || dur.Fixed < 15*time.Minute || dur.Fixed > 8*time.Hour:
+			case !dur.IsFixed() || dur.Fixed < 15*time.Minute || dur.Fixed > 8*time.Hour:
 				d.at(posOf(v), "review.duration is how long the meeting lasts: from 15m to 8h, not %s", dur)
 			default:
 				out.Length = dur
@@ -649,8 +698,8 @@ func (d *processDecoder) review(n *yaml.Node) *Review {
 				dur, ok := d.duration(item, "review.remind_before")
 				switch {
 				case !ok:
-				case dur.BusinessDays > 0:
-					d.at(posOf(item), "review.remind_before takes fixed durations (like 1h or 1d), not business days")
+				case !dur.IsFixed():
+					d.at(posOf(item), "review.remind_before takes fixed lengths of time (like 1h or 1d), not business days or months")
 				default:
 					out.RemindBefore = append(out.RemindBefore, dur)
 				}
@@ -872,14 +921,44 @@ func (d *processDecoder) deadline(n *yaml.Node) *Deadline {
 			out.From = d.str(v, "deadline.from")
 			d.clockEvent(v, out.From, true)
 		},
+		"count": func(_, v *yaml.Node) {
+			seen["count"] = v
+			rule := strings.ToLower(d.str(v, "deadline.count"))
+			if rule != "" && !slices.Contains(CountRules, rule) {
+				d.at(posOf(v), "deadline.count %q is not a way of counting%s: write exact (from the moment, the default), eu (as Regulation 1182/71 counts periods) or us (as FRCP 6(a) and the SEC count them)", v.Value, DidYouMean(rule, CountRules))
+				return
+			}
+			out.Count = rule
+		},
+		"calendar": func(_, v *yaml.Node) {
+			id := d.str(v, "deadline.calendar")
+			if c, ok := d.dir.NamedCalendar(id); ok {
+				out.Calendar = &c
+			} else if id != "" {
+				names := ids(d.dir.Calendars, func(c Calendar) string { return c.ID })
+				if len(names) == 0 {
+					d.at(posOf(v), "unknown calendar %q: the directory lists no calendars (under calendars:); leave calendar out to count on the directory's own calendar", id)
+				} else {
+					d.at(posOf(v), "unknown calendar %q: the directory's calendars are %s%s", id, strings.Join(names, ", "), DidYouMean(id, names))
+				}
+			}
+		},
+		"day_ends": func(_, v *yaml.Node) {
+			seen["day_ends"] = v
+			out.DayEnds = d.str(v, "deadline.day_ends")
+			if _, err := ParseDayEnd(out.DayEnds); out.DayEnds != "" && err != nil {
+				d.at(posOf(v), "deadline.day_ends %v", err)
+				out.DayEnds = ""
+			}
+		},
 		"remind_before": func(_, v *yaml.Node) {
 			seen["remind_before"] = v
 			for _, item := range d.seq(v, "deadline.remind_before") {
 				dur, ok := d.duration(item, "deadline.remind_before")
 				switch {
 				case !ok:
-				case dur.BusinessDays > 0:
-					d.at(posOf(item), "deadline.remind_before takes fixed durations (like 24h), not business days")
+				case !dur.IsFixed():
+					d.at(posOf(item), "deadline.remind_before takes fixed lengths of time (like 24h or 7d), not business days or months: a reminder comes that long before the due time")
 				default:
 					out.RemindBefore = append(out.RemindBefore, dur)
 					reminderPos = append(reminderPos, posOf(item))
@@ -908,7 +987,8 @@ func (d *processDecoder) deadline(n *yaml.Node) *Deadline {
 	if seen["remind_before"] != nil && seen["notify"] == nil {
 		d.at(posOf(seen["remind_before"]), "remind_before needs notify: who to remind")
 	}
-	if out.Within.BusinessDays == 0 && out.Within.Fixed > 0 {
+	d.counting(out, seen)
+	if out.Within.IsFixed() && out.Within.Fixed > 0 {
 		for i, rb := range out.RemindBefore {
 			if rb.Fixed >= out.Within.Fixed {
 				d.at(reminderPos[i], "a reminder %s before a deadline due within %s would come before the clock starts", rb, out.Within)
@@ -916,6 +996,21 @@ func (d *processDecoder) deadline(n *yaml.Node) *Deadline {
 		}
 	}
 	return out
+}
+
+// counting checks that a deadline's period can be counted as its count says.
+func (d *processDecoder) counting(out *Deadline, seen map[string]*yaml.Node) {
+	wholeDays := out.Count == CountEU || out.Count == CountUS
+	within := out.Within
+	switch {
+	case seen["within"] == nil || within == (Duration{}):
+	case wholeDays && !within.WholeDays() && !within.inHoursOnly():
+		d.at(posOf(seen["within"]), "deadline.within %q mixes days and hours, which count: %s cannot count: write whole days (like 3 days, 2 weeks, 1 month or 4 business days) or hours only (like 36h)", within, out.Count)
+	case out.DayEnds != "" && !wholeDays:
+		d.at(posOf(seen["day_ends"]), "deadline.day_ends applies to periods counted in whole days: add count: eu or count: us, or remove day_ends (a period counted exactly ends at the same time of day)")
+	case out.DayEnds != "" && !within.WholeDays():
+		d.at(posOf(seen["day_ends"]), "deadline.day_ends has no effect: a period in hours (%s) ends at the same minute it started, under every count", within)
+	}
 }
 
 // clockEvent checks what starts (from) or stops (done_when) a deadline.
@@ -1005,8 +1100,18 @@ func (d *processDecoder) notify(n *yaml.Node) *Notify {
 // target parses and resolves channel:ID, person:ID, team:ID or role:NAME.
 func (d *processDecoder) target(t Located) (Target, bool) {
 	kind, id, ok := strings.Cut(t.Value, ":")
-	if !ok || !slices.Contains(TargetKinds, kind) {
-		d.at(t.Pos, "target %q must be written kind:id, with kind one of %s", t.Value, strings.Join(TargetKinds, ", "))
+	switch {
+	case ok && strings.Contains(id, "@"):
+		d.at(t.Pos, "%q: e-mail goes out through a channel of the directory, so write channel:ID for an email channel whose to lists %s (or person:ID for someone with that e-mail)", t.Value, id)
+		return Target{}, false
+	case ok && slices.Contains(TargetKinds, strings.ToLower(kind)) && kind != strings.ToLower(kind):
+		d.at(t.Pos, "write the kind in lower case: %s:%s", strings.ToLower(kind), id)
+		return Target{}, false
+	case !ok:
+		d.checks = append(d.checks, func() { d.at(t.Pos, "%s", d.kindless(t.Value)) })
+		return Target{}, false
+	case !slices.Contains(TargetKinds, kind):
+		d.at(t.Pos, "target %q must be written kind:id, with kind one of %s%s", t.Value, strings.Join(TargetKinds, ", "), DidYouMean(kind, TargetKinds))
 		return Target{}, false
 	}
 	tg := Target{Kind: kind, ID: id}
@@ -1038,6 +1143,31 @@ func (d *processDecoder) target(t Located) (Target, bool) {
 		})
 	}
 	return tg, true
+}
+
+// kindless says how to write a target written without its kind, naming
+// the kinds under which the directory or the process knows that id.
+func (d *processDecoder) kindless(id string) string {
+	var known []string
+	if _, ok := d.dir.Channel(id); ok {
+		known = append(known, "channel:"+id)
+	}
+	if _, ok := d.dir.Person(id); ok {
+		known = append(known, "person:"+id)
+	}
+	if _, ok := d.dir.Team(id); ok {
+		known = append(known, "team:"+id)
+	}
+	if slices.Contains(d.p.Roles, id) {
+		known = append(known, "role:"+id)
+	}
+	if _, ok := d.dir.Schedule(id); ok {
+		known = append(known, "schedule:"+id)
+	}
+	if len(known) > 0 {
+		return fmt.Sprintf("target %q needs its kind before it: write %s", id, strings.Join(known, " or "))
+	}
+	return fmt.Sprintf("target %q needs its kind before it, as kind:id: channel:%s, person:%s, team:%s, role:%s or schedule:%s", id, id, id, id, id, id)
 }
 
 func orNone(list []string) string {
@@ -1079,7 +1209,7 @@ func (d *processDecoder) set(n *yaml.Node) *Set {
 						d.at(posOf(k), "set.fields names %q, which the process does not declare%s", k.Value, DidYouMean(k.Value, ids(d.p.Fields, func(f FieldDef) string { return f.Name })))
 						return
 					}
-					norm, err := NormalizeField(def, value(val))
+					norm, err := NormalizeField(def, fieldValue(def, val))
 					if err != nil {
 						d.at(posOf(val), "field %q %v", k.Value, err)
 						return
@@ -1187,10 +1317,10 @@ func (d *processDecoder) condition(n *yaml.Node, expr string, alsoSees ...string
 	d.checks = append(d.checks, func() {
 		var ee *ExprError
 		if err := d.conds.Check(expr); errors.As(err, &ee) {
-			d.at(exprPos(n, ee.Line, ee.Col), "%s", ee.Message)
+			d.at(d.textPos(n, ee.Line, ee.Col), "%s", ee.Message)
 			return
 		}
-		d.earlierSteps(n, "condition", conditionStepRef, expr, inHandler, alsoSees)
+		d.earlierSteps(n, "this condition", conditionStepRef, expr, inHandler, alsoSees)
 	})
 }
 
@@ -1199,10 +1329,15 @@ func (d *processDecoder) template(n *yaml.Node, text string) {
 	inHandler := d.inHandler
 	d.checks = append(d.checks, func() {
 		if _, err := Render(text, sampleData(d.p)); err != nil {
-			d.at(posOf(n), "%v", err)
+			var te *TemplateError
+			if errors.As(err, &te) {
+				d.at(d.textPos(n, te.Line, te.Col), "%s", te.Message)
+			} else {
+				d.at(posOf(n), "%v", err)
+			}
 			return
 		}
-		d.earlierSteps(n, "template", templateStepRef, text, inHandler, nil)
+		d.earlierSteps(n, "this text", templateStepRef, text, inHandler, nil)
 	})
 }
 
@@ -1231,11 +1366,17 @@ func (d *processDecoder) earlierSteps(n *yaml.Node, what string, ref *regexp.Reg
 	}
 }
 
-// exprPos maps a line and column inside a scalar's text to the file.
-func exprPos(n *yaml.Node, line, col int) Pos {
+// textPos maps a line and column inside a value's text (a condition, a
+// template) to the file.
+func (w walker) textPos(n *yaml.Node, line, col int) Pos {
 	switch n.Style {
 	case yaml.LiteralStyle, yaml.FoldedStyle:
-		return Pos{Line: n.Line + line, Col: n.Column}
+		// The text starts on the line after | or >, at the block's indent.
+		if l := n.Line + line; l <= len(w.lines) {
+			text := w.lines[l-1]
+			indent := len(text) - len(strings.TrimLeft(text, " "))
+			return Pos{Line: l, Col: indent + col}
+		}
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
 		if line <= 1 {
 			return Pos{Line: n.Line, Col: n.Column + col}

@@ -79,6 +79,11 @@ func (r report) warnAt(p Pos, format string, args ...any) {
 
 // DidYouMean suffixes a hint naming the closest candidate, if one is close enough.
 func DidYouMean(got string, candidates []string) string {
+	for _, c := range candidates {
+		if c != got && strings.EqualFold(c, got) {
+			return fmt.Sprintf("; did you mean %q?", c)
+		}
+	}
 	best, bestDist := "", len(got)/2+2
 	for _, c := range candidates {
 		if d := editDistance(got, c); d < bestDist {

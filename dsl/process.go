@@ -164,12 +164,24 @@ type HTTP struct {
 	Output map[string]string `json:"output,omitempty"`
 }
 
-// Deadline is a statutory or contractual clock: due Within after From, with
-// reminders before it, Overdue steps after it, met by the DoneWhen signal.
+// Deadline is a statutory or contractual clock: due Within after From,
+// counted by Count, with reminders before it, Overdue steps after it, met by
+// the DoneWhen signal.
 type Deadline struct {
-	Title        string     `json:"title"`
-	Within       Duration   `json:"within"`
-	From         string     `json:"from"` // declared, acknowledged, signal:NAME or field:NAME
+	Title  string   `json:"title"`
+	Within Duration `json:"within"`
+	From   string   `json:"from"` // declared, acknowledged, signal:NAME or field:NAME
+	// Count is the rule Within is counted by (CountRules); empty is
+	// CountExact, which is what every deadline meant before count existed.
+	Count string `json:"count,omitempty"`
+	// DayEnds is when the last day of a period counted in whole days ends
+	// ("17:30 America/New_York", see ParseDayEnd); empty is midnight in the
+	// calendar's zone.
+	DayEnds string `json:"day_ends,omitempty"`
+	// Calendar is the directory calendar (deadline.calendar) the period is
+	// counted on, copied in when the process is loaded; nil is the
+	// directory's own calendar, as the incident was declared with it.
+	Calendar     *Calendar  `json:"calendar,omitempty"`
 	RemindBefore []Duration `json:"remind_before,omitempty"`
 	Notify       []Target   `json:"notify,omitempty"`
 	DoneWhen     string     `json:"done_when,omitempty"` // signal:NAME

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"text/template"
@@ -45,15 +46,19 @@ func TemplateData(f Facts, l Links) map[string]any {
 	}
 }
 
-// Render executes a message template against data; a missing key is an error.
+// Render executes a message template against data; a missing key is an
+// error. The error is a *TemplateError, in words.
 func Render(text string, data map[string]any) (string, error) {
+	if i, msg, bad := placeholderMistake(text); bad {
+		return "", newTemplateError(text, i, msg)
+	}
 	t, err := template.New("message").Option("missingkey=error").Parse(text)
 	if err != nil {
-		return "", templateError(err)
+		return "", parseError(text, err)
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
-		return "", templateError(err)
+		return "", execError(text, err, data)
 	}
 	return b.String(), nil
 }
@@ -89,14 +94,174 @@ func RenderValue(v any, data map[string]any) (any, error) {
 	return v, nil
 }
 
-// templateError drops text/template's "template: message:" prefix, keeping its
-// line:col inside the template.
-func templateError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "template: ")
-	msg = strings.TrimPrefix(msg, "message:")
-	msg = strings.Replace(msg, `executing "message" at `, "", 1)
-	msg = strings.Replace(msg, ": map has no entry for key ", ": no such key ", 1)
-	return fmt.Errorf("template %s", msg)
+// TemplateError is a message template that cannot be rendered; Line and
+// Col are 1-based within the template's text.
+type TemplateError struct {
+	Line, Col int
+	Message   string
+}
+
+func (e *TemplateError) Error() string { return e.Message }
+
+func newTemplateError(text string, offset int, msg string) *TemplateError {
+	p := offsetPos(text, max(offset, 0))
+	return &TemplateError{Line: p.line, Col: p.col, Message: msg}
+}
+
+// dataNames are the names a template's data holds at the top.
+var dataNames = []string{"Incident", "Fields", "Roles", "Steps", "Links"}
+
+// placeholderMistake finds a }} that no {{ opened: text/template would
+// print it as it is.
+func placeholderMistake(text string) (int, string, bool) {
+	depth := 0
+	for i := 0; i < len(text)-1; i++ {
+		switch text[i : i+2] {
+		case "{{":
+			depth++
+			i++
+		case "}}":
+			if depth == 0 {
+				open := strings.LastIndex(text[:i], "{")
+				if open < 0 {
+					open = i
+				}
+				return open, "this }} closes no placeholder: open it with two braces, like {{ .Incident.Ref }}", true
+			}
+			depth--
+			i++
+		}
+	}
+	return 0, "", false
+}
+
+var (
+	parseErrorText = regexp.MustCompile(`^template: message:(\d+): (.*)$`)
+	execErrorText  = regexp.MustCompile(`^template: message:(\d+):(\d+): executing "message" at <([^>]*)>: (.*)$`)
+)
+
+// parseError puts text/template's parse errors in words.
+func parseError(text string, err error) *TemplateError {
+	m := parseErrorText.FindStringSubmatch(err.Error())
+	if m == nil {
+		return newTemplateError(text, 0, "the message cannot be read: write placeholders like {{ .Incident.Title }}")
+	}
+	msg := m[2]
+	open := strings.Index(text, "{{")
+	var fn string
+	switch {
+	case strings.HasPrefix(msg, "function ") && strings.HasSuffix(msg, " not defined"):
+		fn = strings.Trim(strings.TrimSuffix(strings.TrimPrefix(msg, "function "), " not defined"), `"`)
+		at := strings.Index(text, fn)
+		if slices.Contains(dataNames, fn) || slices.ContainsFunc(dataNames, func(n string) bool { return strings.EqualFold(n, fn) }) {
+			name := dataNames[slices.IndexFunc(dataNames, func(n string) bool { return strings.EqualFold(n, fn) })]
+			action := text[at:]
+			if end := strings.Index(action, "}}"); end >= 0 {
+				action = action[:end]
+			}
+			return newTemplateError(text, at, fmt.Sprintf("write .%s, with a dot before it: {{ .%s%s }}", name, name, strings.TrimSpace(action[len(fn):])))
+		}
+		return newTemplateError(text, at, fmt.Sprintf("%q is not something a message can use: a placeholder shows a value, like {{ .Incident.Title }}, and messages have no functions but the template's own (if, else, end, range, with, printf, len, index, eq, ne)", fn))
+	case strings.Contains(msg, `unexpected "}" in operand`), strings.Contains(msg, `unexpected "}" in command`):
+		return newTemplateError(text, unclosedPlaceholder(text), "a placeholder opened with {{ must close with two braces: }}")
+	case strings.Contains(msg, "unclosed action"):
+		return newTemplateError(text, unclosedPlaceholder(text), "a placeholder opened with {{ is never closed: end it with }}")
+	case strings.Contains(msg, "unexpected EOF"):
+		return newTemplateError(text, open, "an {{ if }}, {{ range }} or {{ with }} is never closed: end it with {{ end }}")
+	case strings.Contains(msg, "unexpected {{end}}"):
+		return newTemplateError(text, strings.Index(text, "end"), "this {{ end }} closes nothing: remove it, or add the {{ if }} it belongs to")
+	case strings.Contains(msg, "unexpected bad character"), strings.Contains(msg, "bad character"):
+		return newTemplateError(text, open, "a placeholder holds a character it cannot use: write names with a dot before each, like {{ .Fields.service }}")
+	}
+	return newTemplateError(text, open, "a placeholder cannot be read: write placeholders like {{ .Incident.Title }} or {{ .Fields.NAME }}")
+}
+
+// unclosedPlaceholder is the offset of the {{ whose }} is missing.
+func unclosedPlaceholder(text string) int {
+	for i := 0; ; {
+		open := strings.Index(text[i:], "{{")
+		if open < 0 {
+			return max(strings.LastIndex(text, "{{"), 0)
+		}
+		open += i
+		closeAt := strings.Index(text[open+2:], "}}")
+		next := strings.Index(text[open+2:], "{{")
+		if closeAt < 0 || next >= 0 && next < closeAt {
+			return open
+		}
+		i = open + 2 + closeAt + 2
+	}
+}
+
+// execError puts a failed execution in words: a key the data does not
+// hold, with the closest one that it does.
+func execError(text string, err error, data map[string]any) *TemplateError {
+	m := execErrorText.FindStringSubmatch(err.Error())
+	if m == nil {
+		return newTemplateError(text, 0, "the message cannot be filled in: "+strings.TrimPrefix(err.Error(), "template: message:"))
+	}
+	path, msg := m[3], m[4]
+	at := max(strings.Index(text, path), 0)
+	if key, ok := strings.CutPrefix(msg, "map has no entry for key "); ok {
+		key = strings.Trim(key, `"`)
+		// Walk the data down the path to the map that lacks the key.
+		parts := strings.Split(strings.TrimPrefix(path, "."), ".")
+		var here any = data
+		where := ""
+		for _, part := range parts {
+			mp, ok := here.(map[string]any)
+			if !ok {
+				break
+			}
+			if part == key {
+				if _, has := mp[key]; !has {
+					at += len(where)
+					return newTemplateError(text, at, missingKey(where, key, slices.Sorted(maps.Keys(mp))))
+				}
+			}
+			here, where = mp[part], where+"."+part
+		}
+		return newTemplateError(text, at, fmt.Sprintf("%s is not in this message's data", path))
+	}
+	if strings.Contains(msg, "can't evaluate field") {
+		field := strings.Fields(strings.TrimPrefix(msg, "can't evaluate field "))[0]
+		before := strings.TrimSuffix(path, "."+field)
+		return newTemplateError(text, at, fmt.Sprintf("%s is a single value, with nothing called %s inside it: write %s on its own", before, field, before))
+	}
+	return newTemplateError(text, at, fmt.Sprintf("%s cannot be shown: %s", path, msg))
+}
+
+// missingKey explains a key that is not under where (".Fields", "" for the top).
+func missingKey(where, key string, known []string) string {
+	for _, k := range known {
+		if strings.EqualFold(k, key) {
+			return fmt.Sprintf("write %s.%s, not %s.%s: names in messages are written exactly, capitals included", where, k, where, key)
+		}
+	}
+	switch where {
+	case "":
+		return fmt.Sprintf(".%s is not something a message can show%s (a message sees %s)", key, dotted(DidYouMean(key, known)), strings.Join(dotAll(known), ", "))
+	case ".Steps":
+		return fmt.Sprintf("no step has the id %q%s (steps with ids: %s)", key, DidYouMean(key, known), orNone(known))
+	case ".Fields", ".Roles":
+		what := map[string]string{".Fields": "field", ".Roles": "role"}[where]
+		if len(known) == 0 {
+			return fmt.Sprintf("the process declares no %ss: declare %s under %ss: before using it", what, key, what)
+		}
+		return fmt.Sprintf("the process declares no %s %q%s (%ss: %s)", what, key, DidYouMean(key, known), what, strings.Join(known, ", "))
+	}
+	return fmt.Sprintf("%s has no %s%s (it has %s)", where, key, strings.Replace(DidYouMean(key, known), `mean "`, `mean "`+where+".", 1), strings.Join(known, ", "))
+}
+
+// dotted turns a did-you-mean hint into one naming .Name.
+func dotted(hint string) string { return strings.Replace(hint, `mean "`, `mean ".`, 1) }
+
+func dotAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "." + n
+	}
+	return out
 }
 
 // sampleData is template data with every declared field and step output set, for

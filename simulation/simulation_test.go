@@ -59,19 +59,22 @@ func TestPrivacyGDPRClock(t *testing.T) {
 	contains(t, lines, "Sat 26 Dec 14:00 notify → #exec-updates: GDPR Art. 33 deadline missed for SIM-1")
 }
 
-// The SEC clock counts four business days from the materiality determination,
-// skipping the weekend and the 25th and 28th, which the directory lists as holidays.
+// The SEC clock counts four US federal business days after the materiality
+// determination (Christmas Day is one holiday; the 28th, a holiday in
+// London, is not one in New York), due when EDGAR closes at 17:30 Eastern.
+// The NIS2 final report is due one month after the notification, at the end
+// of that day.
 func TestSecurityClocksAcrossHolidays(t *testing.T) {
 	lines := run(t, "security", "critical", map[string]any{"nis2_in_scope": true},
 		simulation.Event{At: after(time.Minute), Signal: "acknowledge"},
 		simulation.Event{At: after(30 * time.Minute), Signal: "materiality_determined"},
 		simulation.Event{At: after(20 * time.Hour), Signal: "early_warning_submitted"},
 		simulation.Event{At: after(70 * time.Hour), Signal: "notification_submitted"})
-	contains(t, lines, "Wed 23 Dec 16:30 deadline_started File SEC Form 8-K Item 1.05: clock started (4 business days from signal materiality_determined), due Thu 31 Dec 2026 16:30 GMT")
+	contains(t, lines, "Wed 23 Dec 16:30 deadline_started File SEC Form 8-K Item 1.05: clock started (4 business days from signal materiality_determined, counted as FRCP 6(a) and the SEC count), due Wed 30 Dec 2026 22:30 GMT")
 	contains(t, lines, "Wed 23 Dec 16:00 deadline_started NIS2 early warning to the CSIRT: clock started (24h from declared), due Thu 24 Dec 2026 16:00 GMT")
 	contains(t, lines, "Thu 24 Dec 12:00 deadline_met NIS2 early warning to the CSIRT met")
-	contains(t, lines, "Sat 26 Dec 14:00 deadline_started NIS2 final report: clock started (30d from signal notification_submitted), due Mon 25 Jan 2027 14:00 GMT")
-	contains(t, lines, "Thu 31 Dec 16:30 deadline_missed File SEC Form 8-K Item 1.05 was due Thu 31 Dec 2026 16:30 GMT")
+	contains(t, lines, "Sat 26 Dec 14:00 deadline_started NIS2 final report: clock started (1 month from signal notification_submitted, counted as Regulation 1182/71 counts), due Tue 26 Jan 2027 24:00 GMT")
+	contains(t, lines, "Wed 30 Dec 22:30 deadline_missed File SEC Form 8-K Item 1.05 was due Wed 30 Dec 2026 22:30 GMT")
 }
 
 // A critical engineering incident: status-page reminders every 30 minutes
@@ -123,4 +126,19 @@ func TestOperationalNoCustomers(t *testing.T) {
 		require.NotContains(t, l, " approved by ")
 	}
 	contains(t, lines, "Wed 23 Dec 17:15 step_skipped Skipped Approve the message to customers: fields.customers_affected > 0 is false")
+}
+
+// An AI system's serious incident with a widespread infringement: the AI
+// Act's two days (Art. 73(3)) counted as Regulation 1182/71 counts, from
+// the Wednesday before Christmas: the last day, Friday the 25th, is a
+// holiday, and so is Monday the 28th, so the period ends with Tuesday.
+func TestOperationalAIActReport(t *testing.T) {
+	lines := runWith(t, "operational", "major", map[string]any{"ai_act_serious_incident": "widespread_or_critical_infrastructure"},
+		simulation.Responders{TasksDoneAfter: time.Hour, HoldReviews: true},
+		simulation.Event{At: after(time.Minute), Signal: "assign:owner=erin"},
+		simulation.Event{At: after(3 * 24 * time.Hour), Signal: "ai_act_report_submitted"},
+		simulation.Event{At: after(4 * 24 * time.Hour), Signal: "resolve"})
+	contains(t, lines, "Wed 23 Dec 16:00 deadline_started Report the serious incident to the market surveillance authority (AI Act Art. 73(3)): clock started (2 days from declared, counted as Regulation 1182/71 counts), due Tue 29 Dec 2026 24:00 GMT")
+	contains(t, lines, "Sat 26 Dec 16:00 deadline_met Report the serious incident to the market surveillance authority (AI Act Art. 73(3)) met")
+	contains(t, lines, "Sun 27 Dec 16:00 status_changed Status resolved → closed")
 }

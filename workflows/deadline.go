@@ -49,13 +49,13 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 		if !ok {
 			return false // the incident closed before the clock started
 		}
-		due := d.Within.After(start, r.in.Calendar)
+		due := d.Due(start, r.in.Calendar)
 		clock = len(r.state.Clocks)
 		r.state.Clocks = append(r.state.Clocks, Clock{ID: fmt.Sprintf("%s-D%d", r.state.Ref, clock+1), Step: ref, Title: d.Title,
 			Start: start, Due: due, Status: ClockOpen})
 		r.output(s, "due", due.UTC().Format(time.RFC3339)) // conditions see a timestamp, templates this text
 		r.record(ctx, r.clockChange(clock), r.event(ctx, "deadline_started", ref, "",
-			fmt.Sprintf("%s: clock started (%s from %s), due %s", d.Title, d.Within, r.describeFrom(d.From), r.localTime(due)),
+			fmt.Sprintf("%s: clock started (%s from %s%s), due %s", d.Title, d.Within, r.describeFrom(d.From), d.Counting(), r.localTime(due)),
 			map[string]any{"due": due, "start": start}))
 	}
 	f.Phase, f.Clock = "running", clock
@@ -242,5 +242,5 @@ func (r *run) describeFrom(from string) string {
 
 // localTime writes t in the calendar's time zone, as people there read it.
 func (r *run) localTime(t time.Time) string {
-	return t.In(r.in.Calendar.Location()).Format("Mon 2 Jan 2006 15:04 MST")
+	return dsl.FormatLocal(t, r.in.Calendar.Location())
 }

@@ -60,8 +60,11 @@ var scenarios = []scenario{
 		{workflows.UpdateSignal, workflows.SignalInput{Name: "contained", By: "carol"}},
 		{workflows.UpdateSignal, workflows.SignalInput{Name: "materiality_determined", By: "cfo"}},
 		{workflows.UpdateSignal, workflows.SignalInput{Name: "early_warning_submitted", By: "dan"}},
+		{workflows.UpdateSignal, workflows.SignalInput{Name: "form_8k_filed", By: "cfo"}},
 		{workflows.UpdateSignal, workflows.SignalInput{Name: "notification_submitted", By: "dan"}},
+		{workflows.UpdateSignal, workflows.SignalInput{Name: "final_report_submitted", By: "dan"}},
 		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "carol"}},
+		{workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "carol", WriteUp: "https://wiki.example.com/INC-2"}},
 	}},
 	{process: "privacy", severity: "high", fields: map[string]any{"aware_at": "2026-11-26T08:00:00Z"}, steps: []update{
 		{workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "dpo", Person: "dan"}},
@@ -69,9 +72,11 @@ var scenarios = []scenario{
 		{workflows.UpdateApprove, workflows.ApproveInput{By: "dan"}},
 		{workflows.UpdateSignal, workflows.SignalInput{Name: "regulator_notified", By: "dan"}},
 		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "dan"}},
+		{workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "dan", WriteUp: "https://wiki.example.com/INC-3"}},
 	}},
-	{process: "operational", severity: "major", fields: map[string]any{"customers_affected": 42, "area": "finance"}, steps: []update{
+	{process: "operational", severity: "major", fields: map[string]any{"customers_affected": 42, "area": "finance", "ai_act_serious_incident": "serious"}, steps: []update{
 		{workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "erin"}},
+		{workflows.UpdateSignal, workflows.SignalInput{Name: "ai_act_report_submitted", By: "frank"}},
 		{workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "owner", Person: "frank"}},
 		{workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: "INC-4-T1", By: "frank", Note: "refunds reversed"}},
 		{workflows.UpdateApprove, workflows.ApproveInput{By: "erin"}},

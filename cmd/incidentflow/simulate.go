@@ -116,7 +116,7 @@ func (e environment) simulate(args []string) error {
 			return 0
 		}
 		d, err := dsl.ParseDuration(v)
-		if err != nil || d.BusinessDays > 0 || d.Fixed <= 0 {
+		if err != nil || !d.IsFixed() || d.Fixed <= 0 {
 			f.problem("--%s %q must be a fixed duration such as 2h or 1d", flagName, v)
 		}
 		return d.Fixed
