@@ -103,6 +103,17 @@ type Incident struct {
 	// RequestHash identifies what was declared with the idempotency key, so
 	// the key cannot declare something else.
 	RequestHash string `json:"-" db:"request_hash"`
+	// Restricted says the incident's process shows it only to its viewers.
+	Restricted bool `json:"restricted,omitempty" db:"restricted"`
+}
+
+// RoleAssignment is a person taking a role on an incident, and who gave it.
+type RoleAssignment struct {
+	Role     string    `json:"role"`
+	Person   string    `json:"person"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	DedupKey string    `json:"dedup_key"`
 }
 
 // WorkflowID derives the Temporal workflow ID of an incident from its ref, so a
@@ -156,33 +167,92 @@ type Deadline struct {
 	Incident string `json:"incident_title,omitempty" db:"incident_title"`
 }
 
-// Token scopes: what an API token may do.
+// Access roles: what a principal may do.
 const (
-	ScopeDeclare = "declare" // declare incidents, send alerts
-	ScopeRespond = "respond" // acknowledge, change status/severity/roles, signals, notes, approvals, tasks
-	ScopeAdmin   = "admin"   // everything, and tokens and processes
+	RoleViewer    = "viewer"    // reads the incidents it may see
+	RoleResponder = "responder" // reads, declares and acts on the incidents it may see
+	RoleDeclarer  = "declarer"  // declares incidents and sends alerts, and reads nothing (services)
+	RoleAdmin     = "admin"     // everything: every incident, tokens, the audit log, processes
 )
 
-// Scopes lists the scopes a token may hold.
-var Scopes = []string{ScopeDeclare, ScopeRespond, ScopeAdmin}
+// AccessRoles lists the roles a principal may hold, least first.
+var AccessRoles = []string{RoleViewer, RoleDeclarer, RoleResponder, RoleAdmin}
+
+// Permissions a request needs.
+const (
+	PermRead    = "read"    // read incidents, deadlines, processes
+	PermDeclare = "declare" // declare incidents, send alerts
+	PermRespond = "respond" // acknowledge, change, signal, note, approve, complete, review
+	PermAdmin   = "admin"   // tokens, the audit log, validating processes, every incident
+)
+
+// RoleAllows reports whether an access role grants a permission.
+func RoleAllows(role, perm string) bool {
+	switch role {
+	case RoleAdmin:
+		return true
+	case RoleResponder:
+		return perm == PermRead || perm == PermDeclare || perm == PermRespond
+	case RoleDeclarer:
+		return perm == PermDeclare
+	case RoleViewer:
+		return perm == PermRead
+	}
+	return false
+}
+
+// CapRole is role, unless it allows something limit does not: then limit.
+// A person's token never gives them more than the directory does.
+func CapRole(role, limit string) string {
+	for _, perm := range []string{PermRead, PermDeclare, PermRespond, PermAdmin} {
+		if RoleAllows(role, perm) && !RoleAllows(limit, perm) {
+			return limit
+		}
+	}
+	return role
+}
+
+// Kinds of principal.
+const (
+	PersonPrincipal  = "person"  // a person of the directory
+	ServicePrincipal = "service" // a named service: Alertmanager, a chat bot
+)
+
+// Principal is who acts: a person of the directory or a named service.
+// Every change and every timeline event records the principal that made it.
+type Principal struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	// Name is what people read: a person's name, a service's id.
+	Name string `json:"name,omitempty"`
+	Role string `json:"role"`
+}
+
+// String names the principal as the timeline does: a person by their id, a
+// service as service:ID.
+func (p Principal) String() string {
+	if p.Kind == ServicePrincipal {
+		return "service:" + p.ID
+	}
+	return p.ID
+}
+
+// Allows reports whether the principal's role grants a permission.
+func (p Principal) Allows(perm string) bool { return RoleAllows(p.Role, perm) }
+
+// IsPerson reports whether the principal is a person of the directory.
+func (p Principal) IsPerson() bool { return p.Kind == PersonPrincipal }
 
 // Token is an API token as stored: its secret is only ever kept as a hash.
+// It acts as its principal, with its role.
 type Token struct {
 	ID        string     `json:"id" db:"id"`
 	Name      string     `json:"name" db:"name"`
-	Scopes    []string   `json:"scopes" db:"-"`
+	Kind      string     `json:"principal_kind" db:"principal_kind"`
+	Principal string     `json:"principal" db:"principal_id"`
+	Role      string     `json:"role" db:"role"`
 	CreatedAt time.Time  `json:"created_at" db:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty" db:"revoked_at"`
-}
-
-// Allows reports whether the token may act with scope; admin may do everything.
-func (t Token) Allows(scope string) bool {
-	for _, s := range t.Scopes {
-		if s == scope || s == ScopeAdmin {
-			return true
-		}
-	}
-	return false
 }
 
 // Change is what the workflow tells the store when the incident's state moves:
@@ -203,4 +273,6 @@ type Change struct {
 	// Tasks and Deadlines are written as they now stand (inserted or updated).
 	Tasks     []Task
 	Deadlines []Deadline
+	// Roles are the role assignments made.
+	Roles []RoleAssignment `json:",omitempty"`
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/channels"
 	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/oncall"
 	"github.com/incidentflow/incidentflow/store"
 )
@@ -49,7 +50,10 @@ type Activities struct {
 	Deliveries *prometheus.CounterVec
 	// Durations observe the time to acknowledge and to resolve; nil observes nothing.
 	Durations *Durations
-	Now       func() time.Time
+	// Links signs the action links messages carry to each person they
+	// reach; nil leaves the incident's own link in their place.
+	Links *links.Signer
+	Now   func() time.Time
 }
 
 // NewDeliveriesCounter makes the counter Activities.Deliveries expects and
@@ -132,6 +136,9 @@ type NotifyInput struct {
 	// Invitation goes with a review's message; the activity fills in its
 	// attendees from the people the targets resolve to.
 	Invitation *channels.Invitation `json:",omitempty"`
+	// Actions is where the action links of the message point (the app's
+	// /act/); empty for runs started before there were any.
+	Actions string `json:",omitempty"`
 }
 
 // NotifyResult counts what happened to each recipient.
@@ -218,7 +225,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 			sendErr = incidentflow.Errorf(incidentflow.EPERMANENT, "channel %s is not configured on this worker", d.channel)
 		} else {
 			sendErr = sender.Send(ctx, channels.Message{Event: in.Event, Incident: in.Incident, Recipient: d.recipient, Level: in.Level,
-				Message: in.Message, IdempotencyKey: key, Step: in.Step, Channel: d.channel, Invitation: invitation})
+				Message: a.withLinks(ctx, in, d), IdempotencyKey: key, Step: in.Step, Channel: d.channel, Invitation: invitation})
 		}
 		switch {
 		case sendErr == nil:
@@ -249,6 +256,27 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		return res, transient
 	}
 	return res, nil
+}
+
+// withLinks is the message for one delivery, its link markers filled in: a
+// person gets action links of their own, signed, which act as them; a
+// channel, and every delivery when no links are signed, gets the
+// incident's link instead. A page to a person carries its acknowledgement
+// link whether or not its message asks for it: a paged person acts from
+// the page.
+func (a *Activities) withLinks(ctx context.Context, in NotifyInput, d delivery) string {
+	msg := in.Message
+	person := d.recipient != nil && in.Actions != "" && a.Links != nil
+	if in.Event == "page" && person && !dsl.HasLink(msg, dsl.LinkAcknowledge) {
+		msg += "\n\nAcknowledge: " + dsl.LinkMarker(dsl.LinkAcknowledge, "")
+	}
+	now := a.now(ctx)
+	return dsl.FillLinks(msg, func(action, target string) string {
+		if !person || links.Lifetime[action] == 0 {
+			return in.Incident.URL
+		}
+		return in.Actions + a.Links.Make(action, in.Incident.Ref, target, d.recipient.ID, now)
+	})
 }
 
 // FollowUpInput asks the channels that track their deliveries to hear of a

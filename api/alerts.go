@@ -205,10 +205,10 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 			// that a notification the incident did not hear is retried.
 			err := s.tellIncident(ctx, known.Ref, alertUpdateID(known, "resolved"), func(p *dsl.Process) (string, any) {
 				if slices.Contains(p.Signals, AlertResolvedSignal) {
-					return workflows.UpdateSignal, workflows.SignalInput{Name: AlertResolvedSignal, By: source,
+					return workflows.UpdateSignal, workflows.SignalInput{Name: AlertResolvedSignal, By: callerID(c),
 						Payload: map[string]any{"alertname": name, "fingerprint": a.Fingerprint}}
 				}
-				return workflows.UpdateAddNote, workflows.AddNoteInput{By: source, Text: fmt.Sprintf("Alert %s resolved", name)}
+				return workflows.UpdateAddNote, workflows.AddNoteInput{By: callerID(c), Text: fmt.Sprintf("Alert %s resolved", name)}
 			})
 			if err != nil {
 				return res, err
@@ -226,10 +226,10 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 		return res, err
 	}
 	if claim.Ref != "" {
-		return s.alertFiringAgain(ctx, record, res, claim.Ref, name)
+		return s.alertFiringAgain(ctx, callerID(c), record, res, claim.Ref, name)
 	}
 	req := DeclareRequest{Type: a.process.Type, Severity: a.severity, Title: alertTitle(a.alert, name), Summary: alertSummary(a.alert),
-		Fields: labelFields(a.process, a.Labels), DeclaredBy: source}
+		Fields: labelFields(a.process, a.Labels), DeclaredBy: callerID(c)}
 	key := fmt.Sprintf("alert/%s/%s/g%d", source, a.Fingerprint, claim.Generation)
 	inc, created, err := s.Declare(ctx, req, key)
 	if inc.Ref == "" {
@@ -239,7 +239,7 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 		return res, err
 	}
 	if !created { // a concurrent notification declared it first
-		return s.alertFiringAgain(ctx, record, res, inc.Ref, name)
+		return s.alertFiringAgain(ctx, callerID(c), record, res, inc.Ref, name)
 	}
 	record.Ref, res.Ref, res.Action = inc.Ref, inc.Ref, "declared"
 	if _, serr := s.cfg.Store.SaveAlert(ctx, record); serr != nil {
@@ -254,7 +254,7 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 // to, noting on its timeline when the alert fires anew after it resolved.
 // The note comes before the alert is saved, so that a notification the
 // incident did not hear is retried.
-func (s *Server) alertFiringAgain(ctx context.Context, record store.Alert, res alertResult, ref, name string) (alertResult, error) {
+func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.Alert, res alertResult, ref, name string) (alertResult, error) {
 	record.Ref, res.Ref, res.Action = ref, ref, "attached"
 	known, err := s.cfg.Store.LatestAlert(ctx, record.Source, record.Fingerprint)
 	if err != nil && incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
@@ -262,7 +262,7 @@ func (s *Server) alertFiringAgain(ctx context.Context, record store.Alert, res a
 	}
 	if err == nil && known.Ref == ref && known.Status == "resolved" {
 		err := s.tellIncident(ctx, ref, alertUpdateID(record, "firing"), func(*dsl.Process) (string, any) {
-			return workflows.UpdateAddNote, workflows.AddNoteInput{By: record.Source, Text: fmt.Sprintf("Alert %s is firing again", name)}
+			return workflows.UpdateAddNote, workflows.AddNoteInput{By: by, Text: fmt.Sprintf("Alert %s is firing again", name)}
 		})
 		if err != nil {
 			return res, err

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow"
 )
 
 func fixture(t *testing.T, name string) string {
@@ -33,7 +35,7 @@ func results(t *testing.T, r response) map[string][2]string {
 
 func TestAlertmanagerAlerts(t *testing.T) {
 	s := setup(t)
-	firing := results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", fixture(t, "alertmanager-firing.json")))
+	firing := results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", fixture(t, "alertmanager-firing.json"), s.service(t, "alertmanager", incidentflow.RoleDeclarer)...))
 	errors, latency := firing["4f7b0a2c9d1e3f56"], firing["a91c22e07b3d5f10"]
 	require.Equal(t, "declared", errors[0])
 	require.Equal(t, "declared", latency[0])
@@ -42,7 +44,7 @@ func TestAlertmanagerAlerts(t *testing.T) {
 	inc := s.do(t, "GET", "/v1/incidents/"+errors[1], "")
 	require.Equal(t, "Checkout is failing for customers", inc.str("title"))
 	require.Equal(t, "critical", inc.str("severity"), "the severity label, a severity of the process")
-	require.Equal(t, "alertmanager", inc.str("declared_by"))
+	require.Equal(t, "service:alertmanager", inc.str("declared_by"))
 	require.Equal(t, "checkout", inc.body["fields"].(map[string]any)["service"], "labels named like fields fill them")
 	require.Contains(t, inc.str("summary"), "5xx responses are 12.5%")
 	require.Contains(t, inc.str("summary"), "Runbook: https://runbooks.example.com/checkout-errors")
@@ -52,11 +54,11 @@ func TestAlertmanagerAlerts(t *testing.T) {
 
 	// Alertmanager repeats a firing group every repeat_interval, and every
 	// peer of an HA pair sends it: the alerts join their incidents.
-	again := results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", fixture(t, "alertmanager-firing.json")))
+	again := results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", fixture(t, "alertmanager-firing.json"), s.service(t, "alertmanager", incidentflow.RoleDeclarer)...))
 	require.Equal(t, [2]string{"attached", errors[1]}, again["4f7b0a2c9d1e3f56"])
 	require.Equal(t, [2]string{"attached", latency[1]}, again["a91c22e07b3d5f10"])
 
-	resolved := results(t, s.do(t, "POST", "/v1/alerts/alertmanager", fixture(t, "alertmanager-resolved.json")))
+	resolved := results(t, s.do(t, "POST", "/v1/alerts/alertmanager", fixture(t, "alertmanager-resolved.json"), s.service(t, "alertmanager", incidentflow.RoleDeclarer)...))
 	require.Equal(t, [2]string{"resolved", errors[1]}, resolved["4f7b0a2c9d1e3f56"])
 	require.Equal(t, [2]string{"resolved", latency[1]}, resolved["a91c22e07b3d5f10"])
 	// The engineering process resolves a minor incident with its alert and
@@ -80,7 +82,7 @@ func TestAlertmanagerAlerts(t *testing.T) {
 
 	// Firing again after its incident was resolved, the alert opens a new one.
 	refire := strings.ReplaceAll(fixture(t, "alertmanager-firing.json"), "2026-11-27T09:10:03.5Z", "2026-11-27T11:00:00Z")
-	next := results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", refire))
+	next := results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", refire, s.service(t, "alertmanager", incidentflow.RoleDeclarer)...))
 	require.Equal(t, "declared", next["a91c22e07b3d5f10"][0])
 	require.NotEqual(t, latency[1], next["a91c22e07b3d5f10"][1])
 	require.Equal(t, [2]string{"attached", errors[1]}, next["4f7b0a2c9d1e3f56"])
@@ -88,16 +90,16 @@ func TestAlertmanagerAlerts(t *testing.T) {
 
 func TestGrafanaAlerts(t *testing.T) {
 	s := setup(t)
-	got := results(t, s.do(t, "POST", "/v1/alerts/grafana?type=engineering&severity=major", fixture(t, "grafana-firing.json")))
+	got := results(t, s.do(t, "POST", "/v1/alerts/grafana?type=engineering&severity=major", fixture(t, "grafana-firing.json"), s.service(t, "grafana", incidentflow.RoleDeclarer)...))
 	disk := got["c6eadffa33fcdf37"]
 	require.Equal(t, "declared", disk[0])
 	inc := s.do(t, "GET", "/v1/incidents/"+disk[1], "")
 	require.Equal(t, "Database disk almost full on db-2", inc.str("title"))
 	require.Equal(t, "major", inc.str("severity"), "the query parameter wins")
-	require.Equal(t, "grafana", inc.str("declared_by"))
+	require.Equal(t, "service:grafana", inc.str("declared_by"))
 	require.Contains(t, inc.str("summary"), "Dashboard: https://grafana.example.com/d/db-overview")
 	unknown := strings.ReplaceAll(strings.ReplaceAll(fixture(t, "grafana-firing.json"), `"status": "firing"`, `"status": "resolved"`), "c6eadffa33fcdf37", "0000000000000000")
-	require.Equal(t, [2]string{"ignored", ""}, results(t, s.do(t, "POST", "/v1/alerts/grafana", unknown))["0000000000000000"])
+	require.Equal(t, [2]string{"ignored", ""}, results(t, s.do(t, "POST", "/v1/alerts/grafana", unknown, s.service(t, "grafana", incidentflow.RoleDeclarer)...))["0000000000000000"])
 }
 
 func TestAlertsRefuseWhatTheyCannotTake(t *testing.T) {

@@ -44,6 +44,10 @@ type Store interface {
 	Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error)
 	Tasks(ctx context.Context, ref string) ([]incidentflow.Task, error)
 	TokenByHash(ctx context.Context, hash string) (incidentflow.Token, error)
+	VisibleIncident(ctx context.Context, ref string, v *store.Visibility) (incidentflow.Incident, error)
+	RestrictedProcesses(ctx context.Context) ([]store.RestrictedProcess, error)
+	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
+	Audit(ctx context.Context, after int64, limit int) ([]store.AuditEntry, error)
 	Deadlines(ctx context.Context, f store.DeadlineFilter) ([]incidentflow.Deadline, error)
 	Task(ctx context.Context, id string) (incidentflow.Task, error)
 	CompleteTask(ctx context.Context, t incidentflow.Task, e incidentflow.TimelineEvent) error
@@ -114,49 +118,6 @@ type Server struct {
 	metrics *metrics
 }
 
-// tokenKey is where authenticate leaves the request's token.
-const tokenKey = "incidentflow.token"
-
-// authenticate admits a request with a valid bearer token and keeps the
-// token for requireScope; anything else is a 401 in the one error shape.
-func (s *Server) authenticate(c *gin.Context) {
-	header := c.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || token == "" {
-		c.Header("WWW-Authenticate", `Bearer realm="incidentflow"`)
-		s.fail(c, incidentflow.Errorf(incidentflow.EUNAUTHORIZED, "send an API token: Authorization: Bearer <token> (incidentflow token create)"))
-		c.Abort()
-		return
-	}
-	t, err := s.cfg.Store.TokenByHash(c.Request.Context(), store.HashToken(strings.TrimSpace(token)))
-	if err != nil {
-		if incidentflow.ErrorCode(err) == incidentflow.EUNAUTHORIZED {
-			c.Header("WWW-Authenticate", `Bearer realm="incidentflow", error="invalid_token"`)
-		}
-		s.fail(c, err)
-		c.Abort()
-		return
-	}
-	c.Set(tokenKey, t)
-	c.Next()
-}
-
-// callerID identifies who sends the request, for what belongs to them.
-func callerID(c *gin.Context) string { return c.MustGet(tokenKey).(incidentflow.Token).ID }
-
-// requireScope refuses, with a 403, a token that lacks scope.
-func (s *Server) requireScope(scope string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		t := c.MustGet(tokenKey).(incidentflow.Token)
-		if !t.Allows(scope) {
-			s.fail(c, incidentflow.Errorf(incidentflow.EFORBIDDEN, "the token %q may %s; this needs the %s scope", t.Name, strings.Join(t.Scopes, ", "), scope))
-			c.Abort()
-			return
-		}
-		c.Next()
-	}
-}
-
 // openAPI describes every route; a test holds it and the router together.
 //
 //go:embed openapi.json
@@ -195,21 +156,26 @@ func New(cfg Config) *Server {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
 	r.GET("/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
 
-	// Every /v1 route needs a token; what it may do depends on its scopes.
-	v1 := r.Group("/v1", s.authenticate)
-	v1.GET("/incidents", s.listIncidents)
-	v1.GET("/incidents/:ref", s.getIncident)
-	v1.GET("/incidents/:ref/timeline", s.timeline)
-	v1.GET("/incidents/:ref/tasks", s.listTasks)
-	v1.GET("/deadlines", s.listDeadlines)
-	v1.GET("/processes", s.listProcesses)
-	v1.GET("/processes/:type", s.getProcess)
+	// Every /v1 route needs a token; what it may do depends on its
+	// principal's role, and what it sees on the incidents' visibility.
+	// Every change, every refusal and every read of a restricted incident
+	// goes to the audit log.
+	v1 := r.Group("/v1", s.audit, s.authenticate)
+	read := v1.Group("", s.require(incidentflow.PermRead))
+	read.GET("/incidents", s.listIncidents)
+	read.GET("/incidents/:ref", s.getIncident)
+	read.GET("/incidents/:ref/timeline", s.timeline)
+	read.GET("/incidents/:ref/tasks", s.listTasks)
+	read.GET("/deadlines", s.listDeadlines)
+	read.GET("/processes", s.listProcesses)
+	read.GET("/processes/:type", s.getProcess)
 
-	v1.POST("/incidents", s.requireScope(incidentflow.ScopeDeclare), s.declare)
-	v1.POST("/alerts/alertmanager", s.requireScope(incidentflow.ScopeDeclare), s.alerts("alertmanager"))
-	v1.POST("/alerts/grafana", s.requireScope(incidentflow.ScopeDeclare), s.alerts("grafana"))
+	declare := v1.Group("", s.require(incidentflow.PermDeclare))
+	declare.POST("/incidents", s.declare)
+	declare.POST("/alerts/alertmanager", s.alerts("alertmanager"))
+	declare.POST("/alerts/grafana", s.alerts("grafana"))
 
-	respond := v1.Group("", s.requireScope(incidentflow.ScopeRespond), s.idempotent)
+	respond := v1.Group("", s.require(incidentflow.PermRespond), s.idempotent)
 	respond.POST("/incidents/:ref/acknowledge", s.acknowledge)
 	respond.POST("/incidents/:ref/status", s.setStatus)
 	respond.POST("/incidents/:ref/severity", s.setSeverity)
@@ -221,7 +187,9 @@ func New(cfg Config) *Server {
 	respond.POST("/incidents/:ref/signals/:name", s.signal)
 	respond.POST("/tasks/:id/complete", s.completeTask)
 
-	v1.POST("/processes/validate", s.requireScope(incidentflow.ScopeAdmin), s.validateProcess)
+	admin := v1.Group("", s.require(incidentflow.PermAdmin))
+	admin.POST("/processes/validate", s.validateProcess)
+	admin.GET("/audit", s.listAudit)
 	return s
 }
 
@@ -327,6 +295,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if code == incidentflow.EINTERNAL || code == incidentflow.EUNAVAILABLE {
 		s.cfg.Logger.Warn("request failed", "path", c.Request.URL.Path, "incident", c.Param("ref"), "error", err)
 	}
+	c.Set(errorKey, incidentflow.ErrorMessage(err))
 	c.JSON(httpStatus(code), errorBody(code, incidentflow.ErrorMessage(err), details))
 }
 

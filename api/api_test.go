@@ -42,6 +42,8 @@ import (
 // declare their own incidents.
 type stack struct {
 	token    string // an admin token every request carries unless it sets its own
+	mu       sync.Mutex
+	tokens   map[string]string // people's tokens, by person
 	http     *httptest.Server
 	server   *api.Server
 	temporal *flakyTemporal
@@ -164,7 +166,7 @@ func start(t *testing.T) (*stack, error) {
 	teardown = append(teardown, w.Stop)
 
 	flaky := &flakyTemporal{Client: cl}
-	token, _, err := st.CreateToken(ctx, "test-admin", []string{incidentflow.ScopeAdmin})
+	token, _, err := st.CreateToken(ctx, "test-admin", incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: "tests", Role: incidentflow.RoleAdmin})
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +226,38 @@ func (s *stack) do(t *testing.T, method, path, body string, headers ...string) r
 	return r
 }
 
+// as returns the headers of a request a person of the directory makes,
+// with a responder's token of their own (made once), then extra headers.
+func (s *stack) as(t *testing.T, person string, extra ...string) []string {
+	t.Helper()
+	return s.tokenOf(t, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: person, Role: incidentflow.RoleResponder}, extra)
+}
+
+// service returns the headers of a request a service makes with a token of
+// the role (made once), then extra headers.
+func (s *stack) service(t *testing.T, name, role string, extra ...string) []string {
+	t.Helper()
+	return s.tokenOf(t, incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: name, Role: role}, extra)
+}
+
+func (s *stack) tokenOf(t *testing.T, p incidentflow.Principal, extra []string) []string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tokens == nil {
+		s.tokens = map[string]string{}
+	}
+	id := p.String() + "/" + p.Role
+	tok, ok := s.tokens[id]
+	if !ok {
+		var err error
+		tok, _, err = s.store.CreateToken(context.Background(), "", p)
+		require.NoError(t, err)
+		s.tokens[id] = tok
+	}
+	return append([]string{"Authorization", "Bearer " + tok}, extra...)
+}
+
 func (s *stack) declare(t *testing.T, body string, headers ...string) response {
 	t.Helper()
 	r := s.do(t, "POST", "/v1/incidents", body, headers...)
@@ -250,7 +284,7 @@ func (s *stack) visible(t *testing.T, query string, workflowID string) {
 
 func TestDeclareAcknowledgeResolve(t *testing.T) {
 	s := setup(t)
-	r := s.declare(t, `{"type":"engineering","title":"Checkout is down","severity":"critical","fields":{"service":"checkout"},"declared_by":"carol"}`)
+	r := s.declare(t, `{"type":"engineering","title":"Checkout is down","severity":"critical","fields":{"service":"checkout"}}`, s.as(t, "carol")...)
 	ref := r.str("ref")
 	require.Regexp(t, `^INC-\d+$`, ref)
 	require.Equal(t, "incident-"+ref, r.str("workflow_id"))
@@ -264,9 +298,9 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	require.Eventually(t, func() bool { return len(s.console.containing("["+ref+"] Notify critical → #support-leads")) == 1 },
 		10*time.Second, 50*time.Millisecond, "support was not told")
 
-	ack := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"alice"}`)
+	ack := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, ack.status, ack.raw)
-	again := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"bob"}`)
+	again := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "bob")...)
 	require.Equal(t, http.StatusConflict, again.status)
 	require.Contains(t, again.str("error", "message"), "already acknowledged by alice")
 
@@ -275,7 +309,7 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	require.Equal(t, "alice", got.str("acknowledged_by"), "the update returns after the store has it")
 	require.Equal(t, "alice", got.str("state", "acknowledged", "by"))
 
-	res := s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved","by":"alice","note":"rolled back"}`)
+	res := s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved","note":"rolled back"}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, res.status, res.raw)
 
 	// A critical incident is reviewed before it closes.
@@ -290,17 +324,16 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond, "no review was scheduled")
 	require.Equal(t, "Post-incident review: "+ref+" Checkout is down", review["title"])
 	for _, tc := range []struct{ path, body, want string }{
-		{"/review/reschedule", `{"by":"alice","start":"2020-01-01T10:00:00Z"}`, "start must be in the future"},
-		{"/review/reschedule", `{"by":"alice"}`, "start is required"},
-		{"/review", `{"by":"alice","write_up":"notes.doc"}`, "write_up must be a link"},
-		{"/review", `{"write_up":"https://wiki.example.com/x"}`, "by is required"},
+		{"/review/reschedule", `{"start":"2020-01-01T10:00:00Z"}`, "start must be in the future"},
+		{"/review/reschedule", `{}`, "start is required"},
+		{"/review", `{"write_up":"notes.doc"}`, "write_up must be a link"},
 	} {
-		bad := s.do(t, "POST", "/v1/incidents/"+ref+tc.path, tc.body)
+		bad := s.do(t, "POST", "/v1/incidents/"+ref+tc.path, tc.body, s.as(t, "alice")...)
 		require.Equal(t, http.StatusUnprocessableEntity, bad.status, bad.raw)
 		require.Contains(t, bad.raw, tc.want)
 	}
 	moved := s.do(t, "POST", "/v1/incidents/"+ref+"/review/reschedule",
-		`{"by":"alice","start":"`+time.Now().Add(72*time.Hour).UTC().Format(time.RFC3339)+`"}`)
+		`{"start":"`+time.Now().Add(72*time.Hour).UTC().Format(time.RFC3339)+`"}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, moved.status, moved.raw)
 	require.Equal(t, float64(1), moved.body["state"].(map[string]any)["reviews"].([]any)[0].(map[string]any)["sequence"])
 	// The attendees hear of the new time before the review is held (once
@@ -309,7 +342,7 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return len(s.console.containing("["+ref+"] Review critical → Alice Ng (alice) via #console")) == 2
 	}, 10*time.Second, 50*time.Millisecond, "invited, then told of the new time")
-	held := s.do(t, "POST", "/v1/incidents/"+ref+"/review", `{"by":"alice","write_up":"https://wiki.example.com/`+ref+`"}`)
+	held := s.do(t, "POST", "/v1/incidents/"+ref+"/review", `{"write_up":"https://wiki.example.com/`+ref+`"}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, held.status, held.raw)
 	s.visible(t, `IncidentStatus="closed" AND IncidentRef="`+ref+`"`, "incident-"+ref)
 
@@ -337,13 +370,12 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	task := list[0].(map[string]any)
 	require.Equal(t, "open", task["status"])
 	require.Equal(t, ref+"-T1", task["id"])
-	require.Equal(t, http.StatusUnprocessableEntity, s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{}`).status)
-	done := s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{"by":"alice","note":"published"}`)
+	done := s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{"note":"published"}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, done.status, done.raw)
-	twice := s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{"by":"alice"}`)
+	twice := s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusConflict, twice.status)
-	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/tasks/"+ref+"-T99/complete", `{"by":"alice"}`).status)
-	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/tasks/nonsense/complete", `{"by":"alice"}`).status)
+	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/tasks/"+ref+"-T99/complete", `{}`, s.as(t, "alice")...).status)
+	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/tasks/nonsense/complete", `{}`, s.as(t, "alice")...).status)
 
 	stored, err := s.store.Incident(context.Background(), ref)
 	require.NoError(t, err)
@@ -465,7 +497,7 @@ func TestSignalAndLists(t *testing.T) {
 	s := setup(t)
 	r := s.declare(t, `{"type":"security","title":"Suspicious admin logins","severity":"major","fields":{"personal_data":true}}`)
 	ref := r.str("ref")
-	sig := s.do(t, "POST", "/v1/incidents/"+ref+"/signals/contained", `{"by":"carol","payload":{"how":"revoked sessions"}}`)
+	sig := s.do(t, "POST", "/v1/incidents/"+ref+"/signals/contained", `{"payload":{"how":"revoked sessions"}}`, s.as(t, "carol")...)
 	require.Equal(t, http.StatusOK, sig.status, sig.raw)
 	bad := s.do(t, "POST", "/v1/incidents/"+ref+"/signals/Not-A-Name", `{}`)
 	require.Equal(t, http.StatusUnprocessableEntity, bad.status)
@@ -485,7 +517,7 @@ func TestSignalAndLists(t *testing.T) {
 
 	require.Equal(t, http.StatusNotFound, s.do(t, "GET", "/v1/incidents/INC-999999", "").status)
 	require.Equal(t, http.StatusNotFound, s.do(t, "GET", "/v1/incidents/../etc", "").status)
-	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/incidents/nope/acknowledge", `{"by":"a"}`).status)
+	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/incidents/nope/acknowledge", `{}`).status)
 }
 
 func TestSeverityRolesNotes(t *testing.T) {
@@ -497,13 +529,13 @@ func TestSeverityRolesNotes(t *testing.T) {
 		status           int
 		substr           string
 	}{
-		{"RaiseSeverity", "/severity", `{"severity":"critical","by":"carol","note":"checkout affected too"}`, 200, ""},
+		{"RaiseSeverity", "/severity", `{"severity":"critical","note":"checkout affected too"}`, 200, ""},
 		{"ErrSameSeverity", "/severity", `{"severity":"critical"}`, 409, "is already critical"},
 		{"ErrUnknownSeverity", "/severity", `{"severity":"critcal"}`, 422, `must be one of critical, major, minor, not "critcal"; did you mean "critical"?`},
-		{"AssignRole", "/roles", `{"role":"lead","person":"alice","by":"carol"}`, 200, ""},
+		{"AssignRole", "/roles", `{"role":"lead","person":"alice"}`, 200, ""},
 		{"ErrUnknownPerson", "/roles", `{"role":"lead","person":"alcie"}`, 422, `"alcie" is not in the directory; did you mean "alice"?`},
 		{"ErrUnknownRole", "/roles", `{"role":"captain","person":"alice"}`, 422, "must be one of lead, comms"},
-		{"AddNote", "/notes", `{"text":"rolled back 1.42","by":"alice"}`, 200, ""},
+		{"AddNote", "/notes", `{"text":"rolled back 1.42"}`, 200, ""},
 		{"ErrEmptyNote", "/notes", `{"text":"  "}`, 422, "text is required"},
 		{"ErrUnknownSignal", "/signals/contained", `{}`, 422, "engineering incidents take no signal \"contained\""},
 	} {
@@ -555,7 +587,7 @@ func TestDeadlinesAcrossIncidents(t *testing.T) {
 	for _, d := range before.body["deadlines"].([]any) {
 		require.NotEqual(t, ref, d.(map[string]any)["incident"], "not due before then")
 	}
-	sig := s.do(t, "POST", "/v1/incidents/"+ref+"/signals/regulator_notified", `{"by":"dan"}`)
+	sig := s.do(t, "POST", "/v1/incidents/"+ref+"/signals/regulator_notified", `{}`, s.as(t, "dan")...)
 	require.Equal(t, http.StatusOK, sig.status, sig.raw)
 	require.Eventually(t, func() bool {
 		met := s.do(t, "GET", "/v1/deadlines?status=met", "")
@@ -600,13 +632,20 @@ func TestProcessesAndValidation(t *testing.T) {
 func TestAuthentication(t *testing.T) {
 	s := setup(t)
 	ctx := context.Background()
-	declarer, _, err := s.store.CreateToken(ctx, fmt.Sprintf("alertmanager-%d", time.Now().UnixNano()), []string{incidentflow.ScopeDeclare})
-	require.NoError(t, err)
-	responder, _, err := s.store.CreateToken(ctx, fmt.Sprintf("oncall-%d", time.Now().UnixNano()), []string{incidentflow.ScopeRespond})
-	require.NoError(t, err)
-	revoked, tok, err := s.store.CreateToken(ctx, fmt.Sprintf("old-%d", time.Now().UnixNano()), []string{incidentflow.ScopeAdmin})
+	service := func(name, role string) string {
+		tok, _, err := s.store.CreateToken(ctx, "", incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: fmt.Sprintf("%s-%d", name, time.Now().UnixNano()), Role: role})
+		require.NoError(t, err)
+		return tok
+	}
+	declarer, viewer := service("alertmanager", incidentflow.RoleDeclarer), service("wallboard", incidentflow.RoleViewer)
+	revoked, tok, err := s.store.CreateToken(ctx, "", incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: "old", Role: incidentflow.RoleAdmin})
 	require.NoError(t, err)
 	_, err = s.store.RevokeToken(ctx, tok.ID)
+	require.NoError(t, err)
+	// A person's token acts with no more than the directory gives them.
+	gone, _, err := s.store.CreateToken(ctx, "", incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: "mallory", Role: incidentflow.RoleAdmin})
+	require.NoError(t, err)
+	aliceAdmin, _, err := s.store.CreateToken(ctx, "", incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: "alice", Role: incidentflow.RoleAdmin})
 	require.NoError(t, err)
 	ref := s.declare(t, `{"type":"engineering","title":"Auth test","severity":"minor"}`).str("ref")
 
@@ -619,16 +658,20 @@ func TestAuthentication(t *testing.T) {
 		{"ErrNotBearer", "GET", "/v1/incidents", "Basic YWxpY2U6c2VjcmV0", 401, "unauthorized", "send an API token"},
 		{"ErrUnknownToken", "GET", "/v1/incidents", "Bearer ifl_forged", 401, "unauthorized", "unknown or revoked"},
 		{"ErrRevokedToken", "GET", "/v1/incidents", "Bearer " + revoked, 401, "unauthorized", "unknown or revoked"},
-		{"DeclarerReads", "GET", "/v1/incidents/" + ref, "Bearer " + declarer, 200, "", ""},
-		{"ErrDeclarerCannotRespond", "POST", "/v1/incidents/" + ref + "/acknowledge", "Bearer " + declarer, 403, "forbidden", "this needs the respond scope"},
-		{"ErrDeclarerCannotValidate", "POST", "/v1/processes/validate", "Bearer " + declarer, 403, "forbidden", "this needs the admin scope"},
-		{"ErrResponderCannotSendAlerts", "POST", "/v1/alerts/alertmanager?type=engineering", "Bearer " + responder, 403, "forbidden", "this needs the declare scope"},
-		{"ErrDeclarerCannotReview", "POST", "/v1/incidents/" + ref + "/review", "Bearer " + declarer, 403, "forbidden", "this needs the respond scope"},
+		{"ErrPersonNotInDirectory", "GET", "/v1/incidents", "Bearer " + gone, 401, "unauthorized", "mallory is no longer in the directory"},
+		{"ErrDeclarerReadsNothing", "GET", "/v1/incidents/" + ref, "Bearer " + declarer, 403, "forbidden", "is a declarer, and this needs the viewer role"},
+		{"ViewerReads", "GET", "/v1/incidents/" + ref, "Bearer " + viewer, 200, "", ""},
+		{"ErrViewerCannotRespond", "POST", "/v1/incidents/" + ref + "/acknowledge", "Bearer " + viewer, 403, "forbidden", "is a viewer, and this needs the responder role"},
+		{"ErrDeclarerCannotRespond", "POST", "/v1/incidents/" + ref + "/acknowledge", "Bearer " + declarer, 403, "forbidden", "this needs the responder role"},
+		{"ErrDeclarerCannotValidate", "POST", "/v1/processes/validate", "Bearer " + declarer, 403, "forbidden", "this needs the admin role"},
+		{"ErrViewerCannotSendAlerts", "POST", "/v1/alerts/alertmanager?type=engineering", "Bearer " + viewer, 403, "forbidden", "this needs the declarer or responder role"},
+		{"ErrDeclarerCannotReview", "POST", "/v1/incidents/" + ref + "/review", "Bearer " + declarer, 403, "forbidden", "this needs the responder role"},
+		{"ErrTokenAboveTheDirectory", "GET", "/v1/audit", "Bearer " + aliceAdmin, 403, "forbidden", "Alice Ng is a responder, and this needs the admin role"},
 		{"HealthIsOpen", "GET", "/healthz", "", 200, "", ""},
 		{"MetricsAreOpen", "GET", "/metrics", "", 200, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, s.http.URL+tc.path, strings.NewReader(`{"by":"alice"}`))
+			req, err := http.NewRequest(tc.method, s.http.URL+tc.path, strings.NewReader(`{}`))
 			require.NoError(t, err)
 			if tc.auth != "" {
 				req.Header.Set("Authorization", tc.auth)
@@ -653,7 +696,14 @@ func TestAuthentication(t *testing.T) {
 	t.Run("DeclarerDeclaresInItsName", func(t *testing.T) {
 		r := s.do(t, "POST", "/v1/incidents", `{"type":"engineering","title":"From an alert","severity":"minor"}`, "Authorization", "Bearer "+declarer)
 		require.Equal(t, http.StatusCreated, r.status, r.raw)
-		require.True(t, strings.HasPrefix(r.str("declared_by"), "alertmanager-"))
+		require.True(t, strings.HasPrefix(r.str("declared_by"), "service:alertmanager-"), r.str("declared_by"))
+	})
+	t.Run("ErrBodyNamesWhoActs", func(t *testing.T) {
+		r := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"alice"}`, s.as(t, "bob")...)
+		require.Equal(t, http.StatusBadRequest, r.status, r.raw)
+		require.Contains(t, r.str("error", "message"), `unknown field "by"`)
+		r = s.do(t, "POST", "/v1/incidents", `{"type":"engineering","title":"x","severity":"minor","declared_by":"alice"}`, s.as(t, "bob")...)
+		require.Equal(t, http.StatusBadRequest, r.status, r.raw)
 	})
 }
 

@@ -21,12 +21,13 @@ import (
 
 // DeclareRequest is the body of POST /v1/incidents.
 type DeclareRequest struct {
-	Type       string         `json:"type" limit:"line,100"`
-	Title      string         `json:"title" limit:"line,200"`
-	Severity   string         `json:"severity" limit:"line,100"`
-	Summary    string         `json:"summary" limit:"text,10000"`
-	Fields     map[string]any `json:"fields"`
-	DeclaredBy string         `json:"declared_by" limit:"line,100"`
+	Type     string         `json:"type" limit:"line,100"`
+	Title    string         `json:"title" limit:"line,200"`
+	Severity string         `json:"severity" limit:"line,100"`
+	Summary  string         `json:"summary" limit:"text,10000"`
+	Fields   map[string]any `json:"fields"`
+	// DeclaredBy is who declares: the request's principal, never its body.
+	DeclaredBy string `json:"-"`
 }
 
 // incidentView is an incident as the API shows it.
@@ -62,9 +63,7 @@ func (s *Server) declare(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if req.DeclaredBy == "" {
-		req.DeclaredBy = c.MustGet(tokenKey).(incidentflow.Token).Name
-	}
+	req.DeclaredBy = callerID(c)
 	p, err := s.checkDeclaration(&req)
 	if err != nil {
 		s.fail(c, err)
@@ -118,12 +117,19 @@ func (s *Server) record(ctx context.Context, p *dsl.Process, req DeclareRequest,
 	if err != nil {
 		return incidentflow.Incident{}, false, fmt.Errorf("encode process %s: %w", p.Type, err)
 	}
-	if err := s.cfg.Store.SaveProcessVersion(ctx, store.ProcessVersion{Hash: src.Hash, Type: p.Type, File: src.File,
-		YAML: string(src.YAML), Snapshot: snapshot}); err != nil {
+	pv := store.ProcessVersion{Hash: src.Hash, Type: p.Type, File: src.File, YAML: string(src.YAML), Snapshot: snapshot}
+	if p.Restricted() {
+		pv.Viewers = []string{}
+		for _, t := range p.Visibility.Viewers {
+			pv.Viewers = append(pv.Viewers, t.String())
+		}
+	}
+	if err := s.cfg.Store.SaveProcessVersion(ctx, pv); err != nil {
 		return incidentflow.Incident{}, false, err
 	}
 	inc := incidentflow.Incident{Type: p.Type, Title: req.Title, Summary: req.Summary, Severity: req.Severity,
-		Status: p.InitialStatus, Fields: req.Fields, ProcessHash: src.Hash, DeclaredBy: req.DeclaredBy, DeclaredAt: s.cfg.Now().UTC()}
+		Status: p.InitialStatus, Fields: req.Fields, ProcessHash: src.Hash, DeclaredBy: req.DeclaredBy, DeclaredAt: s.cfg.Now().UTC(),
+		Restricted: p.Restricted()}
 	if key != "" {
 		inc.IdempotencyKey = &key
 	}
@@ -197,7 +203,7 @@ func (s *Server) start(ctx context.Context, inc incidentflow.Incident) error {
 		Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity,
 			Status: inc.Status, Fields: inc.Fields, DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt},
 		Process: *p, ProcessHash: inc.ProcessHash, Calendar: s.cfg.Catalog.Directory.Calendar,
-		Links: dsl.Links{Incident: s.incidentURL(inc.Ref), Temporal: s.uiURL(inc.WorkflowID)},
+		Links: dsl.Links{Incident: s.incidentURL(inc.Ref), Temporal: s.uiURL(inc.WorkflowID), Actions: s.cfg.BaseURL + "/act/"},
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,15 +25,12 @@ import (
 
 var refPattern = regexp.MustCompile(`^INC-[1-9][0-9]{0,17}$`)
 
-// incident loads the incident named by the :ref path parameter.
+// incident loads the incident named by the :ref path parameter, if the
+// request's principal may see it; a read of a restricted one is audited.
 func (s *Server) incident(c *gin.Context) (incidentflow.Incident, error) {
-	ref := c.Param("ref")
-	if !refPattern.MatchString(ref) {
-		return incidentflow.Incident{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "%q is not an incident reference (like INC-42)", ref)
-	}
-	inc, err := s.cfg.Store.Incident(c.Request.Context(), ref)
-	if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
-		return inc, incidentflow.Errorf(incidentflow.ENOTFOUND, "no incident %s", ref)
+	inc, err := s.Incident(c.Request.Context(), caller(c).Principal, c.Param("ref"))
+	if err == nil && inc.Restricted {
+		c.Set(auditedKey, true)
 	}
 	return inc, err
 }
@@ -95,6 +91,11 @@ func (s *Server) listIncidents(c *gin.Context) {
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
+	var err error
+	if f.Visibility, err = s.visibility(c.Request.Context(), caller(c).Principal); err != nil {
+		s.fail(c, err)
+		return
+	}
 	list, err := s.cfg.Store.ListIncidents(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
@@ -138,6 +139,11 @@ func (s *Server) listDeadlines(c *gin.Context) {
 	f.Limit = queryLimit(c, &details)
 	if len(details) > 0 {
 		s.fail(c, invalidQuery(details))
+		return
+	}
+	var err error
+	if f.Visibility, err = s.visibility(c.Request.Context(), caller(c).Principal); err != nil {
+		s.fail(c, err)
 		return
 	}
 	list, err := s.cfg.Store.Deadlines(c.Request.Context(), f)
@@ -187,117 +193,41 @@ func (s *Server) timeline(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "events": events})
 }
 
-func (s *Server) acknowledge(c *gin.Context) {
-	var in workflows.AcknowledgeInput
-	s.update(c, workflows.UpdateAcknowledge, &in, func(*dsl.Process) error {
-		in.By = strings.TrimSpace(in.By)
-		if in.By == "" {
-			return field("by", "is required: who acknowledges")
-		}
-		return nil
-	})
-}
+func (s *Server) acknowledge(c *gin.Context) { s.act(c, &AcknowledgeRequest{}) }
 
-func (s *Server) setStatus(c *gin.Context) {
-	var in workflows.SetStatusInput
-	s.update(c, workflows.UpdateSetStatus, &in, func(*dsl.Process) error {
-		if !dsl.IsStatus(in.Status) {
-			return &incidentflow.Error{Code: incidentflow.EINVALID,
-				Message: "unknown status " + strconv.Quote(in.Status) + ": use one of " + strings.Join(dsl.Statuses, ", ") + dsl.DidYouMean(in.Status, dsl.Statuses),
-				Details: []incidentflow.Detail{{Field: "status", Message: "unknown status"}}}
-		}
-		return nil
-	})
-}
+func (s *Server) setStatus(c *gin.Context) { s.act(c, &StatusRequest{}) }
 
-func (s *Server) setSeverity(c *gin.Context) {
-	var in workflows.SetSeverityInput
-	s.update(c, workflows.UpdateSetSeverity, &in, func(p *dsl.Process) error {
-		if p.SeverityRank(in.Severity) < 0 {
-			return field("severity", fmt.Sprintf("must be one of %s, not %q%s", strings.Join(p.Severities, ", "), in.Severity, dsl.DidYouMean(in.Severity, p.Severities)))
-		}
-		return nil
-	})
-}
+func (s *Server) setSeverity(c *gin.Context) { s.act(c, &SeverityRequest{}) }
 
-func (s *Server) assignRole(c *gin.Context) {
-	var in workflows.AssignRoleInput
-	s.update(c, workflows.UpdateAssignRole, &in, func(p *dsl.Process) error {
-		if !slices.Contains(p.Roles, in.Role) {
-			return field("role", fmt.Sprintf("must be one of %s, not %q%s", strings.Join(p.Roles, ", "), in.Role, dsl.DidYouMean(in.Role, p.Roles)))
-		}
-		people := make([]string, len(s.cfg.Catalog.Directory.People))
-		for i, person := range s.cfg.Catalog.Directory.People {
-			people[i] = person.ID
-		}
-		if _, ok := s.cfg.Catalog.Directory.Person(in.Person); !ok {
-			return field("person", fmt.Sprintf("%q is not in the directory%s", in.Person, dsl.DidYouMean(in.Person, people)))
-		}
-		return nil
-	})
-}
+func (s *Server) assignRole(c *gin.Context) { s.act(c, &RoleRequest{}) }
 
-func (s *Server) addNote(c *gin.Context) {
-	var in workflows.AddNoteInput
-	s.update(c, workflows.UpdateAddNote, &in, func(*dsl.Process) error {
-		in.Text = strings.TrimSpace(in.Text)
-		if in.Text == "" {
-			return field("text", "is required")
-		}
-		return nil
-	})
-}
+func (s *Server) addNote(c *gin.Context) { s.act(c, &NoteRequest{}) }
 
-func (s *Server) approve(c *gin.Context) {
-	var in workflows.ApproveInput
-	s.update(c, workflows.UpdateApprove, &in, func(*dsl.Process) error {
-		in.By = strings.TrimSpace(in.By)
-		if in.By == "" {
-			return field("by", "is required: who approves")
-		}
-		return nil
-	})
-}
+func (s *Server) approve(c *gin.Context) { s.act(c, &ApprovalRequest{}) }
 
 // reviewHeld marks the incident's post-incident review held, with a link to
 // its write-up.
-func (s *Server) reviewHeld(c *gin.Context) {
-	var in workflows.ReviewHeldInput
-	s.update(c, workflows.UpdateReviewHeld, &in, func(*dsl.Process) error {
-		in.By = strings.TrimSpace(in.By)
-		switch {
-		case in.By == "":
-			return field("by", "is required: who marks the review held")
-		case in.WriteUp != "" && !isWebLink(in.WriteUp):
-			return field("write_up", "must be a link to the write-up: an http or https URL")
-		}
-		return nil
-	})
-}
+func (s *Server) reviewHeld(c *gin.Context) { s.act(c, &ReviewHeldRequest{}) }
 
 // rescheduleReview moves the review; attendees get an update of the same
 // calendar event.
-func (s *Server) rescheduleReview(c *gin.Context) {
-	var in workflows.RescheduleReviewInput
-	s.update(c, workflows.UpdateRescheduleReview, &in, func(*dsl.Process) error {
-		in.By = strings.TrimSpace(in.By)
-		switch {
-		case in.By == "":
-			return field("by", "is required: who moves the review")
-		case in.Start.IsZero():
-			return field("start", "is required: when the review now starts (RFC 3339)")
-		case !in.Start.After(time.Now()):
-			return field("start", "must be in the future")
-		case in.Start.After(time.Now().Add(workflows.MaxReschedule)):
-			return field("start", "must be within a year")
-		}
-		return nil
-	})
-}
+func (s *Server) rescheduleReview(c *gin.Context) { s.act(c, &RescheduleRequest{}) }
 
-func isWebLink(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && len(s) <= 2000
+func (s *Server) signal(c *gin.Context) { s.act(c, &SignalRequest{Name: c.Param("name")}) }
+
+// act decodes an action from the request body and has the incident of the
+// :ref path parameter carry it out, as the request's principal.
+func (s *Server) act(c *gin.Context, a Action) {
+	if err := decode(c, a); err != nil {
+		s.fail(c, err)
+		return
+	}
+	st, err := s.Act(c.Request.Context(), caller(c).Principal, c.Param("ref"), a, c.GetString(updateIDKey))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ref": c.Param("ref"), "state": st})
 }
 
 func (s *Server) listTasks(c *gin.Context) {
@@ -316,128 +246,23 @@ func (s *Server) listTasks(c *gin.Context) {
 
 var taskPattern = regexp.MustCompile(`^INC-[1-9][0-9]{0,17}-T[1-9][0-9]{0,8}$`)
 
-// completeTask marks a follow-up done: through the incident's run while it
-// runs, in the store once the run has ended (follow-ups outlive incidents).
+// completeTask marks a follow-up done.
 func (s *Server) completeTask(c *gin.Context) {
-	id := c.Param("id")
-	if !taskPattern.MatchString(id) {
-		s.fail(c, incidentflow.Errorf(incidentflow.ENOTFOUND, "%q is not a task id (like INC-42-T1)", id))
-		return
-	}
-	ctx := c.Request.Context()
-	task, err := s.cfg.Store.Task(ctx, id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	inc, err := s.cfg.Store.Incident(ctx, task.Ref)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	in := workflows.CompleteTaskInput{Task: id}
-	var req struct {
-		By   string `json:"by" limit:"line,100"`
-		Note string `json:"note" limit:"text,10000"`
-	}
-	check := func(*dsl.Process) error {
-		in.By, in.Note = strings.TrimSpace(req.By), req.Note
-		switch {
-		case in.By == "":
-			return field("by", "is required: who completed it")
-		case task.Status == "done":
-			return incidentflow.Errorf(incidentflow.ECONFLICT, "task %s was already done by %s", id, task.DoneBy)
-		}
-		return nil
-	}
-	if !dsl.IsFinalStatus(inc.Status) {
-		s.send(c, inc, workflows.UpdateCompleteTask, &req, check, &in)
-		return
-	}
+	var req CompleteTaskRequest
 	if err := decode(c, &req); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if err := check(nil); err != nil {
+	task, err := s.CompleteTask(c.Request.Context(), caller(c).Principal, c.Param("id"), req, c.GetString(updateIDKey))
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	now := s.cfg.Now().UTC()
-	task.Status, task.DoneBy, task.DoneAt, task.Note = "done", in.By, &now, in.Note
-	msg := fmt.Sprintf("Follow-up %s done by %s: %s", id, in.By, task.Title)
-	if err := s.cfg.Store.CompleteTask(ctx, task, incidentflow.TimelineEvent{At: now, Kind: "task_done", Step: task.Step, Actor: in.By,
-		Message: msg, DedupKey: "task/" + id + "/done"}); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "task": task})
-}
-
-// SignalRequest is the body of POST /v1/incidents/{ref}/signals/{name}.
-type SignalRequest struct {
-	By      string         `json:"by" limit:"line,100"`
-	Payload map[string]any `json:"payload" limit:"json,4096"`
-}
-
-func (s *Server) signal(c *gin.Context) {
-	var req SignalRequest
-	in := workflows.SignalInput{Name: c.Param("name")}
-	s.update(c, workflows.UpdateSignal, &req, func(p *dsl.Process) error {
-		if !slices.Contains(p.Signals, in.Name) {
-			return field("name", fmt.Sprintf("%s incidents take no signal %q: their signals are %s%s",
-				p.Type, in.Name, strings.Join(p.Signals, ", "), dsl.DidYouMean(in.Name, p.Signals)))
-		}
-		in.By, in.Payload = req.By, req.Payload
-		return nil
-	}, &in)
+	c.JSON(http.StatusOK, gin.H{"ref": task.Ref, "task": task})
 }
 
 func field(name, msg string) error {
 	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: name + " " + msg, Details: []incidentflow.Detail{{Field: name, Message: msg}}}
-}
-
-// update decodes body, checks it against the process the incident runs, and
-// sends it (or arg, when given) to the incident's run as the named Temporal
-// Update, answering with the run's state. A refusal by the run is a 409 with
-// its reason.
-func (s *Server) update(c *gin.Context, name string, body any, check func(*dsl.Process) error, arg ...any) {
-	inc, err := s.incident(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.send(c, inc, name, body, check, arg...)
-}
-
-// send is update for an incident already found.
-func (s *Server) send(c *gin.Context, inc incidentflow.Incident, name string, body any, check func(*dsl.Process) error, arg ...any) {
-	if err := decode(c, body); err != nil {
-		s.fail(c, err)
-		return
-	}
-	p, err := s.process(c.Request.Context(), inc)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := check(p); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if inc.WorkflowStartedAt == nil {
-		s.fail(c, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the run of %s has not started yet; retry shortly", inc.Ref))
-		return
-	}
-	payload := body
-	if len(arg) > 0 {
-		payload = arg[0]
-	}
-	st, err := s.runUpdate(c.Request.Context(), inc, name, payload, c.GetString(updateIDKey))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "state": st})
 }
 
 // runUpdate sends the named Temporal Update to the incident's run and waits

@@ -28,12 +28,12 @@ func TestStrictRequestBodies(t *testing.T) {
 		{"ErrTooDeep", "/v1/incidents/" + ref + "/notes", `{"text":"x","payload":` + deep + `}`, 400, "nests objects and lists more than 16 deep"},
 		{"ErrLineBreakInTitle", "/v1/incidents", `{"type":"operational","title":"one\ntwo","severity":"minor"}`, 422, "title must be one line"},
 		{"ErrControlInTitle", "/v1/incidents", `{"type":"operational","title":"bell\u0007","severity":"minor"}`, 422, "title holds the invisible control character U+0007"},
-		{"ErrBidiInName", "/v1/incidents/" + ref + "/acknowledge", `{"by":"alice\u202e"}`, 422, "by holds the invisible control character U+202E"},
+		{"ErrBidiInTitle", "/v1/incidents", `{"type":"operational","title":"alice\u202e","severity":"minor"}`, 422, "title holds the invisible control character U+202E"},
 		{"ErrTitleTooLong", "/v1/incidents", `{"type":"operational","title":"` + strings.Repeat("é", 201) + `","severity":"minor"}`, 422, "title is 201 characters long; at most 200 are taken"},
 		{"ErrNoteTooLong", "/v1/incidents/" + ref + "/notes", `{"text":"` + strings.Repeat("x", 10_001) + `"}`, 422, "text is 10001 characters long; at most 10000 are taken"},
 		{"ErrPayloadTooBig", "/v1/incidents/" + ref + "/signals/x", `{"payload":{"blob":"` + strings.Repeat("x", 5000) + `"}}`, 422, "payload is 5011 bytes of JSON; at most 4096 are taken"},
 		{"ErrFieldTooLong", "/v1/incidents", `{"type":"engineering","title":"a","severity":"minor","fields":{"service":"` + strings.Repeat("x", 1001) + `"}}`, 422, "fields.service is longer than 1000 characters"},
-		{"ErrRescheduleTooFar", "/v1/incidents/" + ref + "/review/reschedule", `{"by":"alice","start":"9999-12-31T10:00:00Z"}`, 422, "start must be within a year"},
+		{"ErrRescheduleTooFar", "/v1/incidents/" + ref + "/review/reschedule", `{"start":"9999-12-31T10:00:00Z"}`, 422, "start must be within a year"},
 		{"ErrBadIdempotencyKey", "/v1/incidents", `{"type":"operational","title":"a","severity":"minor"}`, 400, "the Idempotency-Key header is 256 characters long; at most 255 are taken"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestIdempotentUpdates(t *testing.T) {
 	s := setup(t)
 	ref := s.declare(t, `{"type":"operational","title":"Idempotent updates","severity":"minor"}`).str("ref")
 	key := fmt.Sprintf("upd-%d", time.Now().UnixNano())
-	note := `{"text":"called the bank","by":"alice"}`
+	note := `{"text":"called the bank"}`
 	first := s.do(t, "POST", "/v1/incidents/"+ref+"/notes", note, "Idempotency-Key", key)
 	require.Equal(t, http.StatusOK, first.status, first.raw)
 	again := s.do(t, "POST", "/v1/incidents/"+ref+"/notes", note, "Idempotency-Key", key)
@@ -86,9 +86,13 @@ func TestIdempotentUpdates(t *testing.T) {
 	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
 	require.JSONEq(t, first.raw, again.raw, "the first answer, again")
 
-	other := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"alice"}`, "Idempotency-Key", key)
+	other := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, "Idempotency-Key", key)
 	require.Equal(t, http.StatusUnprocessableEntity, other.status, other.raw)
 	require.Contains(t, other.str("error", "message"), "was already used for another request (POST /v1/incidents/"+ref+"/notes)")
+	// Keys belong to their caller: alice's key of the same name is hers.
+	hers := s.do(t, "POST", "/v1/incidents/"+ref+"/notes", `{"text":"alice's note"}`, s.as(t, "alice", "Idempotency-Key", key)...)
+	require.Equal(t, http.StatusOK, hers.status, hers.raw)
+	require.Empty(t, hers.header.Get("Idempotent-Replayed"))
 
 	notes := 0
 	for _, e := range s.do(t, "GET", "/v1/incidents/"+ref+"/timeline", "").body["events"].([]any) {
@@ -100,10 +104,10 @@ func TestIdempotentUpdates(t *testing.T) {
 
 	// A refusal is an answer too: the retry gets the same one.
 	ackKey := key + "-ack"
-	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"bob"}`).status)
-	refused := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"alice"}`, "Idempotency-Key", ackKey)
+	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "bob")...).status)
+	refused := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "alice", "Idempotency-Key", ackKey)...)
 	require.Equal(t, http.StatusConflict, refused.status, refused.raw)
-	retried := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"alice"}`, "Idempotency-Key", ackKey)
+	retried := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "alice", "Idempotency-Key", ackKey)...)
 	require.Equal(t, http.StatusConflict, retried.status)
 	require.Equal(t, "true", retried.header.Get("Idempotent-Replayed"))
 }

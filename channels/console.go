@@ -21,7 +21,9 @@ func (c console) Send(_ context.Context, m Message) error {
 	if m.Level > 0 {
 		what = fmt.Sprintf("%s level %d", m.Event, m.Level)
 	}
-	line := fmt.Sprintf("[%s] %s %s → %s: %s", m.Incident.Ref, strings.ToUpper(what[:1])+what[1:], m.Incident.Severity, to, m.Message)
+	// One line a delivery: a message's lines are joined.
+	msg := strings.Join(strings.FieldsFunc(m.Message, func(r rune) bool { return r == '\n' || r == '\r' }), " ")
+	line := fmt.Sprintf("[%s] %s %s → %s: %s", m.Incident.Ref, strings.ToUpper(what[:1])+what[1:], m.Incident.Severity, to, msg)
 	if inv := m.Invitation; inv != nil {
 		line += fmt.Sprintf(" [%s, %s]", inv.Summary, inv.When())
 	}

@@ -57,6 +57,29 @@ type Person struct {
 	Email    string `json:"email,omitempty"`
 	Timezone string `json:"timezone,omitempty"`
 	PageVia  string `json:"page_via,omitempty"`
+	// Access is what the person may do when signed in: viewer, responder
+	// (the default) or admin.
+	Access string `json:"access,omitempty"`
+}
+
+// PersonAccess are the access roles a person may be given: viewer (reads
+// what they may see), responder (acts on incidents; the default) or admin.
+var PersonAccess = []string{"viewer", "responder", "admin"}
+
+// orWord is s, or word when s is empty.
+func orWord(s, word string) string {
+	if s == "" {
+		return word
+	}
+	return s
+}
+
+// AccessRole is the person's access role: responder unless the directory says otherwise.
+func (p Person) AccessRole() string {
+	if p.Access == "" {
+		return "responder"
+	}
+	return p.Access
 }
 
 // Team is a named group of people.
@@ -233,6 +256,13 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 					"page_via": func(_, v *yaml.Node) {
 						p.PageVia = w.str(v, "page_via")
 						pageVia = append(pageVia, Located{p.PageVia, posOf(v)})
+					},
+					"access": func(_, v *yaml.Node) {
+						p.Access = w.str(v, "access")
+						if p.Access != "" && !slices.Contains(PersonAccess, p.Access) {
+							w.at(posOf(v), "access %q is not one of %s%s: it says what %s may do when signed in", p.Access,
+								strings.Join(PersonAccess, ", "), DidYouMean(p.Access, PersonAccess), orWord(p.ID, "this person"))
+						}
 					},
 				})
 				if d.checkID(n, p.ID, pos, "person", d.personPos) {

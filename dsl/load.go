@@ -221,10 +221,11 @@ func parseProcess(file string, data []byte, dir *Directory, problems *Problems) 
 				d.p.InitialStatus = s
 			}
 		},
-		"fields":  func(_, v *yaml.Node) { d.fields(v) },
-		"roles":   func(_, v *yaml.Node) { d.roles(v) },
-		"signals": func(_, v *yaml.Node) { d.signals(v) },
-		"on":      func(_, v *yaml.Node) { d.handlers(v) },
+		"fields":     func(_, v *yaml.Node) { d.fields(v) },
+		"roles":      func(_, v *yaml.Node) { d.roles(v) },
+		"signals":    func(_, v *yaml.Node) { d.signals(v) },
+		"on":         func(_, v *yaml.Node) { d.handlers(v) },
+		"visibility": func(_, v *yaml.Node) { d.visibility(v) },
 		"steps": func(_, v *yaml.Node) {
 			seen["steps"] = true
 			d.p.Steps = d.steps(v, "steps")
@@ -254,6 +255,33 @@ func parseProcess(file string, data []byte, dir *Directory, problems *Problems) 
 		check()
 	}
 	return d.p, typePos
+}
+
+// visibility decodes visibility: {restricted: BOOL, viewers: [TARGETS]}.
+// Viewers are people, teams, and roles of the incident (whoever holds one).
+func (d *processDecoder) visibility(n *yaml.Node) {
+	v := &Visibility{}
+	var viewersNode *yaml.Node
+	d.mapping(n, "visibility", map[string]field{
+		"restricted": func(_, val *yaml.Node) { v.Restricted = d.boolean(val, "visibility.restricted") },
+		"viewers": func(_, val *yaml.Node) {
+			viewersNode = val
+			for _, t := range d.strList(val, "visibility.viewers") {
+				tg, ok := d.target(t)
+				switch {
+				case !ok:
+				case tg.Kind != "person" && tg.Kind != "team" && tg.Kind != "role":
+					d.at(t.Pos, "visibility.viewers names people (person:ID), teams (team:ID) or roles of the incident (role:NAME), not %s", t.Value)
+				default:
+					v.Viewers = append(v.Viewers, tg)
+				}
+			}
+		},
+	})
+	if viewersNode != nil && !v.Restricted {
+		d.at(posOf(viewersNode), "viewers only matter when the process is restricted: add restricted: true, or remove the viewers (everyone sees an unrestricted incident)")
+	}
+	d.p.Visibility = v
 }
 
 func (d *processDecoder) severities(n *yaml.Node) {

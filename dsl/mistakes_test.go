@@ -132,7 +132,7 @@ var authorMistakes = []struct{ name, src, want string }{
 	{"TmplIfNotEnded", head + "  - notify: {to: [channel:console], message: \"{{ if .Fields.personal_data }}personal data\"}\n",
 		`procs/p.yaml:11:47: an {{ if }}, {{ range }} or {{ with }} is never closed: end it with {{ end }}`},
 	{"TmplInBlock", head + "  - notify:\n      to: [channel:console]\n      message: |\n        The site is down.\n        See {{ .Links.Incidnt }}\n",
-		`procs/p.yaml:15:22: .Links has no Incidnt; did you mean ".Links.Incident"? (it has Incident, Temporal)`},
+		`procs/p.yaml:15:22: .Links has no Incidnt; did you mean ".Links.Incident"? (it has Acknowledge, Approve, Incident, Review, Temporal)`},
 	{"DurAccepted", head + "  - sleep: {for: 72 hours}\n  - sleep: {for: 3 days}\n  - sleep: {for: 1 week}\n  - sleep: {for: 3 weeks}\n  - sleep: {for: 2 working days}\n  - sleep: {for: 5 business day}\n  - sleep: {for: 1.5 days}\n  - sleep: {for: 1 month}\n",
 		""},
 	{"DurNoUnit", head + "  - sleep: {for: 72}\n",

@@ -44,7 +44,29 @@ type Process struct {
 	Signals  []string  `json:"signals,omitempty"`
 	Steps    []Step    `json:"steps"`
 	Handlers []Handler `json:"on,omitempty"`
+	// Visibility restricts who sees the process's incidents.
+	Visibility *Visibility `json:"visibility,omitempty"`
 }
+
+// Visibility restricts who sees a process's incidents: when Restricted,
+// only its Viewers (people, teams, holders of a role of the incident), the
+// incident's role holders, the people it reached, and admins; to anyone
+// else it does not exist.
+type Visibility struct {
+	Restricted bool     `json:"restricted"`
+	Viewers    []Target `json:"viewers,omitempty"`
+}
+
+// RoleApproves reports whether an approval step of the process waits for
+// the holder of the role.
+func (p *Process) RoleApproves(role string) bool {
+	approves := false
+	WalkProcess(p, func(s *Step) { approves = approves || s.Approval != nil && s.Approval.Role == role })
+	return approves
+}
+
+// Restricted reports whether the process shows its incidents only to their viewers.
+func (p *Process) Restricted() bool { return p.Visibility != nil && p.Visibility.Restricted }
 
 // FieldDef declares one typed incident field.
 type FieldDef struct {

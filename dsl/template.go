@@ -15,6 +15,9 @@ import (
 type Links struct {
 	Incident string // the incident in the API
 	Temporal string // its run in the Temporal Web UI
+	// Actions is where action links point, before their token: the
+	// public address of the app followed by /act/.
+	Actions string `json:",omitempty"`
 }
 
 // TemplateData is the data a message template sees: .Incident, .Fields,
@@ -42,7 +45,9 @@ func TemplateData(f Facts, l Links) map[string]any {
 		"Fields": fields,
 		"Roles":  roles,
 		"Steps":  steps,
-		"Links":  map[string]any{"Incident": l.Incident, "Temporal": l.Temporal},
+		"Links": map[string]any{"Incident": l.Incident, "Temporal": l.Temporal,
+			// Each recipient gets links of their own: delivery fills them in.
+			"Acknowledge": LinkMarker(LinkAcknowledge, ""), "Approve": LinkMarker(LinkApprove, ""), "Review": LinkMarker(LinkReview, "")},
 	}
 }
 

@@ -23,13 +23,49 @@ type ProcessVersion struct {
 	YAML      string    `db:"yaml"`
 	Snapshot  []byte    `db:"snapshot"` // the compiled process as JSON
 	FirstSeen time.Time `db:"first_seen"`
+	// Viewers are a restricted process's viewers (kind:id); nil when it is
+	// not restricted.
+	Viewers []string `db:"-"`
 }
 
 // SaveProcessVersion records a process version unless its hash is known.
 func (s *Store) SaveProcessVersion(ctx context.Context, v ProcessVersion) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO process_versions (hash, type, file, yaml, snapshot, first_seen)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`), v.Hash, v.Type, v.File, v.YAML, string(v.Snapshot), s.now())
+	var viewers any
+	if v.Viewers != nil {
+		b, err := json.Marshal(v.Viewers)
+		if err != nil {
+			return fmt.Errorf("encode viewers: %w", err)
+		}
+		viewers = string(b)
+	}
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO process_versions (hash, type, file, yaml, snapshot, first_seen, viewers)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`), v.Hash, v.Type, v.File, v.YAML, string(v.Snapshot), s.now(), viewers)
 	return wrap(err, "save process version")
+}
+
+// RestrictedProcess is a restricted process version and its viewers.
+type RestrictedProcess struct {
+	Hash    string
+	Viewers []string // kind:id
+}
+
+// RestrictedProcesses lists the restricted process versions.
+func (s *Store) RestrictedProcesses(ctx context.Context) ([]RestrictedProcess, error) {
+	var rows []struct {
+		Hash    string `db:"hash"`
+		Viewers string `db:"viewers"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT hash, viewers FROM process_versions WHERE viewers IS NOT NULL`); err != nil {
+		return nil, wrap(err, "list restricted processes")
+	}
+	out := make([]RestrictedProcess, len(rows))
+	for i, r := range rows {
+		out[i].Hash = r.Hash
+		if err := json.Unmarshal([]byte(r.Viewers), &out[i].Viewers); err != nil {
+			return nil, fmt.Errorf("decode viewers of %s: %w", r.Hash, err)
+		}
+	}
+	return out, nil
 }
 
 // ProcessVersion returns the process version with the given hash.
@@ -64,7 +100,7 @@ func (r incidentRow) incident() (incidentflow.Incident, error) {
 
 const incidentColumns = `ref, number, type, title, summary, severity, status, fields, process_hash, workflow_id,
 	workflow_started_at, declared_by, declared_at, acknowledged_at, acknowledged_by, resolved_at, closed_at,
-	updated_at, idempotency_key, request_hash`
+	updated_at, idempotency_key, request_hash, restricted`
 
 // CreateIncident stores a newly declared incident, numbering it and deriving its
 // ref and workflow ID. If inc carries an idempotency key that was used before,
@@ -103,10 +139,10 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 			out.DeclaredAt = inc.DeclaredAt.UTC()
 			out.UpdatedAt = out.DeclaredAt
 			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incidents (ref, number, type, title, summary, severity, status,
-				fields, process_hash, workflow_id, declared_by, declared_at, updated_at, idempotency_key, request_hash)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				fields, process_hash, workflow_id, declared_by, declared_at, updated_at, idempotency_key, request_hash, restricted)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				out.Ref, out.Number, out.Type, out.Title, out.Summary, out.Severity, out.Status, string(fields),
-				out.ProcessHash, out.WorkflowID, out.DeclaredBy, out.DeclaredAt, out.UpdatedAt, out.IdempotencyKey, out.RequestHash)
+				out.ProcessHash, out.WorkflowID, out.DeclaredBy, out.DeclaredAt, out.UpdatedAt, out.IdempotencyKey, out.RequestHash, out.Restricted)
 			created = err == nil
 			return err
 		})
@@ -142,6 +178,8 @@ type ListFilter struct {
 	Type, Status, Severity string
 	After                  int64
 	Limit                  int
+	// Visibility keeps what its principal may see (nil: everything).
+	Visibility *Visibility
 }
 
 // ListIncidents returns the incidents matching f, newest first.
@@ -157,6 +195,9 @@ func (s *Store) ListIncidents(ctx context.Context, f ListFilter) ([]incidentflow
 		where += " AND number < ?"
 		args = append(args, f.After)
 	}
+	cond, vargs := visibleWhere("incidents", f.Visibility)
+	where += " AND " + cond
+	args = append(args, vargs...)
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
 		limit = 50
@@ -247,6 +288,11 @@ func (s *Store) ApplyChange(ctx context.Context, c incidentflow.Change) error {
 				return err
 			}
 		}
+		for _, a := range c.Roles {
+			if err := s.insertRole(ctx, tx, c.Ref, a); err != nil {
+				return err
+			}
+		}
 		return nil
 	}), "apply change to "+c.Ref)
 }
@@ -281,6 +327,8 @@ type DeadlineFilter struct {
 	// Statuses keeps deadlines in one of these statuses (empty: all).
 	Statuses []string
 	Limit    int
+	// Visibility keeps the deadlines of incidents its principal may see.
+	Visibility *Visibility
 }
 
 // Deadlines lists deadlines across incidents, soonest due first.
@@ -296,6 +344,9 @@ func (s *Store) Deadlines(ctx context.Context, f DeadlineFilter) ([]incidentflow
 			args = append(args, st)
 		}
 	}
+	cond, vargs := visibleWhere("i", f.Visibility)
+	where += " AND " + cond
+	args = append(args, vargs...)
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
 		limit = 100

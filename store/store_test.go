@@ -340,17 +340,19 @@ func TestTasks(t *testing.T) {
 func TestTokens(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		secret, tok, err := s.CreateToken(ctx, "oncall-bot", []string{"respond"})
+		bot := incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: "oncall-bot", Role: incidentflow.RoleResponder}
+		secret, tok, err := s.CreateToken(ctx, "oncall-bot", bot)
 		require.NoError(t, err)
 		require.Regexp(t, `^ifl_[A-Za-z0-9_-]{43}$`, secret)
 		got, err := s.TokenByHash(ctx, store.HashToken(secret))
 		require.NoError(t, err)
-		require.Equal(t, tok.ID, got.ID)
-		require.True(t, got.Allows("respond"))
-		require.False(t, got.Allows("declare"))
+		require.Equal(t, incidentflow.Token{ID: tok.ID, Name: "oncall-bot", Kind: "service", Principal: "oncall-bot", Role: "responder", CreatedAt: got.CreatedAt}, got)
 
-		_, _, err = s.CreateToken(ctx, "oncall-bot", []string{"admin"})
+		_, _, err = s.CreateToken(ctx, "oncall-bot", bot)
 		require.Equal(t, incidentflow.ECONFLICT, incidentflow.ErrorCode(err))
+		_, alices, err := s.CreateToken(ctx, "", incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: "alice", Role: incidentflow.RoleViewer})
+		require.NoError(t, err)
+		require.Regexp(t, `^alice-[0-9a-f]{6}$`, alices.Name, "named after its principal")
 
 		_, err = s.RevokeToken(ctx, "oncall-bot")
 		require.NoError(t, err)
@@ -360,7 +362,7 @@ func TestTokens(t *testing.T) {
 		require.Equal(t, incidentflow.ENOTFOUND, incidentflow.ErrorCode(err))
 		list, err := s.Tokens(ctx)
 		require.NoError(t, err)
-		require.Len(t, list, 1)
+		require.Len(t, list, 2)
 		require.NotNil(t, list[0].RevokedAt)
 	})
 }

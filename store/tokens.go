@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"strings"
 
 	"github.com/incidentflow/incidentflow"
 )
@@ -22,34 +20,29 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-type tokenRow struct {
-	incidentflow.Token
-	ScopesText string `db:"scopes"`
-}
+const tokenColumns = `id, name, principal_kind, principal_id, role, created_at, revoked_at`
 
-func (r tokenRow) token() incidentflow.Token {
-	t := r.Token
-	t.Scopes = strings.Split(r.ScopesText, ",")
-	return t
-}
-
-// CreateToken makes a random token with the given name and scopes, stores its
+// CreateToken makes a random token for a principal with an access role,
+// named for what uses it (the principal's name when empty), stores its
 // hash and returns the token itself, which is never available again.
-func (s *Store) CreateToken(ctx context.Context, name string, scopes []string) (string, incidentflow.Token, error) {
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
+func (s *Store) CreateToken(ctx context.Context, name string, p incidentflow.Principal) (string, incidentflow.Token, error) {
+	secret, err := randomToken()
+	if err != nil {
 		return "", incidentflow.Token{}, err
 	}
 	id := make([]byte, 6)
 	if _, err := rand.Read(id); err != nil {
 		return "", incidentflow.Token{}, err
 	}
-	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(secret)
-	t := incidentflow.Token{ID: "tok_" + hex.EncodeToString(id), Name: name, Scopes: scopes, CreatedAt: s.now()}
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO api_tokens (id, name, scopes, hash, created_at) VALUES (?, ?, ?, ?, ?)`),
-		t.ID, t.Name, strings.Join(scopes, ","), HashToken(token), t.CreatedAt)
+	t := incidentflow.Token{ID: "tok_" + hex.EncodeToString(id), Name: name, Kind: p.Kind, Principal: p.ID, Role: p.Role, CreatedAt: s.now()}
+	if t.Name == "" {
+		t.Name = p.String() + "-" + hex.EncodeToString(id[:3])
+	}
+	token := tokenPrefix + secret
+	_, err = s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO api_tokens (id, name, principal_kind, principal_id, role, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		t.ID, t.Name, t.Kind, t.Principal, t.Role, HashToken(token), t.CreatedAt)
 	if isUniqueViolation(err) {
-		return "", t, incidentflow.Errorf(incidentflow.ECONFLICT, "a token named %q exists already", name)
+		return "", t, incidentflow.Errorf(incidentflow.ECONFLICT, "a token named %q exists already", t.Name)
 	}
 	if err != nil {
 		return "", t, wrap(err, "create token")
@@ -59,28 +52,19 @@ func (s *Store) CreateToken(ctx context.Context, name string, scopes []string) (
 
 // TokenByHash returns the unrevoked token with the given hash, or EUNAUTHORIZED.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (incidentflow.Token, error) {
-	var r tokenRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT id, name, scopes, created_at, revoked_at FROM api_tokens WHERE hash = ? AND revoked_at IS NULL`), hash)
+	var t incidentflow.Token
+	err := s.db.GetContext(ctx, &t, s.db.Rebind(`SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ? AND revoked_at IS NULL`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return incidentflow.Token{}, incidentflow.Errorf(incidentflow.EUNAUTHORIZED, "the token is not valid: unknown or revoked")
+		return t, incidentflow.Errorf(incidentflow.EUNAUTHORIZED, "the token is not valid: unknown or revoked")
 	}
-	if err != nil {
-		return incidentflow.Token{}, wrap(err, "read token")
-	}
-	return r.token(), nil
+	return t, wrap(err, "read token")
 }
 
 // Tokens lists every token, revoked ones included, oldest first.
 func (s *Store) Tokens(ctx context.Context) ([]incidentflow.Token, error) {
-	var rows []tokenRow
-	if err := s.db.SelectContext(ctx, &rows, `SELECT id, name, scopes, created_at, revoked_at FROM api_tokens ORDER BY created_at, id`); err != nil {
-		return nil, wrap(err, "list tokens")
-	}
-	out := make([]incidentflow.Token, len(rows))
-	for i, r := range rows {
-		out[i] = r.token()
-	}
-	return out, nil
+	out := []incidentflow.Token{}
+	err := s.db.SelectContext(ctx, &out, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY created_at, id`)
+	return out, wrap(err, "list tokens")
 }
 
 // RevokeToken revokes the token with the given id or name.
@@ -92,7 +76,7 @@ func (s *Store) RevokeToken(ctx context.Context, idOrName string) (incidentflow.
 	if n, _ := res.RowsAffected(); n == 0 {
 		return incidentflow.Token{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "no active token %q", idOrName)
 	}
-	var r tokenRow
-	err = s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT id, name, scopes, created_at, revoked_at FROM api_tokens WHERE id = ? OR name = ?`), idOrName, idOrName)
-	return r.token(), wrap(err, "read token")
+	var t incidentflow.Token
+	err = s.db.GetContext(ctx, &t, s.db.Rebind(`SELECT `+tokenColumns+` FROM api_tokens WHERE id = ? OR name = ?`), idOrName, idOrName)
+	return t, wrap(err, "read token")
 }

@@ -470,6 +470,8 @@ func (r *run) validateAssignRole(in AssignRoleInput) error {
 		return refused("say who takes the role: \"person\" is required")
 	case r.state.Roles[in.Role] == in.Person:
 		return refused("%s already holds %s", in.Person, in.Role)
+	case in.Person == in.By && r.in.Process.RoleApproves(in.Role):
+		return refused("%s cannot give themselves the %s role: it approves, so someone else must assign it", in.By, in.Role)
 	}
 	return nil
 }
@@ -482,7 +484,8 @@ func (r *run) assignRole(ctx workflow.Context, in AssignRoleInput) (State, error
 	if in.By != "" {
 		msg += " (assigned by " + in.By + ")"
 	}
-	r.flush(ctx, r.record(ctx, incidentflow.Change{}, r.event(ctx, "role_assigned", "", in.By, msg, map[string]any{"role": in.Role, "person": in.Person})))
+	e := r.event(ctx, "role_assigned", "", in.By, msg, map[string]any{"role": in.Role, "person": in.Person})
+	r.flush(ctx, r.record(ctx, incidentflow.Change{Roles: []incidentflow.RoleAssignment{{Role: in.Role, Person: in.Person, By: in.By, At: e.At, DedupKey: e.DedupKey}}}, e))
 	return r.state, nil
 }
 

@@ -916,7 +916,7 @@ steps:
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "high", nil))
 	s.NoError(s.env.GetWorkflowError())
 	s.Equal([]string{
-		"bob: You own follow-up INC-7-T1 of INC-7: Correct the refunds of INC-7. Due Mon 30 Nov 2026 09:00 UTC. Mark it done: POST /v1/tasks/INC-7-T1/complete",
+		"bob: You own follow-up INC-7-T1 of INC-7: Correct the refunds of INC-7. Due Mon 30 Nov 2026 09:00 UTC. Mark it done: http://api/v1/incidents/INC-7",
 		"ops: INC-7-T1 done by bob",
 	}, s.sent.lines())
 	s.Contains(s.store.kinds(), "task_created")

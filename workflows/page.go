@@ -103,7 +103,7 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 			if !waitFirst {
 				now := workflow.Now(ctx)
 				esc.Round, esc.Level, esc.NextAt = round, i+1, now.Add(level.AckWithin.Fixed)
-				in := activities.NotifyInput{Incident: r.channelIncident(), Key: fmt.Sprintf("%s/round-%d/level-%d", key, round, i+1),
+				in := activities.NotifyInput{Incident: r.channelIncident(), Actions: r.in.Links.Actions, Key: fmt.Sprintf("%s/round-%d/level-%d", key, round, i+1),
 					Step: ref, Event: "page", Level: i + 1, Targets: level.Targets, Message: msg}
 				actx := workflow.WithActivityOptions(ctx, activityOptions(s))
 				var res activities.NotifyResult

@@ -162,7 +162,7 @@ func (r *run) invite(ctx workflow.Context, s *dsl.Step, ref, key string, p *Revi
 		verb, kind = "moved", "review_rescheduled"
 	}
 	when := r.localTime(p.Start)
-	msg := fmt.Sprintf("%s is %s for %s (%s). Mark it held: POST /v1/incidents/%s/review", p.Title, verb, when, dsl.Duration{Fixed: p.End.Sub(p.Start)}, r.state.Ref)
+	msg := fmt.Sprintf("%s is %s for %s (%s). Once it is held, mark it held: %s", p.Title, verb, when, dsl.Duration{Fixed: p.End.Sub(p.Start)}, dsl.LinkMarker(dsl.LinkReview, ""))
 	note := ""
 	if p.Start.After(p.Latest) {
 		note = fmt.Sprintf("; no slot in working hours fits before %s, so this is the first after it", r.localTime(p.Latest))
@@ -177,7 +177,7 @@ func (r *run) invite(ctx workflow.Context, s *dsl.Step, ref, key string, p *Revi
 // deliverWith is deliver for reviews: their own event, channel and invitation.
 func (r *run) deliverWith(ctx workflow.Context, s *dsl.Step, ref, key, event string, targets []dsl.Target, msg, via string, inv *channels.Invitation) (failed bool) {
 	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
-	in := activities.NotifyInput{Incident: r.channelIncident(), Key: key, Step: ref, Event: event,
+	in := activities.NotifyInput{Incident: r.channelIncident(), Actions: r.in.Links.Actions, Key: key, Step: ref, Event: event,
 		Targets: targets, Roles: maps.Clone(r.state.Roles), Message: msg, Via: via, Invitation: inv}
 	return r.notifyResult(ctx, s, ref, workflow.ExecuteActivity(actx, a.Notify, in))
 }

@@ -276,7 +276,7 @@ func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 // retry and timeout, and reports whether a delivery failed for good.
 func (r *run) deliver(ctx workflow.Context, s *dsl.Step, ref, key string, targets []dsl.Target, msg string) (failed bool) {
 	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
-	in := activities.NotifyInput{Incident: r.channelIncident(), Key: key, Step: ref, Event: "notify",
+	in := activities.NotifyInput{Incident: r.channelIncident(), Actions: r.in.Links.Actions, Key: key, Step: ref, Event: "notify",
 		Targets: targets, Roles: maps.Clone(r.state.Roles), Message: msg}
 	return r.notifyResult(ctx, s, ref, workflow.ExecuteActivity(actx, a.Notify, in))
 }
@@ -420,7 +420,13 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 		roles := maps.Clone(r.state.Roles)
 		maps.Copy(roles, set.Roles)
 		r.state.Roles = roles
-		events = append(events, r.event(ctx, "roles_changed", ref, "", "Roles assigned by the process", map[string]any{"roles": set.Roles}))
+		e := r.event(ctx, "roles_changed", ref, "", "Roles assigned by the process", map[string]any{"roles": set.Roles})
+		names := slices.Sorted(maps.Keys(set.Roles)) //workflowcheck:ignore
+		for _, role := range names {
+			change.Roles = append(change.Roles, incidentflow.RoleAssignment{Role: role, Person: set.Roles[role], By: "process", At: e.At,
+				DedupKey: e.DedupKey + "/" + role})
+		}
+		events = append(events, e)
 	}
 	if len(events) > 0 {
 		r.record(ctx, change, events...)

@@ -91,7 +91,7 @@ func (r *run) tellOwner(ctx workflow.Context, s *dsl.Step, ref, key string, task
 	if task.DueAt != nil {
 		tell += " Due " + r.localTime(*task.DueAt) + "."
 	}
-	tell += fmt.Sprintf(" Mark it done: POST /v1/tasks/%s/complete", task.ID)
+	tell += " Mark it done: " + dsl.LinkMarker(dsl.LinkComplete, task.ID)
 	return r.deliver(ctx, s, ref, key, []dsl.Target{{Kind: "person", ID: task.Owner}}, tell)
 }
 

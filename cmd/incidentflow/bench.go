@@ -125,7 +125,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	token, _, err := st.CreateToken(ctx, "bench", []string{incidentflow.ScopeAdmin})
+	token, _, err := st.CreateToken(ctx, "", incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: "bench", Role: incidentflow.RoleAdmin})
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,11 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cl.Close()
-	w, err := startWorker(cl, st, cat, logger, getenv, io.Discard, reg, func(w sdkworker.Worker) {
+	signer, err := devLinkSigner(tmp)
+	if err != nil {
+		return err
+	}
+	w, err := startWorker(cl, st, cat, signer, logger, getenv, io.Discard, reg, func(w sdkworker.Worker) {
 		w.RegisterWorkflowWithOptions(bench.BaselineWorkflow, workflow.RegisterOptions{Name: bench.BaselineName})
 		w.RegisterWorkflowWithOptions(bench.PaddedBaselineWorkflow, workflow.RegisterOptions{Name: bench.PaddedBaselineName})
 	})
@@ -150,7 +154,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	apiAddr := "127.0.0.1:" + strconv.Itoa(port)
 	server := api.New(apiConfig(st, cl, cat, logger, "http://"+apiAddr, "", "default", reg))
 	apiCtx, stopAPI := context.WithCancel(ctx)
-	wait, err := serveHTTP(apiCtx, apiAddr, server.Handler(), logger)
+	wait, err := serveHTTP(apiCtx, apiAddr, appHandler(server, st, signer, logger), logger)
 	if err != nil {
 		stopAPI()
 		return err

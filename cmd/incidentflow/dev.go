@@ -88,7 +88,11 @@ func (e environment) dev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cl.Close()
-	w, err := startWorker(cl, st, cat, logger, e.getenv, e.stdout, reg)
+	signer, err := devLinkSigner(dataDir)
+	if err != nil {
+		return fmt.Errorf("dev link secret: %w", err)
+	}
+	w, err := startWorker(cl, st, cat, signer, logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err
 	}
@@ -96,7 +100,7 @@ func (e environment) dev(ctx context.Context, args []string) error {
 
 	apiURL, uiURL := "http://"+c.apiAddr, "http://"+c.uiAddr
 	server := api.New(apiConfig(st, cl, cat, logger, apiURL, uiURL, namespace, reg))
-	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), logger)
+	wait, err := serveHTTP(ctx, c.apiAddr, appHandler(server, st, signer, logger), logger)
 	if err != nil {
 		return err
 	}
@@ -108,7 +112,7 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	}
 	tokenNote := "in " + tokenPath
 	if newToken {
-		tokenNote = "created, admin scope, written to " + tokenPath
+		tokenNote = "created, admin, written to " + tokenPath
 	}
 	fmt.Fprintf(e.stdout, `incidentflow dev is running
   API          %s

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -119,6 +121,15 @@ func (d *devProcess) stop(t *testing.T) {
 	require.Contains(t, d.out.String(), "incidentflow dev stopped")
 }
 
+// as returns the header of a request a person of the directory makes: a
+// responder's token of theirs, made with incidentflow token create.
+func (d *devProcess) as(t *testing.T, person string) []string {
+	t.Helper()
+	out, err := exec.Command(binary, "token", "create", "--person", person, "--role", "responder", "--data", d.dataDir).Output()
+	require.NoError(t, err)
+	return []string{"Authorization", "Bearer " + strings.TrimSpace(string(out))}
+}
+
 func (d *devProcess) call(t *testing.T, method, path, body string, headers ...string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+d.api+path, strings.NewReader(body))
@@ -149,7 +160,7 @@ func TestDevEndToEnd(t *testing.T) {
 	d := startDev(t, t.TempDir())
 	require.Contains(t, d.out.String(), "API          http://"+d.api)
 	require.Contains(t, d.out.String(), "Temporal UI  http://"+d.ui)
-	require.Contains(t, d.out.String(), "API token    created, admin scope, written to "+filepath.Join(d.dataDir, "token"))
+	require.Contains(t, d.out.String(), "API token    created, admin, written to "+filepath.Join(d.dataDir, "token"))
 	info, err := os.Stat(filepath.Join(d.dataDir, "token"))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the token file is for its owner only")
@@ -185,11 +196,11 @@ func TestDevEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, strings.ToLower(string(page)), "<html")
 
-	code, body := d.call(t, "POST", "/v1/incidents/INC-1/acknowledge", `{"by":"alice"}`)
+	code, body := d.call(t, "POST", "/v1/incidents/INC-1/acknowledge", `{}`)
 	require.Equal(t, http.StatusOK, code, body)
 	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"no-such-status"}`)
 	require.Equal(t, http.StatusUnprocessableEntity, code, body)
-	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"resolved","by":"alice"}`)
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"resolved"}`)
 	require.Equal(t, http.StatusOK, code, body)
 
 	code, tl := d.call(t, "GET", "/v1/incidents/INC-1/timeline", "")
@@ -203,7 +214,7 @@ func TestDevEndToEnd(t *testing.T) {
 	require.Contains(t, kinds, "delivered")
 	require.Contains(t, kinds, "status_changed")
 	waitActive(t, d, "INC-1", "Hold the post-incident review")
-	code, body = d.call(t, "POST", "/v1/incidents/INC-1/review", `{"by":"alice","write_up":"https://wiki.example.com/INC-1"}`)
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/review", `{"write_up":"https://wiki.example.com/INC-1"}`)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Eventually(t, func() bool {
 		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")
@@ -241,7 +252,7 @@ func TestDevRestartContinuesOpenIncidents(t *testing.T) {
 
 	d.stop(t)
 	d = startDev(t, data, d.api, d.temporal, d.ui)
-	code, body := d.call(t, "POST", "/v1/incidents/INC-1/signals/contained", `{"by":"carol"}`)
+	code, body := d.call(t, "POST", "/v1/incidents/INC-1/signals/contained", `{}`)
 	require.Equal(t, http.StatusOK, code, body)
 	waitActive(t, d, "INC-1", "Wait until resolved")
 
@@ -249,10 +260,10 @@ func TestDevRestartContinuesOpenIncidents(t *testing.T) {
 	require.NoError(t, d.cmd.Process.Kill())
 	_ = d.cmd.Wait()
 	d = startDev(t, data, d.api, d.temporal, d.ui)
-	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"resolved","by":"carol"}`)
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/status", `{"status":"resolved"}`)
 	require.Equal(t, http.StatusOK, code, body)
 	waitActive(t, d, "INC-1", "Hold the security review")
-	code, body = d.call(t, "POST", "/v1/incidents/INC-1/review", `{"by":"carol"}`)
+	code, body = d.call(t, "POST", "/v1/incidents/INC-1/review", `{}`)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Eventually(t, func() bool {
 		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")
@@ -320,6 +331,7 @@ func TestConfigProblemsAreReportedTogether(t *testing.T) {
 	err := run(context.Background(), []string{"api", "--api-addr", "nonsense"}, func(k string) string { return env[k] }, &out, &errOut)
 	require.EqualError(t, err, `invalid configuration:
   --log-level "loud" must be debug, info, warn or error
+  --link-secret is required, at least 32 bytes, the same for every api and worker: set INCIDENTFLOW_LINK_SECRET (or _FILE) to, for example, the output of openssl rand -hex 32
   --database-url is required: set DATABASE_URL to a PostgreSQL URL
   --temporal-tls-cert and --temporal-tls-key go together
   --api-addr "nonsense" must be host:port`)
@@ -366,4 +378,89 @@ func TestBenchQuick(t *testing.T) {
 	require.InDelta(t, r.Overhead.Calibration.PaddingEvents, r.Overhead.Calibration.MeasuredPadding, 1)
 	require.Contains(t, string(logs), "is not judged", "a quick run does not judge the 10% target")
 	require.Equal(t, 100, r.Scale.Open)
+}
+
+// A paged person acts from the page: the page carries a link of their own,
+// which shows a page with one button (opening it does nothing), acknowledges
+// as them when pressed, and works once; a forged or cut link is refused.
+func TestActionLinks(t *testing.T) {
+	d := startDev(t, t.TempDir())
+	defer d.kill()
+	code, inc := d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"Checkout is down","severity":"critical"}`)
+	require.Equal(t, http.StatusCreated, code, inc)
+	ref := inc["ref"].(string)
+	link := regexp.MustCompile(`\[` + ref + `\] Page level 1 critical → [^:]+ \((\w+)\) via #console: .*Acknowledge: (http://\S+/act/[A-Za-z0-9_.-]+)`)
+	var person, url string
+	require.Eventually(t, func() bool {
+		m := link.FindStringSubmatch(d.out.String())
+		if m != nil {
+			person, url = m[1], m[2]
+		}
+		return m != nil
+	}, 20*time.Second, 100*time.Millisecond, "the page carries an acknowledgement link: %s", d.out.String())
+	require.True(t, strings.HasPrefix(url, "http://"+d.api+"/act/"), url)
+
+	get := func(u string) (int, string) {
+		resp, err := http.Get(u)
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		b, _ := io.ReadAll(resp.Body)
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'self'")
+		return resp.StatusCode, string(b)
+	}
+	post := func(u string) (int, string) {
+		resp, err := http.Post(u, "application/x-www-form-urlencoded", nil)
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, page := get(url)
+	require.Equal(t, http.StatusOK, code, page)
+	require.Contains(t, page, "Checkout is down")
+	require.Regexp(t, `<form method="post" action="/act/[^"]+">\s*<button type="submit" class="primary">Acknowledge as `, page)
+	code, st := d.call(t, "GET", "/v1/incidents/"+ref, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Nil(t, st["acknowledged_by"], "opening the link does nothing")
+
+	code, page = post(url[:len(url)-2])
+	require.Equal(t, http.StatusBadRequest, code, "a link cut short")
+	require.Contains(t, page, "This is not a link incidentflow made")
+
+	code, page = post(url)
+	require.Equal(t, http.StatusOK, code, page)
+	require.Contains(t, page, "You acknowledged "+ref)
+	_, st = d.call(t, "GET", "/v1/incidents/"+ref, "")
+	require.Equal(t, person, st["acknowledged_by"], "acknowledged as the person the page was for")
+
+	code, page = post(url)
+	require.Equal(t, http.StatusConflict, code, page)
+	require.Contains(t, page, "it acts once")
+	_, tl := d.call(t, "GET", "/v1/incidents/"+ref+"/timeline", "")
+	acks := 0
+	for _, e := range tl["events"].([]any) {
+		if e.(map[string]any)["kind"] == "acknowledged" {
+			acks++
+		}
+	}
+	require.Equal(t, 1, acks)
+
+	// Every step of it is in the audit log, whose chain holds until an
+	// entry is changed behind its back.
+	d.stop(t)
+	out, err := exec.Command(binary, "audit", "verify", "--data", d.dataDir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Regexp(t, `audit log: \d+ entries, the chain is intact \(last hash [0-9a-f]{64}\)`, string(out))
+	out, err = exec.Command(binary, "audit", "export", "--data", d.dataDir).Output()
+	require.NoError(t, err)
+	require.Contains(t, string(out), `"principal":"`+person+`","via":"link","action":"link acknowledge","target":"`+ref+`","outcome":"done"`)
+	require.Contains(t, string(out), `"action":"link acknowledge","target":"`+ref+`","outcome":"refused"`, "the second press is refused, and audited")
+	db, err := sql.Open("sqlite", filepath.Join(d.dataDir, "incidentflow.db"))
+	require.NoError(t, err)
+	_, err = db.Exec(`UPDATE audit_log SET principal = 'someone else' WHERE seq = 2`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	out, err = exec.Command(binary, "audit", "verify", "--data", d.dataDir).CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "audit log: the chain is broken: entry 2 was changed")
 }

@@ -142,12 +142,12 @@ func TestWorkerKilledMidDeliveryAndMidEscalation(t *testing.T) {
 	defer receiver.Close()
 
 	apiAddr := freeAddr(t)
-	env := append(os.Environ(), "DATABASE_URL="+storetest.URL(t, store.Postgres), "TEMPORAL_ADDRESS="+temporalAddr,
+	env := append(os.Environ(), "DATABASE_URL="+storetest.URL(t, store.Postgres), "TEMPORAL_ADDRESS="+temporalAddr, "INCIDENTFLOW_LINK_SECRET="+testLinkSecret,
 		"INCIDENTFLOW_API_ADDR="+apiAddr, "INCIDENTFLOW_PROCESSES="+procs, "INCIDENTFLOW_LOG_FORMAT=json",
 		"DRILL_HOOK_URL="+receiver.URL, "DRILL_HOOK_SECRET=s3cret")
 	out, err := command(env, "migrate").CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	out, err = command(env, "token", "create", "--name", "drill", "--scope", "declare,respond").Output()
+	out, err = command(env, "token", "create", "--service", "drill", "--role", "responder").Output()
 	require.NoError(t, err)
 	d := &devProcess{api: apiAddr, token: strings.TrimSpace(string(out))}
 
@@ -197,9 +197,9 @@ func TestWorkerKilledMidDeliveryAndMidEscalation(t *testing.T) {
 	gap := hook.at[level(2, "bob")].Sub(hook.at[level(1, "alice")])
 	hook.mu.Unlock()
 	require.InDelta(t, 20, gap.Seconds(), 8, "level 2 follows level 1 by its ack window")
-	code, body := d.call(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{"by":"bob"}`)
+	code, body := d.call(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`)
 	require.Equal(t, http.StatusOK, code, body)
-	code, body = d.call(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"closed","by":"bob"}`)
+	code, body = d.call(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"closed"}`)
 	require.Equal(t, http.StatusOK, code, body)
 
 	received, accepted = hook.snapshot()
@@ -232,10 +232,11 @@ func TestPostgresOutage(t *testing.T) {
 	require.NoError(t, err)
 	defer srv.Stop()
 	apiAddr := freeAddr(t)
-	env := append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+temporalAddr, "INCIDENTFLOW_API_ADDR="+apiAddr, "INCIDENTFLOW_LOG_FORMAT=json")
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+temporalAddr, "INCIDENTFLOW_API_ADDR="+apiAddr, "INCIDENTFLOW_LOG_FORMAT=json",
+		"INCIDENTFLOW_LINK_SECRET="+testLinkSecret)
 	out, err := command(env, "migrate", "--skip-temporal").CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	out, err = command(env, "token", "create", "--name", "ops", "--scope", "declare,respond").Output()
+	out, err = command(env, "token", "create", "--service", "ops", "--role", "responder").Output()
 	require.NoError(t, err)
 	d := &devProcess{api: apiAddr, token: strings.TrimSpace(string(out))}
 	apiLogs, workerLogs := &syncBuffer{}, &syncBuffer{}
@@ -345,7 +346,7 @@ func TestProcessChangedWhileIncidentsAreOpen(t *testing.T) {
 	waitActive(t, d, "INC-2", "Wait for go")
 	require.NotEqual(t, old["process_hash"], fresh["process_hash"])
 	for _, ref := range []string{"INC-1", "INC-2"} {
-		code, body := d.call(t, "POST", "/v1/incidents/"+ref+"/signals/go", `{"by":"drill"}`)
+		code, body := d.call(t, "POST", "/v1/incidents/"+ref+"/signals/go", `{}`)
 		require.Equal(t, http.StatusOK, code, body)
 	}
 	require.Eventually(t, func() bool {
@@ -461,16 +462,20 @@ func TestDevKilledWithEveryKindOfWait(t *testing.T) {
 	require.GreaterOrEqual(t, strings.Count(out, "round of INC-1"), 5, "rounds every 10s carried on")
 
 	// The waits for people carry on too.
-	for _, req := range []struct{ path, body string }{
-		{"/v1/incidents/INC-1/approvals", `{"by":"alice"}`},
-		{"/v1/tasks/INC-1-T1/complete", `{"by":"alice"}`},
-		{"/v1/incidents/INC-1/signals/go", `{"by":"alice"}`},
+	alice := d.as(t, "alice") // the dpo approves in person
+	for _, req := range []struct {
+		path, body string
+		as         []string
+	}{
+		{"/v1/incidents/INC-1/approvals", `{}`, alice},
+		{"/v1/tasks/INC-1-T1/complete", `{}`, nil},
+		{"/v1/incidents/INC-1/signals/go", `{}`, nil},
 	} {
-		code, body := d.call(t, "POST", req.path, req.body)
+		code, body := d.call(t, "POST", req.path, req.body, req.as...)
 		require.Equal(t, http.StatusOK, code, "%s: %v", req.path, body)
 	}
 	waitActive(t, d, "INC-1", "Review")
-	code, body := d.call(t, "POST", "/v1/incidents/INC-1/review", `{"by":"alice"}`)
+	code, body := d.call(t, "POST", "/v1/incidents/INC-1/review", `{}`)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Eventually(t, func() bool {
 		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")

@@ -41,7 +41,8 @@ Usage:
   incidentflow worker    run the Temporal worker against PostgreSQL and Temporal
   incidentflow migrate   apply database migrations and register Temporal search attributes
   incidentflow validate [DIR]   check process files and the directory, reporting file:line:col: message
-  incidentflow token create|list|revoke   manage API tokens (scopes declare, respond, admin)
+  incidentflow token create|list|revoke   manage API tokens of people and services (roles viewer, responder, declarer, admin)
+  incidentflow audit export|verify       write the audit log as JSON lines, or check its hash chain
   incidentflow simulate PROCESS [flags]   run a process in simulated time and print its timeline
   incidentflow bench [--quick] [--scale]  measure declare latency, time to first page, the interpreter
                                           against hand-written Temporal code, and many open incidents
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return env.validate(args[1:])
 	case "token":
 		return env.token(ctx, args[1:])
+	case "audit":
+		return env.audit(ctx, args[1:])
 	case "simulate":
 		return env.simulate(args[1:])
 	case "bench":

@@ -13,12 +13,14 @@ import (
 
 	"github.com/incidentflow/incidentflow/api"
 	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
 )
 
 // prodConfig configures api, worker and migrate.
 type prodConfig struct {
 	databaseURL  string
+	linkSecret   string
 	processesDir string
 	apiAddr      string
 	publicURL    string
@@ -35,6 +37,7 @@ func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
 	f.logging(&c.log)
 	if name != "migrate" {
 		f.str(&c.processesDir, "processes", "INCIDENTFLOW_PROCESSES", "", "directory of process files and directory.yaml (default: the built-in processes)")
+		f.secret(&c.linkSecret, "link-secret", "INCIDENTFLOW_LINK_SECRET", "secret that signs the action links in messages, the same for every api and worker (at least 32 bytes: openssl rand -hex 32)")
 	}
 	if name == "worker" {
 		f.str(&c.metricsAddr, "metrics-addr", "INCIDENTFLOW_METRICS_ADDR", "", "serve Prometheus metrics at http://ADDR/ (default: off)")
@@ -47,7 +50,10 @@ func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
 	return f
 }
 
-func (c prodConfig) check(f *flags) {
+func (c prodConfig) check(f *flags, name string) {
+	if name != "migrate" && len(c.linkSecret) < links.MinSecret {
+		f.problem("--link-secret is required, at least %d bytes, the same for every api and worker: set INCIDENTFLOW_LINK_SECRET (or _FILE) to, for example, the output of openssl rand -hex 32", links.MinSecret)
+	}
 	switch {
 	case c.databaseURL == "":
 		f.problem("--database-url is required: set DATABASE_URL to a PostgreSQL URL")
@@ -82,6 +88,7 @@ func openChecked(ctx context.Context, databaseURL string) (*store.Store, error) 
 // loaded, database and Temporal reached.
 type connected struct {
 	config prodConfig
+	links  *links.Signer
 	logger *slog.Logger
 	cat    *dsl.Catalog
 	store  *store.Store
@@ -99,7 +106,7 @@ func (e environment) connect(ctx context.Context, name, summary string, args []s
 		return nil, nil, err
 	}
 	logger := c.log.logger(f, e.stderr)
-	c.check(f)
+	c.check(f, name)
 	if err := f.check(); err != nil {
 		return nil, nil, err
 	}
@@ -117,7 +124,13 @@ func (e environment) connect(ctx context.Context, name, summary string, args []s
 		_ = st.Close()
 		return nil, nil, err
 	}
-	return &connected{config: c, logger: logger, cat: cat, store: st, client: cl, registry: reg}, func() { cl.Close(); _ = st.Close() }, nil
+	signer, err := links.New([]byte(c.linkSecret))
+	if err != nil {
+		cl.Close()
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return &connected{config: c, links: signer, logger: logger, cat: cat, store: st, client: cl, registry: reg}, func() { cl.Close(); _ = st.Close() }, nil
 }
 
 func (e environment) api(ctx context.Context, args []string) error {
@@ -135,7 +148,7 @@ func (e environment) api(ctx context.Context, args []string) error {
 		c.publicURL = "http://" + net.JoinHostPort(host, port)
 	}
 	server := api.New(apiConfig(conn.store, conn.client, conn.cat, conn.logger, c.publicURL, c.uiURL, c.temporal.namespace, conn.registry))
-	wait, err := serveHTTP(ctx, c.apiAddr, server.Handler(), conn.logger)
+	wait, err := serveHTTP(ctx, c.apiAddr, appHandler(server, conn.store, conn.links, conn.logger), conn.logger)
 	if err != nil {
 		return err
 	}
@@ -151,7 +164,7 @@ func (e environment) worker(ctx context.Context, args []string) error {
 	}
 	defer closeAll()
 	reg := conn.registry
-	w, err := startWorker(conn.client, conn.store, conn.cat, conn.logger, e.getenv, e.stdout, reg)
+	w, err := startWorker(conn.client, conn.store, conn.cat, conn.links, conn.logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err
 	}
@@ -178,7 +191,7 @@ func (e environment) migrate(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := c.log.logger(f, e.stderr)
-	c.check(f)
+	c.check(f, "migrate")
 	if err := f.check(); err != nil {
 		return err
 	}

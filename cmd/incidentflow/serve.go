@@ -20,7 +20,9 @@ import (
 	"github.com/incidentflow/incidentflow/api"
 	"github.com/incidentflow/incidentflow/channels"
 	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/web"
 	"github.com/incidentflow/incidentflow/worker"
 )
 
@@ -36,13 +38,13 @@ func newRegistry() *prometheus.Registry {
 }
 
 // startWorker builds the activities' dependencies and starts the worker.
-func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, logger *slog.Logger, getenv func(string) string, console io.Writer, reg prometheus.Registerer, also ...func(sdkworker.Worker)) (sdkworker.Worker, error) {
+func startWorker(cl client.Client, st *store.Store, cat *dsl.Catalog, signer *links.Signer, logger *slog.Logger, getenv func(string) string, console io.Writer, reg prometheus.Registerer, also ...func(sdkworker.Worker)) (sdkworker.Worker, error) {
 	senders, problems := channels.Build(cat.Directory, channels.Config{Console: &linePrinter{w: console}, Getenv: getenv})
 	for _, p := range problems {
 		logger.Warn("channel unavailable: deliveries to it will fail", "error", p)
 	}
 	w := worker.New(cl, &activities.Activities{Store: st, Directory: cat.Directory, Channels: senders, Secrets: getenv,
-		Deliveries: activities.NewDeliveriesCounter(reg), Durations: activities.NewDurations(reg)})
+		Deliveries: activities.NewDeliveriesCounter(reg), Durations: activities.NewDurations(reg), Links: signer})
 	for _, register := range also {
 		register(w)
 	}
@@ -99,4 +101,16 @@ func (p *linePrinter) Println(line string) {
 // apiConfig is the API's wiring common to dev and api.
 func apiConfig(st *store.Store, cl client.Client, cat *dsl.Catalog, logger *slog.Logger, baseURL, uiURL, namespace string, reg *prometheus.Registry) api.Config {
 	return api.Config{Store: st, Temporal: cl, Catalog: cat, Logger: logger, BaseURL: baseURL, UIURL: uiURL, Namespace: namespace, Metrics: reg}
+}
+
+// appHandler serves the API under /v1 (and its health and metrics) and the
+// web app everywhere else, from one address.
+func appHandler(server *api.Server, st *store.Store, signer *links.Signer, logger *slog.Logger) http.Handler {
+	app := web.New(web.Config{App: server, Store: st, Links: signer, Logger: logger}).Handler()
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, server.Handler())
+	}
+	mux.Handle("/", app)
+	return mux
 }

@@ -1,50 +1,47 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"flag"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
 )
 
-// scopeList collects --scope flags, repeated or comma-separated.
-type scopeList []string
-
-func (s *scopeList) String() string { return strings.Join(*s, ",") }
-
-func (s *scopeList) Set(v string) error {
-	for _, scope := range strings.Split(v, ",") {
-		if !slices.Contains(incidentflow.Scopes, scope) {
-			return fmt.Errorf("unknown scope %q: use %s", scope, strings.Join(incidentflow.Scopes, ", "))
-		}
-		*s = append(*s, scope)
-	}
-	return nil
-}
-
 // token manages API tokens: create prints a new token once, list shows them
-// (never their secrets), revoke ends one.
+// (never their secrets), revoke ends one. A token belongs to a principal — a
+// person of the directory or a named service — and acts with a role.
 func (e environment) token(ctx context.Context, args []string) error {
 	if len(args) == 0 || !slices.Contains([]string{"create", "list", "revoke"}, args[0]) {
-		fmt.Fprintln(e.stderr, "Usage: incidentflow token create --name NAME --scope declare|respond|admin\n       incidentflow token list\n       incidentflow token revoke ID|NAME")
+		fmt.Fprintln(e.stderr, "Usage: incidentflow token create --person ID --role viewer|responder|admin [--name NAME]\n"+
+			"       incidentflow token create --service NAME --role declarer|viewer|responder|admin\n"+
+			"       incidentflow token list\n       incidentflow token revoke ID|NAME")
 		return exitCode(2)
 	}
-	var databaseURL, name string
-	var scopes scopeList
+	var databaseURL, name, person, service, role, processesDir string
 	f := e.flags("token "+args[0], "Manages API tokens in the database (DATABASE_URL, or the dev database in --data).")
 	f.secret(&databaseURL, "database-url", "DATABASE_URL", "PostgreSQL URL, or sqlite:PATH")
 	dataDir := f.fs.String("data", ".incidentflow", "the dev data directory, used when no database URL is given")
 	if args[0] == "create" {
-		f.fs.StringVar(&name, "name", "", "a name saying who uses the token, like oncall-bot (required)")
-		f.fs.Var(&scopes, "scope", "declare, respond or admin; repeat or comma-separate for several (required)")
+		f.fs.StringVar(&person, "person", "", "the person of the directory the token acts as")
+		f.fs.StringVar(&service, "service", "", "the name of the service the token acts as, like alertmanager")
+		f.fs.StringVar(&role, "role", "", "viewer, responder, declarer (services that only declare and send alerts) or admin")
+		f.fs.StringVar(&name, "name", "", "a name saying what uses the token (default: its principal and a suffix)")
+		f.str(&processesDir, "processes", "INCIDENTFLOW_PROCESSES", "", "directory of process files and directory.yaml, to find --person in (default: the built-in processes)")
 	}
 	if err := f.parse(args[1:]); err != nil {
 		return err
@@ -52,14 +49,43 @@ func (e environment) token(ctx context.Context, args []string) error {
 	if databaseURL == "" {
 		databaseURL = "sqlite:" + filepath.Join(*dataDir, "incidentflow.db")
 	}
-	if args[0] == "create" && (name == "" || len(scopes) == 0) {
-		f.problem("token create needs --name and at least one --scope")
+	var p incidentflow.Principal
+	if args[0] == "create" {
+		switch {
+		case (person == "") == (service == ""):
+			f.problem("token create needs --person ID or --service NAME, one of them")
+		case service != "" && !serviceName.MatchString(service):
+			f.problem("--service %q must be lower-case letters, digits, - and _", service)
+		case service != "":
+			p = incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: service, Role: role}
+		default:
+			p = incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: person, Role: role}
+		}
+		switch {
+		case !slices.Contains(incidentflow.AccessRoles, role):
+			f.problem("--role %q must be one of %s", role, strings.Join(incidentflow.AccessRoles, ", "))
+		case role == incidentflow.RoleDeclarer && person != "":
+			f.problem("--role declarer is for services that only declare; a person declares as a responder")
+		}
 	}
 	if args[0] == "revoke" && f.fs.NArg() != 1 {
 		f.problem("token revoke needs the id or name of one token")
 	}
 	if err := f.check(); err != nil {
 		return err
+	}
+	if p.IsPerson() {
+		cat, err := e.catalog(processesDir)
+		if err != nil {
+			return err
+		}
+		found, ok := cat.Directory.Person(person)
+		if !ok {
+			return fmt.Errorf("%q is not a person of the directory%s", person, dsl.DidYouMean(person, personIDs(cat.Directory)))
+		}
+		if incidentflow.CapRole(role, found.AccessRole()) != role {
+			fmt.Fprintf(e.stderr, "Note: %s's access in the directory is %s, so the token acts as a %s.\n", person, found.AccessRole(), found.AccessRole())
+		}
 	}
 	st, err := openChecked(ctx, databaseURL)
 	if err != nil {
@@ -68,11 +94,14 @@ func (e environment) token(ctx context.Context, args []string) error {
 	defer func() { _ = st.Close() }()
 	switch args[0] {
 	case "create":
-		secret, t, err := st.CreateToken(ctx, name, scopes)
+		secret, t, err := st.CreateToken(ctx, name, p)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "Created token %s (%s) with scopes %s. It is shown once; store it now:\n", t.ID, t.Name, strings.Join(t.Scopes, ", "))
+		if err := record(ctx, st, "token create", t.ID, fmt.Sprintf("%s for %s as a %s", t.Name, p, t.Role)); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "Created token %s (%s) for %s as a %s. It is shown once; store it now:\n", t.ID, t.Name, p, t.Role)
 		fmt.Fprintln(e.stdout, secret)
 	case "list":
 		tokens, err := st.Tokens(ctx)
@@ -80,13 +109,14 @@ func (e environment) token(ctx context.Context, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tNAME\tPRINCIPAL\tROLE\tCREATED\tREVOKED")
 		for _, t := range tokens {
 			revoked := "-"
 			if t.RevokedAt != nil {
 				revoked = t.RevokedAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(t.Scopes, ","), t.CreatedAt.UTC().Format(time.RFC3339), revoked)
+			who := incidentflow.Principal{Kind: t.Kind, ID: t.Principal}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, who, t.Role, t.CreatedAt.UTC().Format(time.RFC3339), revoked)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -94,12 +124,24 @@ func (e environment) token(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := record(ctx, st, "token revoke", t.ID, t.Name); err != nil {
+			return err
+		}
 		fmt.Fprintf(e.stdout, "revoked %s (%s)\n", t.ID, t.Name)
 	}
 	return nil
 }
 
-var _ flag.Value = (*scopeList)(nil)
+// serviceName is what a service principal may be called.
+var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func personIDs(dir *dsl.Directory) []string {
+	ids := make([]string, len(dir.People))
+	for i, p := range dir.People {
+		ids[i] = p.ID
+	}
+	return ids
+}
 
 // devToken makes sure a dev data directory has an admin token: on first start
 // it creates one and writes it to <data>/token, readable by its owner only.
@@ -109,9 +151,39 @@ func devToken(ctx context.Context, st *store.Store, dataDir string) (path string
 	if err != nil || len(tokens) > 0 {
 		return path, false, err
 	}
-	secret, _, err := st.CreateToken(ctx, "dev-admin", []string{incidentflow.ScopeAdmin})
+	secret, t, err := st.CreateToken(ctx, "dev-admin", incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: "dev", Role: incidentflow.RoleAdmin})
 	if err != nil {
 		return path, false, err
 	}
+	if err := record(ctx, st, "token create", t.ID, "dev-admin for service:dev as an admin, by incidentflow dev"); err != nil {
+		return path, false, err
+	}
 	return path, true, os.WriteFile(path, []byte(secret+"\n"), 0o600) // owner only
+}
+
+// devLinkSigner signs a dev data directory's action links with a secret of
+// its own: made on first start and kept in <data>/link-secret, readable by
+// its owner only, so links keep working across restarts.
+func devLinkSigner(dataDir string) (*links.Signer, error) {
+	path := filepath.Join(dataDir, "link-secret")
+	secret, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		secret = []byte(hex.EncodeToString(b))
+		err = os.WriteFile(path, secret, 0o600)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return links.New(bytes.TrimSpace(secret))
+}
+
+// record writes what an operator did on the command line to the audit log.
+func record(ctx context.Context, st *store.Store, action, target, detail string) error {
+	_, err := st.AppendAudit(ctx, store.AuditEntry{At: time.Now(), Principal: operator(), Via: "cli", Action: action, Target: target,
+		Outcome: "done", Detail: detail})
+	return err
 }

@@ -1,0 +1,226 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/store"
+)
+
+// Caller is the authenticated principal of a request and how it was known.
+type Caller struct {
+	incidentflow.Principal
+	// Via is how: token:ID, session, link.
+	Via string
+}
+
+// callerKey is where authentication leaves the request's Caller.
+const callerKey = "incidentflow.caller"
+
+// caller returns the request's authenticated principal.
+func caller(c *gin.Context) Caller { return c.MustGet(callerKey).(Caller) }
+
+// callerID identifies who sends the request, for what belongs to them.
+func callerID(c *gin.Context) string { return caller(c).String() }
+
+// authenticate admits a request with a valid bearer token, as the token's
+// principal, and anything else with a 401 in the one error shape. A
+// person's token acts with the lesser of its role and the person's access
+// in the directory; a person no longer in the directory is refused.
+func (s *Server) authenticate(c *gin.Context) {
+	header := c.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || token == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="incidentflow"`)
+		s.fail(c, incidentflow.Errorf(incidentflow.EUNAUTHORIZED, "send an API token: Authorization: Bearer <token> (incidentflow token create)"))
+		c.Abort()
+		return
+	}
+	t, err := s.cfg.Store.TokenByHash(c.Request.Context(), store.HashToken(strings.TrimSpace(token)))
+	if err == nil {
+		var p incidentflow.Principal
+		if p, err = s.Principal(t.Kind, t.Principal, t.Role); err == nil {
+			c.Set(callerKey, Caller{Principal: p, Via: "token:" + t.ID})
+			c.Next()
+			return
+		}
+	}
+	if incidentflow.ErrorCode(err) == incidentflow.EUNAUTHORIZED {
+		c.Header("WWW-Authenticate", `Bearer realm="incidentflow", error="invalid_token"`)
+	}
+	s.fail(c, err)
+	c.Abort()
+}
+
+// Principal is the principal of a kind and id, acting with role: a person
+// must be in the directory, and acts at most with the access it gives them.
+func (s *Server) Principal(kind, id, role string) (incidentflow.Principal, error) {
+	p := incidentflow.Principal{Kind: kind, ID: id, Name: id, Role: role}
+	if kind != incidentflow.PersonPrincipal {
+		return p, nil
+	}
+	person, ok := s.cfg.Catalog.Directory.Person(id)
+	if !ok {
+		return p, incidentflow.Errorf(incidentflow.EUNAUTHORIZED, "%s is no longer in the directory: their tokens and sessions no longer work", id)
+	}
+	p.Name, p.Role = person.Name, incidentflow.CapRole(role, person.AccessRole())
+	return p, nil
+}
+
+// require refuses, with a 403, a principal whose role lacks the permission.
+func (s *Server) require(perm string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if who := caller(c); !who.Allows(perm) {
+			s.fail(c, forbidden(who.Principal, perm))
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
+// forbidden says what a principal's role does not allow.
+func forbidden(p incidentflow.Principal, perm string) error {
+	needs := map[string]string{incidentflow.PermRead: "viewer", incidentflow.PermDeclare: "declarer or responder",
+		incidentflow.PermRespond: "responder", incidentflow.PermAdmin: "admin"}[perm]
+	return incidentflow.Errorf(incidentflow.EFORBIDDEN, "%s is a %s, and this needs the %s role", p.Name, p.Role, needs)
+}
+
+// visibility is what of restricted incidents the request's principal sees:
+// nil (everything) for admins; for a person, the process versions whose
+// viewers name them or a team of theirs, the incidents whose roles they
+// held and those that reached them; for a service, none.
+func (s *Server) visibility(ctx context.Context, p incidentflow.Principal) (*store.Visibility, error) {
+	if p.Role == incidentflow.RoleAdmin {
+		return nil, nil
+	}
+	v := &store.Visibility{}
+	if !p.IsPerson() {
+		return v, nil
+	}
+	v.Person = p.ID
+	restricted, err := s.cfg.Store.RestrictedProcesses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, rp := range restricted {
+		if s.namesPerson(rp.Viewers, p.ID) {
+			v.Hashes = append(v.Hashes, rp.Hash)
+		}
+	}
+	return v, nil
+}
+
+// namesPerson reports whether targets name the person or a team of theirs.
+// (A role: target names whoever holds the role of each incident, and every
+// holder of a role sees the incident anyway.)
+func (s *Server) namesPerson(targets []string, person string) bool {
+	for _, t := range targets {
+		kind, id, _ := strings.Cut(t, ":")
+		switch kind {
+		case "person":
+			if id == person {
+				return true
+			}
+		case "team":
+			if team, ok := s.cfg.Catalog.Directory.Team(id); ok && slices.Contains(team.Members, person) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// auditedKey marks a read the audit log must hold: one of a restricted incident.
+const auditedKey = "incidentflow.audited"
+
+// errorKey is where fail leaves the message of a request's error, for the audit log.
+const errorKey = "incidentflow.error"
+
+// audit writes every request that changes something, every one refused or
+// denied, and every read of a restricted incident to the audit log, once
+// it has been answered.
+func (s *Server) audit(c *gin.Context) {
+	c.Next()
+	status := c.Writer.Status()
+	if c.Request.Method == http.MethodGet && status < 400 && !c.GetBool(auditedKey) {
+		return
+	}
+	e := store.AuditEntry{At: s.cfg.Now(), Principal: "anonymous", Via: "token", Action: c.Request.Method + " " + routeOf(c),
+		Target: firstNonEmpty(c.Param("ref"), c.Param("id")), Status: status, Outcome: outcome(status), Detail: c.GetString(errorKey)}
+	if v, ok := c.Get(callerKey); ok {
+		who := v.(Caller)
+		e.Principal, e.Via = who.String(), who.Via
+	}
+	if _, err := s.cfg.Store.AppendAudit(context.WithoutCancel(c.Request.Context()), e); err != nil {
+		s.cfg.Logger.Error("could not write the audit log", "path", c.Request.URL.Path, "error", err)
+	}
+}
+
+// routeOf is the request's route pattern, or its path when none matched.
+func routeOf(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	return c.Request.URL.Path
+}
+
+// outcome names how a request with the status ended, for the audit log.
+func outcome(status int) string {
+	switch {
+	case status < 400:
+		return "done"
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return "denied"
+	case status == http.StatusConflict:
+		return "refused"
+	case status < 500:
+		return "invalid"
+	}
+	return "failed"
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// Audit answers GET /v1/audit: the audit log from ?after= (a sequence
+// number), oldest first, a page at a time.
+func (s *Server) listAudit(c *gin.Context) {
+	var details []incidentflow.Detail
+	after := int64(0)
+	if v := c.Query("after"); v != "" {
+		if _, err := fmt.Sscan(v, &after); err != nil || after < 0 {
+			details = append(details, incidentflow.Detail{Field: "after", Message: "must be the sequence number of an entry"})
+		}
+	}
+	limit := queryLimit(c, &details)
+	if len(details) > 0 {
+		s.fail(c, invalidQuery(details))
+		return
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	entries, err := s.cfg.Store.Audit(c.Request.Context(), after, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	body := gin.H{"entries": entries, "next_after": nil}
+	if len(entries) == limit {
+		body["next_after"] = entries[len(entries)-1].Seq
+	}
+	c.JSON(http.StatusOK, body)
+}

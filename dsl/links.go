@@ -1,0 +1,51 @@
+package dsl
+
+import "strings"
+
+// Actions a message can carry a link for, one made for each person it
+// reaches: {{ .Links.Acknowledge }}, {{ .Links.Approve }} and
+// {{ .Links.Review }} in a template, and the task step's own message.
+const (
+	LinkAcknowledge = "acknowledge" // acknowledge the incident
+	LinkApprove     = "approve"     // give the approvals the person may give
+	LinkComplete    = "complete"    // complete a task
+	LinkReview      = "review"      // mark the review held
+)
+
+// A rendered message holds, where a recipient's link goes, a marker that
+// delivery replaces with the link made for that recipient.
+const markerOpen, markerClose = "⟦link:", "⟧"
+
+// LinkMarker is the text a message holds where a recipient's link of the
+// action goes (target: the task of a complete link).
+func LinkMarker(action, target string) string {
+	if target != "" {
+		action += ":" + target
+	}
+	return markerOpen + action + markerClose
+}
+
+// FillLinks replaces the link markers in a message with what link returns
+// for each marker's action and target.
+func FillLinks(msg string, link func(action, target string) string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, markerOpen)
+		if i < 0 {
+			break
+		}
+		j := strings.Index(msg[i:], markerClose)
+		if j < 0 {
+			break
+		}
+		b.WriteString(msg[:i])
+		action, target, _ := strings.Cut(msg[i+len(markerOpen):i+j], ":")
+		b.WriteString(link(action, target))
+		msg = msg[i+j+len(markerClose):]
+	}
+	b.WriteString(msg)
+	return b.String()
+}
+
+// HasLink reports whether a message holds a link marker of the action.
+func HasLink(msg, action string) bool { return strings.Contains(msg, markerOpen+action) }
