@@ -146,12 +146,14 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, err
 		}
 		c.Nodes = append(c.Nodes, n)
+		// One at a time, as a rolling deployment brings nodes up: each joins
+		// the ring the ones before it formed.
+		if err := c.WaitJoined(ctx); err != nil {
+			c.Stop()
+			return nil, err
+		}
 	}
 	if c.front, err = newFrontDoor(c.Nodes); err != nil {
-		c.Stop()
-		return nil, err
-	}
-	if err := c.WaitJoined(ctx); err != nil {
 		c.Stop()
 		return nil, err
 	}
