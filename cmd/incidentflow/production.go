@@ -14,6 +14,7 @@ import (
 	"github.com/incidentflow/incidentflow/api"
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/worker"
 )
 
 // prodConfig configures api, worker and migrate.
@@ -37,7 +38,7 @@ func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
 		f.str(&c.processesDir, "processes", "INCIDENTFLOW_PROCESSES", "", "directory of process files and directory.yaml (default: the built-in processes)")
 	}
 	if name == "worker" {
-		f.str(&c.metricsAddr, "metrics-addr", "INCIDENTFLOW_METRICS_ADDR", "", "serve Prometheus metrics at http://ADDR/ (default: off)")
+		f.str(&c.metricsAddr, "metrics-addr", "INCIDENTFLOW_METRICS_ADDR", "", "serve Prometheus metrics at http://ADDR/metrics and the probes /healthz and /readyz (default: off)")
 	}
 	if name == "api" {
 		f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", ":8080", "HTTP API listen address")
@@ -156,7 +157,14 @@ func (e environment) worker(ctx context.Context, args []string) error {
 		return err
 	}
 	if addr := conn.config.metricsAddr; addr != "" {
-		wait, err := serveHTTP(ctx, addr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), conn.logger)
+		h := worker.Handler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), map[string]func(context.Context) error{
+			"database": conn.store.Ping,
+			"temporal": func(ctx context.Context) error {
+				_, err := conn.client.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			},
+		})
+		wait, err := serveHTTP(ctx, addr, h, conn.logger)
 		if err != nil {
 			w.Stop()
 			return fmt.Errorf("metrics: %w", err)
