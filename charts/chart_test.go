@@ -303,7 +303,9 @@ func checkPod(t *testing.T, cmd string, pod corev1.PodSpec, reads, serves []stri
 			require.Contains(t, reads, e.Name, "incidentflow %s reads %s", cmd, e.Name)
 		}
 		if strings.HasPrefix(e.Value, "/etc/incidentflow/") {
-			require.True(t, slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return strings.HasPrefix(e.Value, m.MountPath+"/") || e.Value == m.MountPath }),
+			require.True(t, slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+				return strings.HasPrefix(e.Value, m.MountPath+"/") || e.Value == m.MountPath
+			}),
 				"%s=%s is under a mounted volume", e.Name, e.Value)
 		}
 	}
@@ -355,4 +357,43 @@ func subset(m, keys map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// The compose file is the same topology on one machine: its incidentflow
+// services set only variables their command reads, the api and workers wait
+// for migrate to succeed, and Temporal keeps visibility on PostgreSQL.
+func TestComposeMatchesTheChart(t *testing.T) {
+	raw, err := os.ReadFile("../docker-compose.yml")
+	require.NoError(t, err)
+	var compose struct {
+		Services map[string]struct {
+			Command     []string          `json:"command"`
+			Environment map[string]string `json:"environment"`
+			DependsOn   map[string]struct {
+				Condition string `json:"condition"`
+			} `json:"depends_on"`
+			ReadOnly bool `json:"read_only"`
+		} `json:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &compose))
+	read := envRead(t)
+	seen := map[string]int{}
+	for name, s := range compose.Services {
+		if len(s.Command) == 0 || read[s.Command[0]] == nil {
+			continue
+		}
+		cmd := s.Command[0]
+		seen[cmd]++
+		require.True(t, s.ReadOnly, "%s runs on a read-only root filesystem", name)
+		for k := range s.Environment {
+			require.Contains(t, read[cmd], k, "%s: incidentflow %s reads %s", name, cmd, k)
+		}
+		if cmd != "migrate" {
+			require.Equal(t, "service_completed_successfully", s.DependsOn["migrate"].Condition, "%s waits for migrate", name)
+		}
+	}
+	require.Equal(t, map[string]int{"migrate": 1, "api": 1, "worker": 2}, seen)
+	temporal := compose.Services["temporal"].Environment
+	require.Equal(t, "postgres12", temporal["DB"])
+	require.Equal(t, "temporal_visibility", temporal["VISIBILITY_DBNAME"], "visibility on PostgreSQL")
 }
