@@ -62,8 +62,9 @@ type Options struct {
 	SearchAttributes []string
 	// Shards is the number of history shards (default 8).
 	Shards int32
-	// MaxConns per service to the persistence database (default 10; a quarter of
-	// it, at least 2, to visibility).
+	// MaxConns per service to each of the two databases (default 10). Fewer
+	// to visibility, as Temporal's sample configuration has (2), and a burst
+	// of declarations times its writes out by the thousand.
 	MaxConns int
 	// LogLevel of the nodes' logs (default warn).
 	LogLevel string

@@ -84,7 +84,7 @@ func (s NodeSpec) serverConfig() *config.Config {
 	c.Persistence.NumHistoryShards = s.Shards
 	c.Persistence.DataStores = map[string]config.DataStore{
 		"postgres-default":    {SQL: s.Postgres.sql(s.Postgres.Database, s.MaxConns)},
-		"postgres-visibility": {SQL: s.Postgres.sql(s.Postgres.Visibility, max(2, s.MaxConns/4))},
+		"postgres-visibility": {SQL: s.Postgres.sql(s.Postgres.Visibility, s.MaxConns)},
 	}
 	c.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
