@@ -177,7 +177,9 @@ func (s *IncidentSuite) SetupTest() {
 	var problems dsl.Problems
 	dir := dsl.ParseDirectory("directory.yaml", []byte(testDirectory), &problems)
 	s.Require().Empty(problems)
-	s.acts = &activities.Activities{Store: s.store, Directory: dir, Channels: map[string]channels.Sender{"ops": s.sent}}
+	s.acts = &activities.Activities{Store: s.store, Directory: dir, Channels: map[string]channels.Sender{"ops": s.sent},
+		// The simulated clock: who is on call must not depend on the day the tests run.
+		Now: s.env.Now}
 	s.env.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	s.env.RegisterActivity(s.acts)
 }
@@ -1028,7 +1030,7 @@ func runContinuing(t *testing.T, process string, start time.Time, updates []time
 		env.SetStartTime(now)
 		env.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
 		c := &clocked{now: env.Now}
-		env.RegisterActivity(&activities.Activities{Store: store, Directory: dir, Channels: map[string]channels.Sender{"ops": c}})
+		env.RegisterActivity(&activities.Activities{Store: store, Directory: dir, Channels: map[string]channels.Sender{"ops": c}, Now: env.Now})
 		for _, u := range updates {
 			if at := start.Add(u.at); at.After(now) {
 				env.RegisterDelayedCallback(func() {
