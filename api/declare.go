@@ -139,7 +139,7 @@ func (s *Server) record(ctx context.Context, p *dsl.Process, req DeclareRequest,
 		return incidentflow.Incident{}, false, err
 	}
 	if stored.WorkflowStartedAt == nil {
-		if err := s.start(ctx, stored); err != nil {
+		if _, err := s.start(ctx, stored); err != nil {
 			return stored, created, err
 		}
 	}
@@ -193,11 +193,12 @@ func (s *Server) checkDeclaration(req *DeclareRequest) (*dsl.Process, error) {
 }
 
 // start starts the run of a recorded incident from its stored process version
-// and marks it started. A run that already exists counts as started.
-func (s *Server) start(ctx context.Context, inc incidentflow.Incident) error {
+// and marks it started. A run that already exists counts as started; created
+// says whether this call made it (another replica's reconciler may have).
+func (s *Server) start(ctx context.Context, inc incidentflow.Incident) (created bool, err error) {
 	p, err := s.process(ctx, inc)
 	if err != nil {
-		return err
+		return false, err
 	}
 	in := workflows.Input{
 		Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity,
@@ -210,14 +211,16 @@ func (s *Server) start(ctx context.Context, inc incidentflow.Incident) error {
 	_, err = s.cfg.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflows.WorkflowName, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
-		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "Temporal could not start the incident's run", Err: err}
+		return false, &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "Temporal could not start the incident's run", Err: err}
 	}
-	return s.cfg.Store.MarkWorkflowStarted(ctx, inc.Ref)
+	return err == nil, s.cfg.Store.MarkWorkflowStarted(ctx, inc.Ref)
 }
 
 // Reconcile starts the runs of incidents recorded more than grace ago whose
 // start was never confirmed: the API died, or Temporal was down, between the
-// insert and the start. It returns how many it started.
+// insert and the start. It returns how many it started. Every api replica
+// reconciles: when two reach the same incident, Temporal starts its run
+// once (the workflow ID is the incident's) and the other only marks it.
 func (s *Server) Reconcile(ctx context.Context, grace time.Duration) (int, error) {
 	list, err := s.cfg.Store.UnstartedIncidents(ctx, s.cfg.Now().Add(-grace), 100)
 	if err != nil {
@@ -225,8 +228,12 @@ func (s *Server) Reconcile(ctx context.Context, grace time.Duration) (int, error
 	}
 	started := 0
 	for _, inc := range list {
-		if err := s.start(ctx, inc); err != nil {
+		created, err := s.start(ctx, inc)
+		if err != nil {
 			return started, fmt.Errorf("start %s: %w", inc.Ref, err)
+		}
+		if !created {
+			continue // another replica's reconciler, or the declaring request, won
 		}
 		s.cfg.Logger.Info("reconciler started an incident's run", "incident", inc.Ref)
 		started++

@@ -1,7 +1,8 @@
 // Package devserver runs an embedded Temporal server (SQLite persistence) and the
 // Temporal Web UI inside the incidentflow process, for `incidentflow dev` and tests.
-// It is the only package that imports go.temporal.io/server; nothing else may import it
-// except cmd/ and tests, so the rest of the tree builds without the server.
+// It and devserver/cluster (a real multi-node cluster, for tests and benchmarks) are the
+// only packages that import go.temporal.io/server; nothing else may import it except cmd/
+// and tests, so the rest of the tree builds without the server (imports_test.go checks).
 package devserver
 
 import (

@@ -89,10 +89,13 @@ func StartOptions(in Input) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:        incidentflow.WorkflowID(inc.Ref),
 		TaskQueue: TaskQueue,
-		// A second start of the same incident, running or finished, is refused:
+		// A second start of the same incident, running or finished, is refused
+		// with WorkflowExecutionAlreadyStarted (without the last option the SDK
+		// would hand back the existing run as if it had just started it):
 		// callers treat "already started" as done.
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			AttrType.ValueSet(inc.Type), AttrSeverity.ValueSet(inc.Severity), AttrStatus.ValueSet(inc.Status), AttrRef.ValueSet(inc.Ref)),
 		StaticSummary: fmt.Sprintf("%s · %s · %s · %s", inc.Ref, inc.Type, inc.Severity, inc.Title),

@@ -1142,6 +1142,7 @@ func TestStartOptions(t *testing.T) {
 		Title: "Suspicious admin logins", Status: "investigating"}})
 	require.Equal(t, "incident-INC-42", opts.ID)
 	require.Equal(t, "incidents", opts.TaskQueue)
+	require.True(t, opts.WorkflowExecutionErrorWhenAlreadyStarted, "a second start is an error callers can tell from a start")
 	require.Equal(t, "INC-42 · security · critical · Suspicious admin logins", opts.StaticSummary)
 	v, ok := opts.TypedSearchAttributes.GetKeyword(workflows.AttrStatus)
 	require.True(t, ok)

@@ -12,13 +12,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/incidentflow/incidentflow"
-	"github.com/incidentflow/incidentflow/api"
 	"github.com/incidentflow/incidentflow/bench"
 	"github.com/incidentflow/incidentflow/devserver"
 	"github.com/incidentflow/incidentflow/dsl"
@@ -39,12 +37,15 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	f.str(&jsonPath, "json", "INCIDENTFLOW_BENCH_JSON", "bench.json", "where to write the results as JSON")
 	f.str(&temporalAddr, "temporal-addr", "TEMPORAL_ADDRESS", "", "a Temporal frontend to use instead of the embedded one (its namespace default must be migrated)")
 	f.str(&databaseURL, "database-url", "DATABASE_URL", "", "a database to use instead of a SQLite file (it is migrated)")
+	var parts benchParts
+	f.benchParts(&parts)
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if temporalAddr != "" {
 		f.hostPort("temporal-addr", temporalAddr)
 	}
+	parts.check(f)
 	if err := f.check(); err != nil {
 		return err
 	}
@@ -59,6 +60,9 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	}
 	o.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "bench: "+format+"\n", args...) }
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if part := e.getenv(benchPartEnv); part != "" {
+		return e.benchPart(ctx, part, temporalAddr, databaseURL, logger)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -83,6 +87,8 @@ func (e environment) bench(ctx context.Context, args []string) error {
 			return "http://" + hookListener.Addr().String()
 		case "BENCH_HOOK_SECRET":
 			return "bench-secret"
+		case linkSecretEnv:
+			return benchLinkSecret // every part of the stack signs and reads the same links
 		}
 		return e.getenv(k)
 	}
@@ -125,7 +131,9 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	token, _, err := st.CreateToken(ctx, "", incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: "bench", Role: incidentflow.RoleAdmin})
+	// A run of its own: a database used before keeps earlier runs' tokens.
+	token, _, err := st.CreateToken(ctx, fmt.Sprintf("bench-%d", time.Now().UnixNano()),
+		incidentflow.Principal{Kind: incidentflow.ServicePrincipal, ID: "bench", Role: incidentflow.RoleAdmin})
 	if err != nil {
 		return err
 	}
@@ -135,33 +143,41 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cl.Close()
-	signer, err := devLinkSigner(tmp)
+	running, apiURL, err := parts.start(ctx, e, temporalAddr, databaseURL, getenv)
 	if err != nil {
 		return err
 	}
-	w, err := startWorker(cl, st, cat, signer, logger, getenv, io.Discard, reg, func(w sdkworker.Worker) {
-		w.RegisterWorkflowWithOptions(bench.BaselineWorkflow, workflow.RegisterOptions{Name: bench.BaselineName})
-		w.RegisterWorkflowWithOptions(bench.PaddedBaselineWorkflow, workflow.RegisterOptions{Name: bench.PaddedBaselineName})
-	})
-	if err != nil {
-		return err
+	defer running.stop()
+	if len(running.procs) > 0 {
+		env.Processes = running.measure(parts)
 	}
-	defer w.Stop()
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		return err
+	if len(parts.databases()) > 0 {
+		env.TemporalDBSize = func() (int64, error) { return parts.temporalDBSize(ctx) }
 	}
-	apiAddr := "127.0.0.1:" + strconv.Itoa(port)
-	server := api.New(apiConfig(st, cl, cat, logger, "http://"+apiAddr, "", "default", reg))
-	apiCtx, stopAPI := context.WithCancel(ctx)
-	wait, err := serveHTTP(apiCtx, apiAddr, appHandler(server, st, signer, logger), logger)
-	if err != nil {
-		stopAPI()
-		return err
+	if parts.workers == 0 {
+		w, err := benchWorker(cl, st, cat, logger, getenv, reg)
+		if err != nil {
+			return err
+		}
+		defer w.Stop()
 	}
-	defer func() { stopAPI(); _ = wait() }()
+	if apiURL == "" {
+		port, err := devserver.FreePort("127.0.0.1")
+		if err != nil {
+			return err
+		}
+		apiAddr := "127.0.0.1:" + strconv.Itoa(port)
+		apiCtx, stopAPI := context.WithCancel(ctx)
+		wait, err := benchAPI(apiCtx, apiAddr, st, cl, cat, logger, getenv, reg)
+		if err != nil {
+			stopAPI()
+			return err
+		}
+		defer func() { stopAPI(); _ = wait() }()
+		apiURL = "http://" + apiAddr
+	}
 
-	env.APIURL, env.Token, env.Temporal, env.Store = "http://"+apiAddr, token, cl, st
+	env.APIURL, env.Token, env.Temporal, env.Store = apiURL, token, cl, st
 	report, err := bench.Run(ctx, env, o)
 	if err != nil {
 		return err
@@ -183,7 +199,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		return exitCode(1)
 	}
 	if !report.Judged() {
-		fmt.Fprintf(e.stdout, "the interpreter's throughput is not judged: this run's race resolves ±%.0f%%, the target is %.0f%% (run without --quick)\n",
+		fmt.Fprintf(e.stdout, "the interpreter's throughput is not judged: this run's comparison resolves ±%.0f%%, the target is %.0f%% (run without --quick)\n",
 			100*report.Overhead.Calibration.Resolution(), 100*bench.MaxOverhead)
 	}
 	return nil
@@ -246,6 +262,9 @@ func printReport(out io.Writer, r bench.Report) {
 	if s := r.Scale; s != nil {
 		fmt.Fprintf(out, "\n%d incidents open (declared at %.0f/s, all started after %.0fs):\n", s.Open, s.DeclarePerSec, s.SettleSeconds)
 		fmt.Fprintf(out, "  resident memory %.0f MiB (%s), Go heap %.0f MiB\n", float64(s.RSSBytes)/(1<<20), s.RSSCovers, float64(s.HeapBytes)/(1<<20))
+		for _, p := range s.Processes {
+			fmt.Fprintf(out, "  %s (pid %d): resident %.0f MiB, proportional %.0f MiB with its children\n", p.Name, p.PID, float64(p.RSSBytes)/(1<<20), float64(p.PSSBytes)/(1<<20))
+		}
 		fmt.Fprintf(out, "  app database %.1f MiB", float64(s.AppDBBytes)/(1<<20))
 		if s.TemporalDBBytes > 0 {
 			fmt.Fprintf(out, ", Temporal database %.1f MiB", float64(s.TemporalDBBytes)/(1<<20))

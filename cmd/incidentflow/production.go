@@ -15,7 +15,11 @@ import (
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/worker"
 )
+
+// linkSecretEnv holds the secret that signs action links.
+const linkSecretEnv = "INCIDENTFLOW_LINK_SECRET"
 
 // prodConfig configures api, worker and migrate.
 type prodConfig struct {
@@ -37,10 +41,10 @@ func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
 	f.logging(&c.log)
 	if name != "migrate" {
 		f.str(&c.processesDir, "processes", "INCIDENTFLOW_PROCESSES", "", "directory of process files and directory.yaml (default: the built-in processes)")
-		f.secret(&c.linkSecret, "link-secret", "INCIDENTFLOW_LINK_SECRET", "secret that signs the action links in messages, the same for every api and worker (at least 32 bytes: openssl rand -hex 32)")
+		f.secret(&c.linkSecret, "link-secret", linkSecretEnv, "secret that signs the action links in messages, the same for every api and worker (at least 32 bytes: openssl rand -hex 32)")
 	}
 	if name == "worker" {
-		f.str(&c.metricsAddr, "metrics-addr", "INCIDENTFLOW_METRICS_ADDR", "", "serve Prometheus metrics at http://ADDR/ (default: off)")
+		f.str(&c.metricsAddr, "metrics-addr", "INCIDENTFLOW_METRICS_ADDR", "", "serve Prometheus metrics at http://ADDR/metrics and the probes /healthz and /readyz (default: off)")
 	}
 	if name == "api" {
 		f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", ":8080", "HTTP API listen address")
@@ -169,7 +173,14 @@ func (e environment) worker(ctx context.Context, args []string) error {
 		return err
 	}
 	if addr := conn.config.metricsAddr; addr != "" {
-		wait, err := serveHTTP(ctx, addr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), conn.logger)
+		h := worker.Handler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), map[string]func(context.Context) error{
+			"database": conn.store.Ping,
+			"temporal": func(ctx context.Context) error {
+				_, err := conn.client.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			},
+		})
+		wait, err := serveHTTP(ctx, addr, h, conn.logger)
 		if err != nil {
 			w.Stop()
 			return fmt.Errorf("metrics: %w", err)

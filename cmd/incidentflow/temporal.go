@@ -64,28 +64,44 @@ func dialTemporal(ctx context.Context, c temporalConfig, logger *slog.Logger, re
 }
 
 // registerSearchAttributes adds the incident search attributes the namespace
-// lacks, through the operator service. Running it again changes nothing.
+// lacks, through the operator service, and returns those it added. Running
+// it again changes nothing. Replicas may run it together: Temporal refuses
+// the loser of two concurrent additions ("mapping unavailable", a namespace
+// update conflict), so it lists again and retries, a few times, until the
+// attributes are there.
 func registerSearchAttributes(ctx context.Context, cl client.Client, namespace string) ([]string, error) {
-	have, err := cl.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return nil, fmt.Errorf("list search attributes of %s: %w", namespace, err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	var added []string
-	for _, name := range workflows.SearchAttributeNames {
-		if _, ok := have.GetCustomAttributes()[name]; !ok {
-			missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-			added = append(added, name)
+	var lastErr error
+	for attempt := range 6 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
 		}
+		have, err := cl.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+		if err != nil {
+			lastErr = fmt.Errorf("list search attributes of %s: %w", namespace, err)
+			continue
+		}
+		missing := map[string]enumspb.IndexedValueType{}
+		var added []string
+		for _, name := range workflows.SearchAttributeNames {
+			if _, ok := have.GetCustomAttributes()[name]; !ok {
+				missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+				added = append(added, name)
+			}
+		}
+		if len(missing) == 0 {
+			return nil, nil
+		}
+		_, err = cl.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+		if err == nil {
+			return added, nil
+		}
+		lastErr = fmt.Errorf("add search attributes to %s: %w", namespace, err)
 	}
-	if len(missing) == 0 {
-		return nil, nil
-	}
-	_, err = cl.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
-	if err != nil {
-		return nil, fmt.Errorf("add search attributes to %s: %w", namespace, err)
-	}
-	return added, nil
+	return nil, lastErr
 }
 
 // levelFloor drops records below a level before they reach the handler.

@@ -198,7 +198,7 @@ func StartPostgres() (*Postgres, error) {
 
 // Start starts a server this process initialised (again, after Stop or Kill).
 func (p *Postgres) Start() error {
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500",
 		p.Port, p.dataDir)
 	out, err := p.run("pg_ctl", "start", "-D", filepath.Join(p.dataDir, "data"), "-w", "-t", "60",
 		"-l", filepath.Join(p.dataDir, "postgres.log"), "-o", opts)
@@ -265,4 +265,18 @@ func tail(s string) string {
 		lines = lines[len(lines)-5:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// PID is the process ID of a server this process started (its postmaster),
+// read from postmaster.pid.
+func (p *Postgres) PID() (int, error) {
+	if p.dataDir == "" {
+		return 0, fmt.Errorf("the server was not started by this process")
+	}
+	raw, err := os.ReadFile(filepath.Join(p.dataDir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(raw), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
 }
