@@ -20,6 +20,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no valid credentials
 	EFORBIDDEN    = "forbidden"    // valid credentials without the scope needed
 	EPERMANENT    = "permanent"    // a delivery that retrying cannot fix (a 4xx, a bad address)
+	EBUSY         = "busy"         // too many requests at once for one thing; retry shortly
 )
 
 // Error is an error with a code and a message fit to show the caller.

@@ -214,3 +214,39 @@ func TestLongAlertNamesCannotBrickAnIncident(t *testing.T) {
 	}
 	s.noteWorks(t, ref)
 }
+
+// Many changes to one incident at once: each is taken or turned away at
+// once with 429 and Retry-After — never left to time out — and each taken
+// is on the timeline once.
+func TestConcurrentChangesAreTakenOrTurnedAway(t *testing.T) {
+	s := setup(t)
+	ref := s.declare(t, `{"type":"engineering","title":"Thirty people at once","severity":"minor"}`).str("ref")
+	var wg sync.WaitGroup
+	codes := make([]int, 30)
+	for i := range codes {
+		wg.Go(func() {
+			r := s.do(t, "POST", "/v1/incidents/"+ref+"/notes", fmt.Sprintf(`{"text":"note %d"}`, i))
+			codes[i] = r.status
+			if r.status == http.StatusTooManyRequests {
+				require.Equal(t, "2", r.header.Get("Retry-After"))
+			}
+		})
+	}
+	wg.Wait()
+	taken := 0
+	for _, code := range codes {
+		require.Contains(t, []int{http.StatusOK, http.StatusTooManyRequests}, code)
+		if code == http.StatusOK {
+			taken++
+		}
+	}
+	notes := 0
+	var msgs []string
+	for _, e := range s.do(t, "GET", "/v1/incidents/"+ref+"/timeline", "").body["events"].([]any) {
+		if e.(map[string]any)["kind"] == "note" {
+			notes++
+			msgs = append(msgs, e.(map[string]any)["message"].(string))
+		}
+	}
+	require.Equal(t, taken, notes, "%v", msgs)
+}

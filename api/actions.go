@@ -109,11 +109,7 @@ func (r RoleRequest) update(s *Server, who incidentflow.Principal, p *dsl.Proces
 	}
 	dir := s.cfg.Catalog.Directory
 	if _, ok := dir.Person(r.Person); !ok {
-		people := make([]string, len(dir.People))
-		for i, person := range dir.People {
-			people[i] = person.ID
-		}
-		return "", nil, field("person", fmt.Sprintf("%q is not in the directory%s", r.Person, dsl.DidYouMean(r.Person, people)))
+		return "", nil, field("person", fmt.Sprintf("%q is not in the directory%s", r.Person, dsl.DidYouMean(r.Person, dir.PersonIDs())))
 	}
 	// Whoever holds a role that approves must have been given it by
 	// someone else: nobody approves their own say-so.

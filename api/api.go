@@ -279,6 +279,8 @@ func httpStatus(code string) int {
 		return http.StatusConflict
 	case incidentflow.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case incidentflow.EBUSY:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -296,6 +298,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 		s.cfg.Logger.Warn("request failed", "path", c.Request.URL.Path, "incident", c.Param("ref"), "error", err)
 	}
 	c.Set(errorKey, incidentflow.ErrorMessage(err))
+	if code == incidentflow.EBUSY {
+		c.Header("Retry-After", "2")
+	}
 	c.JSON(httpStatus(code), errorBody(code, incidentflow.ErrorMessage(err), details))
 }
 

@@ -269,12 +269,21 @@ func field(name, msg string) error {
 // for its result, the run's state; an error says why it did not happen.
 func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name string, payload any, updateID string) (workflows.State, error) {
 	var st workflows.State
-	uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	// The run takes a few updates at a time: one it has not accepted within
+	// admitWithin is turned away at once (429), rather than after the whole
+	// wait; its Update ID makes the caller's retry the same update.
+	actx, cancelAdmit := context.WithTimeout(ctx, admitWithin)
+	defer cancelAdmit()
 	opts := client.UpdateWorkflowOptions{WorkflowID: inc.WorkflowID, UpdateName: name, Args: []any{payload},
-		UpdateID: updateID, WaitForStage: client.WorkflowUpdateStageCompleted}
-	handle, err := s.cfg.Temporal.UpdateWorkflow(uctx, opts)
+		UpdateID: updateID, WaitForStage: client.WorkflowUpdateStageAccepted}
+	handle, err := s.cfg.Temporal.UpdateWorkflow(actx, opts)
+	var exhausted *serviceerror.ResourceExhausted
+	if errors.As(err, &exhausted) || (err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil) {
+		return st, &incidentflow.Error{Code: incidentflow.EBUSY, Message: fmt.Sprintf("incident %s is taking other changes right now; retry in a moment", inc.Ref), Err: err}
+	}
 	if err == nil {
+		uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
 		err = handle.Get(uctx, &st)
 	}
 	if err != nil {
@@ -282,6 +291,9 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	}
 	return st, nil
 }
+
+// admitWithin is how long a change waits for the incident's run to take it.
+const admitWithin = 10 * time.Second
 
 // process returns the process version an incident runs.
 func (s *Server) process(ctx context.Context, inc incidentflow.Incident) (*dsl.Process, error) {

@@ -188,6 +188,9 @@ func (d *Directory) Person(id string) (Person, bool) {
 	return find(d.People, id, func(p Person) string { return p.ID })
 }
 
+// PersonIDs lists the ids of the directory's people, in order.
+func (d *Directory) PersonIDs() []string { return ids(d.People, func(p Person) string { return p.ID }) }
+
 // Team returns the team with the given id.
 func (d *Directory) Team(id string) (Team, bool) {
 	return find(d.Teams, id, func(t Team) string { return t.ID })
@@ -336,7 +339,7 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 		},
 	})
 
-	people := ids(d.dir.People, func(p Person) string { return p.ID })
+	people := d.dir.PersonIDs()
 	for _, m := range teamMembers {
 		if !slices.Contains(people, m.Value) {
 			w.at(m.Pos, "unknown person %q in team members%s", m.Value, DidYouMean(m.Value, people))
@@ -687,7 +690,7 @@ func (d *directoryDecoder) levelTarget(t Located) (Target, bool) {
 	case "schedule":
 		known = ids(d.dir.Schedules, func(s Schedule) string { return s.ID })
 	case "person":
-		known = ids(d.dir.People, func(p Person) string { return p.ID })
+		known = d.dir.PersonIDs()
 	case "team":
 		known = ids(d.dir.Teams, func(t Team) string { return t.ID })
 	default:

@@ -1151,7 +1151,7 @@ func (d *processDecoder) target(t Located) (Target, bool) {
 	case "person":
 		p, ok := d.dir.Person(id)
 		if !ok {
-			d.at(t.Pos, "unknown person %q%s", id, DidYouMean(id, ids(d.dir.People, func(p Person) string { return p.ID })))
+			d.at(t.Pos, "unknown person %q%s", id, DidYouMean(id, d.dir.PersonIDs()))
 		} else if d.dir.ChannelFor(p) == "" {
 			d.at(t.Pos, "person %q cannot be reached: they have no page_via channel and the directory sets no default_channel", id)
 		}
@@ -1257,7 +1257,7 @@ func (d *processDecoder) set(n *yaml.Node) *Set {
 				person := d.str(val, "a role holder")
 				out.Roles[k.Value] = person
 				if _, ok := d.dir.Person(person); person != "" && !ok {
-					d.at(posOf(val), "unknown person %q%s", person, DidYouMean(person, ids(d.dir.People, func(p Person) string { return p.ID })))
+					d.at(posOf(val), "unknown person %q%s", person, DidYouMean(person, d.dir.PersonIDs()))
 				}
 				d.checks = append(d.checks, func() {
 					if !slices.Contains(d.p.Roles, k.Value) {

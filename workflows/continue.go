@@ -48,6 +48,10 @@ type Frame struct {
 	// step has failed so far.
 	Failures int  `json:"failures,omitempty"`
 	Failed   bool `json:"failed,omitempty"`
+	// Key names the step's run, and Events counts the timeline events it
+	// has recorded: with Key, their dedup keys.
+	Key    string `json:"key,omitempty"`
+	Events int    `json:"events,omitempty"`
 	// V is the version of the rules the frame was written by. From
 	// FrameVersion on, a frame records a delivery only once it went out, so a
 	// step resumed in a new run sends what the previous run had begun; frames

@@ -98,21 +98,30 @@ func StartOptions(in Input) client.StartWorkflowOptions {
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			AttrType.ValueSet(inc.Type), AttrSeverity.ValueSet(inc.Severity), AttrStatus.ValueSet(inc.Status), AttrRef.ValueSet(inc.Ref)),
-		StaticSummary: fmt.Sprintf("%s · %s · %s · %s", inc.Ref, inc.Type, inc.Severity, inc.Title),
+		StaticSummary: fmt.Sprintf("%s · %s · %s · %s", inc.Ref, inc.Type, inc.Severity, shownTitle(in)),
 		StaticDetails: staticDetails(in),
 	}
+}
+
+// shownTitle is the title the Temporal UI shows: a restricted incident's
+// is for its viewers, not for everyone who can open the UI.
+func shownTitle(in Input) string {
+	if in.Process.Restricted() {
+		return "restricted incident"
+	}
+	return in.Incident.Title
 }
 
 func staticDetails(in Input) string {
 	inc := in.Incident
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** — %s\n\n", inc.Title, in.Process.Title)
+	fmt.Fprintf(&b, "**%s** — %s\n\n", shownTitle(in), in.Process.Title)
 	fmt.Fprintf(&b, "- Ref: %s\n- Type: %s\n- Severity at declaration: %s\n", inc.Ref, inc.Type, inc.Severity)
 	if inc.DeclaredBy != "" {
 		fmt.Fprintf(&b, "- Declared by: %s\n", inc.DeclaredBy)
 	}
 	fmt.Fprintf(&b, "- Declared at: %s\n- Process version: %.12s\n", inc.DeclaredAt.UTC().Format(time.RFC3339), in.ProcessHash)
-	if inc.Summary != "" {
+	if inc.Summary != "" && !in.Process.Restricted() {
 		fmt.Fprintf(&b, "\n%s\n", inc.Summary)
 	}
 	if in.Links.Incident != "" {
@@ -264,6 +273,8 @@ type run struct {
 	delivering int
 	// resumedAt is the history length when this run began its work.
 	resumedAt int
+	// updateEvents counts the events each update has recorded.
+	updateEvents map[string]int
 }
 
 func newRun(ctx workflow.Context, in Input) (*run, error) {
@@ -286,7 +297,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
 	}
-	r.frames, r.saved = map[string]*Frame{}, map[string]*Frame{}
+	r.frames, r.saved, r.updateEvents = map[string]*Frame{}, map[string]*Frame{}, map[string]int{}
 	if c := in.Continued; c != nil {
 		r.state, r.saved = c.State, c.Frames
 		r.state.Active = []Activity{}
@@ -386,44 +397,58 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return r.state, nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcknowledge, r.acknowledge,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcknowledge, inUpdate(r.acknowledge),
 		workflow.UpdateHandlerOptions{Validator: r.validateAcknowledge}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetStatus, r.setStatus,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetStatus, inUpdate(r.setStatus),
 		workflow.UpdateHandlerOptions{Validator: r.validateSetStatus}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetSeverity, r.setSeverity,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetSeverity, inUpdate(r.setSeverity),
 		workflow.UpdateHandlerOptions{Validator: r.validateSetSeverity}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAssignRole, r.assignRole,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAssignRole, inUpdate(r.assignRole),
 		workflow.UpdateHandlerOptions{Validator: r.validateAssignRole}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, r.completeTask,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, inUpdate(r.completeTask),
 		workflow.UpdateHandlerOptions{Validator: r.validateCompleteTask}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, r.approve,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, inUpdate(r.approve),
 		workflow.UpdateHandlerOptions{Validator: r.validateApprove}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReviewHeld, r.reviewHeld,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReviewHeld, inUpdate(r.reviewHeld),
 		workflow.UpdateHandlerOptions{Validator: r.validateReviewHeld}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRescheduleReview, r.rescheduleReview,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRescheduleReview, inUpdate(r.rescheduleReview),
 		workflow.UpdateHandlerOptions{Validator: r.validateRescheduleReview}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddNote, r.addNote,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddNote, inUpdate(r.addNote),
 		workflow.UpdateHandlerOptions{Validator: r.validateAddNote}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal, r.signal,
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal, inUpdate(r.signal),
 		workflow.UpdateHandlerOptions{Validator: r.validateSignal})
+}
+
+// updateKey carries, in an update handler's context, the update's ID.
+type updateKey struct{}
+
+// inUpdate gives an update handler a context that knows its update's ID,
+// for the dedup keys of the events it records.
+func inUpdate[T any](fn func(workflow.Context, T) (State, error)) func(workflow.Context, T) (State, error) {
+	return func(ctx workflow.Context, in T) (State, error) {
+		if u := workflow.GetCurrentUpdateInfo(ctx); u != nil {
+			ctx = workflow.WithValue(ctx, updateKey{}, u.ID)
+		}
+		return fn(ctx, in)
+	}
 }
 
 // fire starts every handler of the trigger beside whatever else runs.
@@ -670,7 +695,7 @@ func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) 
 func (r *run) event(ctx workflow.Context, kind, step, actor, msg string, data map[string]any) incidentflow.TimelineEvent {
 	r.state.Seq++
 	e := incidentflow.TimelineEvent{At: workflow.Now(ctx), Kind: kind, Step: step, Actor: actor, Message: msg, Data: data,
-		DedupKey: fmt.Sprintf("%s/%d", incidentflow.WorkflowID(r.state.Ref), r.state.Seq)}
+		DedupKey: r.eventKey(ctx)}
 	// The state carries the recent events in short, so that its size stays
 	// bounded whatever notes people write; the store keeps them whole.
 	recent := e
@@ -682,6 +707,27 @@ func (r *run) event(ctx workflow.Context, kind, step, actor, msg string, data ma
 		r.state.Recent = slices.Clone(r.state.Recent[len(r.state.Recent)-recentLimit:])
 	}
 	return e
+}
+
+// eventKey names an event by what caused it, so that the same event written
+// again is the same row. The recorder's local activity writes an event
+// before the workflow task that made it completes; a task that fails then
+// (a worker dying, a completion refused) is done again, maybe with other
+// updates and timers in another order, and a key counted across the whole
+// run would name the same event differently and duplicate it. An update's
+// events are counted by its update ID, a step's by its own frame (which
+// carries the count into a new run), and the run's own few by its count.
+func (r *run) eventKey(ctx workflow.Context) string {
+	wf := incidentflow.WorkflowID(r.state.Ref)
+	if id, ok := ctx.Value(updateKey{}).(string); ok {
+		r.updateEvents[id]++
+		return fmt.Sprintf("%s/update/%s/%d", wf, id, r.updateEvents[id])
+	}
+	if f := frame(ctx); f.Key != "" {
+		f.Events++
+		return fmt.Sprintf("%s/%d", f.Key, f.Events)
+	}
+	return fmt.Sprintf("%s/%d", wf, r.state.Seq)
 }
 
 // record queues a change for the store, completing it with the current state,

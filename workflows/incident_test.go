@@ -1148,6 +1148,14 @@ func TestStartOptions(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "investigating", v)
 	require.True(t, strings.Contains(opts.StaticDetails, "Suspicious admin logins"))
+
+	// Whoever can open the Temporal UI does not read a restricted incident's title or summary there.
+	restricted := workflows.StartOptions(workflows.Input{Incident: workflows.Declared{Ref: "INC-43", Type: "privacy", Severity: "high",
+		Title: "Health records of 3,000 patients mailed out", Summary: "names and diagnoses"},
+		Process: dsl.Process{Visibility: &dsl.Visibility{Restricted: true}}})
+	require.Equal(t, "INC-43 · privacy · high · restricted incident", restricted.StaticSummary)
+	require.NotContains(t, restricted.StaticDetails, "Health records")
+	require.NotContains(t, restricted.StaticDetails, "diagnoses")
 }
 
 // A run that continues as new mid-escalation, with a deadline, a repeat and

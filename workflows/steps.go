@@ -88,6 +88,7 @@ func (r *run) step(ctx workflow.Context, s *dsl.Step, path string) (failed bool)
 		r.state.Iterations[ref]++
 	}
 	key := fmt.Sprintf("%s/%s#%d", incidentflow.WorkflowID(r.state.Ref), ref, r.state.Iterations[ref])
+	f.Key = key
 	switch {
 	case s.Notify != nil:
 		failed = r.notify(ctx, s, ref, key)

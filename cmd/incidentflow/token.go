@@ -81,7 +81,7 @@ func (e environment) token(ctx context.Context, args []string) error {
 		}
 		found, ok := cat.Directory.Person(person)
 		if !ok {
-			return fmt.Errorf("%q is not a person of the directory%s", person, dsl.DidYouMean(person, personIDs(cat.Directory)))
+			return fmt.Errorf("%q is not a person of the directory%s", person, dsl.DidYouMean(person, cat.Directory.PersonIDs()))
 		}
 		if incidentflow.CapRole(role, found.AccessRole()) != role {
 			fmt.Fprintf(e.stderr, "Note: %s's access in the directory is %s, so the token acts as a %s.\n", person, found.AccessRole(), found.AccessRole())
@@ -135,13 +135,6 @@ func (e environment) token(ctx context.Context, args []string) error {
 // serviceName is what a service principal may be called.
 var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
-func personIDs(dir *dsl.Directory) []string {
-	ids := make([]string, len(dir.People))
-	for i, p := range dir.People {
-		ids[i] = p.ID
-	}
-	return ids
-}
 
 // devToken makes sure a dev data directory has an admin token: on first start
 // it creates one and writes it to <data>/token, readable by its owner only.
