@@ -53,7 +53,8 @@ type alertResult struct {
 	Fingerprint string `json:"fingerprint"`
 	Status      string `json:"status"`
 	// Action is declared, attached (to the open incident with its
-	// fingerprint), resolved, or ignored (a resolved alert no incident knows).
+	// fingerprint), resolved, or ignored (a resolved alert no incident
+	// knows, or a late repeat of a firing that has resolved since).
 	Action string `json:"action"`
 	Ref    string `json:"ref,omitempty"`
 }
@@ -216,6 +217,18 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 		}
 		_, err = s.cfg.Store.SaveAlert(ctx, record)
 		return res, err
+	}
+
+	// A peer of an Alertmanager HA pair that has not heard of a resolution
+	// yet goes on repeating the alert as firing, with the start it had:
+	// that firing is over, and declares nothing.
+	known, err := s.cfg.Store.LatestAlert(ctx, source, a.Fingerprint)
+	if err != nil && incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
+		return res, err
+	}
+	if err == nil && known.Status == "resolved" && startsAt != nil && known.StartsAt != nil && startsAt.Unix() <= known.StartsAt.Unix() {
+		res.Ref, res.Action = known.Ref, "ignored"
+		return res, nil
 	}
 
 	// The fingerprint's claim ties it to one open incident, so concurrent

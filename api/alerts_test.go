@@ -85,7 +85,28 @@ func TestAlertmanagerAlerts(t *testing.T) {
 	next := results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", refire, s.service(t, "alertmanager", incidentflow.RoleDeclarer)...))
 	require.Equal(t, "declared", next["a91c22e07b3d5f10"][0])
 	require.NotEqual(t, latency[1], next["a91c22e07b3d5f10"][1])
-	require.Equal(t, [2]string{"attached", errors[1]}, next["4f7b0a2c9d1e3f56"])
+	// The other, with the start it had, is a late repeat of the firing that
+	// resolved (an HA peer that has not heard yet): it changes nothing.
+	require.Equal(t, [2]string{"ignored", errors[1]}, next["4f7b0a2c9d1e3f56"])
+	events, err = s.store.Timeline(context.Background(), errors[1])
+	require.NoError(t, err)
+	for _, e := range events {
+		require.NotContains(t, e.Message, "firing again")
+	}
+	// Firing anew (a later start) while its incident is open, it joins it.
+	anew := strings.ReplaceAll(refire, "2026-11-27T09:12:33.123Z", "2026-11-27T11:05:00Z")
+	require.Equal(t, [2]string{"attached", errors[1]}, results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", anew,
+		s.service(t, "alertmanager", incidentflow.RoleDeclarer)...))["4f7b0a2c9d1e3f56"])
+	require.Eventually(t, func() bool {
+		events, err := s.store.Timeline(context.Background(), errors[1])
+		require.NoError(t, err)
+		for _, e := range events {
+			if strings.Contains(e.Message, "Alert CheckoutErrorRate is firing again") {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond)
 }
 
 func TestGrafanaAlerts(t *testing.T) {

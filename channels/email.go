@@ -100,9 +100,12 @@ func subject(m Message) string {
 	return fmt.Sprintf("[%s] %s · %s", inc.Ref, inc.Severity, inc.Title)
 }
 
-var htmlBody = template.Must(template.New("email").Parse(`<!DOCTYPE html>
-<html><body style="font-family: sans-serif">
-<p style="white-space: pre-wrap">{{ .Message }}</p>
+// htmlBody carries its style on a <div>: some webmail replaces <body> by a
+// <div> of its own and drops what was on it (Mailpit's HTML check).
+var htmlBody = template.Must(template.New("email").Funcs(template.FuncMap{"lines": htmlLines}).Parse(`<!DOCTYPE html>
+<html><body>
+<div style="font-family: sans-serif">
+<p>{{ lines .Message }}</p>
 {{ with .Invitation }}<p><strong>{{ .Summary }}</strong><br>{{ .When }}</p>{{ end }}
 <table style="border-collapse: collapse">
 <tr><td style="padding-right: 1em"><strong>Incident</strong></td><td>{{ .Incident.Ref }}: {{ .Incident.Title }}</td></tr>
@@ -111,8 +114,20 @@ var htmlBody = template.Must(template.New("email").Parse(`<!DOCTYPE html>
 <tr><td style="padding-right: 1em"><strong>Status</strong></td><td>{{ .Incident.Status }}</td></tr>
 </table>
 {{ with .Incident.URL }}<p><a href="{{ . }}">Open the incident</a></p>{{ end }}
+</div>
 </body></html>
 `))
+
+// htmlLines escapes text for HTML and breaks its lines with <br>, not with
+// CSS white-space, which Outlook for Windows ignores: it would run a
+// message's lines into one.
+func htmlLines(text string) template.HTML {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = template.HTMLEscapeString(l)
+	}
+	return template.HTML(strings.Join(lines, "<br>\n")) // safe: every line is escaped
+}
 
 func textBody(m Message) string {
 	var b strings.Builder
@@ -190,9 +205,12 @@ func (e *Email) compose(m Message, to []string) ([]byte, error) {
 
 	var out bytes.Buffer
 	header := func(k, v string) { fmt.Fprintf(&out, "%s: %s\r\n", k, v) }
-	header("From", e.from.String())
-	header("To", strings.Join(to, ", "))
-	header("Subject", mime.QEncoding.Encode("utf-8", subject(m)))
+	header("From", foldWords(e.from.String()))
+	if r := m.Recipient; r != nil { // a person: addressed by name, as mail clients show it
+		to = []string{(&mail.Address{Name: r.Name, Address: r.Email}).String()}
+	}
+	header("To", foldWords(strings.Join(to, ", ")))
+	header("Subject", foldWords(mime.QEncoding.Encode("utf-8", subject(m))))
 	header("Date", e.now().Format(time.RFC1123Z))
 	header("Message-ID", e.messageID(m.IdempotencyKey))
 	header("MIME-Version", "1.0")
@@ -203,6 +221,14 @@ func (e *Email) compose(m Message, to []string) ([]byte, error) {
 	out.WriteString("\r\n")
 	out.Write(body.Bytes())
 	return out.Bytes(), nil
+}
+
+// foldWords puts each RFC 2047 encoded word of a header value on a line of
+// its own: a long non-ASCII subject is many words, and on one line it would
+// break RFC 5322's limit of 998 characters, which mail servers enforce by
+// cutting or refusing the message. Readers join the words again.
+func foldWords(v string) string {
+	return strings.ReplaceAll(v, "?= =?", "?=\r\n =?")
 }
 
 func encode(w interface{ Write([]byte) (int, error) }, encoding string, content []byte) error {

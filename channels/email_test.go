@@ -100,7 +100,7 @@ func TestEmailSendsOverStartTLSWithLogin(t *testing.T) {
 	msg, err := mail.ReadMessage(strings.NewReader(got[0].Data))
 	require.NoError(t, err)
 	require.Equal(t, `"Incidents" <incidents@example.com>`, msg.Header.Get("From"))
-	require.Equal(t, "alice@example.com", msg.Header.Get("To"))
+	require.Equal(t, `"Alice Ng" <alice@example.com>`, msg.Header.Get("To"), "a person is addressed by name")
 	require.Equal(t, "[PAGE] INC-1 critical: Checkout is down", msg.Header.Get("Subject"))
 	require.Regexp(t, `^<[0-9a-f]{32}@example\.com>$`, msg.Header.Get("Message-ID"))
 	date, err := msg.Header.Date()

@@ -50,7 +50,7 @@ func TestSlackPostsBlockKit(t *testing.T) {
 
 	require.Len(t, rc.bodies, 1)
 	got := rc.bodies[0]
-	require.Equal(t, "[critical] INC-1 Checkout is down: Error rate <50%> & rising", got["text"])
+	require.Equal(t, "[critical] INC-1 Checkout is down: Error rate &lt;50%&gt; &amp; rising", got["text"], "Slack parses the fallback text too")
 	blocks := got["blocks"].([]any)
 	require.Equal(t, map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": "INC-1: Checkout is down", "emoji": true}}, blocks[0])
 	require.Equal(t, "Error rate &lt;50%&gt; &amp; rising", blocks[1].(map[string]any)["text"].(map[string]any)["text"])

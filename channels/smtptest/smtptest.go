@@ -57,7 +57,7 @@ type Server struct {
 
 // Start listens on 127.0.0.1 and serves until Close.
 func Start(opts Options) (*Server, error) {
-	cert, pool, err := selfSigned()
+	cert, pool, err := SelfSigned()
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,9 @@ func addr(arg string) string {
 	return strings.TrimPrefix(v, "<")
 }
 
-func selfSigned() (tls.Certificate, *x509.CertPool, error) {
+// SelfSigned makes a certificate for 127.0.0.1, valid for a day, and a pool
+// that trusts it: for this server, and for the real ones tests start (Mailpit).
+func SelfSigned() (tls.Certificate, *x509.CertPool, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, err
