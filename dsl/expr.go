@@ -158,20 +158,46 @@ type ExprError struct {
 
 func (e *ExprError) Error() string { return e.Message }
 
-// Check compiles expr and type-checks it as a boolean condition.
+// Check compiles expr and type-checks it as a boolean condition, refusing
+// too what CEL takes but an author never means (= for ==, a severity
+// compared with >=, a status that does not exist…).
 func (c *Conditions) Check(expr string) error {
+	if i, msg, bad := conditionMistake(expr); bad {
+		p := offsetPos(expr, i)
+		return &ExprError{Line: p.line, Col: p.col, Message: "condition: " + msg}
+	}
+	if _, err := c.compile(expr); err != nil {
+		return err
+	}
+	if i, msg, bad := c.literalMistake(expr); bad {
+		p := offsetPos(expr, i)
+		return &ExprError{Line: p.line, Col: p.col, Message: msg}
+	}
 	_, err := c.program(expr)
 	return err
 }
 
+// program is the compiled condition. Running incidents evaluate their
+// conditions with it, so what it accepts never narrows: the checks that
+// only help authors are Check's.
 func (c *Conditions) program(expr string) (cel.Program, error) {
 	if prg, ok := c.programs[expr]; ok {
 		return prg, nil
 	}
-	if i, msg, bad := conditionMistake(expr); bad {
-		p := offsetPos(expr, i)
-		return nil, &ExprError{Line: p.line, Col: p.col, Message: "condition: " + msg}
+	checked, err := c.compile(expr)
+	if err != nil {
+		return nil, err
 	}
+	prg, err := c.env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, &ExprError{Line: 1, Col: 1, Message: "condition cannot be used: " + err.Error()}
+	}
+	c.programs[expr] = prg
+	return prg, nil
+}
+
+// compile type-checks a condition as the first versions of the language did.
+func (c *Conditions) compile(expr string) (*cel.Ast, error) {
 	checked, iss := c.env.Compile(expr)
 	if iss.Err() != nil {
 		e := iss.Errors()[0]
@@ -184,16 +210,7 @@ func (c *Conditions) program(expr string) (cel.Program, error) {
 	if bad := c.unknownSeverityLiteral(expr); bad != "" {
 		return nil, &ExprError{Line: 1, Col: 1 + strings.Index(expr, bad), Message: fmt.Sprintf("unknown severity %q in condition%s (severities: %s)", bad, DidYouMean(bad, c.process.Severities), strings.Join(c.process.Severities, ", "))}
 	}
-	if i, msg, bad := c.literalMistake(expr); bad {
-		p := offsetPos(expr, i)
-		return nil, &ExprError{Line: p.line, Col: p.col, Message: msg}
-	}
-	prg, err := c.env.Program(checked, cel.EvalOptions(cel.OptOptimize))
-	if err != nil {
-		return nil, &ExprError{Line: 1, Col: 1, Message: "condition cannot be used: " + err.Error()}
-	}
-	c.programs[expr] = prg
-	return prg, nil
+	return checked, nil
 }
 
 // unknownSeverityLiteral finds severity_at_least("x") with an x the process does not declare.

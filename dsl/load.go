@@ -1356,7 +1356,7 @@ func (d *processDecoder) condition(n *yaml.Node, expr string, alsoSees ...string
 func (d *processDecoder) template(n *yaml.Node, text string) {
 	inHandler := d.inHandler
 	d.checks = append(d.checks, func() {
-		if _, err := Render(text, sampleData(d.p)); err != nil {
+		if _, err := CheckTemplate(text, sampleData(d.p)); err != nil {
 			var te *TemplateError
 			if errors.As(err, &te) {
 				d.at(d.textPos(n, te.Line, te.Col), "%s", te.Message)

@@ -52,11 +52,10 @@ func TemplateData(f Facts, l Links) map[string]any {
 }
 
 // Render executes a message template against data; a missing key is an
-// error. The error is a *TemplateError, in words.
+// error. The error is a *TemplateError, in words. Running incidents render
+// their messages with it, so what it accepts never narrows: the checks that
+// only help authors are CheckTemplate's.
 func Render(text string, data map[string]any) (string, error) {
-	if i, msg, bad := placeholderMistake(text); bad {
-		return "", newTemplateError(text, i, msg)
-	}
 	t, err := template.New("message").Option("missingkey=error").Parse(text)
 	if err != nil {
 		return "", parseError(text, err)
@@ -66,6 +65,15 @@ func Render(text string, data map[string]any) (string, error) {
 		return "", execError(text, err, data)
 	}
 	return b.String(), nil
+}
+
+// CheckTemplate is Render for a process being loaded: it also refuses what
+// text/template takes but an author never means (see placeholderMistake).
+func CheckTemplate(text string, data map[string]any) (string, error) {
+	if i, msg, bad := placeholderMistake(text); bad {
+		return "", newTemplateError(text, i, msg)
+	}
+	return Render(text, data)
 }
 
 // RenderValue renders every string inside a JSON-like value (maps, lists,
@@ -126,12 +134,15 @@ func placeholderMistake(text string) (int, string, bool) {
 			depth++
 			i++
 		case "}}":
+			// Two braces closing nothing are text to text/template (JSON in a
+			// message ends so); what an author means as a placeholder opened
+			// with one brace, { .Incident.Ref }}, is the mistake.
 			if depth == 0 {
-				open := strings.LastIndex(text[:i], "{")
-				if open < 0 {
-					open = i
+				if open := strings.LastIndex(text[:i], "{"); open >= 0 && strings.HasPrefix(strings.TrimLeft(text[open+1:], " "), ".") {
+					return open, "this }} closes no placeholder: open it with two braces, like {{ .Incident.Ref }}", true
 				}
-				return open, "this }} closes no placeholder: open it with two braces, like {{ .Incident.Ref }}", true
+				i++
+				continue
 			}
 			depth--
 			i++
