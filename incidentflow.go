@@ -108,6 +108,10 @@ type Incident struct {
 	Restricted bool `json:"restricted,omitempty" db:"restricted"`
 }
 
+// RestrictedType stands for the type (and severity) of a restricted
+// incident where what is shown needs no token, such as metrics' labels.
+const RestrictedType = "restricted"
+
 // RoleAssignment is a person taking a role on an incident, and who gave it.
 type RoleAssignment struct {
 	Role     string    `json:"role"`

@@ -93,12 +93,16 @@ func (d *Durations) observe(c incidentflow.Change) {
 	if d == nil || c.DeclaredAt.IsZero() {
 		return
 	}
+	severity := c.Severity
+	if c.Type == incidentflow.RestrictedType { // as the workflow marks them: nothing of their kind shows
+		severity = incidentflow.RestrictedType
+	}
 	if c.AcknowledgedAt != nil {
-		d.Acknowledge.WithLabelValues(c.Type, c.Severity).Observe(c.AcknowledgedAt.Sub(c.DeclaredAt).Seconds())
+		d.Acknowledge.WithLabelValues(c.Type, severity).Observe(c.AcknowledgedAt.Sub(c.DeclaredAt).Seconds())
 	}
 	for _, e := range c.Events {
 		if to, _ := e.Data["to"].(string); e.Kind == "status_changed" && to == "resolved" {
-			d.Resolve.WithLabelValues(c.Type, c.Severity).Observe(e.At.Sub(c.DeclaredAt).Seconds())
+			d.Resolve.WithLabelValues(c.Type, severity).Observe(e.At.Sub(c.DeclaredAt).Seconds())
 		}
 	}
 }
@@ -259,14 +263,16 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 }
 
 // withLinks is the message for one delivery, its link markers filled in: a
-// person gets action links of their own, signed, which act as them; a
-// channel, and every delivery when no links are signed, gets the
-// incident's link instead. A page to a person carries its acknowledgement
-// link whether or not its message asks for it: a paged person acts from
-// the page.
+// person reached through a channel that reaches them alone gets action
+// links of their own, signed, which act as them; a channel others read (a
+// Slack channel, even when it is a person's way in) and every delivery
+// when no links are signed gets the incident's link instead. A page to a
+// person carries its acknowledgement link whether or not its message asks
+// for it: a paged person acts from the page.
 func (a *Activities) withLinks(ctx context.Context, in NotifyInput, d delivery) string {
 	msg := in.Message
-	person := d.recipient != nil && in.Actions != "" && a.Links != nil
+	ch, _ := a.Directory.Channel(d.channel)
+	person := d.recipient != nil && in.Actions != "" && a.Links != nil && ch.ReachesOnePerson()
 	if in.Event == "page" && person && !dsl.HasLink(msg, dsl.LinkAcknowledge) {
 		msg += "\n\nAcknowledge: " + dsl.LinkMarker(dsl.LinkAcknowledge, "")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -140,8 +141,29 @@ func (s *Server) namesPerson(targets []string, person string) bool {
 // auditedKey marks a read the audit log must hold: one of a restricted incident.
 const auditedKey = "incidentflow.audited"
 
-// errorKey is where fail leaves the message of a request's error, for the audit log.
-const errorKey = "incidentflow.error"
+// Where handlers leave, for the audit log, the message of a request's error
+// (fail does), what the request acted on when its path does not say (the
+// incident it declared), and what it asked (decode leaves the body).
+const (
+	errorKey  = "incidentflow.error"
+	targetKey = "incidentflow.target"
+	detailKey = "incidentflow.detail"
+)
+
+// maxDetail is how much of a request's body its audit entry keeps.
+const maxDetail = 500
+
+// printable is text for the audit log: as it is when it is a printable line,
+// else quoted, so that no byte a prober sends keeps an entry out of the log.
+func printable(s string) string {
+	if r := []rune(s); len(r) > maxDetail {
+		s = string(r[:maxDetail-1]) + "…"
+	}
+	if incidentflow.CheckString(s, true, maxDetail) == "" {
+		return s
+	}
+	return strconv.QuoteToGraphic(s)
+}
 
 // audit writes every request that changes something, every one refused or
 // denied, and every read of a restricted incident to the audit log, once
@@ -153,14 +175,16 @@ func (s *Server) audit(c *gin.Context) {
 		return
 	}
 	e := store.AuditEntry{At: s.cfg.Now(), Principal: "anonymous", Via: "token", Action: c.Request.Method + " " + routeOf(c),
-		Target: firstNonEmpty(c.Param("ref"), c.Param("id")), Status: status, Outcome: outcome(status), Detail: c.GetString(errorKey)}
+		Target: printable(firstNonEmpty(c.GetString(targetKey), c.Param("ref"), c.Param("id"), c.Param("type"))),
+		Status: status, Outcome: outcome(status),
+		Detail: printable(firstNonEmpty(c.GetString(errorKey), c.GetString(detailKey)))}
 	if v, ok := c.Get(callerKey); ok {
 		who := v.(Caller)
 		e.Principal, e.Via = who.String(), who.Via
+	} else if status == http.StatusUnauthorized && !s.admitAnonymous(c.Request.Context(), remoteHost(c.Request.RemoteAddr), e.At) {
+		return // counted in the minute's summary
 	}
-	if _, err := s.cfg.Store.AppendAudit(context.WithoutCancel(c.Request.Context()), e); err != nil {
-		s.cfg.Logger.Error("could not write the audit log", "path", c.Request.URL.Path, "error", err)
-	}
+	s.appendAudit(c.Request.Context(), e)
 }
 
 // routeOf is the request's route pattern, or its path when none matched.

@@ -141,13 +141,14 @@ func (r ReviewHeldRequest) update(_ *Server, who incidentflow.Principal, _ *dsl.
 	return workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: who.String(), WriteUp: r.WriteUp, Note: r.Note, Step: r.Step}, nil
 }
 
-func (r RescheduleRequest) update(_ *Server, who incidentflow.Principal, _ *dsl.Process) (string, any, error) {
+func (r RescheduleRequest) update(s *Server, who incidentflow.Principal, _ *dsl.Process) (string, any, error) {
+	now := s.cfg.Now()
 	switch {
 	case r.Start.IsZero():
 		return "", nil, field("start", "is required: when the review now starts (RFC 3339)")
-	case !r.Start.After(time.Now()):
+	case !r.Start.After(now):
 		return "", nil, field("start", "must be in the future")
-	case r.Start.After(time.Now().Add(workflows.MaxReschedule)):
+	case r.Start.After(now.Add(workflows.MaxReschedule)):
 		return "", nil, field("start", "must be within a year")
 	}
 	return workflows.UpdateRescheduleReview, workflows.RescheduleReviewInput{Start: r.Start, By: who.String(), Step: r.Step}, nil

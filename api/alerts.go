@@ -77,6 +77,12 @@ const maxFingerprint = 128
 // is checked before any is acted on, so a bad request changes nothing.
 func (s *Server) alerts(source string) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		// An alert's fingerprint ties notifications to one incident for
+		// every monitoring system that sends it: only services send them.
+		if who := caller(c); who.IsPerson() {
+			s.fail(c, incidentflow.Errorf(incidentflow.EFORBIDDEN, "%s is a person: alerts come from monitoring systems, with a service's token (incidentflow token create --service %s --role declarer)", who.Name, source))
+			return
+		}
 		raw, err := readBody(c)
 		if err == nil {
 			err = checkJSON(raw)
@@ -108,6 +114,13 @@ func (s *Server) alerts(source string) gin.HandlerFunc {
 			}
 			results = append(results, res)
 		}
+		var refs []string
+		for _, r := range results {
+			if r.Ref != "" && !slices.Contains(refs, r.Ref) {
+				refs = append(refs, r.Ref)
+			}
+		}
+		c.Set(targetKey, strings.Join(refs, ","))
 		c.JSON(http.StatusOK, gin.H{"source": source, "results": results})
 	}
 }

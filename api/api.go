@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -113,9 +114,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 // Server serves the HTTP API.
 type Server struct {
-	cfg     Config
-	router  *gin.Engine
-	metrics *metrics
+	cfg      Config
+	router   *gin.Engine
+	metrics  *metrics
+	refusals refusals
 }
 
 // openAPI describes every route; a test holds it and the router together.
@@ -317,6 +319,13 @@ func decode(c *gin.Context, v any) error {
 	if err := checkJSON(raw); err != nil {
 		return err
 	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, raw) == nil {
+		c.Set(detailKey, compact.String()) // what was asked, for the audit log
+	}
+	if err := exactKeys(raw, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -422,6 +431,34 @@ func checkJSON(raw []byte) error {
 		// After a value inside an object comes its next key.
 		expectKey = len(objects) > 0 && objects[len(objects)-1] != nil
 	}
+}
+
+// exactKeys refuses a body whose keys are the request's in another case:
+// encoding/json would take "Title" (and "TITLE") for "title", and with both
+// given, the last.
+func exactKeys(raw []byte, v any) error {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var keys map[string]json.RawMessage
+	if t.Kind() != reflect.Struct || json.Unmarshal(raw, &keys) != nil {
+		return nil // not an object: the decoder says so in its words
+	}
+	names := map[string]string{}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names[strings.ToLower(name)] = name
+		}
+	}
+	for k := range keys {
+		if name, ok := names[strings.ToLower(k)]; ok && name != k {
+			return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("unknown field %q: write it %q, as keys are written exactly", k, name),
+				Details: []incidentflow.Detail{{Field: k, Message: "unknown field"}}}
+		}
+	}
+	return nil
 }
 
 // invalid is the error of a request whose fields break rules, naming each.

@@ -143,6 +143,7 @@ func start(t *testing.T) (*stack, error) {
 	if _, err := st.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	st.SetAuditKey(store.AuditKey([]byte(testSecret)))
 	teardown = append(teardown, func() { _ = st.Close() })
 
 	cl, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger{}})
@@ -178,6 +179,9 @@ func start(t *testing.T) (*stack, error) {
 	teardown = append(teardown, s.http.Close)
 	return s, nil
 }
+
+// testSecret is the stack's secret: its audit log is chained under it.
+const testSecret = "a secret of the tests, at least 32 bytes long"
 
 // quietLogger drops the SDK's logging.
 type quietLogger struct{}

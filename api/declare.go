@@ -69,7 +69,14 @@ func (s *Server) declare(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	inc, created, err := s.record(c.Request.Context(), p, req, key)
+	// Keys belong to their caller: another's key, even the same, is not theirs,
+	// so no caller finds (or squats) another's incident by its key.
+	stored := ""
+	if key != "" {
+		stored = req.DeclaredBy + " " + key
+	}
+	inc, created, err := s.record(c.Request.Context(), p, req, stored)
+	c.Set(targetKey, inc.Ref)
 	if inc.Ref != "" && !created && !sameDeclaration(inc, req) {
 		s.fail(c, &incidentflow.Error{Code: incidentflow.EINVALID,
 			Message: fmt.Sprintf("the Idempotency-Key %q was already used to declare %s, a different incident; use a new key", key, inc.Ref),
@@ -81,14 +88,14 @@ func (s *Server) declare(c *gin.Context) {
 		s.fail(c, err)
 	case err != nil:
 		if created {
-			s.metrics.declared.WithLabelValues(inc.Type, inc.Severity).Inc()
+			s.countDeclared(inc)
 		}
 		// Recorded, not yet running: the reconciler will start it; nothing is lost.
 		s.cfg.Logger.Warn("incident recorded but its run did not start; the reconciler will retry", "incident", inc.Ref, "error", err)
 		c.JSON(http.StatusAccepted, gin.H{"incident": s.view(inc), "started": false,
 			"message": "the incident is recorded but Temporal could not start its run yet; it starts automatically once Temporal answers"})
 	case created:
-		s.metrics.declared.WithLabelValues(inc.Type, inc.Severity).Inc()
+		s.countDeclared(inc)
 		c.Header("Location", s.incidentURL(inc.Ref))
 		c.JSON(http.StatusCreated, s.view(inc))
 	default:
@@ -276,4 +283,15 @@ func sameDeclaration(inc incidentflow.Incident, req DeclareRequest) bool {
 		return inc.Type == req.Type && inc.Title == req.Title && inc.Severity == req.Severity
 	}
 	return inc.RequestHash == declarationHash(req)
+}
+
+// countDeclared counts a declaration in the metrics, which need no token:
+// a restricted incident counts without its type or severity, so that the
+// counts show nobody what they may not see.
+func (s *Server) countDeclared(inc incidentflow.Incident) {
+	if inc.Restricted {
+		s.metrics.declared.WithLabelValues(incidentflow.RestrictedType, incidentflow.RestrictedType).Inc()
+		return
+	}
+	s.metrics.declared.WithLabelValues(inc.Type, inc.Severity).Inc()
 }

@@ -91,7 +91,9 @@ func (s *Server) idempotent(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	c.Set(updateIDKey, "key-"+hashOf([]byte(caller), []byte(key))[:40])
+	// The update's ID is the request's: a retry is the same update, and a
+	// key used again after it expired is another.
+	c.Set(updateIDKey, "key-"+hashOf([]byte(caller), []byte(key), []byte(req.RequestHash))[:40])
 	w := &recordingWriter{ResponseWriter: c.Writer}
 	c.Writer = w
 	c.Next()

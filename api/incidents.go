@@ -314,6 +314,9 @@ func (s *Server) updateError(ctx context.Context, inc incidentflow.Incident, err
 	if errors.As(err, &appErr) && appErr.Type() == workflows.RefusedError {
 		return incidentflow.Errorf(incidentflow.ECONFLICT, "%s", appErr.Message())
 	}
+	if errors.As(err, &appErr) && appErr.Type() == workflows.BusyError {
+		return incidentflow.Errorf(incidentflow.EBUSY, "%s", appErr.Message())
+	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed") {
 		if fresh, ferr := s.cfg.Store.Incident(ctx, inc.Ref); ferr == nil && dsl.IsFinalStatus(fresh.Status) {

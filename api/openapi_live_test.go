@@ -16,6 +16,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow"
 )
 
 // conformance checks live answers of the shared stack against
@@ -40,10 +42,11 @@ func newConformance(t *testing.T, s *stack) *conformance {
 	return &conformance{s: s, doc: doc, router: router}
 }
 
-// check sends a request and records how its answer departs from the document.
-func (c *conformance) check(t *testing.T, method, path, body string) response {
+// check sends a request (with headers after the admin's token) and records
+// how it, or its answer, departs from the document.
+func (c *conformance) check(t *testing.T, method, path, body string, headers ...string) response {
 	t.Helper()
-	r := c.s.do(t, method, path, body)
+	r := c.s.do(t, method, path, body, headers...)
 	req, err := http.NewRequest(method, c.s.http.URL+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
@@ -54,6 +57,10 @@ func (c *conformance) check(t *testing.T, method, path, body string) response {
 	}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		c.problems = append(c.problems, fmt.Sprintf("%s %s: the request itself is not what the document describes: %.300s", method, path, err))
+	}
+	req.Body = io.NopCloser(strings.NewReader(body))
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: r.status, Header: r.header,
 		Body: io.NopCloser(bytes.NewReader([]byte(r.raw))), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
@@ -75,31 +82,38 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	key := fmt.Sprintf("conf-%d", time.Now().UnixNano())
 	c.s.declare(t, `{"type":"engineering","title":"Conformance replay","severity":"minor"}`, "Idempotency-Key", key)
 	base := "/v1/incidents/" + ref
-	for _, tc := range []struct{ method, path, body string }{
-		{"GET", "/healthz", ""},
-		{"GET", "/readyz", ""},
-		{"GET", "/v1/incidents?limit=2", ""},
-		{"GET", "/v1/incidents?status=nope", ""},
-		{"GET", base, ""},
-		{"GET", base + "/timeline", ""},
-		{"GET", base + "/tasks", ""},
-		{"GET", "/v1/deadlines", ""},
-		{"GET", "/v1/processes", ""},
-		{"GET", "/v1/processes/privacy", ""},
-		{"GET", "/v1/processes/nope", ""},
-		{"POST", base + "/acknowledge", `{"by":"alice"}`},
-		{"POST", base + "/acknowledge", `{"by":"bob"}`},
-		{"POST", base + "/notes", `{"text":"a note","by":"alice"}`},
-		{"POST", base + "/roles", `{"role":"owner","person":"alice","by":"erin"}`},
-		{"POST", base + "/severity", `{"severity":"nope"}`},
-		{"POST", base + "/signals/nope", `{}`},
-		{"POST", base + "/approvals", `{"by":"erin"}`},
-		{"POST", "/v1/tasks/" + ref + "-T99/complete", `{"by":"alice"}`},
-		{"POST", "/v1/incidents/INC-999999999/acknowledge", `{"by":"alice"}`},
-		{"POST", "/v1/alerts/grafana", `{"alerts":[]}`},
-		{"POST", "/v1/alerts/alertmanager", `{"version":"3","alerts":[]}`},
+	for _, tc := range []struct {
+		method, path, body string
+		headers            []string
+	}{
+		{"GET", "/healthz", "", nil},
+		{"GET", "/readyz", "", nil},
+		{"GET", "/v1/incidents?limit=2", "", nil},
+		{"GET", "/v1/incidents?status=nope", "", nil},
+		{"GET", base, "", nil},
+		{"GET", base + "/timeline", "", nil},
+		{"GET", base + "/tasks", "", nil},
+		{"GET", "/v1/deadlines", "", nil},
+		{"GET", "/v1/processes", "", nil},
+		{"GET", "/v1/processes/privacy", "", nil},
+		{"GET", "/v1/processes/nope", "", nil},
+		{"GET", "/v1/audit?limit=3", "", nil},
+		{"GET", "/v1/audit", "", s.as(t, "alice")},
+		{"GET", base, "", []string{"Authorization", "Bearer nope"}},
+		{"POST", base + "/acknowledge", `{}`, s.as(t, "alice")},
+		{"POST", base + "/acknowledge", `{}`, s.as(t, "bob")},
+		{"POST", base + "/notes", `{"text":"a note"}`, s.as(t, "alice")},
+		{"POST", base + "/roles", `{"role":"owner","person":"alice"}`, s.as(t, "erin")},
+		{"POST", base + "/severity", `{"severity":"nope"}`, nil},
+		{"POST", base + "/signals/nope", `{}`, nil},
+		{"POST", base + "/approvals", `{}`, s.as(t, "erin")},
+		{"POST", "/v1/tasks/" + ref + "-T99/complete", `{}`, s.as(t, "alice")},
+		{"POST", "/v1/incidents/INC-999999999/acknowledge", `{}`, s.as(t, "alice")},
+		{"POST", base + "/acknowledge", `{}`, s.service(t, "viewer-bot", incidentflow.RoleViewer)},
+		{"POST", "/v1/alerts/grafana", `{"alerts":[]}`, nil},
+		{"POST", "/v1/alerts/alertmanager", `{"version":"3","alerts":[]}`, nil},
 	} {
-		c.check(t, tc.method, tc.path, tc.body)
+		c.check(t, tc.method, tc.path, tc.body, tc.headers...)
 	}
 	// A method the route does not serve is no operation of the document,
 	// but its answer is still the one error shape, with a documented code,
@@ -117,4 +131,11 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		}
 	}
 	require.Empty(t, c.problems, "answers that openapi.json does not describe:\n%s", strings.Join(c.problems, "\n"))
+
+	// The document and the server refuse the same unknown fields.
+	unknown := c.s.do(t, "POST", base+"/notes", `{"text":"a note","by":"alice"}`)
+	require.Equal(t, http.StatusBadRequest, unknown.status, unknown.raw)
+	c.check(t, "POST", base+"/notes", `{"text":"a note","by":"alice"}`)
+	require.Len(t, c.problems, 1, "the document refuses the unknown field too: %v", c.problems)
+	require.Contains(t, c.problems[0], "the request itself is not what the document describes")
 }

@@ -157,7 +157,7 @@ func TestAuditLogIsChained(t *testing.T) {
 			got = append(got, entry)
 		}
 		var err error
-		prev, err = store.VerifyAudit(got, after, prev)
+		prev, err = store.VerifyAudit(store.AuditKey([]byte(testSecret)), got, after, prev)
 		require.NoError(t, err, "the chain holds")
 		entries = append(entries, got...)
 		if page.body["next_after"] == nil {
@@ -177,9 +177,20 @@ func TestAuditLogIsChained(t *testing.T) {
 	}), "a denial, saying why")
 	require.True(t, find("anonymous", "POST /v1/incidents/:ref/notes", "denied"), "a forged token")
 
-	// Changing any entry breaks the chain from it on.
+	// Changing any entry breaks the chain from it on, and whoever changes it
+	// cannot chain the rest again without the key.
+	key := store.AuditKey([]byte(testSecret))
 	tampered := append([]store.AuditEntry(nil), entries...)
-	tampered[len(tampered)/2].Principal = "someone else"
-	_, err := store.VerifyAudit(tampered, 0, "")
-	require.ErrorContains(t, err, fmt.Sprintf("entry %d was changed", tampered[len(tampered)/2].Seq))
+	i := len(tampered) / 2
+	tampered[i].Principal = "someone else"
+	_, err := store.VerifyAudit(key, tampered, 0, "")
+	require.ErrorContains(t, err, fmt.Sprintf("entry %d was changed", tampered[i].Seq))
+	for j := i; j < len(tampered); j++ {
+		if j > 0 {
+			tampered[j].PrevHash = tampered[j-1].Hash
+		}
+		tampered[j].Hash = store.AuditHash(nil, tampered[j]) // the forger's guess of the key
+	}
+	_, err = store.VerifyAudit(key, tampered, 0, "")
+	require.ErrorContains(t, err, fmt.Sprintf("entry %d was changed", tampered[i].Seq))
 }

@@ -23,6 +23,8 @@ func TestStrictRequestBodies(t *testing.T) {
 		want             string
 	}{
 		{"ErrDuplicateKey", "/v1/incidents", `{"type":"operational","title":"a","severity":"minor","title":"b"}`, 400, `the key "title" is given twice in one object`},
+		{"ErrKeyInAnotherCase", "/v1/incidents", `{"type":"operational","title":"a","Title":"b","severity":"minor"}`, 400, `unknown field "Title": write it "title"`},
+		{"ErrOnlyKeyInAnotherCase", "/v1/incidents", `{"type":"operational","TITLE":"a","severity":"minor"}`, 400, `unknown field "TITLE"`},
 		{"ErrDuplicateNestedKey", "/v1/incidents/" + ref + "/signals/x", `{"payload":{"a":1,"a":2}}`, 400, `the key "a" is given twice`},
 		{"ErrInvalidUTF8", "/v1/incidents", "{\"type\":\"operational\",\"title\":\"caf\xe9\",\"severity\":\"minor\"}", 400, "not valid UTF-8 text (at byte 34)"},
 		{"ErrTooDeep", "/v1/incidents/" + ref + "/notes", `{"text":"x","payload":` + deep + `}`, 400, "nests objects and lists more than 16 deep"},

@@ -359,7 +359,7 @@ func (b *runner) closeAll(ctx context.Context, refs []string) {
 		var mu sync.Mutex
 		var left []string
 		forEach(ctx, len(refs), min(4, b.o.Concurrency), time.Time{}, func(i int) {
-			code, err := b.call(ctx, http.MethodPost, "/v1/incidents/"+refs[i]+"/status", map[string]any{"status": "closed", "by": "bench"}, nil)
+			code, err := b.call(ctx, http.MethodPost, "/v1/incidents/"+refs[i]+"/status", map[string]any{"status": "closed"}, nil)
 			if err != nil && code != http.StatusConflict { // 409: closed already
 				mu.Lock()
 				left = append(left, refs[i])

@@ -178,6 +178,18 @@ type Channel struct {
 	// endpoint (default PagerDutyEventsURL; the EU service has its own).
 	RoutingKeyEnv string `json:"routing_key_env,omitempty"`
 	EventsURL     string `json:"events_url,omitempty"`
+	// Personal says a webhook delivers each message to the one person it
+	// names (a pager), so the action links it carries may act as them.
+	Personal bool `json:"personal,omitempty"`
+}
+
+// ReachesOnePerson reports whether a delivery to a person through the
+// channel reaches that person alone, so that it may carry links that act
+// as them: e-mail (at their own address), the console (dev), and webhooks
+// marked personal. Slack, PagerDuty and other webhooks post where others
+// read too.
+func (c Channel) ReachesOnePerson() bool {
+	return c.Type == "email" || c.Type == "console" || c.Type == "webhook" && c.Personal
 }
 
 // PagerDutyEventsURL is where PagerDuty's Events API v2 takes events.
@@ -418,6 +430,7 @@ func (d *directoryDecoder) channel(n *yaml.Node, seen map[string]Pos) (Channel, 
 		"secret_env":      func(k, v *yaml.Node) { c.SecretEnv, keys[k.Value] = d.envName(v), v },
 		"webhook_url_env": func(k, v *yaml.Node) { c.WebhookURLEnv, keys[k.Value] = d.envName(v), v },
 		"routing_key_env": func(k, v *yaml.Node) { c.RoutingKeyEnv, keys[k.Value] = d.envName(v), v },
+		"personal":        func(k, v *yaml.Node) { c.Personal, keys[k.Value] = d.boolean(v, "personal"), v },
 	})
 	if !d.checkID(n, c.ID, pos, "channel", seen) {
 		return c, false
@@ -426,7 +439,7 @@ func (d *directoryDecoder) channel(n *yaml.Node, seen map[string]Pos) (Channel, 
 	// Each type takes its own keys; a key of another type is a mistake worth naming.
 	takes := map[string][]string{
 		"console":   {},
-		"webhook":   {"url", "url_env", "secret_env"},
+		"webhook":   {"url", "url_env", "secret_env", "personal"},
 		"email":     {"to"},
 		"slack":     {"webhook_url_env"},
 		"pagerduty": {"routing_key_env", "events_url"},

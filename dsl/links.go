@@ -49,3 +49,35 @@ func FillLinks(msg string, link func(action, target string) string) string {
 
 // HasLink reports whether a message holds a link marker of the action.
 func HasLink(msg, action string) bool { return strings.Contains(msg, markerOpen+action) }
+
+// Unlinked is text from people or other systems made safe to put in a
+// message: a link marker in it (a title written ⟦link:approve⟧) would be
+// filled in with a link acting as each recipient, so its bracket goes.
+func Unlinked(s string) string { return strings.ReplaceAll(s, markerOpen, "[link:") }
+
+// unlinkedValue is Unlinked for every string inside a JSON-like value.
+func unlinkedValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return Unlinked(x)
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i] = Unlinked(s)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			out[i] = unlinkedValue(item)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			out[k] = unlinkedValue(item)
+		}
+		return out
+	}
+	return v
+}

@@ -23,14 +23,17 @@ type Links struct {
 // TemplateData is the data a message template sees: .Incident, .Fields,
 // .Roles (who holds each, "" for nobody), .Steps (each with .Output) and .Links. Everything is a map, so a misspelt key is an
 // error rather than an empty string.
+//
+// Text that came from people or other systems (titles, fields, outputs of
+// http steps) is Unlinked: it cannot make a link that acts as a recipient.
 func TemplateData(f Facts, l Links) map[string]any {
 	steps := map[string]any{}
 	for id, out := range f.Steps {
-		steps[id] = map[string]any{"Output": out}
+		steps[id] = map[string]any{"Output": unlinkedValue(map[string]any(out))}
 	}
 	fields := map[string]any{}
 	for k, v := range f.Fields {
-		fields[k] = v
+		fields[k] = unlinkedValue(v)
 	}
 	roles := map[string]any{}
 	for k, v := range f.Roles {
@@ -38,8 +41,8 @@ func TemplateData(f Facts, l Links) map[string]any {
 	}
 	return map[string]any{
 		"Incident": map[string]any{
-			"Ref": f.Ref, "Type": f.Type, "Title": f.Title, "Severity": f.Severity, "Status": f.Status,
-			"Summary": f.Summary, "DeclaredAt": f.DeclaredAt.UTC().Format(time.RFC3339),
+			"Ref": f.Ref, "Type": f.Type, "Title": Unlinked(f.Title), "Severity": f.Severity, "Status": f.Status,
+			"Summary": Unlinked(f.Summary), "DeclaredAt": f.DeclaredAt.UTC().Format(time.RFC3339),
 			"Acknowledged": f.Acknowledged, "AcknowledgedBy": f.AcknowledgedBy,
 		},
 		"Fields": fields,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
@@ -98,13 +99,33 @@ type AuditEntry struct {
 // auditLockID serialises appends to the audit log on PostgreSQL.
 const auditLockID = 7_424_310_043
 
-// AuditHash is the hash an entry carries: SHA-256 over the previous
-// entry's hash and the entry's own fields, so that changing, removing or
-// reordering any entry breaks every hash after it.
-func AuditHash(e AuditEntry) string {
+// AuditKey is the key the audit log's chain is made under, derived from a
+// deployment's secret: whoever can write to the database but does not hold
+// the secret cannot make a changed log's chain hold again.
+func AuditKey(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("incidentflow audit log"))
+	return m.Sum(nil)
+}
+
+// SetAuditKey sets the key (see AuditKey) the store chains audit entries
+// under; without one the chain is plain SHA-256, which shows accidental
+// change but not a forger's.
+func (s *Store) SetAuditKey(key []byte) { s.auditKey = key }
+
+// AuditHash is the hash an entry carries: HMAC-SHA256 under the key (plain
+// SHA-256 without one) over the previous entry's hash and the entry's own
+// fields, so that changing, removing or reordering any entry breaks every
+// hash after it.
+func AuditHash(key []byte, e AuditEntry) string {
 	b, _ := json.Marshal([]any{e.PrevHash, e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Principal, e.Via, e.Action, e.Target, e.Outcome, e.Status, e.Detail})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	if key == nil {
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:])
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // AppendAudit adds an entry at the end of the audit log and returns it as
@@ -128,7 +149,7 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, erro
 			e.Seq, e.PrevHash = last.Seq+1, last.Hash
 			// Both databases keep microseconds: hash what is kept.
 			e.At = e.At.UTC().Truncate(time.Microsecond)
-			e.Hash = AuditHash(e)
+			e.Hash = AuditHash(s.auditKey, e)
 			_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO audit_log (seq, at, principal, via, action, target, outcome, status, detail, prev_hash, hash)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), e.Seq, e.At, e.Principal, e.Via, e.Action, e.Target, e.Outcome, e.Status, e.Detail, e.PrevHash, e.Hash)
 			return err
@@ -153,20 +174,21 @@ func (s *Store) Audit(ctx context.Context, after int64, limit int) ([]AuditEntry
 	return out, wrap(err, "read audit")
 }
 
-// VerifyAudit checks a run of entries of the audit log, the first of which
-// follows prev (the hash of the entry before it, "" at the start): each
+// VerifyAudit checks, under the key the log was chained with, a run of
+// entries of the audit log, the first of which follows prev (the hash of
+// the entry before it, "" at the start): each
 // must be numbered after the one before, point at its hash, and carry its
 // own. It returns the hash of the last, or an error naming the first entry
 // that breaks the chain.
-func VerifyAudit(entries []AuditEntry, prevSeq int64, prev string) (string, error) {
+func VerifyAudit(key []byte, entries []AuditEntry, prevSeq int64, prev string) (string, error) {
 	for _, e := range entries {
 		switch {
 		case e.Seq != prevSeq+1:
 			return prev, fmt.Errorf("entry %d follows entry %d: entries are missing", e.Seq, prevSeq)
 		case e.PrevHash != prev:
 			return prev, fmt.Errorf("entry %d does not follow the entry before it: its prev_hash is %.12s…, the entry before hashes to %.12s…", e.Seq, e.PrevHash, prev)
-		case AuditHash(e) != e.Hash:
-			return prev, fmt.Errorf("entry %d was changed: its content hashes to %.12s…, not its recorded %.12s…", e.Seq, AuditHash(e), e.Hash)
+		case AuditHash(key, e) != e.Hash:
+			return prev, fmt.Errorf("entry %d was changed: its content hashes to %.12s…, not its recorded %.12s…", e.Seq, AuditHash(key, e), e.Hash)
 		}
 		prevSeq, prev = e.Seq, e.Hash
 	}
@@ -193,16 +215,19 @@ func (s *Store) UseLink(ctx context.Context, u LinkUse) (LinkUse, bool, error) {
 	if n, _ := res.RowsAffected(); n == 1 {
 		return u, true, nil
 	}
-	var first LinkUse
-	err = s.db.GetContext(ctx, &first, s.db.Rebind(`SELECT nonce, action, target, principal, used_at FROM link_uses WHERE nonce = ?`), u.Nonce)
-	first.UsedAt = first.UsedAt.UTC()
-	return first, false, wrap(err, "read link use")
+	first, _, err := s.LinkUsed(ctx, u.Nonce)
+	return first, false, err
 }
 
-// ForgetLink removes a link's use, when what it was to do did not happen.
-func (s *Store) ForgetLink(ctx context.Context, nonce string) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM link_uses WHERE nonce = ?`), nonce)
-	return wrap(err, "forget link")
+// LinkUsed returns the use of an action link, if it was used.
+func (s *Store) LinkUsed(ctx context.Context, nonce string) (LinkUse, bool, error) {
+	var u LinkUse
+	err := s.db.GetContext(ctx, &u, s.db.Rebind(`SELECT nonce, action, target, principal, used_at FROM link_uses WHERE nonce = ?`), nonce)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, false, nil
+	}
+	u.UsedAt = u.UsedAt.UTC()
+	return u, err == nil, wrap(err, "read link use")
 }
 
 // Session is a signed-in person's session.

@@ -28,9 +28,16 @@ type RequestKey struct {
 // that may be used again.
 const RequestKeyTTL = 24 * time.Hour
 
+// RequestLease is how long a request being answered holds its key: a retry
+// of the same request after that takes it over (whoever answered first has
+// died, or could not keep the answer).
+const RequestLease = 2 * time.Minute
+
 // BeginRequest records that a principal sends a request with a key, unless
 // it sent one with that key before (within RequestKeyTTL): then it returns
-// that request as stored, with begun=false.
+// that request as stored, with begun=false — or, when it is the same
+// request, still unanswered and its lease has run out, takes it over
+// (begun=true).
 func (s *Store) BeginRequest(ctx context.Context, k RequestKey) (RequestKey, bool, error) {
 	var out RequestKey
 	begun := false
@@ -40,12 +47,21 @@ func (s *Store) BeginRequest(ctx context.Context, k RequestKey) (RequestKey, boo
 			k.Principal, k.Key, now.Add(-RequestKeyTTL)); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO request_keys (principal, key, route, request_hash, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (principal, key) DO NOTHING`), k.Principal, k.Key, k.Route, k.RequestHash, now)
+		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO request_keys (principal, key, route, request_hash, created_at, claimed_until)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (principal, key) DO NOTHING`), k.Principal, k.Key, k.Route, k.RequestHash, now, now.Add(RequestLease))
 		if err != nil {
 			return err
 		}
 		n, _ := res.RowsAffected()
+		if n == 0 {
+			res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE request_keys SET claimed_until = ? WHERE principal = ? AND key = ?
+				AND status IS NULL AND request_hash = ? AND (claimed_until IS NULL OR claimed_until < ?)`),
+				now.Add(RequestLease), k.Principal, k.Key, k.RequestHash, now)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+		}
 		begun = n == 1
 		var resp sql.NullString
 		row := tx.QueryRowxContext(ctx, tx.Rebind(`SELECT principal, key, route, request_hash, status, response, created_at

@@ -30,6 +30,8 @@ type Store struct {
 	db      *sqlx.DB
 	dialect string
 	now     func() time.Time
+	// auditKey chains the audit log (see SetAuditKey).
+	auditKey []byte
 }
 
 // Open connects to a database URL: postgres://… or postgresql://… for
@@ -57,6 +59,10 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"} {
 			q.Add("_pragma", p)
 		}
+		// Transactions take the write lock when they begin: one that read
+		// and then wrote could find another process (a CLI beside dev)
+		// holding it, and fail where waiting would have done.
+		q.Set("_txlock", "immediate")
 		q.Set("_time_format", "sqlite")
 		var sqlDB *sql.DB
 		sqlDB, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"strings"
 
 	"github.com/incidentflow/incidentflow"
 )
@@ -37,6 +38,9 @@ func (s *Store) CreateToken(ctx context.Context, name string, p incidentflow.Pri
 	t := incidentflow.Token{ID: "tok_" + hex.EncodeToString(id), Name: name, Kind: p.Kind, Principal: p.ID, Role: p.Role, CreatedAt: s.now()}
 	if t.Name == "" {
 		t.Name = p.String() + "-" + hex.EncodeToString(id[:3])
+	}
+	if strings.HasPrefix(t.Name, "tok_") {
+		return "", t, incidentflow.Errorf(incidentflow.EINVALID, "a token's name cannot start with tok_, as its id does: revoking by id must name one token")
 	}
 	token := tokenPrefix + secret
 	_, err = s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO api_tokens (id, name, principal_kind, principal_id, role, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -69,14 +73,17 @@ func (s *Store) Tokens(ctx context.Context) ([]incidentflow.Token, error) {
 
 // RevokeToken revokes the token with the given id or name.
 func (s *Store) RevokeToken(ctx context.Context, idOrName string) (incidentflow.Token, error) {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE api_tokens SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL`), s.now(), idOrName, idOrName)
-	if err != nil {
-		return incidentflow.Token{}, wrap(err, "revoke token")
+	// An id names one token; a name only when no id is it.
+	for _, col := range []string{"id", "name"} {
+		res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE api_tokens SET revoked_at = ? WHERE `+col+` = ? AND revoked_at IS NULL`), s.now(), idOrName)
+		if err != nil {
+			return incidentflow.Token{}, wrap(err, "revoke token")
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			var t incidentflow.Token
+			err = s.db.GetContext(ctx, &t, s.db.Rebind(`SELECT `+tokenColumns+` FROM api_tokens WHERE `+col+` = ?`), idOrName)
+			return t, wrap(err, "read token")
+		}
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return incidentflow.Token{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "no active token %q", idOrName)
-	}
-	var t incidentflow.Token
-	err = s.db.GetContext(ctx, &t, s.db.Rebind(`SELECT `+tokenColumns+` FROM api_tokens WHERE id = ? OR name = ?`), idOrName, idOrName)
-	return t, wrap(err, "read token")
+	return incidentflow.Token{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "no active token %q", idOrName)
 }

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/incidentflow/incidentflow"
@@ -25,7 +26,7 @@ import (
 // Store is what the web app needs of the database beyond the API.
 type Store interface {
 	UseLink(ctx context.Context, u store.LinkUse) (store.LinkUse, bool, error)
-	ForgetLink(ctx context.Context, nonce string) error
+	LinkUsed(ctx context.Context, nonce string) (store.LinkUse, bool, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
 }
 
@@ -81,7 +82,7 @@ func (s *Server) Handler() http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Referrer-Policy", "no-referrer")
 		s.mux.ServeHTTP(w, r)
 	})
 }
@@ -133,7 +134,7 @@ func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, inc
 		s.audit(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", http.StatusGone, page.Problem)
 		s.render(w, http.StatusGone, "link.html", page)
 		return page, incidentflow.Principal{}, false
-	case err != nil || verbs[l.Action] == "":
+	case err != nil || verbs[l.Action] == "" || (l.Action == dsl.LinkComplete && !strings.HasPrefix(l.Target, l.Ref+"-T")):
 		page.Problem = "This is not a link incidentflow made. It may have been cut short when it was copied: open it from the message again."
 		s.audit(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: "anonymous"}, l, "", "denied", http.StatusBadRequest, page.Problem)
 		s.render(w, http.StatusBadRequest, "link.html", page)
@@ -150,7 +151,17 @@ func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, inc
 	}
 	if err != nil {
 		page.Problem = incidentflow.ErrorMessage(err)
-		s.render(w, http.StatusNotFound, "link.html", page)
+		status := http.StatusNotFound
+		switch incidentflow.ErrorCode(err) {
+		case incidentflow.EUNAVAILABLE:
+			status = http.StatusServiceUnavailable
+		case incidentflow.EUNAUTHORIZED:
+			status = http.StatusForbidden
+		}
+		if status != http.StatusServiceUnavailable {
+			s.audit(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", status, page.Problem)
+		}
+		s.render(w, status, "link.html", page)
 		return page, who, false
 	}
 	return page, who, true
@@ -159,10 +170,14 @@ func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, inc
 // showLink shows what an action link does, with one button to do it: a
 // GET never acts (mail scanners and link previews open links).
 func (s *Server) showLink(w http.ResponseWriter, r *http.Request) {
-	page, _, ok := s.readLink(w, r)
-	if ok {
-		s.render(w, http.StatusOK, "link.html", page)
+	page, who, ok := s.readLink(w, r)
+	if !ok {
+		return
 	}
+	if page.Incident.Restricted { // a read of a restricted incident is audited
+		s.audit(r.Context(), who, page.Link, firstOf(page.Link.Target, page.Link.Ref), "done", http.StatusOK, "opened the link's page")
+	}
+	s.render(w, http.StatusOK, "link.html", page)
 }
 
 // useLink does what an action link says, once, as its person.
@@ -174,18 +189,22 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	l := page.Link
 	use := store.LinkUse{Nonce: l.Nonce, Action: l.Action, Target: firstOf(l.Target, l.Ref), Principal: who.String(), UsedAt: s.cfg.Now()}
-	first, fresh, err := s.cfg.Store.UseLink(ctx, use)
-	if err != nil {
-		page.Problem = incidentflow.ErrorMessage(err)
-		s.render(w, http.StatusServiceUnavailable, "link.html", page)
-		return
-	}
-	if !fresh {
+	// A link acts once: one used is refused. It is marked used once what it
+	// does is done, so a use that failed on the way (a crash, Temporal
+	// away) leaves it usable; two presses at once are one update (its ID is
+	// the link's), and one of them marks it.
+	if first, used, err := s.cfg.Store.LinkUsed(ctx, l.Nonce); err != nil || used {
+		if err != nil {
+			page.Problem = incidentflow.ErrorMessage(err)
+			s.render(w, http.StatusServiceUnavailable, "link.html", page)
+			return
+		}
 		page.Used = &first
 		s.audit(ctx, who, l, use.Target, "refused", http.StatusConflict, "the link was used on "+when(first.UsedAt)+" by "+first.Principal)
 		s.render(w, http.StatusConflict, "link.html", page)
 		return
 	}
+	var err error
 	updateID := "link-" + l.Nonce
 	switch l.Action {
 	case dsl.LinkAcknowledge:
@@ -202,11 +221,14 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 		page.Done = "You marked " + l.Target + " done."
 	}
 	status, outcome := http.StatusOK, "done"
-	if err != nil {
-		// What did not happen may be tried again with the same link.
-		if ferr := s.cfg.Store.ForgetLink(context.WithoutCancel(ctx), l.Nonce); ferr != nil {
-			s.cfg.Logger.Warn("could not forget a link's use", "incident", l.Ref, "error", ferr)
+	if err == nil {
+		if first, fresh, uerr := s.cfg.Store.UseLink(context.WithoutCancel(ctx), use); uerr != nil {
+			s.cfg.Logger.Warn("could not mark a link used", "incident", l.Ref, "error", uerr)
+		} else if !fresh {
+			page.Done, page.Used = "", &first // a press at the same moment did it
 		}
+	} else {
+		// What did not happen may be tried again with the same link.
 		page.Done, page.Problem = "", incidentflow.ErrorMessage(err)
 		status, outcome = http.StatusConflict, "refused"
 		if code := incidentflow.ErrorCode(err); code != incidentflow.ECONFLICT {

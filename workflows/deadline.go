@@ -100,7 +100,7 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 				break
 			}
 		}
-		msg := fmt.Sprintf("Reminder: %s for %s %s is due %s, in %s. %s", d.Title, r.state.Ref, r.state.Title, r.localTime(due), rb, r.in.Links.Incident)
+		msg := fmt.Sprintf("Reminder: %s for %s %s is due %s, in %s. %s", d.Title, r.state.Ref, dsl.Unlinked(r.state.Title), r.localTime(due), rb, r.in.Links.Incident)
 		if r.deliver(ctx, s, ref, fmt.Sprintf("%s/remind-%s", key, rb), d.Notify, msg) {
 			failed = true
 			f.Failed = true

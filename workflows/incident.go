@@ -43,6 +43,10 @@ const (
 // current state; the API answers it with 409 and the message.
 const RefusedError = "Refused"
 
+// BusyError is the error type of an update the run cannot take now but
+// will shortly; the API answers it with 429, to be retried.
+const BusyError = "Busy"
+
 // Search attributes kept current on every run.
 var (
 	AttrType     = temporal.NewSearchAttributeKeyKeyword("IncidentType")
@@ -582,7 +586,7 @@ func (r *run) validateRequest(in any) error {
 		return refused("%s %s", d[0].Field, d[0].Message)
 	}
 	if n := workflow.GetInfo(r.root).GetCurrentHistoryLength(); n >= hardHistoryLimit {
-		return refused("incident %s is busy: its run's history is %d events long and it takes no more changes until it has continued in a new run, which it does as soon as nothing is in flight; retry in a minute", r.state.Ref, n)
+		return temporal.NewApplicationError(fmt.Sprintf("incident %s is busy: its run's history is %d events long and it takes no more changes until it has continued in a new run, which it does as soon as nothing is in flight; retry in a minute", r.state.Ref, n), BusyError)
 	}
 	return nil
 }
@@ -735,6 +739,9 @@ func (r *run) eventKey(ctx workflow.Context) string {
 func (r *run) record(ctx workflow.Context, c incidentflow.Change, events ...incidentflow.TimelineEvent) int64 {
 	c.Ref = r.state.Ref
 	c.Type, c.DeclaredAt = r.state.Type, r.in.Incident.DeclaredAt
+	if r.in.Process.Restricted() { // metrics need no token: they show no restricted incident's kind
+		c.Type = incidentflow.RestrictedType
+	}
 	c.At = workflow.Now(ctx)
 	c.Status = r.state.Status
 	c.Severity = r.state.Severity

@@ -57,7 +57,7 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 		if msg, err = dsl.Render(s.Page.Message, dsl.TemplateData(r.facts(), r.in.Links)); err != nil {
 			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
 				fmt.Sprintf("%s: the message could not be written (%v); paging with the incident title", s.Label(), err), nil))
-			msg = fmt.Sprintf("%s: %s", r.state.Ref, r.state.Title)
+			msg = fmt.Sprintf("%s: %s", r.state.Ref, dsl.Unlinked(r.state.Title))
 		}
 		f.Policy, f.Message = &pol, msg
 	}

@@ -73,7 +73,7 @@ func (r *run) review(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 	}
 	if err != nil {
 		r.stepFailed(ctx, s, ref, fmt.Sprintf("%s: the invitation could not be written (%v); using the incident title", s.Label(), err))
-		title, failed = fmt.Sprintf("Post-incident review: %s %s", r.state.Ref, r.state.Title), true
+		title, failed = fmt.Sprintf("Post-incident review: %s %s", r.state.Ref, dsl.Unlinked(r.state.Title)), true
 	}
 	f, rf := frame(ctx), r.resumed(ctx)
 	var p *Review

@@ -266,7 +266,7 @@ func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 	if err != nil {
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
 			fmt.Sprintf("%s: the message could not be written (%v); sending the incident title instead", s.Label(), err), nil))
-		msg = fmt.Sprintf("%s: %s", r.state.Ref, r.state.Title)
+		msg = fmt.Sprintf("%s: %s", r.state.Ref, dsl.Unlinked(r.state.Title))
 	}
 	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "notify", Waiting: "delivering"})
 	defer done()

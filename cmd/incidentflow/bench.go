@@ -128,6 +128,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = st.Close() }()
+	st.SetAuditKey(store.AuditKey([]byte(benchLinkSecret)))
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}

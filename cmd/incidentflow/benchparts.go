@@ -268,6 +268,7 @@ func (e environment) benchPart(ctx context.Context, part, temporalAddr, database
 		return err
 	}
 	defer func() { _ = st.Close() }()
+	st.SetAuditKey(store.AuditKey([]byte(benchLinkSecret)))
 	reg := newRegistry()
 	cl, err := dialTemporal(ctx, temporalConfig{address: temporalAddr, namespace: "default"}, logger, reg)
 	if err != nil {

@@ -56,7 +56,8 @@ func TestClusterTopology(t *testing.T) {
 	defer receiver.Close()
 	dbURL := storetest.URL(t, store.Postgres)
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tc.Address(), "TEMPORAL_NAMESPACE=default",
-		"INCIDENTFLOW_PROCESSES="+procs, "INCIDENTFLOW_LOG_FORMAT=json", "DRILL_HOOK_URL="+receiver.URL, "DRILL_HOOK_SECRET=s3cret")
+		"INCIDENTFLOW_PROCESSES="+procs, "INCIDENTFLOW_LOG_FORMAT=json", "DRILL_HOOK_URL="+receiver.URL, "DRILL_HOOK_SECRET=s3cret",
+		"INCIDENTFLOW_LINK_SECRET="+testLinkSecret)
 
 	// Two replicas' migrations at once: each migration is applied once, and
 	// the search attributes end up registered, on both nodes.
@@ -100,9 +101,14 @@ func TestClusterTopology(t *testing.T) {
 		}
 	}
 
-	out, err := command(env, "token", "create", "--name", "drill", "--scope", "declare,respond").Output()
-	require.NoError(t, err)
-	token := strings.TrimSpace(string(out))
+	// The drill declares as a service; people acknowledge as themselves.
+	tokenFor := func(args ...string) string {
+		out, err := command(env, append([]string{"token", "create", "--role", "responder"}, args...)...).Output()
+		require.NoError(t, err)
+		return strings.TrimSpace(string(out))
+	}
+	token := tokenFor("--service", "drill")
+	people := map[string]string{"alice": tokenFor("--person", "alice"), "bob": tokenFor("--person", "bob")}
 
 	// An incident recorded by an API that died before starting its run: both
 	// APIs' reconcilers find it at start-up, together.
@@ -161,7 +167,7 @@ func TestClusterTopology(t *testing.T) {
 	}
 	other := func(ref string) *devProcess { return apis[1-declared[ref]] }
 	ackedAt := map[string]time.Time{} // when an acknowledgement's answer came
-	act := func(ref, path, body string) {
+	act := func(ref, path, body, person string) {
 		t.Helper()
 		began := time.Now()
 		defer func() {
@@ -169,7 +175,7 @@ func TestClusterTopology(t *testing.T) {
 				ackedAt[ref] = time.Now()
 			}
 		}()
-		code, got := other(ref).call(t, "POST", "/v1/incidents/"+ref+path, body)
+		code, got := other(ref).call(t, "POST", "/v1/incidents/"+ref+path, body, "Authorization", "Bearer "+people[person])
 		require.Equal(t, http.StatusOK, code, "%s %s: %v", ref, path, got)
 		if d := time.Since(began); d > 5*time.Second {
 			t.Logf("%s %s took %s", ref, path, d.Round(time.Millisecond))
@@ -189,7 +195,7 @@ func TestClusterTopology(t *testing.T) {
 	}
 	acked := append([]string{orphan}, first[:3]...)
 	for _, ref := range acked {
-		act(ref, "/acknowledge", `{"by":"alice"}`)
+		act(ref, "/acknowledge", `{}`, "alice")
 	}
 	waiting := first[3:] // their level 1 runs out 20s after it went out
 
@@ -207,11 +213,11 @@ func TestClusterTopology(t *testing.T) {
 	}
 	for _, ref := range during {
 		require.Eventually(t, accepted(level(ref, 1, "alice")), 2*time.Minute, 200*time.Millisecond, "%s paged\n%s", ref, dumpLogs())
-		act(ref, "/acknowledge", `{"by":"alice"}`)
+		act(ref, "/acknowledge", `{}`, "alice")
 	}
 	t.Logf("escalations and new incidents carried on %s after the kill", time.Since(killedAt).Round(time.Second))
 	for _, ref := range waiting {
-		act(ref, "/acknowledge", `{"by":"bob"}`)
+		act(ref, "/acknowledge", `{}`, "bob")
 	}
 
 	// The node comes back and rejoins; the worker is replaced.
@@ -220,12 +226,12 @@ func TestClusterTopology(t *testing.T) {
 	after := []string{declare(8), declare(9)}
 	for _, ref := range after {
 		require.Eventually(t, accepted(level(ref, 1, "alice")), time.Minute, 100*time.Millisecond, "%s paged\n%s", ref, dumpLogs())
-		act(ref, "/acknowledge", `{"by":"alice"}`)
+		act(ref, "/acknowledge", `{}`, "alice")
 	}
 
 	refs := slices.Concat(acked, waiting, during, after)
 	for _, ref := range refs {
-		act(ref, "/status", `{"status":"closed","by":"alice"}`)
+		act(ref, "/status", `{"status":"closed"}`, "alice")
 	}
 	for _, ref := range refs {
 		require.Eventually(t, func() bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/api"
 	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -76,6 +77,15 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	secret, err := devSecret(dataDir)
+	if err != nil {
+		return fmt.Errorf("dev secret: %w", err)
+	}
+	st.SetAuditKey(store.AuditKey(secret))
+	signer, err := links.New(secret)
+	if err != nil {
+		return err
+	}
 	tokenPath, newToken, err := devToken(ctx, st, dataDir)
 	if err != nil {
 		return fmt.Errorf("dev token: %w", err)
@@ -88,10 +98,7 @@ func (e environment) dev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cl.Close()
-	signer, err := devLinkSigner(dataDir)
-	if err != nil {
-		return fmt.Errorf("dev link secret: %w", err)
-	}
+
 	w, err := startWorker(cl, st, cat, signer, logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err

@@ -134,6 +134,7 @@ func (e environment) connect(ctx context.Context, name, summary string, args []s
 		_ = st.Close()
 		return nil, nil, err
 	}
+	st.SetAuditKey(store.AuditKey([]byte(c.linkSecret)))
 	return &connected{config: c, links: signer, logger: logger, cat: cat, store: st, client: cl, registry: reg}, func() { cl.Close(); _ = st.Close() }, nil
 }
 

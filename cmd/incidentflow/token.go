@@ -32,9 +32,10 @@ func (e environment) token(ctx context.Context, args []string) error {
 			"       incidentflow token list\n       incidentflow token revoke ID|NAME")
 		return exitCode(2)
 	}
-	var databaseURL, name, person, service, role, processesDir string
+	var databaseURL, secret, name, person, service, role, processesDir string
 	f := e.flags("token "+args[0], "Manages API tokens in the database (DATABASE_URL, or the dev database in --data).")
 	f.secret(&databaseURL, "database-url", "DATABASE_URL", "PostgreSQL URL, or sqlite:PATH")
+	f.secret(&secret, "link-secret", linkSecretEnv, "the api's and worker's secret, under which the audit log is chained (dev: its own)")
 	dataDir := f.fs.String("data", ".incidentflow", "the dev data directory, used when no database URL is given")
 	if args[0] == "create" {
 		f.fs.StringVar(&person, "person", "", "the person of the directory the token acts as")
@@ -45,9 +46,6 @@ func (e environment) token(ctx context.Context, args []string) error {
 	}
 	if err := f.parse(args[1:]); err != nil {
 		return err
-	}
-	if databaseURL == "" {
-		databaseURL = "sqlite:" + filepath.Join(*dataDir, "incidentflow.db")
 	}
 	var p incidentflow.Principal
 	if args[0] == "create" {
@@ -87,7 +85,7 @@ func (e environment) token(ctx context.Context, args []string) error {
 			fmt.Fprintf(e.stderr, "Note: %s's access in the directory is %s, so the token acts as a %s.\n", person, found.AccessRole(), found.AccessRole())
 		}
 	}
-	st, err := openChecked(ctx, databaseURL)
+	st, err := adminStore(ctx, databaseURL, *dataDir, secret)
 	if err != nil {
 		return err
 	}
@@ -135,7 +133,6 @@ func (e environment) token(ctx context.Context, args []string) error {
 // serviceName is what a service principal may be called.
 var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
-
 // devToken makes sure a dev data directory has an admin token: on first start
 // it creates one and writes it to <data>/token, readable by its owner only.
 func devToken(ctx context.Context, st *store.Store, dataDir string) (path string, created bool, err error) {
@@ -154,10 +151,10 @@ func devToken(ctx context.Context, st *store.Store, dataDir string) (path string
 	return path, true, os.WriteFile(path, []byte(secret+"\n"), 0o600) // owner only
 }
 
-// devLinkSigner signs a dev data directory's action links with a secret of
-// its own: made on first start and kept in <data>/link-secret, readable by
-// its owner only, so links keep working across restarts.
-func devLinkSigner(dataDir string) (*links.Signer, error) {
+// devSecret is a dev data directory's secret, which signs its action links
+// and chains its audit log: made on first use and kept in <data>/link-secret,
+// readable by its owner only, so links and the log outlast restarts.
+func devSecret(dataDir string) ([]byte, error) {
 	path := filepath.Join(dataDir, "link-secret")
 	secret, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -171,7 +168,33 @@ func devLinkSigner(dataDir string) (*links.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return links.New(bytes.TrimSpace(secret))
+	return bytes.TrimSpace(secret), nil
+}
+
+// adminStore opens the database an operator's command works on (token,
+// audit): the one named, else the dev database in dataDir. Its audit log is
+// chained under secret (INCIDENTFLOW_LINK_SECRET), or the dev data
+// directory's own.
+func adminStore(ctx context.Context, databaseURL, dataDir, secret string) (*store.Store, error) {
+	if databaseURL == "" {
+		databaseURL = "sqlite:" + filepath.Join(dataDir, "incidentflow.db")
+		if secret == "" {
+			b, err := devSecret(dataDir)
+			if err != nil {
+				return nil, fmt.Errorf("dev secret: %w", err)
+			}
+			secret = string(b)
+		}
+	}
+	if len(secret) < links.MinSecret {
+		return nil, fmt.Errorf("set %s (at least %d bytes, the api's and worker's): the audit log is chained under it", linkSecretEnv, links.MinSecret)
+	}
+	st, err := openChecked(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	st.SetAuditKey(store.AuditKey([]byte(secret)))
+	return st, nil
 }
 
 // record writes what an operator did on the command line to the audit log.
