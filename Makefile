@@ -46,6 +46,6 @@ workflowcheck:
 # missing docker-compose is a failure, not a skip.
 compose-config:
 	@if command -v docker-compose >/dev/null; then \
-		docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
+		INCIDENTFLOW_LINK_SECRET=validation-only docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
 	elif [ "$$CI" = "true" ]; then echo "docker-compose is required under CI (apt-get install docker-compose)"; exit 1; \
 	else echo "docker-compose not installed: skipping the compose file check (apt-get install docker-compose)"; fi

@@ -313,6 +313,13 @@ func checkPod(t *testing.T, cmd string, pod corev1.PodSpec, reads, serves []stri
 	require.NotNil(t, db.ValueFrom, "DATABASE_URL comes from a Secret")
 	require.NotNil(t, db.ValueFrom.SecretKeyRef)
 	require.Empty(t, db.Value, "never a literal database URL")
+	if cmd != "migrate" {
+		// Without it the api and worker refuse to start; it is a secret.
+		ls := env["INCIDENTFLOW_LINK_SECRET"]
+		require.NotNil(t, ls.ValueFrom, "incidentflow %s gets INCIDENTFLOW_LINK_SECRET from a Secret", cmd)
+		require.NotNil(t, ls.ValueFrom.SecretKeyRef)
+		require.Empty(t, ls.Value, "never a literal link secret")
+	}
 	for _, name := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"} {
 		require.NotEmpty(t, env[name].Value, "%s set", name)
 	}

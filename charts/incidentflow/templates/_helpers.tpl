@@ -49,6 +49,15 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- default (printf "%s-database" (include "incidentflow.fullname" .)) .Values.database.existingSecret -}}
 {{- end -}}
 
+{{/* The api and workers sign and check links under one secret; migrate needs none. */}}
+{{- define "incidentflow.linkSecretEnv" -}}
+- name: INCIDENTFLOW_LINK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (printf "%s-link-secret" (include "incidentflow.fullname" .)) .Values.linkSecret.existingSecret }}
+      key: {{ .Values.linkSecret.secretKey }}
+{{- end -}}
+
 {{- define "incidentflow.processesConfigMap" -}}
 {{- if .Values.processes.existingConfigMap -}}
 {{- .Values.processes.existingConfigMap -}}
