@@ -23,6 +23,7 @@ import (
 	"github.com/incidentflow/incidentflow/devserver"
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/web"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -154,7 +155,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	apiAddr := "127.0.0.1:" + strconv.Itoa(port)
 	server := api.New(apiConfig(st, cl, cat, logger, "http://"+apiAddr, "", "default", reg))
 	apiCtx, stopAPI := context.WithCancel(ctx)
-	wait, err := serveHTTP(apiCtx, apiAddr, appHandler(server, st, signer, logger), logger)
+	wait, err := serveHTTP(apiCtx, apiAddr, appHandler(server, web.New(webConfig(server, st, signer, logger, "http://"+apiAddr))), logger)
 	if err != nil {
 		stopAPI()
 		return err

@@ -1,0 +1,120 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
+)
+
+// clock writes times as the reader reads them: in their own time zone
+// (the directory's, else the organisation's calendar's), and relative to now.
+type clock struct {
+	Loc *time.Location
+	Now time.Time
+}
+
+// clock is the clock of a reader; nil is someone not signed in.
+func (s *Server) clock(who *incidentflow.Principal) clock {
+	loc := time.UTC
+	dir := s.cfg.App.Catalog().Directory
+	if l := dir.Calendar.Location(); l != nil {
+		loc = l
+	}
+	if who != nil {
+		if p, ok := dir.Person(who.ID); ok && p.Timezone != "" {
+			if l, err := dsl.LoadLocation(p.Timezone); err == nil {
+				loc = l
+			}
+		}
+	}
+	return clock{Loc: loc, Now: s.cfg.Now()}
+}
+
+// When is a time as people read it, in the reader's zone.
+func (c clock) When(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(c.Loc).Format("Mon 2 Jan 2006 15:04 MST")
+}
+
+// Short is When without the year and zone, for tables.
+func (c clock) Short(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(c.Loc).Format("Mon 2 Jan 15:04")
+}
+
+// ISO is a time for a <time datetime> attribute.
+func (c clock) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Input is a time as a datetime-local input holds it, in the reader's zone.
+func (c clock) Input(t time.Time) string { return t.In(c.Loc).Format(dsl.LocalTimeLayout) }
+
+// Zone names the reader's time zone.
+func (c clock) Zone() string { return c.Loc.String() }
+
+// Rel says how far a time is from now: "in 3h 10m", "2d ago".
+func (c clock) Rel(t time.Time) string {
+	d := t.Sub(c.Now)
+	if d >= 0 {
+		return "in " + span(d)
+	}
+	return span(-d) + " ago"
+}
+
+// Overdue reports whether a time has passed.
+func (c clock) Overdue(t time.Time) bool { return t.Before(c.Now) }
+
+// span writes a duration in its two largest units.
+func span(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		h := int(d.Hours())
+		if m := int(d.Minutes()) % 60; m > 0 {
+			return fmt.Sprintf("%dh %dm", h, m)
+		}
+		return fmt.Sprintf("%dh", h)
+	}
+	days := int(d.Hours()) / 24
+	if h := int(d.Hours()) % 24; h > 0 {
+		return fmt.Sprintf("%dd %dh", days, h)
+	}
+	return fmt.Sprintf("%dd", days)
+}
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	"join": strings.Join,
+	// words turns an identifier into words: customer_impact → customer impact.
+	"words": words,
+	// deref reads a time that may be missing.
+	"deref": func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	},
+	"span": func(seconds float64) string {
+		if math.IsNaN(seconds) {
+			return "—"
+		}
+		return span(time.Duration(seconds * float64(time.Second)))
+	},
+	"contains": slices.Contains[[]string, string],
+	// once is a fresh nonce for a form, so that sending it twice acts once.
+	"once": random,
+}
+
+func words(s string) string { return strings.ReplaceAll(s, "_", " ") }
