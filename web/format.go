@@ -113,8 +113,24 @@ var funcs = template.FuncMap{
 		return span(time.Duration(seconds * float64(time.Second)))
 	},
 	"contains": slices.Contains[[]string, string],
+	// pair hands a list of deadlines to a template with its page.
+	"pair": func(p page, items []incidentflow.Deadline) deadlineList { return deadlineList{Page: p, Items: items} },
+	// add places a chart's shapes.
+	"add": func(a, b float64) float64 { return a + b },
+	// groupsOf hands response times to a template, with what they are by.
+	"groupsOf": func(by string, g []group) groupList { return groupList{By: by, Groups: g} },
 	// once is a fresh nonce for a form, so that sending it twice acts once.
 	"once": random,
 }
 
-func words(s string) string { return strings.ReplaceAll(s, "_", " ") }
+// deadlineList is deadlines with the page they are shown on.
+type deadlineList struct {
+	Page  page
+	Items []incidentflow.Deadline
+}
+
+// groupList is response times and what they are grouped by.
+type groupList struct {
+	By     string
+	Groups []group
+}

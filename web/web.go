@@ -78,6 +78,8 @@ type Server struct {
 	pages  *template.Template
 	oidc   *provider
 	secure bool
+	// closing is closed when the server stops: live streams end.
+	closing chan struct{}
 }
 
 //go:embed templates/*.html
@@ -101,7 +103,7 @@ func New(cfg Config) *Server {
 		cfg.Poll = time.Second
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), secure: strings.HasPrefix(cfg.PublicURL, "https://"),
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), secure: strings.HasPrefix(cfg.PublicURL, "https://"), closing: make(chan struct{}),
 		pages: template.Must(template.New("").Funcs(funcs).ParseFS(templates, "templates/*.html"))}
 	if cfg.OIDC != nil {
 		s.oidc = newProvider(*cfg.OIDC, cfg.PublicURL+"/signin/callback")
@@ -124,6 +126,20 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("POST /signout", s.signOut)
 
 	s.mux.HandleFunc("GET /{$}", s.signedIn(s.work))
+	s.mux.HandleFunc("GET /incidents", s.signedIn(s.incidents))
+	s.mux.HandleFunc("GET /incidents/{ref}", s.signedIn(s.incident))
+	s.mux.HandleFunc("GET /incidents/{ref}/stream", s.signedIn(s.stream))
+	s.mux.HandleFunc("POST /incidents/{ref}/{action}", s.signedIn(s.act))
+	s.mux.HandleFunc("POST /tasks/{id}/complete", s.signedIn(s.completeTask))
+	s.mux.HandleFunc("GET /declare", s.signedIn(s.chooseProcess))
+	s.mux.HandleFunc("GET /declare/{type}", s.signedIn(s.declareForm))
+	s.mux.HandleFunc("POST /declare/{type}", s.signedIn(s.declare))
+	s.mux.HandleFunc("GET /deadlines", s.signedIn(s.deadlines))
+	s.mux.HandleFunc("GET /oncall", s.signedIn(s.onCall))
+	s.mux.HandleFunc("GET /processes", s.signedIn(s.processes))
+	s.mux.HandleFunc("GET /processes/{type}", s.signedIn(s.process))
+	s.mux.HandleFunc("GET /insights", s.signedIn(s.insights))
+	s.mux.HandleFunc("GET /insights/{file}", s.signedIn(s.insightsCSV))
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
@@ -143,9 +159,12 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// RunJanitor removes expired sessions and sign-ins every interval until
-// ctx ends.
-func (s *Server) RunJanitor(ctx context.Context, interval time.Duration) {
+// Run does the web app's housekeeping until ctx ends: every interval it
+// removes expired sessions and sign-ins. When ctx ends it ends the live
+// streams, which would otherwise hold the server's shutdown until its
+// drain gives up (the browser reconnects to whichever replica is up).
+func (s *Server) Run(ctx context.Context, interval time.Duration) {
+	defer close(s.closing)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -172,8 +191,10 @@ type page struct {
 	CSRF string
 	// Flash says what the last action did; Problem why it did not happen.
 	Flash, Problem string
-	T              clock
-	Data           any
+	// Stream is the page's live-change stream, and Version where it stands.
+	Stream, Version string
+	T               clock
+	Data            any
 }
 
 // render writes a page with a status, buffered so a template error

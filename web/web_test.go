@@ -1,12 +1,15 @@
 package web
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/processes"
 )
 
 // A sign-in sends people on only to a path of this app.
@@ -23,6 +26,15 @@ func TestLocalPath(t *testing.T) {
 	} {
 		require.Equal(t, want, localPath(next), next)
 	}
+}
+
+// A CSV cell a spreadsheet would run as a formula is quoted.
+func TestSafeCell(t *testing.T) {
+	require.Equal(t, "'=HYPERLINK(\"x\")", safeCell(`=HYPERLINK("x")`))
+	require.Equal(t, "'+1", safeCell("+1"))
+	require.Equal(t, "'@SUM(A1)", safeCell("@SUM(A1)"))
+	require.Equal(t, "Checkout is down", safeCell("Checkout is down"))
+	require.Equal(t, "", safeCell(""))
 }
 
 // The OpenID Provider's word that an address is verified is true, or "true".
@@ -47,6 +59,42 @@ func TestPersonByEmail(t *testing.T) {
 	require.False(t, ok, "no address is nobody's")
 }
 
+// The problems of a refused declaration lead to their inputs.
+func TestProblems(t *testing.T) {
+	got := problems([]incidentflow.Detail{{Field: "title", Message: "is required"}, {Field: "fields.service", Message: "is required"},
+		{Field: "fields", Message: "are too long"}, {Field: "type", Message: "is unknown"}})
+	require.Equal(t, []formProblem{{"d-title", "Title is required"}, {"d-field-service", "service is required"},
+		{"", "The fields are too long"}, {"", "is unknown"}}, got)
+}
+
+// Every step of every built-in process says what it does in words.
+func TestDescribeBuiltIns(t *testing.T) {
+	cat, err := dsl.Load(processes.FS, "processes")
+	require.NoError(t, err)
+	var walk func(ws []sentence)
+	walk = func(ws []sentence) {
+		for _, w := range ws {
+			require.NotEmpty(t, w.Text, "step %q", w.Name)
+			require.NotContains(t, w.Text, "%!", "a formatting slip in %q", w.Text)
+			walk(w.Sub)
+			walk(w.Then)
+		}
+	}
+	for _, p := range cat.Processes {
+		walk(describeSteps(p.Steps))
+		for _, h := range p.Handlers {
+			require.NotEqual(t, "On "+h.On, describeTrigger(h.On), "trigger %s is not put in words", h.On)
+			walk(describeSteps(h.Steps))
+		}
+	}
+	security := describeSteps(cat.Processes["security"].Steps)
+	var texts []string
+	for _, w := range security {
+		texts = append(texts, w.Text)
+	}
+	require.Contains(t, strings.Join(texts, "\n"), "Pages through the escalation policy security-oncall until someone acknowledges")
+}
+
 // Spans of time read in their two largest units.
 func TestSpan(t *testing.T) {
 	for d, want := range map[time.Duration]string{
@@ -55,4 +103,14 @@ func TestSpan(t *testing.T) {
 	} {
 		require.Equal(t, want, span(d), d.String())
 	}
+}
+
+// Weeks start on Monday at midnight, in the reader's zone.
+func TestWeekStart(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	require.NoError(t, err)
+	sunday := time.Date(2026, 11, 29, 23, 30, 0, 0, london)
+	require.Equal(t, time.Date(2026, 11, 23, 0, 0, 0, 0, london), weekStart(sunday))
+	monday := time.Date(2026, 11, 30, 0, 0, 0, 0, london)
+	require.Equal(t, monday, weekStart(monday))
 }

@@ -114,7 +114,7 @@ func (e environment) dev(ctx context.Context, args []string) error {
 		return err
 	}
 	go server.RunReconciler(ctx, reconcileEvery)
-	go app.RunJanitor(ctx, janitorEvery)
+	go app.Run(ctx, janitorEvery)
 
 	processes := "built-in (" + strings.Join(cat.Types(), ", ") + ")"
 	if c.processesDir != "" {

@@ -167,7 +167,7 @@ func (e environment) api(ctx context.Context, args []string) error {
 		return err
 	}
 	go server.RunReconciler(ctx, reconcileEvery)
-	go app.RunJanitor(ctx, janitorEvery)
+	go app.Run(ctx, janitorEvery)
 	conn.logger.Info("api listening", "addr", c.apiAddr, "temporal", c.temporal.address, "namespace", c.temporal.namespace, "processes", strings.Join(conn.cat.Types(), ","))
 	return wait()
 }
