@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -99,26 +98,22 @@ var funcs = template.FuncMap{
 	"join": strings.Join,
 	// words turns an identifier into words: customer_impact → customer impact.
 	"words": words,
-	// deref reads a time that may be missing.
-	"deref": func(t *time.Time) time.Time {
-		if t == nil {
-			return time.Time{}
-		}
-		return *t
-	},
 	"span": func(seconds float64) string {
 		if math.IsNaN(seconds) {
 			return "—"
 		}
 		return span(time.Duration(seconds * float64(time.Second)))
 	},
-	"contains": slices.Contains[[]string, string],
 	// pair hands a list of deadlines to a template with its page.
 	"pair": func(p page, items []incidentflow.Deadline) deadlineList { return deadlineList{Page: p, Items: items} },
 	// add places a chart's shapes.
 	"add": func(a, b float64) float64 { return a + b },
 	// groupsOf hands response times to a template, with what they are by.
 	"groupsOf": func(by string, g []group) groupList { return groupList{By: by, Groups: g} },
+	// filter hands a list's filter to its select.
+	"filter": func(name, label string, options []string, selected string) filterSelect {
+		return filterSelect{Name: name, Label: label, Options: options, Selected: selected}
+	},
 	// once is a fresh nonce for a form, so that sending it twice acts once.
 	"once": random,
 }
@@ -133,4 +128,11 @@ type deadlineList struct {
 type groupList struct {
 	By     string
 	Groups []group
+}
+
+// filterSelect is one filter of a list: its name, its choices, the one chosen.
+type filterSelect struct {
+	Name, Label string
+	Options     []string
+	Selected    string
 }

@@ -185,6 +185,14 @@ async function submitAs(page, action, fields) {
   ]);
 }
 
+// assign gives a person a role with the incident page's form.
+async function assign(page, role, person) {
+  await page.getByText('Assign a role').click();
+  await page.getByLabel('Role').selectOption(role);
+  await page.getByLabel('Person').selectOption(person);
+  await page.getByRole('button', { name: 'Assign' }).click();
+}
+
 async function text(page, selector) {
   return (await page.locator(selector).innerText()).replace(/\s+/g, ' ');
 }
@@ -385,16 +393,10 @@ async function text(page, selector) {
 
     await step('only the comms may approve: Erin cannot make herself comms, Bob is refused, Erin approves', async () => {
       erin = await signIn(browser, 'erin', 'erin', { next: '/incidents/' + ref });
-      await erin.page.getByText('Assign a role').click();
-      await erin.page.getByLabel('Role').selectOption('comms');
-      await erin.page.getByLabel('Person').selectOption('erin');
-      await erin.page.getByRole('button', { name: 'Assign' }).click();
+      await assign(erin.page, 'comms', 'erin');
       await erin.page.getByText('Erin Park cannot give themselves the comms role').waitFor();
       const page = alice.page;
-      await page.getByText('Assign a role').click();
-      await page.getByLabel('Role').selectOption('comms');
-      await page.getByLabel('Person').selectOption('erin');
-      await page.getByRole('button', { name: 'Assign' }).click();
+      await assign(page, 'comms', 'erin');
       await page.getByText(`erin is now the comms of ${ref}.`).waitFor();
       await submitAs(bob.page, `/incidents/${ref}/approve`, { step: 'Approve the status page message' });
       const refused = await text(bob.page, '#messages');
@@ -419,10 +421,7 @@ async function text(page, selector) {
 
     await step('resolving schedules the review; marking it held closes the incident', async () => {
       const page = alice.page;
-      await page.getByText('Assign a role').click();
-      await page.getByLabel('Role').selectOption('lead');
-      await page.getByLabel('Person').selectOption('alice');
-      await page.getByRole('button', { name: 'Assign' }).click();
+      await assign(page, 'lead', 'alice');
       await page.getByText(`alice is now the lead of ${ref}.`).waitFor();
       await page.getByText('Change the status').click();
       await page.getByLabel('Status', { exact: true }).selectOption('resolved');
