@@ -76,7 +76,9 @@ func TestBrowser(t *testing.T) {
 	} else {
 		port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
 		issuer = "http://localhost:" + port + "/"
-		op := start(t, filepath.Join(dir, "oidc.log"), provider, nil, "PORT="+port, "REDIRECT_URI=http://"+apiAddr+"/signin/callback")
+		// Its two example users, and one whose address it has not verified.
+		op := start(t, filepath.Join(dir, "oidc.log"), provider, nil, "PORT="+port, "REDIRECT_URI=http://"+apiAddr+"/signin/callback",
+			"USERS_FILE="+filepath.Join(suite, "oidc-users.json"))
 		waitFor(t, issuer+".well-known/openid-configuration", op)
 		env = append(env, "INCIDENTFLOW_OIDC_ISSUER="+issuer, "INCIDENTFLOW_OIDC_CLIENT_ID=web", "INCIDENTFLOW_OIDC_CLIENT_SECRET=secret")
 	}
@@ -112,6 +114,35 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		logs, _ := os.ReadFile(devLog)
 		t.Fatalf("the browser suite failed: %v\nincidentflow dev's output:\n%s", err, tail(string(logs), 60))
+	}
+
+	// What people did and were refused is in the audit log, by how they
+	// were known.
+	audit, err := run("..", binary, "audit", "export", "--data", data)
+	if err != nil {
+		t.Fatalf("audit export: %v\n%s", err, audit)
+	}
+	want := []string{
+		`"principal":"alice","via":"link","action":"sign in","outcome":"done"`,
+		`"principal":"anonymous","via":"link","action":"sign in link","outcome":"refused"`,
+		`"via":"link","action":"sign in","outcome":"refused","status":409`,
+		`"principal":"bob","via":"session","action":"web acknowledge","target":"INC-1","outcome":"done"`,
+		`"principal":"bob","via":"session","action":"web approve","target":"INC-1","outcome":"refused"`,
+		`"principal":"erin","via":"session","action":"web roles","target":"INC-1","outcome":"denied"`,
+		`"principal":"carol","via":"session","action":"web notes","target":"INC-1","outcome":"denied"`,
+		`"principal":"alice","via":"session","action":"web declare","target":"outage","outcome":"invalid"`,
+		`"principal":"dan","via":"session","action":"web view","target":"INC-3","outcome":"done"`,
+		`"principal":"alice","via":"session","action":"sign out","outcome":"done"`,
+	}
+	if issuer != "" {
+		want = append(want, `"principal":"tess","via":"oidc","action":"sign in","outcome":"done"`,
+			`"principal":"anonymous","via":"oidc","action":"sign in","outcome":"denied","status":403,"detail":"Nobody in incidentflow's directory has the e-mail address test-user2@zitadel.ch`,
+			`"principal":"anonymous","via":"oidc","action":"sign in","outcome":"denied","status":403,"detail":"Your e-mail address erin@example.com is not verified`)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(audit), w) {
+			t.Errorf("the audit log lacks %s", w)
+		}
 	}
 }
 

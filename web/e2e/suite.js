@@ -291,6 +291,19 @@ async function text(page, selector) {
         await axe(page, 'signin refused');
         await page.goto(base + '/');
         check(new URL(page.url()).pathname === '/signin', 'the refused user has a session');
+        await page.context().close();
+      });
+
+      await step('an address the OpenID Provider has not verified signs nobody in, even one the directory knows', async () => {
+        const page = await newPage(await browser.newContext());
+        await page.goto(base + '/signin');
+        await page.getByRole('link', { name: /^Sign in with / }).click();
+        await page.locator('#username').fill('unverified');
+        await page.locator('#password').fill('verysecure');
+        await page.getByRole('button', { name: 'Login' }).click();
+        await page.getByText('Your e-mail address erin@example.com is not verified by the OpenID Provider').waitFor();
+        await page.goto(base + '/');
+        check(new URL(page.url()).pathname === '/signin', 'an unverified address has a session');
         await page.goto(base + '/signin/callback?state=forged&code=forged');
         await page.getByText('This sign-in was not started in this browser').waitFor();
         await page.context().close();
@@ -302,6 +315,11 @@ async function text(page, selector) {
       await page.goto(base + '/declare');
       await both(page, 'declare');
       await page.goto(base + '/declare/outage');
+      await page.keyboard.press('Tab');
+      check(await page.evaluate(() => document.activeElement.textContent) === 'Skip to the content', 'the first Tab is not the skip link');
+      check(await page.evaluate(() => document.activeElement.getBoundingClientRect().left >= 0), 'the skip link stays off screen when focused');
+      await page.keyboard.press('Enter');
+      check(await page.evaluate(() => document.activeElement.id) === 'main', 'the skip link does not lead to the content');
       await tabTo(page, '#d-title');
       await page.keyboard.type('Payments API is down');
       await tabTo(page, 'input[name=severity]');
@@ -383,6 +401,21 @@ async function text(page, selector) {
       check(await watching.evaluate(() => window.stayed === true), 'the page reloaded');
       clean(watching);
       await watching.close();
+    });
+
+    await step('a signal meets the clock; the severity is lowered with a note', async () => {
+      const page = bob.page;
+      await page.getByText('Send a signal').click();
+      await page.getByLabel('Signal').selectOption('customers_told');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByText('You sent customers_told.').waitFor();
+      await page.locator('#clocks').getByText('met').waitFor({ timeout: 10000 });
+      await page.getByText('Change the severity').click();
+      await page.getByLabel('Severity', { exact: true }).selectOption('major');
+      await page.locator('#a-severity-note').fill('Only card payments fail');
+      await page.getByRole('button', { name: 'Set the severity' }).click();
+      await page.getByText(`${ref} is now major.`).waitFor();
+      await page.locator('#summary').getByText('major').waitFor();
     });
 
     await step('a second acknowledgement is refused with the run\'s reason', async () => {
@@ -507,6 +540,22 @@ async function text(page, selector) {
       check(csv.headers()['content-type'].startsWith('text/csv') && (await csv.text()).startsWith('by,name,incidents'), 'no response CSV');
       await page.goto(base + '/oncall');
       check((await text(page, 'main')).includes('sre-primary'), 'no schedule on the on-call page');
+    });
+
+    await step('the incidents list pages, and keeps its filters from page to page', async () => {
+      for (let i = 0; i < 26; i++) await api('POST', '/v1/incidents', { type: 'outage', title: `Batch ${i}`, severity: 'minor', fields: { service: 'batch' } });
+      const page = alice.page;
+      await page.goto(base + '/incidents');
+      await page.getByLabel('Severity').selectOption('minor');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/severity=minor/);
+      check((await page.locator('tbody tr').count()) === 25, 'a page is not 25 incidents');
+      await page.getByRole('link', { name: 'Older incidents' }).click();
+      await page.waitForURL(/after=/);
+      check(new URL(page.url()).searchParams.get('severity') === 'minor', 'the filter was lost');
+      check((await page.locator('tbody tr').count()) >= 1, 'the second page is empty');
+      check(!(await page.locator('tbody th a').allInnerTexts()).includes(ref), 'a major incident in the minor list');
+      await page.getByRole('link', { name: 'Newest incidents' }).waitFor();
     });
 
     await step('an action link from a page shows its one button, axe-clean', async () => {
