@@ -11,7 +11,9 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -110,8 +112,13 @@ func New(cfg Config) *Server {
 	}
 	static, _ := fs.Sub(assets, "assets")
 	files := http.StripPrefix("/assets/", http.FileServerFS(static))
+	tags := assetTags(static)
 	s.mux.Handle("GET /assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Revalidated on every use, answered 304 while unchanged.
 		w.Header().Set("Cache-Control", "no-cache")
+		if tag, ok := tags[strings.TrimPrefix(r.URL.Path, "/assets/")]; ok {
+			w.Header().Set("ETag", tag)
+		}
 		files.ServeHTTP(w, r)
 	}))
 	s.mux.HandleFunc("GET /act/{token}", s.showLink)
@@ -142,6 +149,24 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /insights/{file}", s.signedIn(s.insightsCSV))
 	s.mux.HandleFunc("/", s.notFound)
 	return s
+}
+
+// assetTags are the ETags of the embedded assets: their content's hash.
+func assetTags(static fs.FS) map[string]string {
+	tags := map[string]string{}
+	_ = fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		tags[p] = `"` + hex.EncodeToString(sum[:8]) + `"`
+		return nil
+	})
+	return tags
 }
 
 // Handler returns the http.Handler serving the web app, with the headers

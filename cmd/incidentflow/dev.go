@@ -128,12 +128,12 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	if len(cat.Directory.People) > 0 {
 		someone = cat.Directory.People[0].ID
 	}
-	signInNote := fmt.Sprintf("give your id or e-mail of the directory (e.g. %s); the one-time link appears here", someone)
+	signInNote := fmt.Sprintf("sign in with your id or e-mail of the directory (%s, say): the one-time link appears below", someone)
 	if signIn != nil {
-		signInNote += ", or sign in with " + signIn.Issuer
+		signInNote += ", or with " + signIn.Issuer
 	}
 	fmt.Fprintf(e.stdout, `incidentflow dev is running
-  Web app      %s/ (sign in: %s)
+  Web app      %s/ — %s
   API          %s
   Temporal UI  %s
   Temporal     %s (namespace %s)

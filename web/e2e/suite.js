@@ -153,6 +153,17 @@ async function signIn(browser, person, typed, opts = {}) {
   return { context, page };
 }
 
+// atProvider opens path, follows "Sign in with" to the OpenID Provider and
+// logs in there as a user of web/e2e/oidc-users.json.
+async function atProvider(page, p, username) {
+  await page.goto(base + p);
+  await page.getByRole('link', { name: /^Sign in with / }).click();
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill('verysecure');
+  await page.getByRole('button', { name: 'Login' }).click();
+  return page;
+}
+
 // tabTo presses Tab until the element matching selector has the focus.
 async function tabTo(page, selector) {
   for (let i = 0; i < 80; i++) {
@@ -267,12 +278,7 @@ async function text(page, selector) {
     if (oidc) {
       await step('the OpenID Provider signs in its user, matched to Tess by verified e-mail', async () => {
         const context = await browser.newContext();
-        const page = await newPage(context);
-        await page.goto(base + '/incidents');
-        await page.getByRole('link', { name: /^Sign in with / }).click();
-        await page.locator('#username').fill('test-user@localhost');
-        await page.locator('#password').fill('verysecure');
-        await page.getByRole('button', { name: 'Login' }).click();
+        const page = await atProvider(await newPage(context), '/incidents', 'test-user@localhost');
         await page.waitForURL(base + '/incidents');
         check((await text(page, 'header')).includes('Tess Tester'), 'signed in as someone else');
         await axe(page, 'incidents (signed in with OpenID Connect)');
@@ -280,12 +286,7 @@ async function text(page, selector) {
       });
 
       await step('the OpenID Provider user nobody in the directory has is told why', async () => {
-        const page = await newPage(await browser.newContext());
-        await page.goto(base + '/signin');
-        await page.getByRole('link', { name: /^Sign in with / }).click();
-        await page.locator('#username').fill('test-user2');
-        await page.locator('#password').fill('verysecure');
-        await page.getByRole('button', { name: 'Login' }).click();
+        const page = await atProvider(await newPage(await browser.newContext()), '/signin', 'test-user2');
         await page.getByText("Nobody in incidentflow's directory has the e-mail address test-user2@zitadel.ch").waitFor();
         check(new URL(page.url()).pathname === '/signin/callback', 'not on the callback page');
         await axe(page, 'signin refused');
@@ -295,12 +296,7 @@ async function text(page, selector) {
       });
 
       await step('an address the OpenID Provider has not verified signs nobody in, even one the directory knows', async () => {
-        const page = await newPage(await browser.newContext());
-        await page.goto(base + '/signin');
-        await page.getByRole('link', { name: /^Sign in with / }).click();
-        await page.locator('#username').fill('unverified');
-        await page.locator('#password').fill('verysecure');
-        await page.getByRole('button', { name: 'Login' }).click();
+        const page = await atProvider(await newPage(await browser.newContext()), '/signin', 'unverified');
         await page.getByText('Your e-mail address erin@example.com is not verified by the OpenID Provider').waitFor();
         await page.goto(base + '/');
         check(new URL(page.url()).pathname === '/signin', 'an unverified address has a session');
