@@ -32,7 +32,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // workPage is what waits for the reader.
 type workPage struct {
 	api.Work
-	CanDeclare bool
+	CanDeclare, CanAct bool
 }
 
 // work is the home page: what waits for the signed-in person.
@@ -43,7 +43,7 @@ func (s *Server) work(w http.ResponseWriter, r *http.Request, sess session) {
 		s.fail(w, r, err)
 		return
 	}
-	p.Data = workPage{Work: wk, CanDeclare: sess.who.Allows(incidentflow.PermDeclare)}
+	p.Data = workPage{Work: wk, CanDeclare: sess.who.Allows(incidentflow.PermDeclare), CanAct: sess.who.Allows(incidentflow.PermRespond)}
 	s.render(w, http.StatusOK, "work.html", p)
 }
 

@@ -512,8 +512,10 @@ async function text(page, selector) {
       const carol = await signIn(browser, 'carol', 'carol', { next: '/incidents/' + ref });
       check(!(await carol.page.getByRole('heading', { name: 'Act' }).count()), 'a viewer sees actions');
       check(!(await carol.page.locator('form[action*="/incidents/"]').count()), 'a viewer has forms to act');
-      await carol.page.goto(base + '/declare');
+      check(!(await carol.page.getByRole('link', { name: 'Declare' }).count()), 'a viewer is offered to declare');
+      await carol.page.goto(base + '/declare/outage');
       await carol.page.getByText('You may read incidents but not declare them').waitFor();
+      check(!(await carol.page.getByRole('button', { name: 'Declare the incident' }).count()), 'a viewer has the declare button');
       await submitAs(carol.page, `/incidents/${ref}/notes`, { text: 'sneaky' });
       check((await text(carol.page, '#messages')).includes('only responders act on incidents'), 'the viewer was not refused');
       await carol.context.close();
