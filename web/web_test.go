@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +115,21 @@ func TestWeekStart(t *testing.T) {
 	require.Equal(t, time.Date(2026, 11, 23, 0, 0, 0, 0, london), weekStart(sunday))
 	monday := time.Date(2026, 11, 30, 0, 0, 0, 0, london)
 	require.Equal(t, monday, weekStart(monday))
+}
+
+// Cookies are HttpOnly and SameSite=Lax always, and Secure and __Host-
+// behind https.
+func TestCookies(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		s := &Server{secure: secure}
+		w := httptest.NewRecorder()
+		s.setCookie(w, "session", "id", time.Hour)
+		c := w.Result().Cookies()[0]
+		require.True(t, c.HttpOnly)
+		require.Equal(t, http.SameSiteLaxMode, c.SameSite)
+		require.Equal(t, "/", c.Path)
+		require.Equal(t, secure, c.Secure)
+		require.Equal(t, secure, strings.HasPrefix(c.Name, "__Host-"), c.Name)
+		require.Equal(t, 3600, c.MaxAge)
+	}
 }
