@@ -3,7 +3,7 @@ GO ?= go
 # Packages whose tests do not link the embedded Temporal server: cheap to run under -race.
 RACE_PKGS = ./dsl/... ./store/... ./workflows/... ./activities/... ./channels/... ./oncall/... ./simulation/...
 
-.PHONY: dev build test check lint workflowcheck compose-config record-histories ui-screenshot bench
+.PHONY: dev build test check lint workflowcheck compose-config record-histories ui-screenshot browser-test bench
 
 ## dev: run everything embedded (Temporal, its UI, SQLite, worker, API)
 dev:
@@ -26,6 +26,10 @@ record-histories:
 bench:
 	$(GO) run ./cmd/incidentflow bench --scale
 	$(GO) test -run xxx -bench . -count 10 -benchmem ./dsl/ ./oncall/
+
+## browser-test: the web app's browser suite alone (chromium, node; part of make test), screenshots in web/e2e/screenshots
+browser-test:
+	$(GO) test -count=1 -v -run TestBrowser ./web/
 
 ## ui-screenshot: check an incident's run reads like the process in the Temporal UI (needs chromium and npm)
 ui-screenshot:

@@ -61,6 +61,13 @@ type Store interface {
 	FinishRequest(ctx context.Context, principal, key string, status int, response string) error
 	ForgetRequest(ctx context.Context, principal, key string) error
 	PruneRequests(ctx context.Context) (int64, error)
+	// What the web app reads (app.go).
+	IncidentRoles(ctx context.Context, ref string) (map[string]string, error)
+	Version(ctx context.Context, ref string) (time.Time, int64, error)
+	Involvements(ctx context.Context, person string, v *store.Visibility) ([]store.Involvement, error)
+	OpenTasks(ctx context.Context, owner string, v *store.Visibility) ([]incidentflow.Task, error)
+	Times(ctx context.Context, since time.Time, v *store.Visibility) ([]store.IncidentTimes, error)
+	DeadlineCounts(ctx context.Context, since time.Time, v *store.Visibility) ([]store.DeadlineCount, error)
 }
 
 var _ Store = (*store.Store)(nil)

@@ -54,8 +54,9 @@ func invalidQuery(details []incidentflow.Detail) error {
 	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: "invalid query: " + details[0].Field + " " + details[0].Message, Details: details}
 }
 
-func (s *Server) listIncidents(c *gin.Context) {
-	f := store.ListFilter{Type: c.Query("type"), Status: c.Query("status"), Severity: c.Query("severity")}
+// checkList names every filter of f that no incident could match: an
+// unknown status, type or severity.
+func (s *Server) checkList(f store.ListFilter) []incidentflow.Detail {
 	var details []incidentflow.Detail
 	if f.Status != "" && !dsl.IsStatus(f.Status) {
 		details = append(details, incidentflow.Detail{Field: "status", Message: "must be one of " + strings.Join(dsl.Statuses, ", ")})
@@ -64,18 +65,31 @@ func (s *Server) listIncidents(c *gin.Context) {
 		details = append(details, incidentflow.Detail{Field: "type", Message: "must be one of " + strings.Join(s.cfg.Catalog.Types(), ", ")})
 	}
 	if f.Severity != "" {
-		var severities []string
-		for _, t := range s.cfg.Catalog.Types() {
-			for _, sev := range s.cfg.Catalog.Processes[t].Severities {
-				if !slices.Contains(severities, sev) {
-					severities = append(severities, sev)
-				}
-			}
-		}
+		severities := s.Severities()
 		if !slices.Contains(severities, f.Severity) {
 			details = append(details, incidentflow.Detail{Field: "severity", Message: "must be one of " + strings.Join(severities, ", ")})
 		}
 	}
+	return details
+}
+
+// Severities are the severities of every process, each once, in the
+// order the processes list them.
+func (s *Server) Severities() []string {
+	var severities []string
+	for _, t := range s.cfg.Catalog.Types() {
+		for _, sev := range s.cfg.Catalog.Processes[t].Severities {
+			if !slices.Contains(severities, sev) {
+				severities = append(severities, sev)
+			}
+		}
+	}
+	return severities
+}
+
+func (s *Server) listIncidents(c *gin.Context) {
+	f := store.ListFilter{Type: c.Query("type"), Status: c.Query("status"), Severity: c.Query("severity")}
+	details := s.checkList(f)
 	f.Limit = queryLimit(c, &details)
 	if v := c.Query("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -161,20 +175,14 @@ func (s *Server) getIncident(c *gin.Context) {
 		return
 	}
 	v := s.view(inc)
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
-	defer cancel()
-	if inc.WorkflowStartedAt == nil {
-		v.StateError = "the incident's run has not started yet"
-	} else if val, err := s.cfg.Temporal.QueryWorkflow(ctx, inc.WorkflowID, "", workflows.QueryState); err != nil {
-		s.cfg.Logger.Warn("state query failed", "incident", inc.Ref, "error", err)
-		v.StateError = "the live state is unavailable right now (no worker answered)"
-	} else {
-		var st workflows.State
-		if err := val.Get(&st); err != nil {
-			s.fail(c, err)
-			return
-		}
-		v.State = &st
+	v.State, err = s.State(c.Request.Context(), inc)
+	switch incidentflow.ErrorCode(err) {
+	case "":
+	case incidentflow.EUNAVAILABLE:
+		v.StateError = incidentflow.ErrorMessage(err)
+	default:
+		s.fail(c, err)
+		return
 	}
 	c.JSON(http.StatusOK, v)
 }

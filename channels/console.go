@@ -23,7 +23,12 @@ func (c console) Send(_ context.Context, m Message) error {
 	}
 	// One line a delivery: a message's lines are joined.
 	msg := strings.Join(strings.FieldsFunc(m.Message, func(r rune) bool { return r == '\n' || r == '\r' }), " ")
-	line := fmt.Sprintf("[%s] %s %s → %s: %s", m.Incident.Ref, strings.ToUpper(what[:1])+what[1:], m.Incident.Severity, to, msg)
+	// A message of no incident (a sign-in link) has no ref or severity to show.
+	head := strings.ToUpper(what[:1]) + what[1:]
+	if m.Incident.Ref != "" {
+		head = fmt.Sprintf("[%s] %s %s", m.Incident.Ref, head, m.Incident.Severity)
+	}
+	line := fmt.Sprintf("%s → %s: %s", head, to, msg)
 	if inv := m.Invitation; inv != nil {
 		line += fmt.Sprintf(" [%s, %s]", inv.Summary, inv.When())
 	}

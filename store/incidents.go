@@ -326,7 +326,9 @@ type DeadlineFilter struct {
 	DueBefore time.Time
 	// Statuses keeps deadlines in one of these statuses (empty: all).
 	Statuses []string
-	Limit    int
+	// Refs keeps the deadlines of these incidents (empty: of all).
+	Refs  []string
+	Limit int
 	// Visibility keeps the deadlines of incidents its principal may see.
 	Visibility *Visibility
 }
@@ -342,6 +344,12 @@ func (s *Store) Deadlines(ctx context.Context, f DeadlineFilter) ([]incidentflow
 		where += " AND d.status IN (?" + strings.Repeat(", ?", len(f.Statuses)-1) + ")"
 		for _, st := range f.Statuses {
 			args = append(args, st)
+		}
+	}
+	if len(f.Refs) > 0 {
+		where += " AND d.incident_ref IN (?" + strings.Repeat(", ?", len(f.Refs)-1) + ")"
+		for _, ref := range f.Refs {
+			args = append(args, ref)
 		}
 	}
 	cond, vargs := visibleWhere("i", f.Visibility)

@@ -1,14 +1,19 @@
 // Package web is incidentflow's screen for people: server-rendered pages
-// (html/template) for action links and signing in, served beside the API.
-// It acts through the API's actions (api.Server), so a page and a request
-// do exactly the same; it must never import workflows' internals, store
-// directly for incidents, activities or channels.
+// (html/template) with a small script of our own for partial updates and
+// Server-Sent Events, served beside the API. People sign in with OpenID
+// Connect (or, in dev, a one-time link through their own channel); the
+// pages act through the API's actions and read through its methods
+// (api.Server), so a page and a request see and do exactly the same. It
+// must never import workflows' internals beyond their state, store for
+// incidents, activities or channels.
 package web
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
-	"errors"
+	"encoding/hex"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -23,14 +28,28 @@ import (
 	"github.com/incidentflow/incidentflow/store"
 )
 
-// Store is what the web app needs of the database beyond the API.
+// Store is what the web app needs of the database beyond the API: action
+// links used, the audit log, sessions and sign-ins under way.
 type Store interface {
 	UseLink(ctx context.Context, u store.LinkUse) (store.LinkUse, bool, error)
 	LinkUsed(ctx context.Context, nonce string) (store.LinkUse, bool, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
+	CreateSession(ctx context.Context, person string, ttl time.Duration) (string, store.Session, error)
+	SessionByID(ctx context.Context, id string) (store.Session, error)
+	EndSession(ctx context.Context, id string) error
+	PruneSessions(ctx context.Context) error
+	BeginSignIn(ctx context.Context, state string, f store.SignInFlow) error
+	FinishSignIn(ctx context.Context, state string) (store.SignInFlow, error)
+	PruneSignIns(ctx context.Context) error
 }
 
 var _ Store = (*store.Store)(nil)
+
+// LinkSender delivers a sign-in link to a person through their own
+// channel, as a message of a process would reach them.
+type LinkSender interface {
+	SendSignIn(ctx context.Context, p dsl.Person, link string) error
+}
 
 // Config is the web app's wiring, built in cmd/.
 type Config struct {
@@ -38,15 +57,31 @@ type Config struct {
 	Store  Store
 	Links  *links.Signer
 	Logger *slog.Logger
+	// PublicURL is where people reach the app: links and the OpenID
+	// redirect are made from it, and its https makes cookies Secure.
+	PublicURL string
+	// OIDC signs people in with an OpenID Provider; nil means no provider.
+	OIDC *OIDCConfig
+	// SignInLinks, when set (dev), signs people in with a one-time link
+	// sent through their channel.
+	SignInLinks LinkSender
+	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
+	SessionTTL time.Duration
+	// Poll is how often a live page's stream looks for changes; 0 means a second.
+	Poll time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // Server serves the web app.
 type Server struct {
-	cfg   Config
-	mux   *http.ServeMux
-	pages *template.Template
+	cfg    Config
+	mux    *http.ServeMux
+	pages  *template.Template
+	oidc   *provider
+	secure bool
+	// closing is closed when the server stops: live streams end.
+	closing chan struct{}
 }
 
 //go:embed templates/*.html
@@ -63,13 +98,75 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(),
-		pages: template.Must(template.New("").Funcs(template.FuncMap{"when": when}).ParseFS(templates, "templates/*.html"))}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), secure: strings.HasPrefix(cfg.PublicURL, "https://"), closing: make(chan struct{}),
+		pages: template.Must(template.New("").Funcs(funcs).ParseFS(templates, "templates/*.html"))}
+	if cfg.OIDC != nil {
+		s.oidc = newProvider(*cfg.OIDC, cfg.PublicURL+"/signin/callback")
+	}
 	static, _ := fs.Sub(assets, "assets")
-	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(static)))
+	files := http.StripPrefix("/assets/", http.FileServerFS(static))
+	tags := assetTags(static)
+	s.mux.Handle("GET /assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Revalidated on every use, answered 304 while unchanged.
+		w.Header().Set("Cache-Control", "no-cache")
+		if tag, ok := tags[strings.TrimPrefix(r.URL.Path, "/assets/")]; ok {
+			w.Header().Set("ETag", tag)
+		}
+		files.ServeHTTP(w, r)
+	}))
 	s.mux.HandleFunc("GET /act/{token}", s.showLink)
 	s.mux.HandleFunc("POST /act/{token}", s.useLink)
+
+	s.mux.HandleFunc("GET /signin", s.signInPage)
+	s.mux.HandleFunc("POST /signin", s.sendSignInLink)
+	s.mux.HandleFunc("GET /signin/link/{token}", s.showSignInLink)
+	s.mux.HandleFunc("POST /signin/link/{token}", s.useSignInLink)
+	s.mux.HandleFunc("GET /signin/oidc", s.startOIDC)
+	s.mux.HandleFunc("GET /signin/callback", s.finishOIDC)
+	s.mux.HandleFunc("POST /signout", s.signOut)
+
+	s.mux.HandleFunc("GET /{$}", s.signedIn(s.work))
+	s.mux.HandleFunc("GET /incidents", s.signedIn(s.incidents))
+	s.mux.HandleFunc("GET /incidents/{ref}", s.signedIn(s.incident))
+	s.mux.HandleFunc("GET /incidents/{ref}/stream", s.signedIn(s.stream))
+	s.mux.HandleFunc("POST /incidents/{ref}/{action}", s.signedIn(s.act))
+	s.mux.HandleFunc("POST /tasks/{id}/complete", s.signedIn(s.completeTask))
+	s.mux.HandleFunc("GET /declare", s.signedIn(s.chooseProcess))
+	s.mux.HandleFunc("GET /declare/{type}", s.signedIn(s.declareForm))
+	s.mux.HandleFunc("POST /declare/{type}", s.signedIn(s.declare))
+	s.mux.HandleFunc("GET /deadlines", s.signedIn(s.deadlines))
+	s.mux.HandleFunc("GET /oncall", s.signedIn(s.onCall))
+	s.mux.HandleFunc("GET /processes", s.signedIn(s.processes))
+	s.mux.HandleFunc("GET /processes/{type}", s.signedIn(s.process))
+	s.mux.HandleFunc("GET /insights", s.signedIn(s.insights))
+	s.mux.HandleFunc("GET /insights/{file}", s.signedIn(s.insightsCSV))
+	s.mux.HandleFunc("/", s.notFound)
 	return s
+}
+
+// assetTags are the ETags of the embedded assets: their content's hash.
+func assetTags(static fs.FS) map[string]string {
+	tags := map[string]string{}
+	_ = fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		tags[p] = `"` + hex.EncodeToString(sum[:8]) + `"`
+		return nil
+	})
+	return tags
 }
 
 // Handler returns the http.Handler serving the web app, with the headers
@@ -79,7 +176,7 @@ func New(cfg Config) *Server {
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
@@ -87,169 +184,89 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// render writes a page with a status.
-func (s *Server) render(w http.ResponseWriter, status int, page string, data any) {
+// Run does the web app's housekeeping until ctx ends: every interval it
+// removes expired sessions and sign-ins. When ctx ends it ends the live
+// streams, which would otherwise hold the server's shutdown until its
+// drain gives up (the browser reconnects to whichever replica is up).
+func (s *Server) Run(ctx context.Context, interval time.Duration) {
+	defer close(s.closing)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.cfg.Store.PruneSessions(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("prune sessions", "error", err)
+		}
+		if err := s.cfg.Store.PruneSignIns(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("prune sign-ins", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// page is what every page's layout needs, and the page's own Data.
+type page struct {
+	Title string
+	// Nav names the section the page belongs to, for the current link.
+	Nav  string
+	Who  *incidentflow.Principal
+	CSRF string
+	// Flash says what the last action did; Problem why it did not happen.
+	Flash, Problem string
+	// Stream is the page's live-change stream, and Version where it stands.
+	Stream, Version string
+	T               clock
+	Data            any
+}
+
+// render writes a page with a status, buffered so a template error
+// becomes a clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := s.pages.ExecuteTemplate(&buf, name, p); err != nil {
+		s.cfg.Logger.Error("render page", "page", name, "error", err)
+		http.Error(w, "The page could not be shown; the error is logged.", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	if err := s.pages.ExecuteTemplate(w, page, data); err != nil {
-		s.cfg.Logger.Error("render page", "page", page, "error", err)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// notFound answers every path the app does not know.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.problemPage(w, r, http.StatusNotFound, "Not found", "There is no page at "+r.URL.Path+".")
+}
+
+// problemPage shows a page that only says what went wrong.
+func (s *Server) problemPage(w http.ResponseWriter, r *http.Request, status int, title, problem string) {
+	p := page{Title: title, Problem: problem, T: s.clock(nil)}
+	if sess, ok := s.session(r); ok {
+		p.Who, p.CSRF, p.T = &sess.who, sess.CSRF, s.clock(&sess.who)
+	}
+	s.render(w, status, "problem.html", p)
+}
+
+// audit writes what a signed-in person (or someone signing in) did, or was
+// refused, to the audit log.
+func (s *Server) audit(ctx context.Context, e store.AuditEntry) {
+	e.At = s.cfg.Now()
+	if _, err := s.cfg.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.cfg.Logger.Error("could not write the audit log", "action", e.Action, "error", err)
 	}
 }
 
-// when writes a time as people read it.
-func when(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC") }
-
-// linkPage is what the action link pages show.
-type linkPage struct {
-	Token    string
-	Action   string // what the button does, in words
-	Link     links.Link
-	Person   string
-	Incident incidentflow.Incident
-	// Done, Problem and Used say how a use went.
-	Done    string
-	Problem string
-	Used    *store.LinkUse
+// auditDone is the audit entry of what a signed-in person did.
+func auditDone(sess session, action, target string) store.AuditEntry {
+	return store.AuditEntry{Principal: sess.who.String(), Via: "session", Action: action, Target: target, Outcome: "done", Status: http.StatusOK}
 }
 
-// verbs say what each action link does.
-var verbs = map[string]string{
-	dsl.LinkAcknowledge: "Acknowledge",
-	dsl.LinkApprove:     "Approve",
-	dsl.LinkComplete:    "Mark done",
-	dsl.LinkReview:      "Mark the review held",
-}
-
-// readLink reads an action link and its person, or renders why it cannot
-// be used and returns false.
-func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, incidentflow.Principal, bool) {
-	token := r.PathValue("token")
-	page := linkPage{Token: token}
-	l, err := s.cfg.Links.Parse(token, s.cfg.Now())
-	page.Link = l
-	switch {
-	case errors.Is(err, links.ErrExpired):
-		page.Problem = "This link expired on " + when(l.ExpiresAt()) + ". Links in messages work for a while only; ask for the incident's page instead."
-		s.audit(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", http.StatusGone, page.Problem)
-		s.render(w, http.StatusGone, "link.html", page)
-		return page, incidentflow.Principal{}, false
-	case err != nil || verbs[l.Action] == "" || (l.Action == dsl.LinkComplete && !strings.HasPrefix(l.Target, l.Ref+"-T")):
-		page.Problem = "This is not a link incidentflow made. It may have been cut short when it was copied: open it from the message again."
-		s.audit(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: "anonymous"}, l, "", "denied", http.StatusBadRequest, page.Problem)
-		s.render(w, http.StatusBadRequest, "link.html", page)
-		return page, incidentflow.Principal{}, false
-	}
-	page.Action = verbs[l.Action]
-	who, err := s.cfg.App.Principal(incidentflow.PersonPrincipal, l.Person, incidentflow.RoleResponder)
-	if err == nil {
-		page.Person = who.Name
-		// The link acts as its person for this one action, whatever their
-		// access in the directory: a paged viewer still acknowledges.
-		who.Role = incidentflow.RoleResponder
-		page.Incident, err = s.cfg.App.Incident(r.Context(), who, l.Ref)
-	}
-	if err != nil {
-		page.Problem = incidentflow.ErrorMessage(err)
-		status := http.StatusNotFound
-		switch incidentflow.ErrorCode(err) {
-		case incidentflow.EUNAVAILABLE:
-			status = http.StatusServiceUnavailable
-		case incidentflow.EUNAUTHORIZED:
-			status = http.StatusForbidden
-		}
-		if status != http.StatusServiceUnavailable {
-			s.audit(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", status, page.Problem)
-		}
-		s.render(w, status, "link.html", page)
-		return page, who, false
-	}
-	return page, who, true
-}
-
-// showLink shows what an action link does, with one button to do it: a
-// GET never acts (mail scanners and link previews open links).
-func (s *Server) showLink(w http.ResponseWriter, r *http.Request) {
-	page, who, ok := s.readLink(w, r)
-	if !ok {
-		return
-	}
-	if page.Incident.Restricted { // a read of a restricted incident is audited
-		s.audit(r.Context(), who, page.Link, firstOf(page.Link.Target, page.Link.Ref), "done", http.StatusOK, "opened the link's page")
-	}
-	s.render(w, http.StatusOK, "link.html", page)
-}
-
-// useLink does what an action link says, once, as its person.
-func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
-	page, who, ok := s.readLink(w, r)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	l := page.Link
-	use := store.LinkUse{Nonce: l.Nonce, Action: l.Action, Target: firstOf(l.Target, l.Ref), Principal: who.String(), UsedAt: s.cfg.Now()}
-	// A link acts once: one used is refused. It is marked used once what it
-	// does is done, so a use that failed on the way (a crash, Temporal
-	// away) leaves it usable; two presses at once are one update (its ID is
-	// the link's), and one of them marks it.
-	if first, used, err := s.cfg.Store.LinkUsed(ctx, l.Nonce); err != nil || used {
-		if err != nil {
-			page.Problem = incidentflow.ErrorMessage(err)
-			s.render(w, http.StatusServiceUnavailable, "link.html", page)
-			return
-		}
-		page.Used = &first
-		s.audit(ctx, who, l, use.Target, "refused", http.StatusConflict, "the link was used on "+when(first.UsedAt)+" by "+first.Principal)
-		s.render(w, http.StatusConflict, "link.html", page)
-		return
-	}
-	var err error
-	updateID := "link-" + l.Nonce
-	switch l.Action {
-	case dsl.LinkAcknowledge:
-		_, err = s.cfg.App.Act(ctx, who, l.Ref, &api.AcknowledgeRequest{}, updateID)
-		page.Done = "You acknowledged " + l.Ref + "."
-	case dsl.LinkApprove:
-		_, err = s.cfg.App.Act(ctx, who, l.Ref, &api.ApprovalRequest{}, updateID)
-		page.Done = "You approved what " + l.Ref + " waited for you to approve."
-	case dsl.LinkReview:
-		_, err = s.cfg.App.Act(ctx, who, l.Ref, &api.ReviewHeldRequest{}, updateID)
-		page.Done = "You marked the review of " + l.Ref + " held."
-	case dsl.LinkComplete:
-		_, err = s.cfg.App.CompleteTask(ctx, who, l.Target, api.CompleteTaskRequest{}, updateID)
-		page.Done = "You marked " + l.Target + " done."
-	}
-	status, outcome := http.StatusOK, "done"
-	if err == nil {
-		if first, fresh, uerr := s.cfg.Store.UseLink(context.WithoutCancel(ctx), use); uerr != nil {
-			s.cfg.Logger.Warn("could not mark a link used", "incident", l.Ref, "error", uerr)
-		} else if !fresh {
-			page.Done, page.Used = "", &first // a press at the same moment did it
-		}
-	} else {
-		// What did not happen may be tried again with the same link.
-		page.Done, page.Problem = "", incidentflow.ErrorMessage(err)
-		status, outcome = http.StatusConflict, "refused"
-		if code := incidentflow.ErrorCode(err); code != incidentflow.ECONFLICT {
-			status, outcome = http.StatusServiceUnavailable, "failed"
-		}
-	}
-	s.audit(ctx, who, l, use.Target, outcome, status, page.Problem)
-	s.render(w, status, "link.html", page)
-}
-
-// audit writes the use of an action link to the audit log.
-func (s *Server) audit(ctx context.Context, who incidentflow.Principal, l links.Link, target, outcome string, status int, detail string) {
-	if _, err := s.cfg.Store.AppendAudit(context.WithoutCancel(ctx), store.AuditEntry{At: s.cfg.Now(), Principal: who.String(), Via: "link",
-		Action: "link " + l.Action, Target: target, Outcome: outcome, Status: status, Detail: detail}); err != nil {
-		s.cfg.Logger.Error("could not write the audit log", "incident", l.Ref, "error", err)
-	}
-}
-
-func firstOf(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+// auditRefusal is the audit entry of what a signed-in person was refused, and why.
+func auditRefusal(sess session, action, target string, err error) store.AuditEntry {
+	return store.AuditEntry{Principal: sess.who.String(), Via: "session", Action: action, Target: target,
+		Outcome: api.Outcome(err), Status: api.HTTPStatus(err), Detail: incidentflow.ErrorMessage(err)}
 }

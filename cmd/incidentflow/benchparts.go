@@ -28,6 +28,7 @@ import (
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/web"
 )
 
 // benchPartEnv makes `incidentflow bench` run one part of the benchmark's
@@ -315,7 +316,7 @@ func benchAPI(ctx context.Context, addr string, st *store.Store, cl client.Clien
 		return nil, err
 	}
 	server := api.New(apiConfig(st, cl, cat, logger, "http://"+addr, "", "default", reg))
-	return serveHTTP(ctx, addr, appHandler(server, st, signer, logger), logger)
+	return serveHTTP(ctx, addr, appHandler(server, web.New(webConfig(server, st, signer, logger, "http://"+addr))), logger)
 }
 
 // benchLinkSecret signs the benchmark's action links: its stack's own.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/processes"
+	"github.com/incidentflow/incidentflow/web"
 )
 
 // flags is a command's flag set whose defaults come from environment twins, and
@@ -160,4 +161,47 @@ func loadCatalog(dir string) (*dsl.Catalog, error) {
 		fsys, prefix = os.DirFS(dir), dir
 	}
 	return dsl.Load(fsys, prefix)
+}
+
+// oidcConfig is the web app's registration with an OpenID Provider.
+type oidcConfig struct {
+	issuer, clientID, clientSecret string
+}
+
+func (f *flags) oidc(c *oidcConfig) {
+	f.str(&c.issuer, "oidc-issuer", "INCIDENTFLOW_OIDC_ISSUER", "", "OpenID Provider people sign in to the web app with: its issuer URL (default: none)")
+	f.str(&c.clientID, "oidc-client-id", "INCIDENTFLOW_OIDC_CLIENT_ID", "", "the web app's client id at the OpenID Provider")
+	f.secret(&c.clientSecret, "oidc-client-secret", "INCIDENTFLOW_OIDC_CLIENT_SECRET", "the web app's client secret at the OpenID Provider")
+}
+
+// checkOIDC reports what is missing or wrong of a provider's settings, and
+// returns them for the web app (nil when no provider is set). The redirect
+// URL people come back to is PUBLIC_URL/signin/callback: register it.
+func (f *flags) checkOIDC(c oidcConfig, publicURL string) *web.OIDCConfig {
+	if c.issuer == "" && c.clientID == "" && c.clientSecret == "" {
+		return nil
+	}
+	if c.issuer == "" {
+		f.problem("--oidc-issuer is required with an OpenID client: set INCIDENTFLOW_OIDC_ISSUER to the provider's issuer URL")
+	} else if u, err := url.Parse(c.issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		f.problem("--oidc-issuer %q must be an https URL (http only on this machine: localhost, 127.0.0.1)", c.issuer)
+	}
+	if c.clientID == "" {
+		f.problem("--oidc-client-id is required with an OpenID Provider: set INCIDENTFLOW_OIDC_CLIENT_ID")
+	}
+	if c.clientSecret == "" {
+		f.problem("--oidc-client-secret is required with an OpenID Provider: set INCIDENTFLOW_OIDC_CLIENT_SECRET (or _FILE)")
+	}
+	if publicURL == "" {
+		f.problem("--public-url is required with an OpenID Provider: people come back to PUBLIC_URL/signin/callback, which the provider must know (set INCIDENTFLOW_PUBLIC_URL)")
+	}
+	return &web.OIDCConfig{Issuer: c.issuer, ClientID: c.clientID, ClientSecret: c.clientSecret}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

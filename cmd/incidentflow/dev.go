@@ -13,6 +13,7 @@ import (
 	"github.com/incidentflow/incidentflow/devserver"
 	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/web"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -20,6 +21,7 @@ import (
 type devConfig struct {
 	dataDir, processesDir         string
 	apiAddr, temporalAddr, uiAddr string
+	oidc                          oidcConfig
 	log                           logConfig
 }
 
@@ -31,6 +33,7 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", "127.0.0.1:8080", "HTTP API listen address")
 	f.str(&c.temporalAddr, "temporal-addr", "INCIDENTFLOW_TEMPORAL_ADDR", "127.0.0.1:7233", "embedded Temporal frontend listen address")
 	f.str(&c.uiAddr, "ui-addr", "INCIDENTFLOW_UI_ADDR", "127.0.0.1:8233", "Temporal Web UI listen address")
+	f.oidc(&c.oidc)
 	f.logging(&c.log)
 	if err := f.parse(args); err != nil {
 		return err
@@ -39,6 +42,8 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	for name, addr := range map[string]string{"api-addr": c.apiAddr, "temporal-addr": c.temporalAddr, "ui-addr": c.uiAddr} {
 		f.hostPort(name, addr)
 	}
+	apiURL, uiURL := "http://"+c.apiAddr, "http://"+c.uiAddr
+	signIn := f.checkOIDC(c.oidc, apiURL)
 	if err := f.check(); err != nil {
 		return err
 	}
@@ -105,13 +110,18 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	}
 	defer w.Stop()
 
-	apiURL, uiURL := "http://"+c.apiAddr, "http://"+c.uiAddr
 	server := api.New(apiConfig(st, cl, cat, logger, apiURL, uiURL, namespace, reg))
-	wait, err := serveHTTP(ctx, c.apiAddr, appHandler(server, st, signer, logger), logger)
+	// In dev, people sign in with a one-time link through their own
+	// channel (the console), and with an OpenID Provider when one is set.
+	wcfg := webConfig(server, st, signer, logger, apiURL)
+	wcfg.OIDC, wcfg.SignInLinks = signIn, newSignInSender(cat.Directory, e.getenv, e.stdout)
+	app := web.New(wcfg)
+	wait, err := serveHTTP(ctx, c.apiAddr, appHandler(server, app), logger)
 	if err != nil {
 		return err
 	}
 	go server.RunReconciler(ctx, reconcileEvery)
+	go app.Run(ctx, janitorEvery)
 
 	processes := "built-in (" + strings.Join(cat.Types(), ", ") + ")"
 	if c.processesDir != "" {
@@ -121,7 +131,16 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	if newToken {
 		tokenNote = "created, admin, written to " + tokenPath
 	}
+	someone := "alice"
+	if len(cat.Directory.People) > 0 {
+		someone = cat.Directory.People[0].ID
+	}
+	signInNote := fmt.Sprintf("sign in with your id or e-mail of the directory (%s, say): the one-time link appears below", someone)
+	if signIn != nil {
+		signInNote += ", or with " + signIn.Issuer
+	}
 	fmt.Fprintf(e.stdout, `incidentflow dev is running
+  Web app      %s/ — %s
   API          %s
   Temporal UI  %s
   Temporal     %s (namespace %s)
@@ -132,7 +151,7 @@ Declare an incident:
   curl -X POST %s/v1/incidents -H "Authorization: Bearer $(cat %s)" \
     -d '{"type":"engineering","title":"Checkout is down","severity":"critical"}'
 Press Ctrl-C to stop; start again with the same --data to carry on.
-`, apiURL, uiURL, c.temporalAddr, namespace, dataDir, processes, tokenNote, apiURL, tokenPath)
+`, apiURL, signInNote, apiURL, uiURL, c.temporalAddr, namespace, dataDir, processes, tokenNote, apiURL, tokenPath)
 
 	go func() {
 		if err := <-srv.UIErr(); err != nil {

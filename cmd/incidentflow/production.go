@@ -15,6 +15,7 @@ import (
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/web"
 	"github.com/incidentflow/incidentflow/worker"
 )
 
@@ -30,8 +31,11 @@ type prodConfig struct {
 	publicURL    string
 	uiURL        string
 	metricsAddr  string
+	oidc         oidcConfig
 	temporal     temporalConfig
 	log          logConfig
+	// signIn is the web app's OpenID Provider, once checked.
+	signIn *web.OIDCConfig
 }
 
 func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
@@ -50,11 +54,12 @@ func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
 		f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", ":8080", "HTTP API listen address")
 		f.str(&c.publicURL, "public-url", "INCIDENTFLOW_PUBLIC_URL", "", "URL people reach this API at, for links (default http://API-ADDR)")
 		f.str(&c.uiURL, "ui-url", "INCIDENTFLOW_UI_URL", "http://127.0.0.1:8233", "URL of the Temporal Web UI, for links to runs")
+		f.oidc(&c.oidc)
 	}
 	return f
 }
 
-func (c prodConfig) check(f *flags, name string) {
+func (c *prodConfig) check(f *flags, name string) {
 	if name != "migrate" && len(c.linkSecret) < links.MinSecret {
 		f.problem("--link-secret is required, at least %d bytes, the same for every api and worker: set INCIDENTFLOW_LINK_SECRET (or _FILE) to, for example, the output of openssl rand -hex 32", links.MinSecret)
 	}
@@ -73,6 +78,9 @@ func (c prodConfig) check(f *flags, name string) {
 	}
 	f.httpURL("public-url", c.publicURL)
 	f.httpURL("ui-url", c.uiURL)
+	if name == "api" {
+		c.signIn = f.checkOIDC(c.oidc, c.publicURL)
+	}
 }
 
 // openChecked opens the database and refuses one whose schema is behind.
@@ -153,11 +161,18 @@ func (e environment) api(ctx context.Context, args []string) error {
 		c.publicURL = "http://" + net.JoinHostPort(host, port)
 	}
 	server := api.New(apiConfig(conn.store, conn.client, conn.cat, conn.logger, c.publicURL, c.uiURL, c.temporal.namespace, conn.registry))
-	wait, err := serveHTTP(ctx, c.apiAddr, appHandler(server, conn.store, conn.links, conn.logger), conn.logger)
+	wcfg := webConfig(server, conn.store, conn.links, conn.logger, c.publicURL)
+	wcfg.OIDC = c.signIn
+	if c.signIn == nil {
+		conn.logger.Warn("no OpenID Provider is set: nobody can sign in to the web app (set INCIDENTFLOW_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET)")
+	}
+	app := web.New(wcfg)
+	wait, err := serveHTTP(ctx, c.apiAddr, appHandler(server, app), conn.logger)
 	if err != nil {
 		return err
 	}
 	go server.RunReconciler(ctx, reconcileEvery)
+	go app.Run(ctx, janitorEvery)
 	conn.logger.Info("api listening", "addr", c.apiAddr, "temporal", c.temporal.address, "namespace", c.temporal.namespace, "processes", strings.Join(conn.cat.Types(), ","))
 	return wait()
 }

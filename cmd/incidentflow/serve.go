@@ -103,14 +103,44 @@ func apiConfig(st *store.Store, cl client.Client, cat *dsl.Catalog, logger *slog
 	return api.Config{Store: st, Temporal: cl, Catalog: cat, Logger: logger, BaseURL: baseURL, UIURL: uiURL, Namespace: namespace, Metrics: reg}
 }
 
+// webConfig is the web app's wiring common to dev, api and bench.
+func webConfig(server *api.Server, st *store.Store, signer *links.Signer, logger *slog.Logger, publicURL string) web.Config {
+	return web.Config{App: server, Store: st, Links: signer, Logger: logger, PublicURL: publicURL}
+}
+
 // appHandler serves the API under /v1 (and its health and metrics) and the
 // web app everywhere else, from one address.
-func appHandler(server *api.Server, st *store.Store, signer *links.Signer, logger *slog.Logger) http.Handler {
-	app := web.New(web.Config{App: server, Store: st, Links: signer, Logger: logger}).Handler()
+func appHandler(server *api.Server, app *web.Server) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics"} {
 		mux.Handle(p, server.Handler())
 	}
-	mux.Handle("/", app)
+	mux.Handle("/", app.Handler())
 	return mux
+}
+
+// janitorEvery is how often the api drops expired sessions and sign-ins.
+const janitorEvery = time.Hour
+
+// signInSender delivers dev's sign-in links through each person's own
+// channel of the directory, as any message to them goes.
+type signInSender struct {
+	dir     *dsl.Directory
+	senders map[string]channels.Sender
+}
+
+func newSignInSender(dir *dsl.Directory, getenv func(string) string, console io.Writer) *signInSender {
+	senders, _ := channels.Build(dir, channels.Config{Console: &linePrinter{w: console}, Getenv: getenv})
+	return &signInSender{dir: dir, senders: senders}
+}
+
+// SendSignIn sends p the link.
+func (s *signInSender) SendSignIn(ctx context.Context, p dsl.Person, link string) error {
+	channel := s.dir.ChannelFor(p)
+	sender, ok := s.senders[channel]
+	if !ok {
+		return fmt.Errorf("channel %s of %s cannot deliver", channel, p.ID)
+	}
+	return sender.Send(ctx, channels.Message{Event: "sign-in", Recipient: &channels.Recipient{ID: p.ID, Name: p.Name, Email: p.Email},
+		Message: "Sign in to incidentflow (works once, for 15 minutes): " + link, IdempotencyKey: "sign-in/" + link, Channel: channel})
 }
