@@ -20,6 +20,12 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		// Let running activities finish (or hand back) before a stop returns.
 		WorkerStopTimeout: 10 * time.Second,
+		// Pollers scale with the server's feedback, as Temporal recommends:
+		// with the SDK's fixed two, a burst of declarations left a backlog
+		// that drained long after it (BENCHMARKS.md, "The drain rate is the
+		// pollers"). The initial count is set explicitly (sdk-go#2105).
+		WorkflowTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{InitialNumberOfPollers: 5}),
+		ActivityTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{InitialNumberOfPollers: 5}),
 	})
 	Register(w, acts)
 	return w
