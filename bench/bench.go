@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
@@ -76,6 +77,11 @@ type Env struct {
 	// Processes measures the stack's parts that run as processes of their own
 	// (nil: the API and the worker run in this one).
 	Processes func() ([]Process, error)
+	// PartsCPU is the CPU time the stack's parts running apart have used
+	// (nil: none do), and PartsCovered names them: the comparison of the
+	// interpreter with the baseline counts their CPU beside this process's.
+	PartsCPU     func() (time.Duration, error)
+	PartsCovered []string
 }
 
 // Latency is a set of timings.
@@ -136,6 +142,8 @@ type Overhead struct {
 	RoundRatios     []float64   `json:"round_ratios"`
 	EventsRatio     float64     `json:"events_ratio"`
 	Calibration     Calibration `json:"calibration"`
+	// CPUCovers names the processes whose CPU time the comparison counts.
+	CPUCovers []string `json:"cpu_covers"`
 }
 
 // Calibration is what the comparison saw of differences it was told of.
@@ -159,8 +167,18 @@ type Calibration struct {
 }
 
 // Resolution is the smallest difference of throughput the comparison can be
-// trusted with: half the handicap it was calibrated with.
-func (c Calibration) Resolution() float64 { return c.Handicap / 2 }
+// trusted with: the largest error it made where the answer was known — the
+// baseline against itself (the median's distance from 1, and half the
+// spread of the rounds' ratios) and against its handicapped self (the
+// median's distance from the expected ratio) — and never finer than a
+// quarter of the handicap it was calibrated with.
+func (c Calibration) Resolution() float64 {
+	r := max(c.Handicap/4, math.Abs(c.Same-1), math.Abs(c.Measured-c.Expected))
+	if len(c.SameRatios) > 1 {
+		r = max(r, (slices.Max(c.SameRatios)-slices.Min(c.SameRatios))/2)
+	}
+	return r
+}
 
 // Alerts is alert intake under load.
 type Alerts struct {
@@ -567,11 +585,25 @@ func (r *Receiver) Wait(ctx context.Context, ref, event string, timeout time.Dur
 	return nil
 }
 
-// cpuTime is the CPU time this process has used, user and system.
-func cpuTime() time.Duration {
+// ownCPU is the CPU time this process has used, user and system.
+func ownCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// stackCPU is the CPU time the stack has used: this process's and that of
+// its parts running apart.
+func (b *runner) stackCPU() (time.Duration, error) {
+	t := ownCPU()
+	if b.env.PartsCPU != nil {
+		parts, err := b.env.PartsCPU()
+		if err != nil {
+			return 0, fmt.Errorf("CPU time of the stack's parts: %w", err)
+		}
+		t += parts
+	}
+	return t, nil
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/incidentflow/incidentflow"
@@ -34,17 +37,27 @@ type phase struct {
 
 // run runs n counted incidents of a side at the benchmark's concurrency,
 // with its handicap's extra incidents among them, and measures what they
-// cost: the CPU time this process (the API, the worker and, when embedded,
-// the Temporal server) spent, per counted incident. CPU time is what a
-// side's incidents take from the machine whatever else runs on it, so
-// that the ratio of two sides' costs is the ratio of the incidents each
-// could complete a second on a machine of their own.
+// cost: the CPU time the stack spent — this process (the driver and,
+// unless they run apart, the API, the worker and the embedded Temporal
+// server) and the parts running apart — per counted incident. CPU time is
+// what a side's incidents take from the machine whatever else runs on it,
+// so that the ratio of two sides' costs is the ratio of the incidents each
+// could complete a second on a machine of their own. The count starts
+// after a garbage collection, so that no earlier garbage falls on it, and
+// ends once the stack is idle again and the phase's own garbage is
+// collected, so that the work its incidents leave behind (the server
+// closing their runs) falls on it.
 func (b *runner) run(ctx context.Context, p *dsl.Process, hash string, s side, n int) (phase, error) {
 	total := n + int(float64(n)*s.extra+0.5)
 	var mu sync.Mutex
 	var firstErr error
 	var runs []client.WorkflowRun
-	cpu0, start := cpuTime(), time.Now()
+	runtime.GC()
+	cpu0, err := b.stackCPU()
+	if err != nil {
+		return phase{}, err
+	}
+	start := time.Now()
 	forEach(ctx, total, b.o.Concurrency, time.Time{}, func(i int) {
 		run, err := b.incident(ctx, s.workflow, p, hash)
 		mu.Lock()
@@ -58,7 +71,14 @@ func (b *runner) run(ctx context.Context, p *dsl.Process, hash string, s side, n
 	if firstErr != nil {
 		return phase{}, firstErr
 	}
-	return phase{cpu: (cpuTime() - cpu0).Seconds() / float64(n), rate: float64(n) / time.Since(start).Seconds(), runs: runs}, nil
+	elapsed := time.Since(start)
+	b.waitIdle(ctx, 10*time.Second)
+	runtime.GC()
+	cpu1, err := b.stackCPU()
+	if err != nil {
+		return phase{}, err
+	}
+	return phase{cpu: (cpu1 - cpu0).Seconds() / float64(n), rate: float64(n) / elapsed.Seconds(), runs: runs}, nil
 }
 
 // compare runs two sides one after the other, in the order given, and
@@ -102,10 +122,20 @@ func (b *runner) overhead(ctx context.Context) (*Overhead, error) {
 	}
 	interp, base := side{workflow: workflows.WorkflowName}, side{workflow: BaselineName}
 	slowed := side{workflow: BaselineName, extra: b.o.Handicap}
-	o := &Overhead{Calibration: Calibration{Handicap: b.o.Handicap, Expected: 1 + b.o.Handicap, PaddingEvents: BaselinePadding}}
+	o := &Overhead{Calibration: Calibration{Handicap: b.o.Handicap, Expected: 1 + b.o.Handicap, PaddingEvents: BaselinePadding},
+		CPUCovers: append([]string{"this process"}, b.env.PartsCovered...)}
+	if !b.env.Embedded {
+		b.o.Log("  CPU time counted of: %s (the Temporal server's only if --watch names its processes)", strings.Join(o.CPUCovers, ", "))
+	}
+	// What earlier measurements left running (their incidents' last steps)
+	// would fall on the first rounds' CPU time: wait for it to end.
+	b.quiesce(ctx, 3*time.Minute)
 	var runs [2][]client.WorkflowRun
 	var cpu [2][]float64
 	for round := range b.o.Rounds {
+		if round > 0 {
+			b.quiesce(ctx, 30*time.Second)
+		}
 		swap := round%2 == 1
 		ratio, pi, pb, err := b.compare(ctx, p, src.Hash, interp, base, swap)
 		if err != nil {
@@ -156,6 +186,52 @@ func (b *runner) overhead(ctx context.Context) (*Overhead, error) {
 		o.Baseline.HistoryEvents, o.Baseline.HistoryEventsRange, o.Calibration.padded.HistoryEvents, o.Calibration.padded.HistoryEventsRange)
 	o.Calibration.MeasuredPadding = o.Calibration.padded.WorkEvents - o.Baseline.WorkEvents
 	return o, nil
+}
+
+// quietCPU is the stack's CPU use, in cores, below which it counts as idle.
+const quietCPU = 0.05
+
+// quiesce waits, up to limit, until no run is open and the stack's CPU is
+// idle over a second, so that one phase's leftovers do not fall on the
+// next's CPU time. It says what it waited for, and goes on at the limit.
+func (b *runner) quiesce(ctx context.Context, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	open := int64(-1)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		resp, err := b.env.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "ExecutionStatus = 'Running'"})
+		if err != nil {
+			b.o.Log("  cannot count the open runs (%v): not waiting for them", err)
+			break
+		}
+		if open = resp.GetCount(); open == 0 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if !b.waitIdle(ctx, time.Until(deadline)) && ctx.Err() == nil {
+		b.o.Log("  the stack was not idle after %s (%d runs open): measuring anyway", limit, open)
+	}
+}
+
+// waitIdle waits, up to limit, until the stack's CPU use over a second is
+// below quietCPU, and reports whether it was.
+func (b *runner) waitIdle(ctx context.Context, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		c0, err := b.stackCPU()
+		if err != nil {
+			return false
+		}
+		time.Sleep(time.Second)
+		c1, err := b.stackCPU()
+		if err != nil {
+			return false
+		}
+		if (c1 - c0).Seconds() < quietCPU {
+			return true
+		}
+	}
+	return false
 }
 
 // eventSamples is how many completed runs of each kind have their history counted.

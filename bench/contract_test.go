@@ -49,6 +49,22 @@ func TestCheck(t *testing.T) {
 		r.Overhead.Calibration.Measured, r.Overhead.ThroughputRatio = 1.0, 0.5
 		require.Len(t, r.Check(), 1, "only the calibration: an untrusted comparison says nothing of the interpreter")
 	})
+	t.Run("NoisyIsNotJudged", func(t *testing.T) {
+		r := fine()
+		r.Overhead.Calibration.SameRatios = []float64{0.82, 1.01, 1.18}
+		r.Overhead.ThroughputRatio = 0.85
+		require.InDelta(t, 0.18, r.Overhead.Calibration.Resolution(), 1e-9, "half the spread of the baseline against itself")
+		require.Empty(t, r.Check(), "rounds that swing 18%% either way cannot judge a 10%% target")
+		require.False(t, r.Judged())
+	})
+	t.Run("ResolutionIsTheErrorWhereTheAnswerWasKnown", func(t *testing.T) {
+		c := fine().Overhead.Calibration
+		require.InDelta(t, 0.05, c.Resolution(), 1e-9, "a quarter of the handicap at best")
+		c.Measured = 1.28
+		require.InDelta(t, 0.08, c.Resolution(), 1e-9, "the handicap seen 0.08 off")
+		c.Same = 0.91
+		require.InDelta(t, 0.09, c.Resolution(), 1e-9, "the baseline 0.09 off itself")
+	})
 	t.Run("QuickIsNotJudged", func(t *testing.T) {
 		r := fine()
 		r.Overhead.Calibration = Calibration{Handicap: 1, Expected: 2, Measured: 1.8, Same: 0.9, PaddingEvents: 10, MeasuredPadding: 11}

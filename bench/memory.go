@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Process is the memory one process of the stack holds, for stacks whose
@@ -37,6 +38,41 @@ func MeasureProcess(name string, pid int) (Process, error) {
 		p.PSSBytes += procKB(string(rollup), "Pss:")
 	}
 	return p, nil
+}
+
+// userHZ is the unit of the CPU times in /proc/PID/stat: the kernel's
+// USER_HZ, which is 100 on every Linux architecture Go supports.
+const userHZ = 100
+
+// ProcessCPU is the CPU time, user and system, a process has used, with
+// that of its children it waited for and of its descendants still
+// running (a PostgreSQL server's backends).
+func ProcessCPU(pid int) (time.Duration, error) {
+	var total time.Duration
+	for i, q := range append([]int{pid}, descendants(pid)...) {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", q))
+		if err != nil {
+			if i == 0 {
+				return 0, err
+			}
+			continue // a child that exited meanwhile
+		}
+		// The fields after the command's ")": state is the first, then
+		// utime, stime, cutime and cstime are the 12th to the 15th.
+		_, rest, ok := strings.Cut(string(raw), ") ")
+		f := strings.Fields(rest)
+		if !ok || len(f) < 15 {
+			return 0, fmt.Errorf("/proc/%d/stat: unexpected format", q)
+		}
+		for _, v := range f[11:15] {
+			ticks, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%d/stat: %w", q, err)
+			}
+			total += time.Duration(ticks) * time.Second / userHZ
+		}
+	}
+	return total, nil
 }
 
 // procKB reads a "Key:   123 kB" line of a /proc file, in bytes.

@@ -239,6 +239,30 @@ func (r *runningParts) measure(p benchParts) func() ([]bench.Process, error) {
 	}
 }
 
+// cpu is what bench.Env.PartsCPU asks: the CPU time of every part and
+// watched process, and their names.
+func (r *runningParts) cpu(p benchParts) (func() (time.Duration, error), []string) {
+	watched, _ := p.watched()
+	for _, pp := range r.procs {
+		watched = append(watched, watchedProcess{pp.name, pp.cmd.Process.Pid})
+	}
+	var names []string
+	for _, w := range watched {
+		names = append(names, w.name)
+	}
+	return func() (time.Duration, error) {
+		var total time.Duration
+		for _, w := range watched {
+			t, err := bench.ProcessCPU(w.pid)
+			if err != nil {
+				return 0, fmt.Errorf("%s (pid %d): %w", w.name, w.pid, err)
+			}
+			total += t
+		}
+		return total, nil
+	}, names
+}
+
 // stop ends the part processes gracefully (SIGTERM, then SIGKILL after ten
 // seconds) and the proxy.
 func (r *runningParts) stop() {
