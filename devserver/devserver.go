@@ -86,6 +86,17 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal address: %w", err)
 	}
+	// Temporal panics on an address it cannot bind; say which one instead.
+	for what, addr := range map[string]string{"the Temporal server's address": o.FrontendAddr, "the Temporal UI's address": o.UIAddr} {
+		if addr == "" {
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s is in use by another program (another incidentflow dev, or a Temporal server?): %w", what, addr, err)
+		}
+		_ = l.Close()
+	}
 
 	clusterID := uuid.NewString()
 	if o.DataDir != "" {
