@@ -174,7 +174,7 @@ func (s *Server) audit(c *gin.Context) {
 	if c.Request.Method == http.MethodGet && status < 400 && !c.GetBool(auditedKey) {
 		return
 	}
-	e := store.AuditEntry{At: s.cfg.Now(), Principal: "anonymous", Via: "token", Action: c.Request.Method + " " + routeOf(c),
+	e := store.AuditEntry{At: s.cfg.Now(), Principal: anonymous, Via: "token", Action: c.Request.Method + " " + routeOf(c),
 		Target: printable(firstNonEmpty(c.GetString(targetKey), c.Param("ref"), c.Param("id"), c.Param("type"))),
 		Status: status, Outcome: outcome(status),
 		Detail: printable(firstNonEmpty(c.GetString(errorKey), c.GetString(detailKey)))}

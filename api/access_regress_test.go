@@ -273,7 +273,7 @@ func TestAnonymousRefusalsAreCountedNotFlooded(t *testing.T) {
 	one := func(e store.AuditEntry) bool { return e.Principal == "anonymous" && e.Target == probe }
 	require.Len(t, auditOf(t, s, one), 60, "the first 60 of the minute, one by one")
 	summary := func(e store.AuditEntry) bool {
-		return e.Action == "requests without a valid token" && strings.Contains(e.Detail, "190 more in the minute from 2026-12-01T09:00:00Z")
+		return e.Action == "requests without a valid token or session" && strings.Contains(e.Detail, "190 more in the minute from 2026-12-01T09:00:00Z")
 	}
 	require.Empty(t, auditOf(t, s, summary), "the minute is not over")
 

@@ -142,9 +142,18 @@ func (s *Server) DeclareAs(ctx context.Context, who incidentflow.Principal, req 
 		return incidentflow.Incident{}, false, err
 	}
 	req.DeclaredBy = who.String()
-	inc, created, err := s.Declare(ctx, req, key)
+	p, err := s.checkDeclaration(&req)
+	if err != nil {
+		return incidentflow.Incident{}, false, err
+	}
+	inc, created, err := s.record(ctx, p, req, key)
+	if inc.Ref != "" && !created && !sameDeclaration(inc, req) {
+		// The key covers the whole declaration, as the API's Idempotency-Key does.
+		return incidentflow.Incident{}, false, &incidentflow.Error{Code: incidentflow.ECONFLICT,
+			Message: fmt.Sprintf("the key of this declaration was used before to declare %s, a different incident", inc.Ref)}
+	}
 	if created {
-		s.metrics.declared.WithLabelValues(inc.Type, inc.Severity).Inc()
+		s.countDeclared(inc)
 	}
 	return inc, created, err
 }

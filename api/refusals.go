@@ -20,6 +20,7 @@ import (
 // written as one entry when it ends, so that no flood of them can fill the
 // log or hold its lock, and none goes unrecorded.
 const (
+	anonymous          = "anonymous" // the principal of a request nobody signed
 	anonymousPerMinute = 60
 	refusalWindow      = time.Minute
 	// maxRefusalSources bounds the addresses a summary counts one by one.
@@ -102,12 +103,27 @@ func (r *refusals) summaryLocked() *store.AuditEntry {
 	if len(sources) > 5 {
 		top = append(top, fmt.Sprintf("%d more sources", len(sources)-5))
 	}
-	e := &store.AuditEntry{At: r.window.Add(refusalWindow), Principal: "anonymous", Via: "token", Action: "requests without a valid token",
+	e := &store.AuditEntry{At: r.window.Add(refusalWindow), Principal: anonymous, Via: "token", Action: "requests without a valid token or session",
 		Outcome: "denied", Status: 401,
 		Detail: fmt.Sprintf("%d more in the minute from %s, over the %d a minute written one by one: %s",
 			r.dropped, r.window.UTC().Format(time.RFC3339), anonymousPerMinute, strings.Join(top, ", "))}
 	r.dropped, r.from = 0, map[string]int{}
 	return e
+}
+
+// Audit writes an entry of another front of the API (the web app) to the
+// audit log as the API writes its own: its texts bounded and quoted where
+// they are not printable, and an anonymous refusal (Principal "anonymous",
+// from remoteAddr) within the budget of those.
+func (s *Server) Audit(ctx context.Context, e store.AuditEntry, remoteAddr string) {
+	if e.At.IsZero() {
+		e.At = s.cfg.Now()
+	}
+	e.Action, e.Target, e.Detail = printable(e.Action), printable(e.Target), printable(e.Detail)
+	if e.Principal == anonymous && e.Outcome != "done" && !s.admitAnonymous(ctx, remoteHost(remoteAddr), e.At) {
+		return // counted in the minute's summary
+	}
+	s.appendAudit(ctx, e)
 }
 
 // appendAudit writes an entry to the audit log, logging a failure.

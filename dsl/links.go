@@ -52,8 +52,10 @@ func HasLink(msg, action string) bool { return strings.Contains(msg, markerOpen+
 
 // Unlinked is text from people or other systems made safe to put in a
 // message: a link marker in it (a title written ⟦link:approve⟧) would be
-// filled in with a link acting as each recipient, so its bracket goes.
-func Unlinked(s string) string { return strings.ReplaceAll(s, markerOpen, "[link:") }
+// filled in with a link acting as each recipient. Every marker's opening
+// bracket goes, not only a whole marker's, since two texts printed side
+// by side ("⟦lin" and "k:approve⟧") would make one.
+func Unlinked(s string) string { return strings.ReplaceAll(s, markerOpen[:len("⟦")], "[") }
 
 // unlinkedValue is Unlinked for every string inside a JSON-like value.
 func unlinkedValue(v any) any {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/incidentflow/incidentflow"
 )
 
@@ -189,14 +187,10 @@ func (s *Store) BeginSignIn(ctx context.Context, state string, f SignInFlow) err
 // FinishSignIn takes the sign-in flow with the state, once: a second
 // call, an unknown state or an expired flow is EUNAUTHORIZED.
 func (s *Store) FinishSignIn(ctx context.Context, state string) (SignInFlow, error) {
+	// One statement reads and deletes the row, so that of two callbacks
+	// with the same state at the same moment only one is handed the flow.
 	var f SignInFlow
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &f, tx.Rebind(`SELECT state_hash, verifier, nonce, next, expires_at FROM signin_flows WHERE state_hash = ?`), HashToken(state)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM signin_flows WHERE state_hash = ?`), f.StateHash)
-		return err
-	})
+	err := s.db.GetContext(ctx, &f, s.db.Rebind(`DELETE FROM signin_flows WHERE state_hash = ? RETURNING state_hash, verifier, nonce, next, expires_at`), HashToken(state))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !s.now().Before(f.ExpiresAt) {
 		return f, incidentflow.Errorf(incidentflow.EUNAUTHORIZED, "this sign-in is unknown, was finished already or took too long: start again")
 	}

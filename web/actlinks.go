@@ -53,12 +53,12 @@ func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, inc
 	switch {
 	case errors.Is(err, links.ErrExpired):
 		lp.Problem = "This link expired on " + s.clock(nil).When(l.ExpiresAt()) + ". Links in messages work for a while only; ask for the incident's page instead."
-		s.auditLink(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", http.StatusGone, lp.Problem)
+		s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", http.StatusGone, lp.Problem)
 		s.renderLink(w, http.StatusGone, lp)
 		return lp, incidentflow.Principal{}, false
 	case err != nil || verbs[l.Action] == "" || (l.Action == dsl.LinkComplete && !strings.HasPrefix(l.Target, l.Ref+"-T")):
 		lp.Problem = "This is not a link incidentflow made. It may have been cut short when it was copied: open it from the message again."
-		s.auditLink(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: "anonymous"}, l, "", "denied", http.StatusBadRequest, lp.Problem)
+		s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: "anonymous"}, l, "", "denied", http.StatusBadRequest, lp.Problem)
 		s.renderLink(w, http.StatusBadRequest, lp)
 		return lp, incidentflow.Principal{}, false
 	}
@@ -81,7 +81,7 @@ func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, inc
 			status = http.StatusForbidden
 		}
 		if status != http.StatusServiceUnavailable {
-			s.auditLink(r.Context(), incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", status, lp.Problem)
+			s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", status, lp.Problem)
 		}
 		s.renderLink(w, status, lp)
 		return lp, who, false
@@ -97,7 +97,7 @@ func (s *Server) showLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if lp.Incident.Restricted { // a read of a restricted incident is audited
-		s.auditLink(r.Context(), who, lp.Link, firstOf(lp.Link.Target, lp.Link.Ref), "done", http.StatusOK, "opened the link's page")
+		s.auditLink(r, who, lp.Link, firstOf(lp.Link.Target, lp.Link.Ref), "done", http.StatusOK, "opened the link's page")
 	}
 	s.renderLink(w, http.StatusOK, lp)
 }
@@ -122,7 +122,7 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		lp.Used = &first
-		s.auditLink(ctx, who, l, use.Target, "refused", http.StatusConflict, "the link was used on "+s.clock(nil).When(first.UsedAt)+" by "+first.Principal)
+		s.auditLink(r, who, l, use.Target, "refused", http.StatusConflict, "the link was used on "+s.clock(nil).When(first.UsedAt)+" by "+first.Principal)
 		s.renderLink(w, http.StatusConflict, lp)
 		return
 	}
@@ -157,13 +157,13 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 			status, outcome = http.StatusServiceUnavailable, "failed"
 		}
 	}
-	s.auditLink(ctx, who, l, use.Target, outcome, status, lp.Problem)
+	s.auditLink(r, who, l, use.Target, outcome, status, lp.Problem)
 	s.renderLink(w, status, lp)
 }
 
 // auditLink writes the use of an action link to the audit log.
-func (s *Server) auditLink(ctx context.Context, who incidentflow.Principal, l links.Link, target, outcome string, status int, detail string) {
-	s.audit(ctx, store.AuditEntry{Principal: who.String(), Via: "link", Action: "link " + l.Action, Target: target,
+func (s *Server) auditLink(r *http.Request, who incidentflow.Principal, l links.Link, target, outcome string, status int, detail string) {
+	s.audit(r, store.AuditEntry{Principal: who.String(), Via: "link", Action: "link " + l.Action, Target: target,
 		Outcome: outcome, Status: status, Detail: detail})
 }
 

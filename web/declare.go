@@ -178,9 +178,15 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, sess session) {
 	case inc.Ref != "":
 		s.flash(w, "You declared "+inc.Ref+". Its run has not started yet; it starts on its own as soon as Temporal answers.")
 	default:
-		s.audit(r.Context(), auditRefusal(sess, "web declare", proc.Type, err))
+		s.audit(r, auditRefusal(sess, "web declare", proc.Type, err))
 		var e *incidentflow.Error
 		problem := incidentflow.ErrorMessage(err)
+		if incidentflow.ErrorCode(err) == incidentflow.ECONFLICT {
+			// The form was sent before with other words (the browser kept it):
+			// it now has a key of its own, so sending it declares it.
+			dp.Key = random()
+			problem = "This form was sent before and declared another incident. Nothing was declared now: check what it says and send it again to declare it as a new incident."
+		}
 		if errors.As(err, &e) && len(e.Details) > 0 {
 			for _, d := range e.Details {
 				dp.Errors[d.Field] = d.Message
@@ -193,7 +199,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, sess session) {
 		s.renderDeclare(w, r, sess, api.HTTPStatus(err), dp, problem)
 		return
 	}
-	s.audit(r.Context(), auditDone(sess, "web declare", inc.Ref))
+	s.audit(r, auditDone(sess, "web declare", inc.Ref))
 	http.Redirect(w, r, "/incidents/"+url.PathEscape(inc.Ref), http.StatusSeeOther)
 }
 

@@ -2,7 +2,12 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -171,7 +176,7 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, sess sessi
 		return
 	}
 	if ip.Incident.Restricted {
-		s.audit(r.Context(), auditDone(sess, "web view", ref))
+		s.audit(r, auditDone(sess, "web view", ref))
 	}
 	p := s.base(w, r, sess, ip.Incident.Ref+": "+ip.Incident.Title, "incidents")
 	p.Problem, p.Data = problem, ip
@@ -220,13 +225,13 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, sess session) {
 	}
 	err := s.checkAct(sess, a)
 	if err == nil {
-		_, err = s.cfg.App.Act(r.Context(), sess.who, ref, a, s.updateID(sess, f.Get("once")))
+		_, err = s.cfg.App.Act(r.Context(), sess.who, ref, a, s.updateID(sess, r))
 	}
 	if err != nil {
 		s.refused(w, r, sess, name, ref, err)
 		return
 	}
-	s.audit(r.Context(), auditDone(sess, "web "+name, ref))
+	s.audit(r, auditDone(sess, "web "+name, ref))
 	s.flash(w, done)
 	http.Redirect(w, r, "/incidents/"+ref, http.StatusSeeOther)
 }
@@ -243,20 +248,33 @@ func (s *Server) checkAct(sess session, a any) error {
 	return nil
 }
 
-// updateID makes a form's action happen once: the form's nonce, the
-// person's id, and nothing anyone else could send.
-func (s *Server) updateID(sess session, once string) string {
+// updateID makes a form's action happen once however often the same form
+// is sent: the person's id, the form's nonce, and a hash of what the form
+// asks (its path and fields), so that the same form sent again with other
+// words (a second note from a page that kept its nonce) is another action.
+func (s *Server) updateID(sess session, r *http.Request) string {
+	once := r.PostForm.Get("once")
 	if once == "" || incidentflow.CheckString(once, true, 64) != "" {
 		return ""
 	}
-	return "web-" + sess.who.ID + "-" + once
+	h := sha256.New()
+	_, _ = io.WriteString(h, r.URL.Path)
+	for _, k := range slices.Sorted(maps.Keys(r.PostForm)) {
+		if k == "csrf" || k == "once" {
+			continue
+		}
+		for _, v := range r.PostForm[k] {
+			_, _ = fmt.Fprintf(h, "\x00%s\x00%s", k, v)
+		}
+	}
+	return "web-" + sess.who.ID + "-" + once + "-" + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // refused shows the incident page again with why the action did not
 // happen, and audits the refusal.
 func (s *Server) refused(w http.ResponseWriter, r *http.Request, sess session, action, target string, err error) {
 	status := api.HTTPStatus(err)
-	s.audit(r.Context(), auditRefusal(sess, "web "+action, target, err))
+	s.audit(r, auditRefusal(sess, "web "+action, target, err))
 	if status == http.StatusNotFound || status >= 500 && incidentflow.ErrorCode(err) != incidentflow.EUNAVAILABLE {
 		s.fail(w, r, err)
 		return
@@ -292,14 +310,14 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request, sess sessi
 	req := api.CompleteTaskRequest{Note: r.PostForm.Get("note")}
 	err := s.checkAct(sess, req)
 	if err == nil {
-		_, err = s.cfg.App.CompleteTask(r.Context(), sess.who, id, req, s.updateID(sess, r.PostForm.Get("once")))
+		_, err = s.cfg.App.CompleteTask(r.Context(), sess.who, id, req, s.updateID(sess, r))
 	}
 	ref, _, _ := strings.Cut(id, "-T")
 	if err != nil {
 		s.refused(w, r, sess, "complete", ref, err)
 		return
 	}
-	s.audit(r.Context(), auditDone(sess, "web complete", id))
+	s.audit(r, auditDone(sess, "web complete", id))
 	s.flash(w, "You marked "+id+" done.")
 	http.Redirect(w, r, localPath(r.PostForm.Get("back")), http.StatusSeeOther)
 }
@@ -354,7 +372,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session) {
 		case <-poll.C:
 		}
 		if time.Since(lastCheck) >= recheckSess {
-			if _, ok := s.session(r); !ok {
+			if _, err := s.readSession(r); errors.Is(err, errSignedOut) {
 				send("event: gone\ndata: signed out\n\n")
 				return
 			}

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"crypto/hmac"
-	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -118,11 +117,13 @@ func (s *Server) finishOIDC(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			s.cfg.Logger.Warn("OpenID sign-in refused", "error", err)
 		}
-		s.audit(r.Context(), store.AuditEntry{Principal: firstOf(who, "anonymous"), Via: "oidc", Action: "sign in", Outcome: "denied", Status: status, Detail: problem})
+		s.audit(r, store.AuditEntry{Principal: firstOf(who, "anonymous"), Via: "oidc", Action: "sign in", Outcome: "denied", Status: status, Detail: problem})
 		s.renderSignIn(w, r, status, signInPage{}, problem)
 	}
 	if e := q.Get("error"); e != "" {
-		refuse(http.StatusUnauthorized, "", fmt.Sprintf("The OpenID Provider did not sign you in (%s). %s", e, q.Get("error_description")), nil)
+		// Anyone can write a link to this page: it shows no text of the
+		// query, only what a known error code means.
+		refuse(http.StatusUnauthorized, "", "The OpenID Provider did not sign you in: "+providerError(e)+" Sign in again, or ask whoever runs the OpenID Provider.", nil)
 		return
 	}
 	state := q.Get("state")
@@ -201,4 +202,22 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c claims, next st
 		return
 	}
 	s.startSession(w, r, who, "oidc", next)
+}
+
+// providerError says in words what an OpenID Provider's error code means
+// (OAuth 2.0, RFC 6749 §4.1.2.1, and OpenID Connect Core §3.1.2.6).
+func providerError(code string) string {
+	switch code {
+	case "access_denied":
+		return "you (or the provider) declined."
+	case "login_required", "interaction_required", "account_selection_required":
+		return "it needs you to sign in there first."
+	case "consent_required":
+		return "it needs your consent to share who you are with incidentflow."
+	case "temporarily_unavailable", "server_error":
+		return "it had a problem of its own."
+	case "invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "invalid_request_uri", "invalid_request_object", "request_not_supported", "request_uri_not_supported", "registration_not_supported":
+		return "incidentflow's client is not set up as the provider expects (" + code + ")."
+	}
+	return "it answered with an error."
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,23 +55,45 @@ type session struct {
 	who incidentflow.Principal
 }
 
-// session reads the request's session; a person who has left the
-// directory has none.
-func (s *Server) session(r *http.Request) (session, bool) {
+// errSignedOut says a request has no session: none, ended, or of a person
+// who has left the directory.
+var errSignedOut = errors.New("signed out")
+
+// readSession reads the request's session. The error is errSignedOut, or
+// the store's when it could not be asked: then the session may well be
+// valid, and the browser keeps its cookie.
+func (s *Server) readSession(r *http.Request) (session, error) {
 	id := s.cookie(r, "session")
 	if id == "" {
-		return session{}, false
+		return session{}, errSignedOut
 	}
 	sess, err := s.cfg.Store.SessionByID(r.Context(), id)
+	if incidentflow.ErrorCode(err) == incidentflow.EUNAUTHORIZED {
+		return session{}, errSignedOut
+	}
 	if err != nil {
-		return session{}, false
+		return session{}, err
 	}
 	// Whoever signs in acts with the access the directory gives them now.
 	who, err := s.cfg.App.Principal(incidentflow.PersonPrincipal, sess.Person, incidentflow.RoleAdmin)
 	if err != nil {
-		return session{}, false
+		return session{}, errSignedOut
 	}
-	return session{Session: sess, id: id, who: who}, true
+	return session{Session: sess, id: id, who: who}, nil
+}
+
+// session is the request's session, if it has one that could be read.
+func (s *Server) session(r *http.Request) (session, bool) {
+	sess, err := s.readSession(r)
+	return sess, err == nil
+}
+
+// unavailable answers a request whose session could not be read.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	s.cfg.Logger.Warn("could not read a session", "error", err)
+	w.Header().Set("Retry-After", "5")
+	s.problemPage(w, r, http.StatusServiceUnavailable, "Unavailable",
+		"incidentflow cannot reach its database just now, so nothing was done. You are still signed in: try again in a moment.")
 }
 
 // handler is a page of a signed-in person.
@@ -80,8 +103,12 @@ type handler func(w http.ResponseWriter, r *http.Request, sess session)
 // of every POST; anyone else is sent to sign in and come back.
 func (s *Server) signedIn(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess, ok := s.session(r)
-		if !ok {
+		sess, err := s.readSession(r)
+		if err != nil && !errors.Is(err, errSignedOut) {
+			s.unavailable(w, r, err)
+			return
+		}
+		if err != nil {
 			if s.cookie(r, "session") != "" {
 				s.setCookie(w, "session", "", -1)
 			}
@@ -93,7 +120,7 @@ func (s *Server) signedIn(h handler) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost && !s.checkCSRF(r, sess.CSRF) {
-			s.audit(r.Context(), store.AuditEntry{Principal: sess.who.String(), Via: "session", Action: "web " + r.URL.Path,
+			s.audit(r, store.AuditEntry{Principal: sess.who.String(), Via: "session", Action: "web " + r.URL.Path,
 				Outcome: "denied", Status: http.StatusForbidden, Detail: "the form's CSRF token is missing or wrong"})
 			s.problemPage(w, r, http.StatusForbidden, "Form expired", "This form is out of date (or came from another site). Open the page again and retry.")
 			return
@@ -142,14 +169,18 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, who incide
 	}
 	s.setCookie(w, "session", id, s.cfg.SessionTTL)
 	s.setCookie(w, "csrf", "", -1)
-	s.audit(r.Context(), store.AuditEntry{Principal: who.String(), Via: via, Action: "sign in", Outcome: "done", Status: http.StatusSeeOther})
+	s.audit(r, store.AuditEntry{Principal: who.String(), Via: via, Action: "sign in", Outcome: "done", Status: http.StatusSeeOther})
 	http.Redirect(w, r, localPath(next), http.StatusSeeOther)
 }
 
 // signOut ends the session everywhere.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.session(r)
-	if !ok {
+	sess, err := s.readSession(r)
+	if err != nil && !errors.Is(err, errSignedOut) {
+		s.unavailable(w, r, err)
+		return
+	}
+	if err != nil {
 		s.setCookie(w, "session", "", -1)
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
@@ -163,7 +194,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setCookie(w, "session", "", -1)
-	s.audit(r.Context(), store.AuditEntry{Principal: sess.who.String(), Via: "session", Action: "sign out", Outcome: "done", Status: http.StatusSeeOther})
+	s.audit(r, store.AuditEntry{Principal: sess.who.String(), Via: "session", Action: "sign out", Outcome: "done", Status: http.StatusSeeOther})
 	http.Redirect(w, r, "/signin?out=1", http.StatusSeeOther)
 }
 

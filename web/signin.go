@@ -2,9 +2,13 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/dsl"
@@ -80,20 +84,27 @@ func (s *Server) sendSignInLink(w http.ResponseWriter, r *http.Request) {
 	sp.Sent = name
 	person, ok := s.findPerson(name)
 	if !ok {
-		s.audit(r.Context(), store.AuditEntry{Principal: "anonymous", Via: "link", Action: "sign in link", Outcome: "refused",
+		s.audit(r, store.AuditEntry{Principal: "anonymous", Via: "link", Action: "sign in link", Outcome: "refused",
 			Status: http.StatusOK, Detail: "nobody in the directory is " + name})
+		s.renderSignIn(w, r, http.StatusOK, sp, "")
+		return
+	}
+	if !s.signInLinks.admit(person.ID, s.cfg.Now()) {
+		// The page says the same, so that it tells nobody who is in the directory.
+		s.audit(r, store.AuditEntry{Principal: "anonymous", Via: "link", Action: "sign in link", Outcome: "refused", Status: http.StatusOK,
+			Detail: fmt.Sprintf("not sent to %s: %d were sent in the last %s", person.ID, linksPerPerson, linkWindow)})
 		s.renderSignIn(w, r, http.StatusOK, sp, "")
 		return
 	}
 	token := s.cfg.Links.Make(links.SignIn, "", sp.Next, person.ID, s.cfg.Now())
 	if err := s.cfg.SignInLinks.SendSignIn(r.Context(), person, s.cfg.PublicURL+"/signin/link/"+token); err != nil {
 		s.cfg.Logger.Warn("could not send a sign-in link", "error", err)
-		s.audit(r.Context(), store.AuditEntry{Principal: person.ID, Via: "link", Action: "sign in link", Outcome: "failed",
+		s.audit(r, store.AuditEntry{Principal: person.ID, Via: "link", Action: "sign in link", Outcome: "failed",
 			Status: http.StatusServiceUnavailable, Detail: incidentflow.ErrorMessage(err)})
 		s.renderSignIn(w, r, http.StatusServiceUnavailable, signInPage{Next: sp.Next}, "The sign-in link could not be sent: try again shortly.")
 		return
 	}
-	s.audit(r.Context(), store.AuditEntry{Principal: person.ID, Via: "link", Action: "sign in link", Outcome: "done", Status: http.StatusOK})
+	s.audit(r, store.AuditEntry{Principal: person.ID, Via: "link", Action: "sign in link", Outcome: "done", Status: http.StatusOK})
 	s.renderSignIn(w, r, http.StatusOK, sp, "")
 }
 
@@ -112,7 +123,7 @@ func (s *Server) findPerson(name string) (dsl.Person, bool) {
 func personByEmail(dir *dsl.Directory, email string) (dsl.Person, bool) {
 	var found []dsl.Person
 	for _, p := range dir.People {
-		if p.Email != "" && strings.EqualFold(p.Email, email) {
+		if p.Email != "" && sameAddress(p.Email, email) {
 			found = append(found, p)
 		}
 	}
@@ -141,7 +152,7 @@ func (s *Server) readSignInLink(w http.ResponseWriter, r *http.Request) (links.L
 		}
 	}
 	if problem != "" {
-		s.audit(r.Context(), store.AuditEntry{Principal: firstOf(l.Person, "anonymous"), Via: "link", Action: "sign in", Outcome: "denied",
+		s.audit(r, store.AuditEntry{Principal: firstOf(l.Person, "anonymous"), Via: "link", Action: "sign in", Outcome: "denied",
 			Status: http.StatusBadRequest, Detail: problem})
 		s.renderSignIn(w, r, http.StatusBadRequest, signInPage{Next: "/"}, problem)
 		return l, who, false
@@ -176,9 +187,68 @@ func (s *Server) useSignInLink(w http.ResponseWriter, r *http.Request) {
 	}
 	if !fresh {
 		problem := "This sign-in link was used on " + s.clock(nil).When(first.UsedAt) + ": each works once. Ask for a new one."
-		s.audit(r.Context(), store.AuditEntry{Principal: who.String(), Via: "link", Action: "sign in", Outcome: "refused", Status: http.StatusConflict, Detail: problem})
+		s.audit(r, store.AuditEntry{Principal: who.String(), Via: "link", Action: "sign in", Outcome: "refused", Status: http.StatusConflict, Detail: problem})
 		s.renderSignIn(w, r, http.StatusConflict, signInPage{Next: localPath(l.Target)}, problem)
 		return
 	}
 	s.startSession(w, r, who, "link", l.Target)
+}
+
+// sameAddress reports whether two e-mail addresses are one, ignoring the
+// case of ASCII letters only: Unicode folding would make the Kelvin sign
+// "K" a "k" and the long "ſ" an "s", and so an address at another domain
+// the address it imitates.
+func sameAddress(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// Anyone may ask for a sign-in link in anyone's name, and each goes
+// through the person's own channel (a pager, perhaps): a person is sent at
+// most linksPerPerson in any linkWindow, by each replica.
+const (
+	linksPerPerson = 3
+	linkWindow     = 10 * time.Minute
+)
+
+// linkBudget counts the sign-in links sent to each person recently.
+type linkBudget struct {
+	mu   sync.Mutex
+	sent map[string][]time.Time
+}
+
+// admit reports whether a link may go to person at now, and counts it.
+func (b *linkBudget) admit(person string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.sent == nil {
+		b.sent = map[string][]time.Time{}
+	}
+	for p, at := range b.sent { // forget what is past, so the map stays small
+		at = slices.DeleteFunc(at, func(t time.Time) bool { return now.Sub(t) >= linkWindow || t.After(now) })
+		if len(at) == 0 {
+			delete(b.sent, p)
+		} else {
+			b.sent[p] = at
+		}
+	}
+	if len(b.sent[person]) >= linksPerPerson {
+		return false
+	}
+	b.sent[person] = append(b.sent[person], now)
+	return true
 }

@@ -81,7 +81,8 @@ type Server struct {
 	oidc   *provider
 	secure bool
 	// closing is closed when the server stops: live streams end.
-	closing chan struct{}
+	closing     chan struct{}
+	signInLinks linkBudget
 }
 
 //go:embed templates/*.html
@@ -252,12 +253,10 @@ func (s *Server) problemPage(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // audit writes what a signed-in person (or someone signing in) did, or was
-// refused, to the audit log.
-func (s *Server) audit(ctx context.Context, e store.AuditEntry) {
+// refused, to the audit log, as the API writes its own (api.Server.Audit).
+func (s *Server) audit(r *http.Request, e store.AuditEntry) {
 	e.At = s.cfg.Now()
-	if _, err := s.cfg.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		s.cfg.Logger.Error("could not write the audit log", "action", e.Action, "error", err)
-	}
+	s.cfg.App.Audit(r.Context(), e, r.RemoteAddr)
 }
 
 // auditDone is the audit entry of what a signed-in person did.

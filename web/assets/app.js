@@ -84,8 +84,9 @@
       var live = document.querySelectorAll('[data-live][id]');
       for (var i = 0; i < live.length; i++) {
         var el = live[i], fresh = doc.getElementById(el.id);
-        if (same(el, fresh)) { el.removeAttribute('data-stale'); continue; }
-        if (busy(el) && !(force && el.contains(force))) { el.setAttribute('data-stale', ''); continue; }
+        var sent = force && el.contains(force);
+        if (!sent && same(el, fresh)) { el.removeAttribute('data-stale'); continue; }
+        if (!sent && busy(el)) { el.setAttribute('data-stale', ''); continue; }
         replace(el, fresh);
       }
     }
