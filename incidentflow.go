@@ -81,7 +81,7 @@ func ErrorMessage(err error) string {
 // reports read.
 type Incident struct {
 	Ref            string         `json:"ref" db:"ref"`
-	Number         int64          `json:"number" db:"number"`
+	Number         int64          `json:"-" db:"number"` // the order of declarations, never shown: it would count the restricted ones
 	Type           string         `json:"type" db:"type"`
 	Title          string         `json:"title" db:"title"`
 	Summary        string         `json:"summary,omitempty" db:"summary"`

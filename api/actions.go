@@ -188,7 +188,7 @@ func (s *Server) Act(ctx context.Context, who incidentflow.Principal, ref string
 // Incident returns the incident ref if who may see it; to anyone else it
 // does not exist (ENOTFOUND).
 func (s *Server) Incident(ctx context.Context, who incidentflow.Principal, ref string) (incidentflow.Incident, error) {
-	if !refPattern.MatchString(ref) {
+	if !incidentflow.IsRef(ref) {
 		return incidentflow.Incident{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "%q is not an incident reference (like INC-42)", ref)
 	}
 	vis, err := s.visibility(ctx, who)
@@ -207,7 +207,7 @@ func (s *Server) Incident(ctx context.Context, who incidentflow.Principal, ref s
 // incidents), once either way.
 func (s *Server) CompleteTask(ctx context.Context, who incidentflow.Principal, id string, req CompleteTaskRequest, updateID string) (incidentflow.Task, error) {
 	ref, _, ok := strings.Cut(id, "-T")
-	if !taskPattern.MatchString(id) || !ok {
+	if !incidentflow.IsTaskID(id) || !ok {
 		return incidentflow.Task{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "%q is not a task id (like INC-42-T1)", id)
 	}
 	inc, err := s.Incident(ctx, who, ref)

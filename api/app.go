@@ -36,27 +36,48 @@ func (s *Server) Now() time.Time { return s.cfg.Now() }
 func (s *Server) RunURL(inc incidentflow.Incident) string { return s.uiURL(inc.WorkflowID) }
 
 // List returns the incidents matching f that who may see, newest first,
-// and the cursor of the next page (0 when this is the last). A filter
-// naming an unknown type, status or severity is EINVALID.
-func (s *Server) List(ctx context.Context, who incidentflow.Principal, f store.ListFilter) ([]incidentflow.Incident, int64, error) {
+// from after the cursor (the ref of the previous page's last incident;
+// "" for the first page), and the cursor of the next page ("" when this
+// is the last). A filter naming an unknown type, status or severity, or a
+// cursor who may not see, is EINVALID; f.Involved is who's, if anyone's.
+func (s *Server) List(ctx context.Context, who incidentflow.Principal, f store.ListFilter, cursor string) ([]incidentflow.Incident, string, error) {
 	if err := allow(who, incidentflow.PermRead); err != nil {
-		return nil, 0, err
+		return nil, "", err
 	}
-	if details := s.checkList(f); len(details) > 0 {
-		return nil, 0, invalidQuery(details)
+	details := s.checkList(f)
+	if f.Involved != "" && (!who.IsPerson() || f.Involved != who.ID) {
+		details = append(details, incidentflow.Detail{Field: "mine", Message: "is for people: " + who.String() + " is a service"})
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
 	var err error
 	if f.Visibility, err = s.visibility(ctx, who); err != nil {
-		return nil, 0, err
+		return nil, "", err
+	}
+	if cursor != "" {
+		// The cursor is a ref, not a number, which would count the
+		// restricted incidents; one who may not see is none.
+		var last incidentflow.Incident
+		if incidentflow.IsRef(cursor) {
+			last, err = s.cfg.Store.VisibleIncident(ctx, cursor, f.Visibility)
+			if err != nil && incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
+				return nil, "", err
+			}
+		}
+		if last.Ref == "" {
+			details = append(details, incidentflow.Detail{Field: "cursor", Message: "must be the next_cursor of a previous page"})
+		}
+		f.After = last.Number
+	}
+	if len(details) > 0 {
+		return nil, "", invalidQuery(details)
 	}
 	list, err := s.cfg.Store.ListIncidents(ctx, f)
 	if err != nil || len(list) < f.Limit {
-		return list, 0, err
+		return list, "", err
 	}
-	return list, list[len(list)-1].Number, nil
+	return list, list[len(list)-1].Ref, nil
 }
 
 // Timeline returns the events of the incident ref, oldest first, if who may see it.

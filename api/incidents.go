@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,8 +21,6 @@ import (
 	"github.com/incidentflow/incidentflow/store"
 	"github.com/incidentflow/incidentflow/workflows"
 )
-
-var refPattern = regexp.MustCompile(`^INC-[1-9][0-9]{0,17}$`)
 
 // incident loads the incident named by the :ref path parameter, if the
 // request's principal may see it; a read of a restricted one is audited.
@@ -70,8 +67,17 @@ func (s *Server) checkList(f store.ListFilter) []incidentflow.Detail {
 			details = append(details, incidentflow.Detail{Field: "severity", Message: "must be one of " + strings.Join(severities, ", ")})
 		}
 	}
+	if f.State != "" && f.State != "open" && f.State != "closed" {
+		details = append(details, incidentflow.Detail{Field: "state", Message: "must be open or closed"})
+	}
+	if msg := incidentflow.CheckString(f.Query, true, maxQuery); msg != "" {
+		details = append(details, incidentflow.Detail{Field: "q", Message: msg})
+	}
 	return details
 }
+
+// maxQuery bounds what a search of the incidents takes.
+const maxQuery = 200
 
 // Severities are the severities of every process, each once, in the
 // order the processes list them.
@@ -88,29 +94,22 @@ func (s *Server) Severities() []string {
 }
 
 func (s *Server) listIncidents(c *gin.Context) {
-	f := store.ListFilter{Type: c.Query("type"), Status: c.Query("status"), Severity: c.Query("severity")}
-	details := s.checkList(f)
+	f := store.ListFilter{Type: c.Query("type"), Status: c.Query("status"), Severity: c.Query("severity"), State: c.Query("state"),
+		Query: strings.TrimSpace(c.Query("q"))}
+	var details []incidentflow.Detail
 	f.Limit = queryLimit(c, &details)
-	if v := c.Query("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			details = append(details, incidentflow.Detail{Field: "cursor", Message: "must be the next_cursor of a previous page"})
-		}
-		f.After = n
+	switch c.Query("mine") {
+	case "", "false":
+	case "true":
+		f.Involved = caller(c).ID
+	default:
+		details = append(details, incidentflow.Detail{Field: "mine", Message: "must be true or false"})
 	}
 	if len(details) > 0 {
 		s.fail(c, invalidQuery(details))
 		return
 	}
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	var err error
-	if f.Visibility, err = s.visibility(c.Request.Context(), caller(c).Principal); err != nil {
-		s.fail(c, err)
-		return
-	}
-	list, err := s.cfg.Store.ListIncidents(c.Request.Context(), f)
+	list, next, err := s.List(c.Request.Context(), caller(c).Principal, f, c.Query("cursor"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -120,8 +119,8 @@ func (s *Server) listIncidents(c *gin.Context) {
 		views[i] = s.view(inc)
 	}
 	body := gin.H{"incidents": views, "next_cursor": nil}
-	if len(list) == f.Limit {
-		body["next_cursor"] = strconv.FormatInt(list[len(list)-1].Number, 10)
+	if next != "" {
+		body["next_cursor"] = next
 	}
 	c.JSON(http.StatusOK, body)
 }
@@ -251,8 +250,6 @@ func (s *Server) listTasks(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"ref": inc.Ref, "tasks": tasks})
 }
-
-var taskPattern = regexp.MustCompile(`^INC-[1-9][0-9]{0,17}-T[1-9][0-9]{0,8}$`)
 
 // completeTask marks a follow-up done.
 func (s *Server) completeTask(c *gin.Context) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,4 +51,30 @@ func TestWebDeclarationsOfRestrictedIncidentsShowOnMetrics(t *testing.T) {
 			require.NotContains(t, line, `type="privacy"`, "anyone can count the privacy incidents declared through the web app, by severity: %s", line)
 		}
 	}
+}
+
+// "To anyone else it does not exist (404, absent from every list and
+// count)." Refs are numbered from one sequence for every incident, so the
+// refs a person sees count the restricted incidents they do not: alice
+// declares two incidents a minute apart, finds the refs between them
+// missing from her list and answering 404, and knows that many incidents
+// she may not see were declared in that minute.
+func TestRefNumbersCountRestrictedIncidents(t *testing.T) {
+	s := setup(t)
+	first := s.declare(t, `{"type":"engineering","title":"Search is slow","severity":"minor"}`, s.as(t, "alice")...).str("ref")
+	declarePrivacy(t, s, "Payslips sent to the wrong team")
+	second := s.declare(t, `{"type":"engineering","title":"Search is slow again","severity":"minor"}`, s.as(t, "alice")...).str("ref")
+	a, err := strconv.Atoi(strings.TrimPrefix(first, "INC-"))
+	require.NoError(t, err)
+	b, err := strconv.Atoi(strings.TrimPrefix(second, "INC-"))
+	require.NoError(t, err)
+	var hidden []string
+	for n := a + 1; n < b; n++ {
+		ref := "INC-" + strconv.Itoa(n)
+		if got := s.do(t, "GET", "/v1/incidents/"+ref, "", s.as(t, "alice")...); got.status == http.StatusNotFound {
+			hidden = append(hidden, ref)
+		}
+	}
+	require.Empty(t, hidden, "alice declared %s and %s; the refs between them, %v, exist for someone else: their count is the count of incidents she may not see",
+		first, second, hidden)
 }

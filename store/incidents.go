@@ -134,7 +134,9 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 			}
 			out = inc
 			out.Number = number
-			out.Ref = fmt.Sprintf("INC-%d", number)
+			if out.Ref, err = s.newRef(ctx, tx, inc.Restricted); err != nil {
+				return err
+			}
 			out.WorkflowID = incidentflow.WorkflowID(out.Ref)
 			out.DeclaredAt = inc.DeclaredAt.UTC()
 			out.UpdatedAt = out.DeclaredAt
@@ -153,6 +155,21 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 			return inc, false, wrap(err, "create incident")
 		}
 	}
+}
+
+// newRef is the ref of a new incident. Refs of incidents anyone may see
+// are numbered in order (INC-42) from a counter of their own; a restricted
+// incident's is random (INC-K7QM2X), so that no ref anyone sees, and no gap
+// between two, counts the restricted incidents they may not see. Another
+// incident's random ref, by the odd chance, fails the insert, which is
+// retried.
+func (s *Store) newRef(ctx context.Context, tx *sqlx.Tx, restricted bool) (string, error) {
+	if restricted {
+		return incidentflow.RandomRef(), nil
+	}
+	var n int64
+	err := tx.GetContext(ctx, &n, `UPDATE counters SET value = value + 1 WHERE name = 'ref' RETURNING value`)
+	return fmt.Sprintf("INC-%d", n), err
 }
 
 // MarkWorkflowStarted records that the incident's run exists.
@@ -176,8 +193,17 @@ func (s *Store) Incident(ctx context.Context, ref string) (incidentflow.Incident
 // first; After is the number of the last incident of the previous page.
 type ListFilter struct {
 	Type, Status, Severity string
-	After                  int64
-	Limit                  int
+	// State is "open" (neither closed nor declined), "closed" (either), or
+	// "" for both.
+	State string
+	// Query keeps the incidents with this ref, or with it in their title
+	// (in any case).
+	Query string
+	// Involved keeps the incidents the person declared, holds or held a
+	// role in, or was paged or told about.
+	Involved string
+	After    int64
+	Limit    int
 	// Visibility keeps what its principal may see (nil: everything).
 	Visibility *Visibility
 }
@@ -190,6 +216,22 @@ func (s *Store) ListIncidents(ctx context.Context, f ListFilter) ([]incidentflow
 			where += " AND " + col + " = ?"
 			args = append(args, v)
 		}
+	}
+	switch f.State {
+	case "open":
+		where += " AND status NOT IN ('closed', 'declined')"
+	case "closed":
+		where += " AND status IN ('closed', 'declined')"
+	}
+	if f.Query != "" {
+		where += ` AND (ref = ? OR LOWER(title) LIKE ? ESCAPE '\')`
+		like := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Query))
+		args = append(args, strings.ToUpper(f.Query), "%"+like+"%")
+	}
+	if f.Involved != "" {
+		where += " AND (declared_by = ? OR ref IN (SELECT incident_ref FROM incident_roles WHERE person = ?)" +
+			" OR ref IN (SELECT incident_ref FROM deliveries WHERE recipient = ? AND status = 'sent'))"
+		args = append(args, f.Involved, f.Involved, "person:"+f.Involved)
 	}
 	if f.After > 0 {
 		where += " AND number < ?"

@@ -131,7 +131,7 @@ func TestBrowser(t *testing.T) {
 		`"principal":"erin","via":"session","action":"web roles","target":"INC-1","outcome":"denied"`,
 		`"principal":"carol","via":"session","action":"web notes","target":"INC-1","outcome":"denied"`,
 		`"principal":"alice","via":"session","action":"web declare","target":"outage","outcome":"invalid"`,
-		`"principal":"dan","via":"session","action":"web view","target":"INC-3","outcome":"done"`,
+		`"principal":"dan","via":"session","action":"web view","target":"INC-`, // a restricted incident's read, its ref random
 		`"principal":"alice","via":"session","action":"sign out","outcome":"done"`,
 	}
 	if issuer != "" {

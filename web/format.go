@@ -111,6 +111,7 @@ var funcs = template.FuncMap{
 	// groupsOf hands response times to a template, with what they are by.
 	"groupsOf": func(by string, g []group) groupList { return groupList{By: by, Groups: g} },
 	// filter hands a list's filter to its select.
+	"list": func(items ...string) []string { return items },
 	"filter": func(name, label string, options []string, selected string) filterSelect {
 		return filterSelect{Name: name, Label: label, Options: options, Selected: selected}
 	},

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/incidentflow/incidentflow"
@@ -61,46 +61,44 @@ type incidentsPage struct {
 // pageSize is how many incidents a page of the list shows.
 const pageSize = 25
 
-// incidents lists the incidents the reader may see, by type, status and
-// severity, a page at a time.
+// incidents lists the incidents the reader may see, by type, status,
+// severity, open or closed, and whether they are involved, or found by ref
+// or title, a page at a time.
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request, sess session) {
 	p := s.base(w, r, sess, "Incidents", "incidents")
 	q := r.URL.Query()
-	f := store.ListFilter{Type: q.Get("type"), Status: q.Get("status"), Severity: q.Get("severity"), Limit: pageSize}
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			s.fail(w, r, incidentflow.Errorf(incidentflow.EINVALID, "the page asked for (after=%q) is not one this list gave", v))
-			return
-		}
-		f.After = n
+	f := store.ListFilter{Type: q.Get("type"), Status: q.Get("status"), Severity: q.Get("severity"), State: q.Get("state"),
+		Query: strings.TrimSpace(q.Get("q")), Limit: pageSize}
+	if q.Get("mine") != "" {
+		f.Involved = sess.who.ID
 	}
-	list, next, err := s.cfg.App.List(r.Context(), sess.who, f)
+	after := q.Get("after")
+	list, next, err := s.cfg.App.List(r.Context(), sess.who, f, after)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	ip := incidentsPage{Filter: f, Types: s.cfg.App.Catalog().Types(), Statuses: dsl.Statuses, Severities: s.cfg.App.Severities(), Incidents: list}
-	link := func(after int64) string {
+	link := func(after string) string {
 		v := url.Values{}
-		for k, x := range map[string]string{"type": f.Type, "status": f.Status, "severity": f.Severity} {
+		for k, x := range map[string]string{"type": f.Type, "status": f.Status, "severity": f.Severity, "state": f.State, "q": f.Query, "after": after} {
 			if x != "" {
 				v.Set(k, x)
 			}
 		}
-		if after > 0 {
-			v.Set("after", strconv.FormatInt(after, 10))
+		if f.Involved != "" {
+			v.Set("mine", "1")
 		}
 		if len(v) == 0 {
 			return "/incidents"
 		}
 		return "/incidents?" + v.Encode()
 	}
-	if next > 0 {
+	if next != "" {
 		ip.Next = link(next)
 	}
-	if f.After > 0 {
-		ip.First = link(0)
+	if after != "" {
+		ip.First = link("")
 	}
 	p.Data = ip
 	s.render(w, http.StatusOK, "incidents.html", p)

@@ -483,6 +483,7 @@ async function text(page, selector) {
     let secret;
     await step('a restricted incident is the privacy office\'s, and does not exist for an outsider', async () => {
       secret = (await api('POST', '/v1/incidents', { type: 'breach', title: 'Customer export left public', severity: 'high' })).ref;
+      check(/^INC-[A-Z][A-Z0-9]{5}$/.test(secret), `a restricted incident's ref counts nothing: ${secret}`);
       const dan = await signIn(browser, 'dan', 'dan@example.com', { next: '/incidents' });
       await dan.page.getByRole('link', { name: secret }).waitFor();
       await dan.page.getByRole('link', { name: secret }).click();
@@ -561,6 +562,27 @@ async function text(page, selector) {
       check((await page.locator('tbody tr').count()) >= 1, 'the second page is empty');
       check(!(await page.locator('tbody th a').allInnerTexts()).includes(ref), 'a major incident in the minor list');
       await page.getByRole('link', { name: 'Newest incidents' }).waitFor();
+
+      await page.goto(base + '/incidents');
+      await page.getByLabel('Ref or title').fill('batch 7');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/q=batch/);
+      const found = await page.locator('tbody th').allInnerTexts();
+      check(found.length === 1 && found[0].endsWith('Batch 7'), `searching "batch 7" found ${found}`);
+      const batch = (await page.locator('tbody th a').allInnerTexts())[0];
+      await page.goto(base + '/incidents?q=' + encodeURIComponent(batch.toLowerCase()));
+      check((await page.locator('tbody th a').allInnerTexts()).join() === batch, `${batch} is not found by its ref`);
+      await page.goto(base + '/incidents?q=batch+7');
+      await page.getByLabel('Open or closed').selectOption('closed');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/state=closed/);
+      await page.getByText('No incident you may see matches.').waitFor();
+      await page.getByLabel('Open or closed').selectOption('open');
+      await page.getByLabel('Only mine').check();
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/mine=1/);
+      check(new URL(page.url()).searchParams.get('q') === 'batch 7', 'the search was lost');
+      await both(page, 'incidents-searched');
     });
 
     await step('an action link from a page shows its one button, axe-clean', async () => {
