@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -156,13 +157,19 @@ const maxDetail = 500
 // printable is text for the audit log: as it is when it is a printable line,
 // else quoted, so that no byte a prober sends keeps an entry out of the log.
 func printable(s string) string {
-	if r := []rune(s); len(r) > maxDetail {
+	if cut := utf8.UTFMax * maxDetail; len(s) > cut { // more than the entry keeps, whatever it holds
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	if incidentflow.CheckString(s, true, len(s)) != "" {
+		s = strconv.QuoteToGraphic(s)
+	}
+	if r := []rune(s); len(r) > maxDetail { // the bound holds of what is written
 		s = string(r[:maxDetail-1]) + "…"
 	}
-	if incidentflow.CheckString(s, true, maxDetail) == "" {
-		return s
-	}
-	return strconv.QuoteToGraphic(s)
+	return s
 }
 
 // audit writes every request that changes something, every one refused or

@@ -189,7 +189,7 @@ func (s *Server) Act(ctx context.Context, who incidentflow.Principal, ref string
 // does not exist (ENOTFOUND).
 func (s *Server) Incident(ctx context.Context, who incidentflow.Principal, ref string) (incidentflow.Incident, error) {
 	if !incidentflow.IsRef(ref) {
-		return incidentflow.Incident{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "%q is not an incident reference (like INC-42)", ref)
+		return incidentflow.Incident{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "no incident: that is not written as an incident reference (like INC-42)")
 	}
 	vis, err := s.visibility(ctx, who)
 	if err != nil {
@@ -208,7 +208,7 @@ func (s *Server) Incident(ctx context.Context, who incidentflow.Principal, ref s
 func (s *Server) CompleteTask(ctx context.Context, who incidentflow.Principal, id string, req CompleteTaskRequest, updateID string) (incidentflow.Task, error) {
 	ref, _, ok := strings.Cut(id, "-T")
 	if !incidentflow.IsTaskID(id) || !ok {
-		return incidentflow.Task{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "%q is not a task id (like INC-42-T1)", id)
+		return incidentflow.Task{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "no task: that is not written as a task id (like INC-42-T1)")
 	}
 	inc, err := s.Incident(ctx, who, ref)
 	if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {

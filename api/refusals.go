@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/store"
 )
 
@@ -20,7 +21,7 @@ import (
 // written as one entry when it ends, so that no flood of them can fill the
 // log or hold its lock, and none goes unrecorded.
 const (
-	anonymous          = "anonymous" // the principal of a request nobody signed
+	anonymous          = dsl.AnonymousID // the principal of a request nobody signed
 	anonymousPerMinute = 60
 	refusalWindow      = time.Minute
 	// maxRefusalSources bounds the addresses a summary counts one by one.

@@ -180,6 +180,16 @@ func (c Calibration) Resolution() float64 {
 	return r
 }
 
+// Resolution is how finely the comparison judged can be trusted: its
+// calibration's resolution, and half the spread of its own rounds.
+func (o Overhead) Resolution() float64 {
+	r := o.Calibration.Resolution()
+	if len(o.RoundRatios) > 1 {
+		r = max(r, (slices.Max(o.RoundRatios)-slices.Min(o.RoundRatios))/2)
+	}
+	return r
+}
+
 // Alerts is alert intake under load.
 type Alerts struct {
 	Alerts        int     `json:"alerts"`

@@ -62,14 +62,21 @@ func (r Report) Check() []string {
 			o.EventsRatio, 1+MaxOverhead))
 	}
 	if r.Judged() && o.ThroughputRatio < 1-MaxOverhead {
-		out = append(out, fmt.Sprintf("the interpreter completes %.2f incidents for each the hand-written workflow does; the target is at least %.2f",
-			o.ThroughputRatio, 1-MaxOverhead))
+		out = append(out, fmt.Sprintf("the interpreter completes %.2f (±%.2f) incidents for each the hand-written workflow does; the target is at least %.2f",
+			o.ThroughputRatio, o.Resolution(), 1-MaxOverhead))
 	}
 	return out
 }
 
 // Judged reports whether Check judged the interpreter's throughput against
-// the target, which needs a comparison calibrated finely enough.
+// the target: the comparison must resolve finely enough for it, and its
+// ratio be clear of the target by more than the resolution, above (a pass)
+// or below (a failure). A ratio within the resolution of the target is
+// neither.
 func (r Report) Judged() bool {
-	return r.Overhead != nil && r.Overhead.Calibration.Resolution() <= MaxOverhead
+	if r.Overhead == nil {
+		return false
+	}
+	res, target := r.Overhead.Resolution(), 1-MaxOverhead
+	return res <= MaxOverhead && (r.Overhead.ThroughputRatio-res >= target || r.Overhead.ThroughputRatio+res < target)
 }

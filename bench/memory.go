@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -50,18 +52,16 @@ const userHZ = 100
 func ProcessCPU(pid int) (time.Duration, error) {
 	var total time.Duration
 	for i, q := range append([]int{pid}, descendants(pid)...) {
-		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", q))
+		f, err := stat(q)
 		if err != nil {
-			if i == 0 {
+			if i == 0 || !errors.Is(err, fs.ErrNotExist) {
 				return 0, err
 			}
 			continue // a child that exited meanwhile
 		}
-		// The fields after the command's ")": state is the first, then
-		// utime, stime, cutime and cstime are the 12th to the 15th.
-		_, rest, ok := strings.Cut(string(raw), ") ")
-		f := strings.Fields(rest)
-		if !ok || len(f) < 15 {
+		// utime, stime, cutime and cstime are the 12th to the 15th fields
+		// after the command's name.
+		if len(f) < 15 {
 			return 0, fmt.Errorf("/proc/%d/stat: unexpected format", q)
 		}
 		for _, v := range f[11:15] {
@@ -86,16 +86,45 @@ func procKB(text, key string) int64 {
 	return 0
 }
 
+// stat is the fields of /proc/PID/stat after the command's name, which is
+// in parentheses and may itself hold one: they start after the last ")"
+// (proc(5)), with the state, then the parent's pid.
+func stat(pid int) ([]string, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	end := strings.LastIndexByte(string(raw), ')')
+	if end < 0 {
+		return nil, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return strings.Fields(string(raw)[end+1:]), nil
+}
+
+// descendants are the processes below pid, found by their parents' pids
+// in /proc, which see every child whichever thread forked it.
 func descendants(pid int) []int {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out []int
-	for _, f := range strings.Fields(string(raw)) {
-		if c, err := strconv.Atoi(f); err == nil {
-			out = append(append(out, c), descendants(c)...)
+	children := map[int][]int{}
+	for _, e := range entries {
+		q, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
 		}
+		if f, err := stat(q); err == nil && len(f) > 1 {
+			if parent, err := strconv.Atoi(f[1]); err == nil {
+				children[parent] = append(children[parent], q)
+			}
+		}
+	}
+	var out []int
+	for next := children[pid]; len(next) > 0; {
+		q := next[0]
+		next = append(next[1:], children[q]...)
+		out = append(out, q)
 	}
 	return out
 }

@@ -253,6 +253,10 @@ type directoryDecoder struct {
 	levelTargets map[string][][]Located
 }
 
+// AnonymousID is the name the audit log gives whoever no token, session
+// or link vouched for; no person may have it.
+const AnonymousID = "anonymous"
+
 func decodeDirectory(w walker, root *yaml.Node) *Directory {
 	d := &directoryDecoder{walker: w, personPos: map[string]Pos{}, channelPos: map[string]Pos{}, levelTargets: map[string][][]Located{}}
 	var teamMembers, members []Located
@@ -280,7 +284,9 @@ func decodeDirectory(w walker, root *yaml.Node) *Directory {
 						}
 					},
 				})
-				if d.checkID(n, p.ID, pos, "person", d.personPos) {
+				if p.ID == AnonymousID {
+					w.at(pos, "a person may not have the id %q: the audit log calls so whoever no token, session or link vouched for; choose another id", p.ID)
+				} else if d.checkID(n, p.ID, pos, "person", d.personPos) {
 					if p.Name == "" {
 						p.Name = p.ID
 					}

@@ -53,12 +53,15 @@ func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, inc
 	switch {
 	case errors.Is(err, links.ErrExpired):
 		lp.Problem = "This link expired on " + s.clock(nil).When(l.ExpiresAt()) + ". Links in messages work for a while only; ask for the incident's page instead."
-		s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", http.StatusGone, lp.Problem)
+		// An expired link vouches for nobody, as an expired token does: its
+		// refusal is anonymous (within the budget of those), naming its person.
+		s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: dsl.AnonymousID}, l, firstOf(l.Target, l.Ref), "denied", http.StatusGone,
+			"a link of "+l.Person+": "+lp.Problem)
 		s.renderLink(w, http.StatusGone, lp)
 		return lp, incidentflow.Principal{}, false
 	case err != nil || verbs[l.Action] == "" || (l.Action == dsl.LinkComplete && !strings.HasPrefix(l.Target, l.Ref+"-T")):
 		lp.Problem = "This is not a link incidentflow made. It may have been cut short when it was copied: open it from the message again."
-		s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: "anonymous"}, l, "", "denied", http.StatusBadRequest, lp.Problem)
+		s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: dsl.AnonymousID}, l, "", "denied", http.StatusBadRequest, lp.Problem)
 		s.renderLink(w, http.StatusBadRequest, lp)
 		return lp, incidentflow.Principal{}, false
 	}
@@ -152,10 +155,7 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 	} else {
 		// What did not happen may be tried again with the same link.
 		lp.Done, lp.Problem = "", incidentflow.ErrorMessage(err)
-		status, outcome = http.StatusConflict, "refused"
-		if code := incidentflow.ErrorCode(err); code != incidentflow.ECONFLICT {
-			status, outcome = http.StatusServiceUnavailable, "failed"
-		}
+		status, outcome = api.HTTPStatus(err), api.Outcome(err)
 	}
 	s.auditLink(r, who, l, use.Target, outcome, status, lp.Problem)
 	s.renderLink(w, status, lp)

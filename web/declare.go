@@ -85,7 +85,7 @@ func (s *Server) chooseProcess(w http.ResponseWriter, r *http.Request, sess sess
 func (s *Server) declareForm(w http.ResponseWriter, r *http.Request, sess session) {
 	proc, ok := s.cfg.App.Catalog().Processes[r.PathValue("type")]
 	if !ok {
-		s.fail(w, r, incidentflow.Errorf(incidentflow.ENOTFOUND, "there is no process %q to declare", r.PathValue("type")))
+		s.fail(w, r, incidentflow.Errorf(incidentflow.ENOTFOUND, "there is no process of that name to declare: the Declare page lists them"))
 		return
 	}
 	dp := declarePage{Process: proc, Key: random(), CanDeclare: sess.who.Allows(incidentflow.PermDeclare), Errors: map[string]string{}}
@@ -152,7 +152,7 @@ func formValue(def dsl.FieldDef, v any, c clock) (string, bool) {
 func (s *Server) declare(w http.ResponseWriter, r *http.Request, sess session) {
 	proc, ok := s.cfg.App.Catalog().Processes[r.PathValue("type")]
 	if !ok {
-		s.fail(w, r, incidentflow.Errorf(incidentflow.ENOTFOUND, "there is no process %q to declare", r.PathValue("type")))
+		s.fail(w, r, incidentflow.Errorf(incidentflow.ENOTFOUND, "there is no process of that name to declare: the Declare page lists them"))
 		return
 	}
 	form := r.PostForm

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/incidentflow/incidentflow"
@@ -322,6 +323,39 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request, sess sessi
 	http.Redirect(w, r, localPath(r.PostForm.Get("back")), http.StatusSeeOther)
 }
 
+// streamsPerSession bounds the live pages one session keeps open, each
+// of which asks the store for changes every Poll.
+const streamsPerSession = 8
+
+// streamCount counts the open streams of each session.
+type streamCount struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// open counts a new stream of the session, if it may have one more.
+func (c *streamCount) open(session string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	if c.n[session] >= streamsPerSession {
+		return false
+	}
+	c.n[session]++
+	return true
+}
+
+// close counts a stream of the session ended.
+func (c *streamCount) close(session string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[session]--; c.n[session] <= 0 {
+		delete(c.n, session)
+	}
+}
+
 // Streams end after a while, and the browser opens a new one: a session
 // that ended or an incident no longer visible is noticed on the way.
 const (
@@ -337,6 +371,13 @@ const (
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session) {
 	ref := r.PathValue("ref")
 	ctx := r.Context()
+	if !s.streams.open(sess.id) {
+		// Each stream asks the store every Poll: a session holds a few.
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, fmt.Sprintf("too many live pages open: at most %d at once; close some tabs", streamsPerSession), http.StatusTooManyRequests)
+		return
+	}
+	defer s.streams.close(sess.id)
 	version, err := s.cfg.App.Version(ctx, sess.who, ref)
 	if err != nil {
 		http.Error(w, incidentflow.ErrorMessage(err), api.HTTPStatus(err))

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/store"
 )
 
@@ -117,7 +118,7 @@ func (s *Server) finishOIDC(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			s.cfg.Logger.Warn("OpenID sign-in refused", "error", err)
 		}
-		s.audit(r, store.AuditEntry{Principal: firstOf(who, "anonymous"), Via: "oidc", Action: "sign in", Outcome: "denied", Status: status, Detail: problem})
+		s.audit(r, store.AuditEntry{Principal: firstOf(who, dsl.AnonymousID), Via: "oidc", Action: "sign in", Outcome: "denied", Status: status, Detail: problem})
 		s.renderSignIn(w, r, status, signInPage{}, problem)
 	}
 	if e := q.Get("error"); e != "" {

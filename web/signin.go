@@ -84,14 +84,14 @@ func (s *Server) sendSignInLink(w http.ResponseWriter, r *http.Request) {
 	sp.Sent = name
 	person, ok := s.findPerson(name)
 	if !ok {
-		s.audit(r, store.AuditEntry{Principal: "anonymous", Via: "link", Action: "sign in link", Outcome: "refused",
+		s.audit(r, store.AuditEntry{Principal: dsl.AnonymousID, Via: "link", Action: "sign in link", Outcome: "refused",
 			Status: http.StatusOK, Detail: "nobody in the directory is " + name})
 		s.renderSignIn(w, r, http.StatusOK, sp, "")
 		return
 	}
 	if !s.signInLinks.admit(person.ID, s.cfg.Now()) {
 		// The page says the same, so that it tells nobody who is in the directory.
-		s.audit(r, store.AuditEntry{Principal: "anonymous", Via: "link", Action: "sign in link", Outcome: "refused", Status: http.StatusOK,
+		s.audit(r, store.AuditEntry{Principal: dsl.AnonymousID, Via: "link", Action: "sign in link", Outcome: "refused", Status: http.StatusOK,
 			Detail: fmt.Sprintf("not sent to %s: %d were sent in the last %s", person.ID, linksPerPerson, linkWindow)})
 		s.renderSignIn(w, r, http.StatusOK, sp, "")
 		return
@@ -152,8 +152,16 @@ func (s *Server) readSignInLink(w http.ResponseWriter, r *http.Request) (links.L
 		}
 	}
 	if problem != "" {
-		s.audit(r, store.AuditEntry{Principal: firstOf(l.Person, "anonymous"), Via: "link", Action: "sign in", Outcome: "denied",
-			Status: http.StatusBadRequest, Detail: problem})
+		// Only a link that is valid vouches for its person.
+		principal, detail := l.Person, problem
+		if err != nil || principal == "" {
+			principal = dsl.AnonymousID
+			if l.Person != "" {
+				detail = "a link of " + l.Person + ": " + problem
+			}
+		}
+		s.audit(r, store.AuditEntry{Principal: principal, Via: "link", Action: "sign in", Outcome: "denied",
+			Status: http.StatusBadRequest, Detail: detail})
 		s.renderSignIn(w, r, http.StatusBadRequest, signInPage{Next: "/"}, problem)
 		return l, who, false
 	}

@@ -83,6 +83,7 @@ type Server struct {
 	// closing is closed when the server stops: live streams end.
 	closing     chan struct{}
 	signInLinks linkBudget
+	streams     streamCount
 }
 
 //go:embed templates/*.html
@@ -240,7 +241,8 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 
 // notFound answers every path the app does not know.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.problemPage(w, r, http.StatusNotFound, "Not found", "There is no page at "+r.URL.Path+".")
+	// Never what the link said: anyone can write one.
+	s.problemPage(w, r, http.StatusNotFound, "Not found", "There is no such page here.")
 }
 
 // problemPage shows a page that only says what went wrong.

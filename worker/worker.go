@@ -23,9 +23,9 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 		// Pollers scale with the server's feedback, as Temporal recommends:
 		// with the SDK's fixed two, a burst of declarations left a backlog
 		// that drained long after it (BENCHMARKS.md, "The drain rate is the
-		// pollers"). The initial count is set explicitly (sdk-go#2105).
-		WorkflowTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{InitialNumberOfPollers: 5}),
-		ActivityTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{InitialNumberOfPollers: 5}),
+		// pollers"). The SDK's defaults (from 5 pollers, between 1 and 100) fit.
+		WorkflowTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
 	})
 	Register(w, acts)
 	return w

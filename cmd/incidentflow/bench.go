@@ -204,12 +204,18 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		return exitCode(1)
 	}
 	if !report.Judged() {
+		o := report.Overhead
 		why := "a quick run's small batches cannot resolve it: run without --quick"
 		if !*quick {
 			why = "the machine was too busy to resolve it: run it again when nothing else runs"
 		}
-		fmt.Fprintf(e.stdout, "the interpreter's throughput is not judged: this run's comparison resolves ±%.0f%%, the target is %.0f%% (%s)\n",
-			100*report.Overhead.Calibration.Resolution(), 100*bench.MaxOverhead, why)
+		if o.Resolution() <= bench.MaxOverhead {
+			fmt.Fprintf(e.stdout, "the interpreter's throughput is not judged: its ratio, %.2f ±%.2f, is within this run's resolution of the target, %.2f (%s)\n",
+				o.ThroughputRatio, o.Resolution(), 1-bench.MaxOverhead, why)
+		} else {
+			fmt.Fprintf(e.stdout, "the interpreter's throughput is not judged: this run's comparison resolves ±%.0f%%, the target is %.0f%% (%s)\n",
+				100*o.Resolution(), 100*bench.MaxOverhead, why)
+		}
 	}
 	return nil
 }

@@ -19,14 +19,15 @@
   }
 
   // A part holding what the reader is typing, or has changed, is left
-  // alone until they are done with it.
-  function busy(el) {
+  // alone until they are done with it; what is in except (the form just
+  // sent) does not count.
+  function busy(el, except) {
     var active = document.activeElement;
-    if (active && el.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
+    if (active && el.contains(active) && !(except && except.contains(active)) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
     var fields = el.querySelectorAll('input, textarea, select');
     for (var i = 0; i < fields.length; i++) {
       var f = fields[i];
-      if (f.type === 'hidden') continue;
+      if (f.type === 'hidden' || (except && except.contains(f))) continue;
       if ((f.type === 'checkbox' || f.type === 'radio') ? f.checked !== f.defaultChecked
         : f.tagName === 'SELECT' ? changedSelect(f) : f.value !== f.defaultValue) return true;
     }
@@ -64,10 +65,21 @@
     });
   }
 
+  // renew replaces form, in part, with its twin in the part's fresh
+  // rendering: the form with the same action, in the same place among those.
+  function renew(form, part, fresh) {
+    var action = form.getAttribute('action');
+    var mine = Array.prototype.filter.call(part.querySelectorAll('form'), function (f) { return f.getAttribute('action') === action; });
+    var theirs = Array.prototype.filter.call(fresh.querySelectorAll('form'), function (f) { return f.getAttribute('action') === action; });
+    var twin = theirs[mine.indexOf(form)];
+    if (twin) form.replaceWith(document.importNode(twin, true));
+  }
+
   // swap brings the page up to doc: each live part that changed is
   // replaced, unless the reader is busy in it (then it is marked stale and
   // refreshed when they leave it); the part holding force, the form just
-  // sent, is replaced regardless. When the parts themselves changed (an
+  // sent, is replaced regardless, or that form alone while the reader is
+  // busy in another of its forms. When the parts themselves changed (an
   // incident closed has nothing left to act on), the whole page is.
   function swap(doc, force) {
     var freshMain = doc.getElementById('main');
@@ -84,9 +96,15 @@
       var live = document.querySelectorAll('[data-live][id]');
       for (var i = 0; i < live.length; i++) {
         var el = live[i], fresh = doc.getElementById(el.id);
-        var sent = force && el.contains(force);
+        var sent = force && el.contains(force) ? force : null;
         if (!sent && same(el, fresh)) { el.removeAttribute('data-stale'); continue; }
-        if (!sent && busy(el)) { el.setAttribute('data-stale', ''); continue; }
+        if (busy(el, sent)) {
+          // The reader is busy in another form of the part: only the form
+          // sent is renewed (its nonce with it), the rest waits for them.
+          el.setAttribute('data-stale', '');
+          if (sent) renew(sent, el, fresh);
+          continue;
+        }
         replace(el, fresh);
       }
     }

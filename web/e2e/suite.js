@@ -421,6 +421,20 @@ async function text(page, selector) {
       await page.locator('#summary').getByText('major').waitFor();
     });
 
+    await step('two notes from one page both land, and a status note being typed stays', async () => {
+      const page = bob.page;
+      await page.getByText('Change the status').click();
+      await page.locator('#a-status-note').fill('Half typed');
+      for (const note of ['Rolled back the deploy', 'Error rate is back to normal']) {
+        await page.locator('#a-note').fill(note);
+        await page.getByRole('button', { name: 'Add the note' }).click();
+        await page.locator('#timeline').getByText(note).waitFor({ timeout: 10000 });
+      }
+      check(await page.locator('#a-status-note').inputValue() === 'Half typed', 'the status note being typed was lost when a note was sent');
+      check(await page.locator('#a-note').inputValue() === '', 'the note form still holds the note sent');
+      await page.locator('#a-status-note').fill('');
+    });
+
     await step('a second acknowledgement is refused with the run\'s reason', async () => {
       await submitAs(bob.page, `/incidents/${ref}/acknowledge`, {});
       const problem = await text(bob.page, '#messages');

@@ -17,7 +17,7 @@ import (
 // proc(5) says to read the fields after the last ")". ProcessCPU cuts at
 // the first, and so reads other fields as CPU times: a program started a
 // moment ago has used hours.
-func TestReview_ProcessCPUReadsPastTheLastParenthesis(t *testing.T) {
+func TestProcessCPUReadsPastTheLastParenthesis(t *testing.T) {
 	sleep, err := exec.LookPath("sleep")
 	require.NoError(t, err)
 	raw, err := os.ReadFile(sleep)
@@ -42,7 +42,7 @@ func TestReview_ProcessCPUReadsPastTheLastParenthesis(t *testing.T) {
 // judges it (the resolution is under the target) and finds nothing short,
 // so the bench passes a throughput it did not resolve. A pass needs the
 // ratio above the target by the resolution; below it by less is unresolved.
-func TestReview_AThroughputWithinTheResolutionOfTheTargetIsNotAPass(t *testing.T) {
+func TestAThroughputWithinTheResolutionOfTheTargetIsNotAPass(t *testing.T) {
 	r := fine()
 	r.Overhead.Calibration.Same = 1.09 // within the calibration's tolerance
 	r.Overhead.ThroughputRatio = 0.92
@@ -55,7 +55,7 @@ func TestReview_AThroughputWithinTheResolutionOfTheTargetIsNotAPass(t *testing.T
 // known, but not the spread of the comparison judged: rounds of the
 // interpreter against the baseline at 0.70, 0.95 and 1.20 have the median
 // 0.95 and pass, though they disagree by a quarter either way.
-func TestReview_TheJudgedComparisonsOwnSpreadCounts(t *testing.T) {
+func TestTheJudgedComparisonsOwnSpreadCounts(t *testing.T) {
 	r := fine()
 	r.Overhead.RoundRatios = []float64{0.70, 0.95, 1.20}
 	r.Overhead.ThroughputRatio = 0.95

@@ -12,7 +12,7 @@ import (
 // that is not a printable line (invalid UTF-8, control characters) is
 // then quoted byte by byte, \xff for each, and the entry keeps four times
 // the bound, or more. The bound must hold of what is written.
-func TestReview_PrintableKeepsToMaxDetail(t *testing.T) {
+func TestPrintableKeepsToMaxDetail(t *testing.T) {
 	for name, s := range map[string]string{
 		"InvalidUTF8":       strings.Repeat("\xff", maxDetail-1),
 		"ControlCharacters": strings.Repeat("\x01", 2*maxDetail),

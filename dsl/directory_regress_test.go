@@ -15,7 +15,7 @@ import (
 // a person "anonymous", and then their every refusal is taken for a
 // stranger's, budgeted and summed up with them, and nobody reading the log
 // can tell the two apart. The id is taken: it must be refused, by name.
-func TestReview_DirectoryRefusesThePersonAnonymous(t *testing.T) {
+func TestDirectoryRefusesThePersonAnonymous(t *testing.T) {
 	_, err := dsl.Load(fstest.MapFS{"directory.yaml": {Data: []byte(`people:
   - {id: anonymous, name: Ann Onymous, email: ann@example.com}
 default_channel: console
