@@ -127,7 +127,7 @@ func WorkflowID(ref string) string { return "incident-" + ref }
 
 // TimelineEvent is one line of an incident's history as people read it.
 type TimelineEvent struct {
-	ID       int64          `json:"id,omitempty" db:"id"`
+	ID       int64          `json:"-" db:"id"` // numbered across all incidents: shown, it would count the restricted ones
 	Ref      string         `json:"-" db:"incident_ref"`
 	At       time.Time      `json:"at" db:"at"`
 	Kind     string         `json:"kind" db:"kind"`

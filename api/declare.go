@@ -83,6 +83,13 @@ func (s *Server) declare(c *gin.Context) {
 			Details: []incidentflow.Detail{{Field: "Idempotency-Key", Message: "already used for " + inc.Ref}}})
 		return
 	}
+	if !created && inc.Ref != "" && !caller(c).Allows(incidentflow.PermRead) {
+		// A declarer reads nothing: a replay answers with what it declared,
+		// not with the incident as people have changed it since.
+		inc = incidentflow.Incident{Ref: inc.Ref, Type: inc.Type, Title: req.Title, Summary: req.Summary, Severity: req.Severity,
+			Status: p.InitialStatus, Fields: req.Fields, ProcessHash: inc.ProcessHash, WorkflowID: inc.WorkflowID,
+			DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt, UpdatedAt: inc.DeclaredAt, Restricted: inc.Restricted}
+	}
 	switch {
 	case err != nil && inc.Ref == "":
 		s.fail(c, err)

@@ -82,6 +82,9 @@ func normalize(def FieldDef, v any, limits bool) (any, error) {
 		case int64:
 			return float64(n), nil
 		case float64:
+			if math.IsNaN(n) || math.IsInf(n, 0) {
+				return nil, fmt.Errorf("must be a finite number, not %v", n)
+			}
 			return n, nil
 		}
 		return nil, fmt.Errorf("must be a number, not %s", jsonKind(v))

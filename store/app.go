@@ -17,15 +17,16 @@ import (
 // progress. Every read of incidents keeps to a Visibility.
 
 // Version says how far an incident's record has moved: when it last
-// changed and its latest timeline event. A page showing the incident is
-// out of date when the version moved on.
+// changed and how many timeline events it has (its own count: event ids
+// are numbered across all incidents, and would count the restricted ones).
+// A page showing the incident is out of date when the version moved on.
 func (s *Store) Version(ctx context.Context, ref string) (time.Time, int64, error) {
 	var row struct {
 		UpdatedAt time.Time     `db:"updated_at"`
 		LastEvent sql.NullInt64 `db:"last_event"`
 	}
 	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT updated_at,
-		(SELECT max(id) FROM timeline_events WHERE incident_ref = ?) AS last_event FROM incidents WHERE ref = ?`), ref, ref)
+		(SELECT count(*) FROM timeline_events WHERE incident_ref = ?) AS last_event FROM incidents WHERE ref = ?`), ref, ref)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, 0, incidentflow.Errorf(incidentflow.ENOTFOUND, "no incident %s", ref)
 	}

@@ -83,7 +83,13 @@ func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, inc
 		case incidentflow.EUNAUTHORIZED:
 			status = http.StatusForbidden
 		}
-		if status != http.StatusServiceUnavailable {
+		switch {
+		case status == http.StatusForbidden:
+			// A link of someone who left the directory vouches for nobody,
+			// as a revoked token does.
+			s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: dsl.AnonymousID}, l, firstOf(l.Target, l.Ref), "denied", status,
+				"a link of "+l.Person+": "+lp.Problem)
+		case status != http.StatusServiceUnavailable:
 			s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: l.Person}, l, firstOf(l.Target, l.Ref), "denied", status, lp.Problem)
 		}
 		s.renderLink(w, status, lp)

@@ -200,6 +200,13 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, sess session) {
 		return
 	}
 	s.audit(r, auditDone(sess, "web declare", inc.Ref))
+	if _, err := s.cfg.App.Incident(r.Context(), sess.who, inc.Ref); incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
+		// A restricted process's incident is its viewers' to see, not
+		// always its declarer's: they are told so, not sent to a 404.
+		s.flash(w, "You declared "+inc.Ref+". Its process is restricted, so only the people it names, and those it reaches, see it; you will see it if they give you a role in it.")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/incidents/"+url.PathEscape(inc.Ref), http.StatusSeeOther)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -119,6 +120,11 @@ func (s *Server) signedIn(h handler) http.HandlerFunc {
 			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
+		if r.Method == http.MethodPost && tooLong(r) {
+			s.problemPage(w, r, http.StatusRequestEntityTooLarge, "Too long",
+				fmt.Sprintf("This form holds more than %d MB, which is more than any field takes: nothing was done. Shorten what you wrote (a long log belongs in a file a note links to).", maxForm>>20))
+			return
+		}
 		if r.Method == http.MethodPost && !s.checkCSRF(r, sess.CSRF) {
 			s.audit(r, store.AuditEntry{Principal: sess.who.String(), Via: "session", Action: "web " + r.URL.Path,
 				Outcome: "denied", Status: http.StatusForbidden, Detail: "the form's CSRF token is missing or wrong"})
@@ -131,6 +137,13 @@ func (s *Server) signedIn(h handler) http.HandlerFunc {
 
 // maxForm bounds a form's body.
 const maxForm = 1 << 20
+
+// tooLong reads a POST's form, and reports whether it was over maxForm.
+func tooLong(r *http.Request) bool {
+	r.Body = http.MaxBytesReader(nil, r.Body, maxForm)
+	var over *http.MaxBytesError
+	return errors.As(r.ParseForm(), &over)
+}
 
 // checkCSRF reports whether a POST's form carries the token.
 func (s *Server) checkCSRF(r *http.Request, token string) bool {
