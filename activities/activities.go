@@ -151,8 +151,10 @@ type NotifyResult struct {
 	Recipients []string `json:"recipients,omitempty"`
 	Sent       int      `json:"sent"`
 	Skipped    int      `json:"skipped"` // already delivered by an earlier attempt
-	Failed     []string `json:"failed,omitempty"`
-	Nobody     []string `json:"nobody,omitempty"` // targets that resolved to nobody
+	// Failed are the recipients a delivery failed for good, by this
+	// attempt or an earlier one.
+	Failed []string `json:"failed,omitempty"`
+	Nobody []string `json:"nobody,omitempty"` // targets that resolved to nobody
 	// Tracked says a channel that follows up its deliveries (PagerDuty) took
 	// one, so acknowledging and resolving the incident must tell it.
 	Tracked bool `json:"tracked,omitempty"`
@@ -215,6 +217,13 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		sender, ok := a.Channels[d.channel]
 		if _, follows := sender.(channels.Follower); follows && row.Status != store.DeliveryFailed {
 			res.Tracked = true
+		}
+		if row.Status == store.DeliveryFailed {
+			// Failed for good by an earlier attempt: it stays failed, and
+			// is reported as such (its timeline event was written then).
+			res.Failed = append(res.Failed, d.label)
+			a.count(d.channel, "failed")
+			continue
 		}
 		if row.Status != store.DeliveryPending {
 			if row.SentAt != nil {

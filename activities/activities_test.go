@@ -115,6 +115,17 @@ func TestNotify(t *testing.T) {
 
 				require.Equal(t, []string{"Could not deliver to Bob: webhook answered 400: bad payload"},
 					messages(t, st, ref, "delivery_failed"))
+
+				// A retry of the attempt (another delivery of it failed
+				// for a while) sends nothing again, and Bob stays failed.
+				res, err = aenv.ExecuteActivity(acts.Notify, in)
+				require.NoError(t, err)
+				out = activities.NotifyResult{}
+				require.NoError(t, res.Get(&out))
+				require.Equal(t, []string{"Bob"}, out.Failed, "a delivery failed for good is reported failed on retry, not skipped")
+				require.Equal(t, 2, out.Skipped)
+				require.Equal(t, 2.0, testutil.ToFloat64(deliveries.WithLabelValues("pager", "failed")))
+				require.Equal(t, []string{"bob"}, pager.sent, "nothing is sent to Bob again")
 			})
 		})
 	}

@@ -33,6 +33,9 @@ type Facts struct {
 	Steps map[string]map[string]any
 	// Roles map each role to the person id holding it.
 	Roles map[string]string
+	// Approvals are the approvals (by their number in the run, see
+	// ApprovalTarget) an approve link in a message rendered now gives.
+	Approvals []int
 }
 
 // stepOutput is one value a finished step offers as steps.<id>.output.<name>,

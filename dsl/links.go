@@ -1,6 +1,10 @@
 package dsl
 
-import "strings"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Actions a message can carry a link for, one made for each person it
 // reaches: {{ .Links.Acknowledge }}, {{ .Links.Approve }} and
@@ -49,6 +53,34 @@ func FillLinks(msg string, link func(action, target string) string) string {
 
 // HasLink reports whether a message holds a link marker of the action.
 func HasLink(msg, action string) bool { return strings.Contains(msg, markerOpen+action) }
+
+// ApprovalTarget is the target of an approve link: the numbers of the
+// approvals it gives, in the order the run began them ("3" or "3,4").
+func ApprovalTarget(seqs []int) string {
+	parts := make([]string, len(seqs))
+	for i, n := range seqs {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ApprovalsOf reads an approve link's target: the approvals it gives, or
+// none for a link made before links named them (it gives what waits for
+// its person when pressed).
+func ApprovalsOf(target string) ([]int, error) {
+	if target == "" {
+		return nil, nil
+	}
+	var seqs []int
+	for _, part := range strings.Split(target, ",") {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q names no approval", target)
+		}
+		seqs = append(seqs, n)
+	}
+	return seqs, nil
+}
 
 // Unlinked is text from people or other systems made safe to put in a
 // message: a link marker in it (a title written ⟦link:approve⟧) would be

@@ -50,7 +50,7 @@ func TemplateData(f Facts, l Links) map[string]any {
 		"Steps":  steps,
 		"Links": map[string]any{"Incident": l.Incident, "Temporal": l.Temporal,
 			// Each recipient gets links of their own: delivery fills them in.
-			"Acknowledge": LinkMarker(LinkAcknowledge, ""), "Approve": LinkMarker(LinkApprove, ""), "Review": LinkMarker(LinkReview, "")},
+			"Acknowledge": LinkMarker(LinkAcknowledge, ""), "Approve": LinkMarker(LinkApprove, ApprovalTarget(f.Approvals)), "Review": LinkMarker(LinkReview, "")},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/incidentflow/incidentflow"
@@ -20,6 +21,8 @@ type linkPage struct {
 	Link     links.Link
 	Person   string
 	Incident incidentflow.Incident
+	// Approving names the approvals an approve link gives.
+	Approving string
 	// Done, Problem and Used say how a use went.
 	Done    string
 	Problem string
@@ -59,7 +62,7 @@ func (s *Server) readLink(w http.ResponseWriter, r *http.Request) (linkPage, inc
 			"a link of "+l.Person+": "+lp.Problem)
 		s.renderLink(w, http.StatusGone, lp)
 		return lp, incidentflow.Principal{}, false
-	case err != nil || verbs[l.Action] == "" || (l.Action == dsl.LinkComplete && !strings.HasPrefix(l.Target, l.Ref+"-T")):
+	case err != nil || verbs[l.Action] == "" || (l.Action == dsl.LinkComplete && !strings.HasPrefix(l.Target, l.Ref+"-T")) || !approvalTarget(l):
 		lp.Problem = "This is not a link incidentflow made. It may have been cut short when it was copied: open it from the message again."
 		s.auditLink(r, incidentflow.Principal{Kind: incidentflow.PersonPrincipal, ID: dsl.AnonymousID}, l, "", "denied", http.StatusBadRequest, lp.Problem)
 		s.renderLink(w, http.StatusBadRequest, lp)
@@ -108,7 +111,65 @@ func (s *Server) showLink(w http.ResponseWriter, r *http.Request) {
 	if lp.Incident.Restricted { // a read of a restricted incident is audited
 		s.auditLink(r, who, lp.Link, firstOf(lp.Link.Target, lp.Link.Ref), "done", http.StatusOK, "opened the link's page")
 	}
+	if lp.Link.Action == dsl.LinkApprove {
+		steps, err := s.approvals(r.Context(), lp)
+		if err != nil {
+			lp.Problem = incidentflow.ErrorMessage(err)
+			s.renderLink(w, api.HTTPStatus(err), lp)
+			return
+		}
+		lp.Approving = approvalWords(steps)
+	}
 	s.renderLink(w, http.StatusOK, lp)
+}
+
+// approvalTarget reports whether a link's target is one of its action:
+// an approve link names approvals by number (or, made before links named
+// them, none).
+func approvalTarget(l links.Link) bool {
+	if l.Action != dsl.LinkApprove {
+		return true
+	}
+	_, err := dsl.ApprovalsOf(l.Target)
+	return err == nil
+}
+
+// approvals are the steps of the approvals an approve link gives that
+// wait now: those it was sent for ("" for a link that names none: what
+// waits for its person). One that no longer waits, or has not begun, is
+// ECONFLICT, in words: the link gives nothing it was not sent for.
+func (s *Server) approvals(ctx context.Context, lp linkPage) ([]string, error) {
+	seqs, _ := dsl.ApprovalsOf(lp.Link.Target) // readLink checked it
+	if len(seqs) == 0 {
+		return []string{""}, nil
+	}
+	st, err := s.cfg.App.State(ctx, lp.Incident)
+	if err != nil {
+		return nil, err
+	}
+	var steps []string
+	for _, p := range st.Approvals {
+		if p.By == "" && slices.Contains(seqs, p.Seq) {
+			steps = append(steps, p.Step)
+		}
+	}
+	switch {
+	case len(steps) > 0:
+		return steps, nil
+	case slices.Max(seqs) > st.ApprovalCount:
+		return nil, incidentflow.Errorf(incidentflow.ECONFLICT,
+			"the approval this link was sent for has not begun yet: press the link again once %s waits for it", lp.Link.Ref)
+	}
+	return nil, incidentflow.Errorf(incidentflow.ECONFLICT,
+		"the approval this link was sent for no longer waits: it was given, or it ended. A link gives only what it was sent for: open %s to see what waits now", lp.Link.Ref)
+}
+
+// approvalWords names the approval steps a link gives.
+func approvalWords(steps []string) string {
+	if len(steps) == 1 && steps[0] == "" {
+		return "what waits for your approval"
+	}
+	return strings.Join(steps, ", ")
 }
 
 // useLink does what an action link says, once, as its person.
@@ -142,8 +203,15 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 		_, err = s.cfg.App.Act(ctx, who, l.Ref, &api.AcknowledgeRequest{}, updateID)
 		lp.Done = "You acknowledged " + l.Ref + "."
 	case dsl.LinkApprove:
-		_, err = s.cfg.App.Act(ctx, who, l.Ref, &api.ApprovalRequest{}, updateID)
-		lp.Done = "You approved what " + l.Ref + " waited for you to approve."
+		var steps []string
+		if steps, err = s.approvals(ctx, lp); err == nil {
+			for _, step := range steps {
+				if _, err = s.cfg.App.Act(ctx, who, l.Ref, &api.ApprovalRequest{Step: step}, updateID+step); err != nil {
+					break
+				}
+			}
+		}
+		lp.Done = "You approved " + approvalWords(steps) + " on " + l.Ref + "."
 	case dsl.LinkReview:
 		_, err = s.cfg.App.Act(ctx, who, l.Ref, &api.ReviewHeldRequest{}, updateID)
 		lp.Done = "You marked the review of " + l.Ref + " held."

@@ -89,6 +89,7 @@ title: Public statement
 severities: [minor]
 roles: [comms]
 steps:
+  - notify: {to: [person:bob], message: "{{ .Incident.Ref }} waits for your approval: {{ .Links.Approve }}"}
   - id: draft
     approval: {role: comms}
   - id: publish
@@ -121,6 +122,67 @@ func waitingApproval(t *testing.T, app *api.Server, ref, step string) {
 		return false
 	}, 15*time.Second, 50*time.Millisecond, "%s waits for %s", ref, step)
 }
+
+// An approve link gives only the approvals its message was sent for: the
+// one waiting then or, when none waited, the next to begin. Without that,
+// the link a message brought bob for the draft (bob approved the draft on
+// the incident page instead, and links work for a week) later approved
+// publishing, an approval he was never asked for, its page naming nothing.
+func TestApproveLinkGivesOnlyWhatItWasSentFor(t *testing.T) {
+	h := holeSetup(t)
+	cfg := h.config
+	cfg.Catalog = approvalsCatalog(t)
+	app := api.New(cfg)
+	s := h.site(t, func(c *Config) { c.App = app })
+	ctx := context.Background()
+	alice, err := app.Principal(incidentflow.PersonPrincipal, "alice", incidentflow.RoleResponder)
+	require.NoError(t, err)
+	bob, err := app.Principal(incidentflow.PersonPrincipal, "bob", incidentflow.RoleResponder)
+	require.NoError(t, err)
+	// declare declares a statement whose comms is bob, and the approve
+	// link the message before its draft brought him.
+	declare := func(title string) (string, string) {
+		t.Helper()
+		inc, _, err := app.DeclareAs(ctx, alice, api.DeclareRequest{Type: "statement", Title: title, Severity: "minor"}, "")
+		require.NoError(t, err)
+		waitingApproval(t, app, inc.Ref, "draft")
+		_, err = app.Act(ctx, alice, inc.Ref, &api.RoleRequest{Role: "comms", Person: "bob"}, "")
+		require.NoError(t, err)
+		var link string
+		require.Eventually(t, func() bool {
+			for _, line := range h.console.printed() {
+				if m := actLink.FindStringSubmatch(line); m != nil && strings.Contains(line, inc.Ref+" ") {
+					link = m[1]
+				}
+			}
+			return link != ""
+		}, 10*time.Second, 50*time.Millisecond, "the console printed bob's approve link for %s", inc.Ref)
+		return inc.Ref, link
+	}
+
+	ref, link := declare("Statement about the outage")
+	page := s.browser(t).get("/act/" + link)
+	require.Equal(t, http.StatusOK, page.status, problemOf(page.body))
+	require.Contains(t, page.body, "<dt>Approves</dt><dd>draft</dd>", "the link's page names what it approves")
+	used := s.browser(t).post("/act/"+link, "csrf", "")
+	require.Equal(t, http.StatusOK, used.status, problemOf(used.body))
+	waitingApproval(t, app, ref, "publish")
+
+	ref, link = declare("Statement about the refunds")
+	_, err = app.Act(ctx, bob, ref, &api.ApprovalRequest{Step: "draft"}, "") // on the incident page instead
+	require.NoError(t, err)
+	waitingApproval(t, app, ref, "publish")
+	used = s.browser(t).post("/act/"+link, "csrf", "")
+	require.Equal(t, http.StatusConflict, used.status, problemOf(used.body))
+	require.Contains(t, used.body, "no longer waits")
+	for _, e := range timelineOf(t, h.store, ref) {
+		require.False(t, e.Kind == "approved" && strings.HasPrefix(e.Message, "publish"),
+			"the approve link sent for the draft approved publishing: %s", e.Message)
+	}
+}
+
+// actLink finds an action link in a printed message.
+var actLink = regexp.MustCompile(`/act/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)`)
 
 func timelineOf(t *testing.T, st *store.Store, ref string) []incidentflow.TimelineEvent {
 	t.Helper()

@@ -43,11 +43,12 @@ import (
 
 // holeStack is the system the hole tests attack, shared by them.
 type holeStack struct {
-	store  *store.Store
-	app    *api.Server
-	signer *links.Signer
-	url    string
-	config api.Config // h.app's
+	store   *store.Store
+	app     *api.Server
+	signer  *links.Signer
+	url     string
+	config  api.Config // h.app's
+	console *holeLines
 }
 
 // ownApp is a replica of the API of its own: its budget of anonymous
@@ -83,9 +84,24 @@ func holeSetup(t *testing.T) *holeStack {
 	return holeShared
 }
 
-type holeLines struct{}
+// holeLines is the console channel: the messages it printed.
+type holeLines struct {
+	mu    sync.Mutex
+	lines []string
+}
 
-func (holeLines) Println(string) {}
+func (l *holeLines) Println(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+// printed is what the console printed so far.
+func (l *holeLines) printed() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
 
 func startHoleStack(t *testing.T) (*holeStack, error) {
 	ctx := context.Background()
@@ -124,7 +140,8 @@ func startHoleStack(t *testing.T) (*holeStack, error) {
 	if err != nil {
 		return nil, err
 	}
-	senders, problems := channels.Build(cat.Directory, channels.Config{Console: holeLines{}, Getenv: os.Getenv})
+	console := &holeLines{}
+	senders, problems := channels.Build(cat.Directory, channels.Config{Console: console, Getenv: os.Getenv})
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -133,7 +150,7 @@ func startHoleStack(t *testing.T) (*holeStack, error) {
 		return nil, err
 	}
 	holeTeardown = append(holeTeardown, w.Stop)
-	h := &holeStack{store: st, signer: signer}
+	h := &holeStack{store: st, signer: signer, console: console}
 	base := httptest.NewServer(nil)
 	holeTeardown = append(holeTeardown, base.Close)
 	h.url = base.URL

@@ -20,6 +20,9 @@ type PendingApproval struct {
 	Until *time.Time `json:"until,omitempty"`
 	// By is who approved; empty while it waits.
 	By string `json:"by,omitempty"`
+	// Seq numbers the incident's approvals in the order they began, so
+	// that an approve link gives only those it was sent for.
+	Seq int `json:"seq,omitempty"`
 }
 
 // ApproveInput is the approve update's argument: who approves, and which
@@ -52,7 +55,8 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 	act := Activity{Step: s.Label(), Kind: "approval", Waiting: "waiting for the " + ap.Role + " to approve"}
 	var timeout time.Duration
 	if p == nil {
-		p = &PendingApproval{Step: s.Label(), Role: ap.Role, Since: workflow.Now(ctx)}
+		r.state.ApprovalCount++
+		p = &PendingApproval{Step: s.Label(), Role: ap.Role, Since: workflow.Now(ctx), Seq: r.state.ApprovalCount}
 		if ap.Timeout != nil {
 			until := ap.Timeout.After(p.Since, r.in.Calendar)
 			timeout, p.Until = until.Sub(p.Since), &until
@@ -81,6 +85,22 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 		fmt.Sprintf("%s: the %s did not approve within %s", s.Label(), ap.Role, ap.Timeout), nil))
 	f.Phase = "on_timeout"
 	return r.steps(ctx, ap.OnTimeout, path+".on_timeout")
+}
+
+// approveTarget is what an approve link in a message rendered now gives:
+// the approvals waiting now, or, when none waits, the next to begin (a
+// message asking for an approval comes just before its step).
+func (r *run) approveTarget() []int {
+	var seqs []int
+	for _, p := range r.state.Approvals {
+		if p.By == "" {
+			seqs = append(seqs, p.Seq)
+		}
+	}
+	if len(seqs) == 0 {
+		seqs = append(seqs, r.state.ApprovalCount+1)
+	}
+	return seqs
 }
 
 // approvable returns the waiting approvals that in may give.

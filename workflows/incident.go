@@ -171,13 +171,15 @@ type State struct {
 	Reviews      []*Review           `json:"reviews"`
 	Tasks        []incidentflow.Task `json:"tasks"`
 	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
-	TaskCount   int                          `json:"task_count"`
-	Signals     map[string]SignalRecord      `json:"signals,omitempty"`
-	Outputs     map[string]map[string]any    `json:"outputs,omitempty"`
-	Active      []Activity                   `json:"active"`
-	Clocks      []Clock                      `json:"deadlines"`
-	Recent      []incidentflow.TimelineEvent `json:"recent"`
-	ProcessHash string                       `json:"process_hash"`
+	TaskCount int `json:"task_count"`
+	// ApprovalCount numbers its approvals as they begin.
+	ApprovalCount int                          `json:"approval_count,omitempty"`
+	Signals       map[string]SignalRecord      `json:"signals,omitempty"`
+	Outputs       map[string]map[string]any    `json:"outputs,omitempty"`
+	Active        []Activity                   `json:"active"`
+	Clocks        []Clock                      `json:"deadlines"`
+	Recent        []incidentflow.TimelineEvent `json:"recent"`
+	ProcessHash   string                       `json:"process_hash"`
 	// Seq numbers timeline events, so their dedup keys are stable across replays.
 	Seq int64 `json:"seq"`
 	// Iterations count how often each step ran, for delivery keys.
@@ -783,7 +785,7 @@ func (r *run) recorder(ctx workflow.Context) {
 func (r *run) facts() dsl.Facts {
 	f := dsl.Facts{Ref: r.state.Ref, Type: r.state.Type, Title: r.state.Title, Severity: r.state.Severity, Status: r.state.Status,
 		Summary: r.in.Incident.Summary, DeclaredAt: r.in.Incident.DeclaredAt, Fields: r.state.Fields, Steps: r.state.Outputs,
-		Roles: map[string]string{}}
+		Roles: map[string]string{}, Approvals: r.approveTarget()}
 	for _, role := range r.in.Process.Roles {
 		f.Roles[role] = r.state.Roles[role] // "" while nobody holds it
 	}
@@ -882,6 +884,17 @@ func (r *run) result(ctx workflow.Context, f workflow.Future, out any) error {
 	r.inflight++
 	defer func() { r.inflight-- }()
 	return f.Get(ctx, out)
+}
+
+// beside runs f in the background, counted in flight like result: then
+// gets its outcome, out filled in, when it completes.
+func (r *run) beside(ctx workflow.Context, f workflow.Future, out any, then func(error)) {
+	r.inflight++
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		err := f.Get(gctx, out)
+		r.inflight--
+		then(err)
+	})
 }
 
 // delivery is result for the deliveries and calls of notify, task, review,

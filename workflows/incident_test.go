@@ -1276,3 +1276,62 @@ steps:
 	}
 	s.Equal(workflows.ClockAbandoned, last.Status)
 }
+
+// A process sets a list field as it sets any other: once to a new value
+// (its handler fires once), then to the same value again (nothing changes).
+func (s *IncidentSuite) TestSetListField() {
+	process := `
+process: p
+title: P
+severities: [minor]
+fields:
+  regions: {type: list}
+steps:
+  - set: {fields: {regions: [eu, us]}}
+  - sleep: {for: 1m}
+  - set: {fields: {regions: [eu, us]}}
+  - wait: {for: status == "closed"}
+on:
+  field_changed:regions:
+    - notify: {to: [channel:ops], message: "regions: {{ .Fields.regions }}"}
+`
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", map[string]any{"regions": []any{"eu"}}))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{"ops: regions: [eu us]"}, s.sent.lines(), "the same list set again is no change")
+}
+
+// downFor refuses a person's deliveries for a while, as a channel that is
+// down does, and records the rest.
+type downFor struct {
+	*recorder
+	person string
+	until  time.Time
+	now    func() time.Time
+}
+
+func (d *downFor) Send(ctx context.Context, m channels.Message) error {
+	if m.Recipient != nil && m.Recipient.ID == d.person && d.now().Before(d.until) {
+		return errors.New("connection refused")
+	}
+	return d.recorder.Send(ctx, m)
+}
+
+// A channel that is down does not delay escalation: level 1's window opens
+// when the level is due, and level 2 is paged when it closes, while level
+// 1's delivery goes on retrying beside it.
+func (s *IncidentSuite) TestChannelDownDoesNotDelayEscalation() {
+	s.acts.Channels["ops"] = &downFor{recorder: s.sent, person: "alice", until: s.env.Now().Add(30 * time.Minute), now: s.env.Now}
+	s.env.RegisterDelayedCallback(func() {
+		st := s.state()
+		s.Require().Len(st.Escalations, 1)
+		s.Equal(2, st.Escalations[0].Level, "level 2 is paged when level 1's 5 minutes are up, alice's channel down or not")
+		s.Contains(s.sent.lines(), "bob: [minor] INC-7 Checkout is down", "bob has his page by then")
+	}, 6*time.Minute)
+	s.update(7*time.Minute, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "bob"}, "")
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(pagingProcess, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(s.sent.lines(), "bob: [minor] INC-7 Checkout is down")
+	s.Contains(s.sent.lines(), "ops: acknowledged by bob at level 2")
+}

@@ -86,7 +86,15 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 		esc = &Escalation{Step: s.Label(), Policy: pol.ID, Since: workflow.Now(ctx), Paged: []string{}, AcksBefore: acksBefore}
 		r.state.Escalations = append(r.state.Escalations, esc)
 	}
+	// A level's window opens when the level is due, and its delivery goes
+	// on beside it: a channel that is down does not hold the next level
+	// back. Runs that began before wait for each level's delivery first.
+	beside := workflow.GetVersion(ctx, "page-window-when-due", workflow.DefaultVersion, 1) == 1
+	dctx, stopDeliveries := workflow.WithCancel(ctx)
 	defer func() {
+		if acked() {
+			stopDeliveries() // nobody needs paging any more
+		}
 		r.state.Escalations = slices.DeleteFunc(r.state.Escalations, func(e *Escalation) bool { return e == esc })
 		r.details(ctx)
 	}()
@@ -105,32 +113,11 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 				esc.Round, esc.Level, esc.NextAt = round, i+1, now.Add(level.AckWithin.Fixed)
 				in := activities.NotifyInput{Incident: r.channelIncident(), Actions: r.in.Links.Actions, Key: fmt.Sprintf("%s/round-%d/level-%d", key, round, i+1),
 					Step: ref, Event: "page", Level: i + 1, Targets: level.Targets, Message: msg}
-				actx := workflow.WithActivityOptions(ctx, activityOptions(s))
-				var res activities.NotifyResult
-				if err := r.result(actx, workflow.ExecuteActivity(actx, a.Notify, in), &res); err != nil {
-					if ctx.Err() != nil {
-						return false
-					}
-					r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
-						fmt.Sprintf("%s: paging level %d gave up: %v; escalating", s.Label(), i+1, rootCause(err)), nil))
+				if beside {
+					r.pageBeside(dctx, s, ref, pol, esc, round, i+1, level, in)
+				} else if r.pageFirst(ctx, s, ref, pol, esc, round, i+1, level, in) {
 					failed, f.Failed = true, true
 				}
-				r.state.Tracked = r.state.Tracked || res.Tracked
-				for _, p := range res.Recipients {
-					if !slices.Contains(esc.Paged, p) {
-						esc.Paged = append(esc.Paged, p)
-					}
-				}
-				r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
-					fmt.Sprintf("Paged level %d of %s (round %d): %s; waiting %s for an acknowledgement", i+1, pol.ID, round,
-						orNobody(res.Recipients), level.AckWithin), map[string]any{"level": i + 1, "round": round, "paged": res.Recipients}))
-				// The window opens when the page went out, even when a
-				// worker that crashed after sending reports it late.
-				sent := workflow.Now(ctx)
-				if res.SentAt != nil && res.SentAt.Before(sent) {
-					sent = *res.SentAt
-				}
-				esc.NextAt = sent.Add(level.AckWithin.Fixed)
 				r.details(ctx)
 			}
 			waitFirst = false
@@ -154,6 +141,67 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "page_unacknowledged", ref, "",
 		fmt.Sprintf("%s: nobody acknowledged after %d round(s) of %s", s.Label(), pol.Repeat+1, pol.ID), nil))
 	return failed
+}
+
+// pageFirst pages one level as runs that began before pageBeside did: the
+// level's window opens once its delivery is done (when the page went out,
+// even when a worker that crashed after sending reports it late). It
+// reports whether the delivery gave up.
+func (r *run) pageFirst(ctx workflow.Context, s *dsl.Step, ref string, pol dsl.Policy, esc *Escalation, round, level int, lv dsl.Level, in activities.NotifyInput) (failed bool) {
+	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
+	var res activities.NotifyResult
+	if err := r.result(actx, workflow.ExecuteActivity(actx, a.Notify, in), &res); err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
+			fmt.Sprintf("%s: paging level %d gave up: %v; escalating", s.Label(), level, rootCause(err)), nil))
+		failed = true
+	}
+	r.state.Tracked = r.state.Tracked || res.Tracked
+	for _, p := range res.Recipients {
+		if !slices.Contains(esc.Paged, p) {
+			esc.Paged = append(esc.Paged, p)
+		}
+	}
+	r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
+		fmt.Sprintf("Paged level %d of %s (round %d): %s; waiting %s for an acknowledgement", level, pol.ID, round,
+			orNobody(res.Recipients), lv.AckWithin), map[string]any{"level": level, "round": round, "paged": res.Recipients}))
+	sent := workflow.Now(ctx)
+	if res.SentAt != nil && res.SentAt.Before(sent) {
+		sent = *res.SentAt
+	}
+	esc.NextAt = sent.Add(lv.AckWithin.Fixed)
+	return failed
+}
+
+// pageBeside pages one level in the background: its window is already
+// open, and what its delivery did is recorded when it is done, however
+// long its channel takes.
+func (r *run) pageBeside(ctx workflow.Context, s *dsl.Step, ref string, pol dsl.Policy, esc *Escalation, round, level int, lv dsl.Level, in activities.NotifyInput) {
+	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
+	var res activities.NotifyResult
+	r.beside(ctx, workflow.ExecuteActivity(actx, a.Notify, in), &res, func(err error) {
+		if ctx.Err() != nil {
+			return // acknowledged, or the incident is over
+		}
+		if err != nil {
+			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
+				fmt.Sprintf("%s: paging level %d gave up: %v", s.Label(), level, rootCause(err)), nil))
+			frame(ctx).Failed = true
+			return
+		}
+		r.state.Tracked = r.state.Tracked || res.Tracked
+		for _, p := range res.Recipients {
+			if !slices.Contains(esc.Paged, p) {
+				esc.Paged = append(esc.Paged, p)
+			}
+		}
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
+			fmt.Sprintf("Paged level %d of %s (round %d): %s; its %s for an acknowledgement began when it was due", level, pol.ID, round,
+				orNobody(res.Recipients), lv.AckWithin), map[string]any{"level": level, "round": round, "paged": res.Recipients}))
+		r.details(ctx)
+	})
 }
 
 func orNobody(list []string) string {

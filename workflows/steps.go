@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -523,12 +525,11 @@ func (r *run) sleep(ctx workflow.Context, s *dsl.Step) {
 	_ = workflow.NewTimerWithOptions(ctx, max(until.Sub(now), time.Millisecond), workflow.TimerOptions{Summary: fmt.Sprintf("%s: sleeping %s", s.Label(), s.Sleep.For)}).Get(ctx, nil)
 }
 
-// sameValue compares two normalised field values: scalars or lists of strings.
+// sameValue compares two field values as JSON holds them: a list read
+// back from a continued run's state is a []any, the same list set now a
+// []string, and neither compares with ==.
 func sameValue(a, b any) bool {
-	la, aList := a.([]string)
-	lb, bList := b.([]string)
-	if aList || bList {
-		return aList && bList && slices.Equal(la, lb)
-	}
-	return a == b
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
