@@ -535,7 +535,14 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 			commonKeys = append(commonKeys, k)
 		},
 		"retry":   func(k, v *yaml.Node) { s.Retry = d.retry(v); commonKeys = append(commonKeys, k) },
-		"timeout": func(k, v *yaml.Node) { s.Timeout = d.optDuration(v, "timeout"); commonKeys = append(commonKeys, k) },
+		"timeout": func(k, v *yaml.Node) {
+			s.Timeout = d.optDuration(v, "timeout")
+			if s.Timeout != nil && !s.Timeout.IsFixed() {
+				d.at(posOf(v), "a step's timeout is a fixed length of time (like 30m or 2h), not business days or months: it bounds how long the step's sending may take")
+				s.Timeout = nil
+			}
+			commonKeys = append(commonKeys, k)
+		},
 	}
 	for _, k := range stepKinds {
 		fields[k] = func(key, v *yaml.Node) { kindKeys = append(kindKeys, key); d.stepKind(&s, key.Value, v) }

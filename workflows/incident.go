@@ -172,6 +172,8 @@ type State struct {
 	Tasks        []incidentflow.Task `json:"tasks"`
 	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
 	TaskCount int `json:"task_count"`
+	// StatusBy is who set the status last: a person, or "" for the process.
+	StatusBy string `json:"status_by,omitempty"`
 	// ApprovalCount numbers its approvals as they begin.
 	ApprovalCount int                          `json:"approval_count,omitempty"`
 	Signals       map[string]SignalRecord      `json:"signals,omitempty"`
@@ -678,7 +680,7 @@ func (r *run) signal(ctx workflow.Context, in SignalInput) (State, error) {
 // attribute current, and returns the change's sequence number.
 func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) int64 {
 	from := r.state.Status
-	r.state.Status = status
+	r.state.Status, r.state.StatusBy = status, by
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(status)); err != nil {
 		r.logger.Warn("could not update the status search attribute", "error", err)
 	}

@@ -99,6 +99,21 @@ func (m *memStore) kinds() []string {
 	return out
 }
 
+// messages lists the messages of the timeline events of a kind, in order.
+func (m *memStore) messages(kind string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, c := range m.changes {
+		for _, e := range c.Events {
+			if e.Kind == kind {
+				out = append(out, e.Message)
+			}
+		}
+	}
+	return out
+}
+
 func (m *memStore) lastStatus() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -1334,4 +1349,27 @@ func (s *IncidentSuite) TestChannelDownDoesNotDelayEscalation() {
 	s.NoError(s.env.GetWorkflowError())
 	s.Contains(s.sent.lines(), "bob: [minor] INC-7 Checkout is down")
 	s.Contains(s.sent.lines(), "ops: acknowledged by bob at level 2")
+}
+
+// A process step never moves the status back past what a person set: the
+// operational process's set to investigating, running a moment after
+// someone resolved the incident, leaves it resolved and says why.
+func (s *IncidentSuite) TestSetDoesNotUndoAPerson() {
+	process := `
+process: p
+title: P
+severities: [minor]
+steps:
+  - sleep: {for: 1m}
+  - set: {status: investigating}
+  - wait: {for: status == "closed"}
+`
+	s.update(30*time.Second, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "alice"}, "")
+	s.env.RegisterDelayedCallback(func() {
+		s.Equal("resolved", s.state().Status, "alice resolved it; the process's set does not move it back")
+	}, 2*time.Minute)
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(s.store.messages("step_skipped"), "steps[1]: the status stays resolved, as alice set it: a process step does not move it back to investigating")
 }

@@ -368,7 +368,7 @@ func activityOptions(s *dsl.Step) workflow.ActivityOptions {
 		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 		Summary:          s.Label(),
 	}
-	if s.Timeout != nil {
+	if s.Timeout != nil && s.Timeout.Fixed > 0 { // validation refuses any other
 		opts.ScheduleToCloseTimeout = s.Timeout.Fixed
 		opts.StartToCloseTimeout = min(opts.StartToCloseTimeout, s.Timeout.Fixed)
 	}
@@ -441,10 +441,21 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 		r.changeSeverity(ctx, set.Severity, "", ref, "")
 	}
 	if set.Status != "" && set.Status != r.state.Status {
-		r.changeStatus(ctx, set.Status, "", ref, "")
+		// A process step never moves the status back past what a person
+		// set (they resolved it while the process still investigated).
+		if by := r.state.StatusBy; by != "" && statusRank(set.Status) < statusRank(r.state.Status) &&
+			workflow.GetVersion(ctx, "set-keeps-peoples-status", workflow.DefaultVersion, 1) == 1 {
+			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_skipped", ref, "",
+				fmt.Sprintf("%s: the status stays %s, as %s set it: a process step does not move it back to %s", ref, r.state.Status, by, set.Status), nil))
+		} else {
+			r.changeStatus(ctx, set.Status, "", ref, "")
+		}
 	}
 	r.details(ctx)
 }
+
+// statusRank is where a status stands in an incident's course (dsl.Statuses).
+func statusRank(status string) int { return slices.Index(dsl.Statuses, status) }
 
 func (r *run) wait(ctx workflow.Context, s *dsl.Step, ref, path string) (failed bool) {
 	w := s.Wait
