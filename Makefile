@@ -3,7 +3,7 @@ GO ?= go
 # Packages whose tests do not link the embedded Temporal server: cheap to run under -race.
 RACE_PKGS = ./dsl/... ./store/... ./workflows/... ./activities/... ./channels/... ./oncall/... ./simulation/...
 
-.PHONY: dev build test check lint workflowcheck compose-config record-histories ui-screenshot browser-test bench
+.PHONY: dev build test check lint workflowcheck compose-config record-histories ui-screenshot browser-test bench zoneinfo
 
 ## dev: run everything embedded (Temporal, its UI, SQLite, worker, API)
 dev:
@@ -21,6 +21,10 @@ test: check
 ## record-histories: re-record workflows/testdata/*.json on the embedded server (see README: Replay tests)
 record-histories:
 	$(GO) test -count=1 -tags record -run TestRecordHistories ./workflows/
+
+## zoneinfo: take the time zone database built into the binary (dsl/zoneinfo.zip) from this Go release
+zoneinfo:
+	cp "$$($(GO) env GOROOT)/lib/time/zoneinfo.zip" dsl/zoneinfo.zip
 
 ## bench: the end-to-end benchmark on an embedded stack, with 10,000 open incidents (see BENCHMARKS.md)
 bench:

@@ -250,3 +250,37 @@ func TestConcurrentChangesAreTakenOrTurnedAway(t *testing.T) {
 	}
 	require.Equal(t, taken, notes, "%v", msgs)
 }
+
+// Updates on a just-declared incident do not fail: acknowledgements,
+// status changes and notes sent at once within 100 ms of the declaration
+// are taken, refused for a reason (409) or turned away as busy (429), and
+// never answered 503 because the run's first workflow task was still
+// running.
+func TestUpdatesRightAfterDeclaringDoNotFail(t *testing.T) {
+	s := setup(t)
+	for n := range 10 {
+		ref := s.declare(t, fmt.Sprintf(`{"type":"engineering","title":"Just declared %d","severity":"minor"}`, n)).str("ref")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var failed []string
+		for i := range 8 {
+			wg.Go(func() {
+				path, body := "/v1/incidents/"+ref+"/notes", fmt.Sprintf(`{"text":"note %d"}`, i)
+				switch i % 3 {
+				case 0:
+					path, body = "/v1/incidents/"+ref+"/acknowledge", `{}`
+				case 1:
+					path, body = "/v1/incidents/"+ref+"/status", `{"status":"investigating"}`
+				}
+				r := s.do(t, "POST", path, body, s.as(t, "alice")...)
+				if r.status >= 500 {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%s %d %s", path, r.status, r.raw))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		require.Empty(t, failed, "updates within 100 ms of declaring %s failed", ref)
+	}
+}

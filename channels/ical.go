@@ -2,6 +2,7 @@ package channels
 
 import (
 	"fmt"
+	"github.com/incidentflow/incidentflow/dsl"
 	"net/mail"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ type Invitation struct {
 // When is the meeting's time written for people, in its time zone.
 func (inv *Invitation) When() string {
 	loc := time.UTC
-	if l, err := time.LoadLocation(inv.TimeZone); err == nil && inv.TimeZone != "" {
+	if l, err := dsl.LoadLocation(inv.TimeZone); err == nil && inv.TimeZone != "" {
 		loc = l
 	}
 	start, end := inv.Start.In(loc), inv.End.In(loc)

@@ -1,6 +1,11 @@
 package dsl
 
 import (
+	"archive/zip"
+	"bytes"
+	_ "embed" // the time zone database
+	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -28,25 +33,56 @@ func (c *Calendar) Location() *time.Location {
 		return time.UTC
 	}
 	loc, err := LoadLocation(c.Timezone)
-	if err != nil { // validated on load; a snapshot from an older binary still works
+	if err != nil { // validated on load: only a snapshot naming a zone this database dropped
 		return time.UTC
 	}
 	return loc
 }
 
-// locations caches time zones by name: time.LoadLocation reads the zoneinfo
-// database on every call, and business days and rotations ask often.
+// zoneinfo is the IANA time zone database as Go ships it (its
+// lib/time/zoneinfo.zip, copied here by `make zoneinfo`), built into the
+// binary: every zone a process, directory or run names is read from it,
+// never from the machine's disk, so that validation and every worker
+// replaying a run count in exactly the same zones, whatever is installed
+// where they run.
+//
+//go:embed zoneinfo.zip
+var zoneinfo []byte
+
+var zones = sync.OnceValues(func() (*zip.Reader, error) {
+	return zip.NewReader(bytes.NewReader(zoneinfo), int64(len(zoneinfo)))
+})
+
+// locations caches time zones by name: business days and rotations ask often.
 var locations sync.Map
 
-// LoadLocation is time.LoadLocation, cached. The cache only saves work: the
-// same name always gives the same zone.
+// LoadLocation loads the IANA time zone name from the built-in database:
+// UTC for "UTC", an error for a zone it does not hold (and for "Local",
+// which is whatever the machine says). The same name always gives the same
+// zone.
 func LoadLocation(name string) (*time.Location, error) {
+	if name == "UTC" {
+		return time.UTC, nil
+	}
 	if loc, ok := locations.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
-	loc, err := time.LoadLocation(name)
+	db, err := zones()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read the built-in time zone database: %w", err)
+	}
+	f, err := db.Open(name)
+	if err != nil || name == "" || name == "Local" {
+		return nil, fmt.Errorf("unknown time zone %s", name)
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read time zone %s: %w", name, err)
+	}
+	loc, err := time.LoadLocationFromTZData(name, data)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %s: %w", name, err)
 	}
 	locations.Store(name, loc)
 	return loc, nil

@@ -227,3 +227,21 @@ func TestBuiltInSECClock(t *testing.T) {
 	})
 	require.Equal(t, at(t, "America/New_York", "2026-11-30 17:30").UTC(), due.UTC())
 }
+
+// Time zones come from the database built into the binary, never from the
+// machine's: validation and every worker read the same rules. What it does
+// not hold is an error, "Local" (whatever a machine says) included.
+func TestZonesComeFromTheBuiltInDatabase(t *testing.T) {
+	t.Setenv("ZONEINFO", t.TempDir()) // a machine with no zones to read
+	london, err := dsl.LoadLocation("Europe/London")
+	require.NoError(t, err)
+	_, offset := time.Date(2026, 7, 1, 12, 0, 0, 0, london).Zone()
+	require.Equal(t, 3600, offset, "British Summer Time")
+	utc, err := dsl.LoadLocation("UTC")
+	require.NoError(t, err)
+	require.Equal(t, time.UTC, utc)
+	for _, bad := range []string{"Local", "", "Mars/Olympus_Mons", "../etc/passwd", "/usr/share/zoneinfo/UTC"} {
+		_, err := dsl.LoadLocation(bad)
+		require.Error(t, err, bad)
+	}
+}

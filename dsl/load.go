@@ -534,7 +534,7 @@ func (d *processDecoder) step(n *yaml.Node) Step {
 			s.ContinueOnError = d.boolean(v, "continue_on_error")
 			commonKeys = append(commonKeys, k)
 		},
-		"retry":   func(k, v *yaml.Node) { s.Retry = d.retry(v); commonKeys = append(commonKeys, k) },
+		"retry": func(k, v *yaml.Node) { s.Retry = d.retry(v); commonKeys = append(commonKeys, k) },
 		"timeout": func(k, v *yaml.Node) {
 			s.Timeout = d.optDuration(v, "timeout")
 			if s.Timeout != nil && !s.Timeout.IsFixed() {

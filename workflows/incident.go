@@ -5,6 +5,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -776,6 +777,14 @@ func (r *run) recorder(ctx workflow.Context) {
 		}
 		c := r.queue[0]
 		if err := r.result(ctx, workflow.ExecuteLocalActivity(ctx, a.RecordChange, c), nil); err != nil {
+			var permanent *temporal.ApplicationError
+			if ctx.Err() == nil && !(errors.As(err, &permanent) && permanent.NonRetryable()) &&
+				workflow.GetVersion(ctx, "recorder-never-gives-up", workflow.DefaultVersion, 1) == 1 {
+				// A week of retries ran out: the store has been away that
+				// long, and the change still goes to it once it is back.
+				r.logger.Warn("could not record a change for a week; trying on", "error", err)
+				continue
+			}
 			r.logger.Warn("could not record a change; it is dropped", "error", err)
 		}
 		r.queue = r.queue[1:]
@@ -805,7 +814,7 @@ func (r *run) details(ctx workflow.Context) {
 		fmt.Fprintf(&b, " · acknowledged by %s", a.By)
 	}
 	b.WriteString("\n\n")
-	if len(r.state.Active) == 0 {
+	if len(r.state.Active) == 0 && len(r.state.Escalations) == 0 {
 		b.WriteString("Nothing is running: the process waits for the incident to be closed.\n")
 	}
 	for _, act := range r.state.Active {

@@ -38,6 +38,8 @@ type memStore struct {
 	changes    []incidentflow.Change
 	events     map[string]incidentflow.TimelineEvent
 	deliveries map[string]store.Delivery
+	// down, when set, says whether the store is unreachable now.
+	down func() bool
 }
 
 func newMemStore() *memStore {
@@ -47,6 +49,9 @@ func newMemStore() *memStore {
 func (m *memStore) ApplyChange(_ context.Context, c incidentflow.Change) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.down != nil && m.down() {
+		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "the database is unreachable"}
+	}
 	m.changes = append(m.changes, c)
 	for _, e := range c.Events {
 		m.events[e.DedupKey] = e
@@ -763,6 +768,8 @@ func (s *IncidentSuite) TestPageEscalatesUntilAcknowledged() {
 		st := s.state()
 		s.Require().Len(st.Escalations, 1)
 		s.Equal(2, st.Escalations[0].Level, "level 1 had 5 minutes")
+		s.Equal([]workflows.Activity{{Step: "Page the on-call engineer", Kind: "page", Waiting: "paging sre-oncall until someone acknowledges"}}, st.Active,
+			"the run says it waits for the page")
 		s.Equal([]string{"alice", "bob"}, st.Escalations[0].Paged)
 		s.Equal(s.env.Now().Add(9*time.Minute).UTC(), st.Escalations[0].NextAt.UTC(), "level 2 started at 5m and has 10m")
 	}, 6*time.Minute)
@@ -924,6 +931,7 @@ steps:
 	s.env.RegisterDelayedCallback(func() {
 		st := s.state()
 		s.Require().Len(st.Tasks, 1)
+		s.Equal("INC-7", st.Tasks[0].Ref, "a task names its incident")
 		s.Equal("bob", st.Tasks[0].Owner)
 		s.Equal(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), st.Tasks[0].DueAt.UTC(), "Thursday plus two business days")
 	}, 2*time.Hour)
@@ -1372,4 +1380,16 @@ steps:
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
 	s.NoError(s.env.GetWorkflowError())
 	s.Contains(s.store.messages("step_skipped"), "steps[1]: the status stays resolved, as alice set it: a process step does not move it back to investigating")
+}
+
+// A store outage longer than the recorder's week of retries still reaches
+// the store once it is back: the recorder never gives up on a change.
+func (s *IncidentSuite) TestRecorderOutlastsALongStoreOutage() {
+	back := s.env.Now().Add(8 * 24 * time.Hour)
+	s.store.down = func() bool { return s.env.Now().Before(back) }
+	s.update(9*24*time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(basicProcess, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(s.store.kinds(), "declared", "the declaration, queued eight days, is in the store")
+	s.Equal("closed", s.store.lastStatus())
 }

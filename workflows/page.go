@@ -86,6 +86,8 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 		esc = &Escalation{Step: s.Label(), Policy: pol.ID, Since: workflow.Now(ctx), Paged: []string{}, AcksBefore: acksBefore}
 		r.state.Escalations = append(r.state.Escalations, esc)
 	}
+	// What the run waits for, in its state and in the Temporal UI.
+	defer r.activate(ctx, Activity{Step: s.Label(), Kind: "page", Waiting: "paging " + pol.ID + " until someone acknowledges"})()
 	// A level's window opens when the level is due, and its delivery goes
 	// on beside it: a channel that is down does not hold the next level
 	// back. Runs that began before wait for each level's delivery first.

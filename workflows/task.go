@@ -51,7 +51,7 @@ func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 	}
 	now := workflow.Now(ctx)
 	r.state.TaskCount++
-	task := incidentflow.Task{ID: fmt.Sprintf("%s-T%d", r.state.Ref, r.state.TaskCount), Step: ref, Title: title,
+	task := incidentflow.Task{ID: fmt.Sprintf("%s-T%d", r.state.Ref, r.state.TaskCount), Ref: r.state.Ref, Step: ref, Title: title,
 		Description: description, Owner: owner, Status: "open", CreatedAt: now}
 	if t.Due != nil {
 		due := t.Due.After(now, r.in.Calendar)
