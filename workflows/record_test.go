@@ -10,9 +10,12 @@ package workflows_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -30,19 +33,58 @@ import (
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
-// scenario drives one built-in process through the life of an incident.
+// scenario drives one process through the life of an incident: a
+// built-in one, or one of extraProcesses.
 type scenario struct {
 	process  string
 	severity string
 	fields   map[string]any
 	// steps are updates sent in order, each after the previous completed.
 	steps []update
+	// waits are how long to wait before each step (300 ms when not given).
+	waits []time.Duration
+	// historyLimit, when set, makes the run continue as new that early:
+	// every run of the chain is recorded, as PROCESS-N.json.
+	historyLimit int
 }
 
 type update struct {
 	name string
 	arg  any
 }
+
+// extraProcesses are recorded beside the built-in ones for the paths they
+// do not take: a run continued as new mid-escalation and mid-deadline, a
+// field set by the process, a review rescheduled then cancelled by the
+// close, and a close with a clock still running. quickPolicy is the
+// escalation policy they page, in seconds rather than minutes.
+var extraProcesses = map[string]string{"continued.yaml": `process: continued
+title: Continued
+severities: [major]
+fields:
+  customers: {type: int, default: 0}
+roles: [lead]
+steps:
+  - set: {roles: {lead: alice}}
+  - name: Clock
+    background: true
+    deadline: {title: Report, within: 1h, from: declared, remind_before: [59m], notify: [role:lead]}
+  - notify: {to: [role:lead], message: "declared: {{ .Incident.Ref }}"}
+  - notify: {to: [role:lead], message: "the clock runs: {{ .Incident.Ref }}"}
+  - id: page
+    page: {policy: quick, message: "page {{ .Incident.Ref }}"}
+  - set: {fields: {customers: 5}}
+  - name: Review
+    review: {within: 5 business days, attendees: [role:lead]}
+  - wait: {for: status == "closed"}
+`}
+
+const quickPolicy = `policies:
+  - id: quick
+    levels:
+      - {targets: [person:alice], ack_within: 2s}
+      - {targets: [person:bob], ack_within: 3s}
+`
 
 var scenarios = []scenario{
 	{process: "engineering", severity: "major", steps: []update{
@@ -83,6 +125,11 @@ var scenarios = []scenario{
 		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "erin"}},
 		{workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "frank", WriteUp: "https://wiki.example.com/INC-4"}},
 	}},
+	{process: "continued", severity: "major", historyLimit: 30, waits: []time.Duration{3 * time.Second, time.Second}, steps: []update{
+		{workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "bob"}}, // at level 2
+		{workflows.UpdateRescheduleReview, workflows.RescheduleReviewInput{By: "alice", Start: time.Now().Add(120 * time.Hour).Truncate(time.Hour)}},
+		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}}, // the review cancelled, the clock abandoned
+	}},
 }
 
 func TestRecordHistories(t *testing.T) {
@@ -101,8 +148,7 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, err)
 	defer cl.Close()
 
-	cat, err := dsl.Load(processes.FS, "processes")
-	require.NoError(t, err)
+	cat := recordedCatalog(t)
 	sent := &recorder{}
 	senders := map[string]channels.Sender{}
 	for _, c := range cat.Directory.Channels {
@@ -121,11 +167,16 @@ func TestRecordHistories(t *testing.T) {
 			in := workflows.Input{Incident: workflows.Declared{Ref: ref, Type: p.Type, Title: "Recorded " + p.Title, Severity: sc.severity,
 				Status: p.InitialStatus, Fields: fields, DeclaredBy: "recorder", DeclaredAt: time.Now().UTC()},
 				Process: *p, ProcessHash: cat.Sources[p.Type].Hash, Calendar: cat.Directory.Calendar,
-				Links: dsl.Links{Incident: "http://127.0.0.1:8080/v1/incidents/" + ref}}
+				Links: dsl.Links{Incident: "http://127.0.0.1:8080/v1/incidents/" + ref}, HistoryLimit: sc.historyLimit}
 			run, err := cl.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflows.WorkflowName, in)
 			require.NoError(t, err)
-			for _, u := range sc.steps {
-				time.Sleep(300 * time.Millisecond) // let the process reach its next step, as a person would
+			for i, u := range sc.steps {
+				// Let the process reach its next step, as a person would.
+				wait := 300 * time.Millisecond
+				if i < len(sc.waits) {
+					wait = sc.waits[i]
+				}
+				time.Sleep(wait)
 				h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateName: u.name,
 					Args: []any{u.arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
 				require.NoError(t, err, u.name)
@@ -135,17 +186,59 @@ func TestRecordHistories(t *testing.T) {
 			defer cancel()
 			require.NoError(t, run.Get(waitCtx, nil), "the scenario must end with the incident closed")
 
-			var history historypb.History
-			iter := cl.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-			for iter.HasNext() {
-				e, err := iter.Next()
-				require.NoError(t, err)
-				history.Events = append(history.Events, e)
+			// The chain of runs, from the last back to the first.
+			var chain []*historypb.History
+			for runID := ""; ; {
+				var history historypb.History
+				iter := cl.GetWorkflowHistory(ctx, run.GetID(), runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+				for iter.HasNext() {
+					e, err := iter.Next()
+					require.NoError(t, err)
+					history.Events = append(history.Events, e)
+				}
+				chain = append([]*historypb.History{&history}, chain...)
+				runID = history.Events[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+				if runID == "" {
+					break
+				}
 			}
-			b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&history)
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join("testdata", sc.process+".json"), b, 0o644))
-			t.Logf("%s: %d events", sc.process, len(history.Events))
+			if sc.historyLimit > 0 {
+				require.Greater(t, len(chain), 1, "%s continued as new", sc.process)
+			}
+			for n, history := range chain {
+				name := sc.process
+				if sc.historyLimit > 0 {
+					name = fmt.Sprintf("%s-%d", sc.process, n+1)
+				}
+				b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(history)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join("testdata", name+".json"), b, 0o644))
+				t.Logf("%s: %d events", name, len(history.Events))
+			}
 		})
 	}
+}
+
+// recordedCatalog is the built-in processes and directory, with
+// extraProcesses and quickPolicy beside them.
+func recordedCatalog(t *testing.T) *dsl.Catalog {
+	t.Helper()
+	files := fstest.MapFS{}
+	require.NoError(t, fs.WalkDir(processes.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(processes.FS, path)
+		if path == dsl.DirectoryFile {
+			b = []byte(strings.Replace(string(b), "policies:\n", quickPolicy, 1))
+		}
+		files[path] = &fstest.MapFile{Data: b}
+		return err
+	}))
+	for name, src := range extraProcesses {
+		files[name] = &fstest.MapFile{Data: []byte(src)}
+	}
+	cat, err := dsl.Load(files, "processes")
+	require.NoError(t, err)
+	return cat
 }
