@@ -77,7 +77,7 @@ func holeSetup(t *testing.T) *holeStack {
 	if testing.Short() {
 		t.Skip("the hole tests start PostgreSQL and Temporal")
 	}
-	holeOnce.Do(func() { holeShared, holeErr = startHoleStack(t) })
+	holeOnce.Do(func() { holeShared, holeErr = startHoleStack(t, storetest.URL(t, store.Postgres)) })
 	if holeErr != nil {
 		t.Fatal(holeErr)
 	}
@@ -103,7 +103,9 @@ func (l *holeLines) printed() []string {
 	return append([]string(nil), l.lines...)
 }
 
-func startHoleStack(t *testing.T) (*holeStack, error) {
+// startHoleStack starts an embedded Temporal server, a worker, the API and
+// the web app over the store at dbURL; it is stopped when TestMain ends.
+func startHoleStack(t testing.TB, dbURL string) (*holeStack, error) {
 	ctx := context.Background()
 	port, err := devserver.FreePort("127.0.0.1")
 	if err != nil {
@@ -119,7 +121,7 @@ func startHoleStack(t *testing.T) (*holeStack, error) {
 		return nil, err
 	}
 	holeTeardown = append(holeTeardown, srv.Stop)
-	st, err := store.Open(ctx, storetest.URL(t, store.Postgres))
+	st, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}

@@ -120,9 +120,12 @@ async function narrow(page, name) {
   await page.setViewportSize(size);
 }
 
-// both checks a page at desktop width and at 375 px.
+// both checks a page at desktop width and at 375 px, with a screenshot of each.
 async function both(page, name) {
   await axe(page, name);
+  const file = path.join(shots, name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  screenshots.push(file);
   await narrow(page, name);
 }
 
@@ -626,7 +629,7 @@ async function text(page, selector) {
   }
   console.log(`axe-core found nothing on ${checkedPages.length} page checks: ${checkedPages.join(', ')}`);
   console.log(`axe-core could not decide (for a person to look at): ${[...unsure].map(([id, n]) => `${id} ×${n}`).join(', ') || 'nothing'}`);
-  console.log(`screenshots at 375px:\n  ${screenshots.join('\n  ')}`);
+  console.log(`screenshots, at desktop width and at 375px:\n  ${screenshots.join('\n  ')}`);
 })().catch((e) => {
   console.error(e.message);
   process.exit(1);
