@@ -237,8 +237,10 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		if !ok {
 			sendErr = incidentflow.Errorf(incidentflow.EPERMANENT, "channel %s is not configured on this worker", d.channel)
 		} else {
-			sendErr = sender.Send(ctx, channels.Message{Event: in.Event, Incident: in.Incident, Recipient: d.recipient, Level: in.Level,
-				Message: a.withLinks(ctx, in, d), IdempotencyKey: key, Step: in.Step, Channel: d.channel, Invitation: invitation})
+			msg := channels.Message{Event: in.Event, Incident: in.Incident, Recipient: d.recipient, Level: in.Level,
+				IdempotencyKey: key, Step: in.Step, Channel: d.channel, Invitation: invitation}
+			msg.Message, msg.Actions = a.withLinks(ctx, in, d)
+			sendErr = sender.Send(ctx, msg)
 		}
 		switch {
 		case sendErr == nil:
@@ -278,7 +280,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 // when no links are signed gets the incident's link instead. A page to a
 // person carries its acknowledgement link whether or not its message asks
 // for it: a paged person acts from the page.
-func (a *Activities) withLinks(ctx context.Context, in NotifyInput, d delivery) string {
+func (a *Activities) withLinks(ctx context.Context, in NotifyInput, d delivery) (string, []channels.Action) {
 	msg := in.Message
 	ch, _ := a.Directory.Channel(d.channel)
 	person := d.recipient != nil && in.Actions != "" && a.Links != nil && ch.ReachesOnePerson()
@@ -286,12 +288,31 @@ func (a *Activities) withLinks(ctx context.Context, in NotifyInput, d delivery) 
 		msg += "\n\nAcknowledge: " + dsl.LinkMarker(dsl.LinkAcknowledge, "")
 	}
 	now := a.now(ctx)
-	return dsl.FillLinks(msg, func(action, target string) string {
+	var actions []channels.Action
+	msg = dsl.FillLinks(msg, func(action, target string) string {
 		if !person || links.Lifetime[action] == 0 {
 			return in.Incident.URL
 		}
-		return in.Actions + a.Links.Make(action, in.Incident.Ref, target, d.recipient.ID, now)
+		url := in.Actions + a.Links.Make(action, in.Incident.Ref, target, d.recipient.ID, now)
+		actions = append(actions, channels.Action{Name: action, Label: actionLabel(action, target), URL: url})
+		return url
 	})
+	return msg, actions
+}
+
+// actionLabel is what the button of an action link says.
+func actionLabel(action, target string) string {
+	switch action {
+	case dsl.LinkAcknowledge:
+		return "Acknowledge"
+	case dsl.LinkApprove:
+		return "Approve"
+	case dsl.LinkComplete:
+		return "Mark " + target + " done"
+	case dsl.LinkReview:
+		return "Mark the review held"
+	}
+	return action
 }
 
 // FollowUpInput asks the channels that track their deliveries to hear of a

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -202,6 +203,9 @@ func routeOf(c *gin.Context) string {
 	return c.Request.URL.Path
 }
 
+// outcomes are what an audit entry's outcome may be.
+var outcomes = []string{"done", "denied", "refused", "invalid", "failed"}
+
 // outcome names how a request with the status ended, for the audit log.
 func outcome(status int) string {
 	switch {
@@ -227,30 +231,49 @@ func firstNonEmpty(ss ...string) string {
 }
 
 // Audit answers GET /v1/audit: the audit log from ?after= (a sequence
-// number), oldest first, a page at a time.
+// number), oldest first, a page at a time, of one ?principal=, ?incident=
+// (or any target), ?outcome=, ?since= and ?until= (RFC 3339 times) when asked.
 func (s *Server) listAudit(c *gin.Context) {
 	var details []incidentflow.Detail
-	after := int64(0)
+	f := store.AuditFilter{Principal: c.Query("principal"), Target: c.Query("incident"), Outcome: c.Query("outcome")}
 	if v := c.Query("after"); v != "" {
-		if _, err := fmt.Sscan(v, &after); err != nil || after < 0 {
+		if _, err := fmt.Sscan(v, &f.After); err != nil || f.After < 0 {
 			details = append(details, incidentflow.Detail{Field: "after", Message: "must be the sequence number of an entry"})
 		}
 	}
-	limit := queryLimit(c, &details)
+	for name, v := range map[string]string{"principal": f.Principal, "incident": f.Target, "outcome": f.Outcome} {
+		if msg := incidentflow.CheckString(v, true, maxDetail); msg != "" {
+			details = append(details, incidentflow.Detail{Field: name, Message: msg})
+		}
+	}
+	if f.Outcome != "" && !slices.Contains(outcomes, f.Outcome) {
+		details = append(details, incidentflow.Detail{Field: "outcome", Message: "must be one of " + strings.Join(outcomes, ", ")})
+	}
+	for name, t := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := c.Query(name); v != "" {
+			parsed, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				details = append(details, incidentflow.Detail{Field: name, Message: "must be a time like 2026-12-01T09:00:00Z"})
+			}
+			*t = parsed
+		}
+	}
+	f.Limit = queryLimit(c, &details)
 	if len(details) > 0 {
+		slices.SortFunc(details, func(a, b incidentflow.Detail) int { return strings.Compare(a.Field, b.Field) })
 		s.fail(c, invalidQuery(details))
 		return
 	}
-	if limit == 0 {
-		limit = 100
+	if f.Limit == 0 {
+		f.Limit = 100
 	}
-	entries, err := s.cfg.Store.Audit(c.Request.Context(), after, limit)
+	entries, err := s.cfg.Store.FindAudit(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	body := gin.H{"entries": entries, "next_after": nil}
-	if len(entries) == limit {
+	if len(entries) == f.Limit {
 		body["next_after"] = entries[len(entries)-1].Seq
 	}
 	c.JSON(http.StatusOK, body)

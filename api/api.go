@@ -48,7 +48,7 @@ type Store interface {
 	VisibleIncident(ctx context.Context, ref string, v *store.Visibility) (incidentflow.Incident, error)
 	RestrictedProcesses(ctx context.Context) ([]store.RestrictedProcess, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
-	Audit(ctx context.Context, after int64, limit int) ([]store.AuditEntry, error)
+	FindAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 	Deadlines(ctx context.Context, f store.DeadlineFilter) ([]incidentflow.Deadline, error)
 	Task(ctx context.Context, id string) (incidentflow.Task, error)
 	CompleteTask(ctx context.Context, t incidentflow.Task, e incidentflow.TimelineEvent) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -193,4 +194,39 @@ func TestAuditLogIsChained(t *testing.T) {
 	}
 	_, err = store.VerifyAudit(key, tampered, 0, "")
 	require.ErrorContains(t, err, fmt.Sprintf("entry %d was changed", tampered[i].Seq))
+}
+
+// The audit log is searched by principal, incident, outcome and time, as
+// an admin looking into one incident or one person asks it.
+func TestAuditLogFilters(t *testing.T) {
+	s := setup(t)
+	ref := s.declare(t, `{"type":"engineering","title":"Audited by filter","severity":"minor"}`, s.as(t, "alice")...).str("ref")
+	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "bob")...).status)
+	require.Equal(t, http.StatusConflict, s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "alice")...).status)
+	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	entries := func(query string) []map[string]any {
+		t.Helper()
+		page := s.do(t, "GET", "/v1/audit?limit=500&"+query, "")
+		require.Equal(t, http.StatusOK, page.status, page.raw)
+		var out []map[string]any
+		for _, e := range page.body["entries"].([]any) {
+			out = append(out, e.(map[string]any))
+		}
+		return out
+	}
+	got := entries("incident=" + ref + "&since=" + url.QueryEscape(since))
+	require.GreaterOrEqual(t, len(got), 3, "the declaration, bob's acknowledgement and alice's refused one")
+	for _, e := range got {
+		require.Equal(t, ref, e["target"])
+	}
+	got = entries("incident=" + ref + "&principal=alice&outcome=refused")
+	require.Len(t, got, 1)
+	require.Equal(t, "POST /v1/incidents/:ref/acknowledge", got[0]["action"])
+	require.Empty(t, entries("incident="+ref+"&until="+url.QueryEscape(since)), "nothing about it before it was declared")
+	for query, want := range map[string]string{"outcome=lost": "outcome must be one of done, denied, refused, invalid, failed",
+		"since=yesterday": "since must be a time like", "principal=" + url.QueryEscape("a\nb"): "principal "} {
+		bad := s.do(t, "GET", "/v1/audit?"+query, "")
+		require.Equal(t, http.StatusUnprocessableEntity, bad.status, bad.raw)
+		require.Contains(t, bad.raw, want)
+	}
 }

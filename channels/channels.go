@@ -32,6 +32,17 @@ type Message struct {
 	Channel string `json:"channel"`
 	// Invitation is the meeting a review event invites to.
 	Invitation *Invitation `json:"invitation,omitempty"`
+	// Actions are the action links the message holds for its recipient,
+	// for channels that show them as buttons (e-mail) or hand them on
+	// (the webhook); the message's text holds them too.
+	Actions []Action `json:"actions,omitempty"`
+}
+
+// Action is one action link of a message: what it does, and where.
+type Action struct {
+	Name  string `json:"name"`  // acknowledge, approve, complete or review
+	Label string `json:"label"` // what a button says
+	URL   string `json:"url"`
 }
 
 // FollowUp is a change in an incident that a channel tracking its own alerts

@@ -113,6 +113,7 @@ var htmlBody = template.Must(template.New("email").Funcs(template.FuncMap{"lines
 <tr><td style="padding-right: 1em"><strong>Severity</strong></td><td>{{ .Incident.Severity }}</td></tr>
 <tr><td style="padding-right: 1em"><strong>Status</strong></td><td>{{ .Incident.Status }}</td></tr>
 </table>
+{{ with .Actions }}<p>{{ range . }}<a href="{{ .URL }}" style="display: inline-block; margin: 0 .5em .5em 0; padding: .6em 1.2em; background: #0b57d0; color: #ffffff; text-decoration: none; border-radius: .3em; font-weight: bold">{{ .Label }}</a> {{ end }}</p>{{ end }}
 {{ with .Incident.URL }}<p><a href="{{ . }}">Open the incident</a></p>{{ end }}
 </div>
 </body></html>

@@ -88,6 +88,7 @@ func TestEmailSendsOverStartTLSWithLogin(t *testing.T) {
 	m.Incident.URL = "http://localhost:8080/v1/incidents/INC-1"
 	m.Message = "Checkout <is> down & failing"
 	m.Recipient = &channels.Recipient{ID: "alice", Name: "Alice Ng", Email: "alice@example.com"}
+	m.Actions = []channels.Action{{Name: "acknowledge", Label: "Acknowledge", URL: "http://localhost:8080/act/abc.def"}}
 	require.NoError(t, e.Send(context.Background(), m))
 
 	got := srv.Messages()
@@ -114,6 +115,8 @@ func TestEmailSendsOverStartTLSWithLogin(t *testing.T) {
 	require.Contains(t, body["text/plain"], "http://localhost:8080/v1/incidents/INC-1")
 	require.Contains(t, body["text/html"], "Checkout &lt;is&gt; down &amp; failing", "HTML is escaped")
 	require.Contains(t, body["text/html"], `<a href="http://localhost:8080/v1/incidents/INC-1">`)
+	require.Regexp(t, `<a href="http://localhost:8080/act/abc\.def" style="display: inline-block;[^"]*">Acknowledge</a>`, body["text/html"],
+		"the acknowledgement link is a button")
 	require.NotContains(t, body, "text/calendar")
 
 	// The same delivery sent again carries the same Message-ID.

@@ -165,9 +165,39 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, erro
 
 // Audit returns up to limit entries of the audit log after seq, in order.
 func (s *Store) Audit(ctx context.Context, after int64, limit int) ([]AuditEntry, error) {
+	return s.FindAudit(ctx, AuditFilter{After: after, Limit: limit})
+}
+
+// AuditFilter narrows the audit log: entries after a sequence number, of
+// one principal, target (an incident's ref, a task), outcome, or within a
+// time; empty fields keep everything.
+type AuditFilter struct {
+	After                      int64
+	Limit                      int
+	Principal, Target, Outcome string
+	Since, Until               time.Time
+}
+
+// FindAudit returns the entries of the audit log f keeps, oldest first.
+func (s *Store) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	where, args := "seq > ?", []any{f.After}
+	for col, v := range map[string]string{"principal": f.Principal, "target": f.Target, "outcome": f.Outcome} {
+		if v != "" {
+			where += " AND " + col + " = ?"
+			args = append(args, v)
+		}
+	}
+	if !f.Since.IsZero() {
+		where += " AND at >= ?"
+		args = append(args, f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		where += " AND at < ?"
+		args = append(args, f.Until.UTC())
+	}
 	out := []AuditEntry{}
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT seq, at, principal, via, action, target, outcome, status, detail, prev_hash, hash
-		FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
+		FROM audit_log WHERE `+where+` ORDER BY seq LIMIT ?`), append(args, f.Limit)...)
 	for i := range out {
 		out[i].At = out[i].At.UTC()
 	}
