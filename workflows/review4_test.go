@@ -1,0 +1,106 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing/fstest"
+	"time"
+
+	"github.com/incidentflow/incidentflow/channels"
+	"github.com/incidentflow/incidentflow/dsl"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// pairDirectory is the test directory with a policy whose one level pages
+// two people at once.
+var pairDirectory = strings.Replace(testDirectory, "policies:\n", `policies:
+  - id: pair
+    levels:
+      - {targets: [person:alice, person:bob], ack_within: 30m}
+`, 1)
+
+// inputIn is input with the directory given instead of the test's own.
+func (s *IncidentSuite) inputIn(directory, process string) workflows.Input {
+	cat, err := dsl.Load(fstest.MapFS{
+		"directory.yaml": {Data: []byte(directory)},
+		"p.yaml":         {Data: []byte(process)},
+	}, "")
+	s.Require().NoError(err)
+	p := cat.Processes["p"]
+	return workflows.Input{
+		Incident: workflows.Declared{Ref: "INC-7", Type: "p", Title: "Checkout is down", Severity: "minor", Status: p.InitialStatus,
+			DeclaredBy: "carol", DeclaredAt: s.env.Now()},
+		Process: *p, ProcessHash: cat.Sources["p"].Hash, Links: dsl.Links{Incident: "http://api/v1/incidents/INC-7"},
+	}
+}
+
+// downFollower is a channel that follows its alerts up (PagerDuty) and is
+// down for one person for a while.
+type downFollower struct {
+	follower
+	person string
+	until  time.Time
+	now    func() time.Time
+}
+
+func (d *downFollower) Send(ctx context.Context, m channels.Message) error {
+	if m.Recipient != nil && m.Recipient.ID == d.person && d.now().Before(d.until) {
+		return errors.New("connection refused")
+	}
+	return d.follower.Send(ctx, m)
+}
+
+// A page whose delivery gives up fails the step, as the language reference
+// says ("a step fails when what it does fails for good: a delivery that gave
+// up") and as the page did before its deliveries ran beside it: the step
+// reports failed true.
+func (s *IncidentSuite) TestReview_PageDeliveryGaveUpFailsTheStep() {
+	s.acts.Channels["ops"] = &downFor{recorder: s.sent, person: "carol", until: s.env.Now().Add(1000 * time.Hour), now: s.env.Now}
+	process := `
+process: p
+title: P
+severities: [minor]
+steps:
+  - id: page
+    retry: {attempts: 1}
+    page: {policy: exec, message: "m"}
+  - notify: {to: [channel:ops], message: "page failed {{ .Steps.page.Output.failed }}"}
+  - set: {status: closed}
+`
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(s.store.kinds(), "step_failed", "the delivery gave up")
+	s.Equal([]string{"ops: page failed true"}, s.sent.lines(), "the page's delivery gave up, so the step failed")
+}
+
+// An acknowledgement while a level's delivery is still retrying for one of
+// its people must not lose what the delivery already did: alice's alert went
+// out through a channel that follows its alerts up (PagerDuty), so her
+// acknowledgement and the resolution must reach it. Cancelling the delivery
+// on the acknowledgement drops its result, Tracked with it, and her alert
+// stays open in PagerDuty (which goes on paging by its own rules).
+func (s *IncidentSuite) TestReview_AckDuringRetryingDeliveryStillFollowsUp() {
+	var problems dsl.Problems
+	dir := dsl.ParseDirectory("directory.yaml", []byte(pairDirectory), &problems)
+	s.Require().Empty(problems)
+	s.registerDirectory(dir)
+	pd := &downFollower{person: "bob", until: s.env.Now().Add(90 * time.Second), now: s.env.Now}
+	s.acts.Channels["ops"] = pd
+	process := `
+process: p
+title: P
+severities: [minor]
+steps:
+  - id: page
+    page: {policy: pair, message: "m"}
+  - wait: {for: status == "closed"}
+`
+	s.update(time.Minute, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "alice"}, "")
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.inputIn(pairDirectory, process))
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(pd.lines(), "alice: m", "alice was paged through the following channel")
+	s.Contains(pd.followed, "resolve incident-INC-7/page#1/round-1/level-1/person:alice",
+		"alice's alert is resolved when the incident closes")
+}
