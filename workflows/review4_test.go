@@ -7,6 +7,10 @@ import (
 	"testing/fstest"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/channels"
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/workflows"
@@ -103,4 +107,86 @@ steps:
 	s.Contains(pd.lines(), "alice: m", "alice was paged through the following channel")
 	s.Contains(pd.followed, "resolve incident-INC-7/page#1/round-1/level-1/person:alice",
 		"alice's alert is resolved when the incident closes")
+}
+
+// notifyMessages collects the message of every Notify activity started, as
+// the workflow rendered it, link markers and all.
+func (s *IncidentSuite) notifyMessages() *[]string {
+	var msgs []string
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		if info.ActivityType.Name != "Notify" {
+			return
+		}
+		var in activities.NotifyInput
+		s.Require().NoError(args.Get(&in))
+		msgs = append(msgs, in.Message)
+	})
+	return &msgs
+}
+
+// A handler asks the DPO to approve the notice it is about to wait for,
+// while the main sequence waits for the lead to approve publishing. The
+// approve link in that message is for the notice (approval 2), but it
+// names whatever waited when it was rendered: publishing (approval 1), the
+// very mix-up the numbering was meant to end (a link sent for one approval
+// gives another), and it does not give the notice at all.
+func (s *IncidentSuite) TestReview_ApproveLinkInAHandlerNamesItsOwnApproval() {
+	process := `
+process: p
+title: P
+severities: [minor]
+roles: [dpo, lead]
+signals: [draft_ready]
+steps:
+  - name: Publish
+    approval: {role: lead}
+  - wait: {for: status == "closed"}
+on:
+  signal:draft_ready:
+    - notify: {to: [channel:ops], message: "Approve the notice: {{ .Links.Approve }}"}
+    - name: Notice
+      approval: {role: dpo}
+`
+	msgs := s.notifyMessages()
+	s.update(time.Minute, workflows.UpdateSignal, workflows.SignalInput{Name: "draft_ready", By: "alice"}, "")
+	s.env.RegisterDelayedCallback(func() {
+		var seqs []int
+		for _, p := range s.state().Approvals {
+			if p.Step == "Notice" {
+				seqs = append(seqs, p.Seq)
+			}
+		}
+		s.Equal([]int{2}, seqs, "the notice is the incident's second approval")
+	}, 2*time.Minute)
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{"Approve the notice: " + dsl.LinkMarker(dsl.LinkApprove, "2")}, *msgs,
+		"the link names the notice it was sent for, not publishing, which merely waited then")
+}
+
+// A message asking for the approvals of a parallel step comes before it,
+// when none waits: its link names only the next to begin, so it gives one
+// of the two approvals it was sent for.
+func (s *IncidentSuite) TestReview_ApproveLinkBeforeParallelApprovalsNamesBoth() {
+	process := `
+process: p
+title: P
+severities: [minor]
+roles: [dpo]
+steps:
+  - notify: {to: [channel:ops], message: "Approve the notice and the statement: {{ .Links.Approve }}"}
+  - parallel:
+      - name: Notice
+        approval: {role: dpo}
+      - name: Statement
+        approval: {role: dpo}
+  - wait: {for: status == "closed"}
+`
+	msgs := s.notifyMessages()
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Equal([]string{"Approve the notice and the statement: " + dsl.LinkMarker(dsl.LinkApprove, "1,2")}, *msgs,
+		"the link gives both approvals its message asked for")
 }
