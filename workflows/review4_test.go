@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing/fstest"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/channels"
 	"github.com/incidentflow/incidentflow/dsl"
@@ -189,4 +191,84 @@ steps:
 	s.NoError(s.env.GetWorkflowError())
 	s.Equal([]string{"Approve the notice and the statement: " + dsl.LinkMarker(dsl.LinkApprove, "1,2")}, *msgs,
 		"the link gives both approvals its message asked for")
+}
+
+// refusing is a store that refuses, for good, any change whose events
+// carry a word, as PostgreSQL refuses a value it cannot hold (a string too
+// long for its column, a row too large for its index): an error that is
+// not its being away, so the store does not call it EUNAVAILABLE.
+type refusing struct {
+	*memStore
+	word string
+}
+
+func (r *refusing) ApplyChange(ctx context.Context, c incidentflow.Change) error {
+	for _, e := range c.Events {
+		if strings.Contains(e.Message, r.word) {
+			return fmt.Errorf("insert event: %w", errors.New("pq: index row size 3192 exceeds btree version 4 maximum 2704"))
+		}
+	}
+	return r.memStore.ApplyChange(ctx, c)
+}
+
+// The recorder tries on after a week only while the store is away: a
+// change the store refuses for good (not EUNAVAILABLE, yet not marked
+// permanent either) must not hold every change after it back for ever. As
+// it is, the closing of the incident never reaches the store, every
+// update waits for its flush, and the run can never continue as new.
+func (s *IncidentSuite) TestReview_RecorderIsNotWedgedByAChangeTheStoreRefuses() {
+	s.acts.Store = &refusing{memStore: s.store, word: "core dump"}
+	process := `
+process: p
+title: P
+severities: [minor]
+steps:
+  - wait: {for: status == "closed"}
+`
+	s.update(time.Minute, workflows.UpdateAddNote, workflows.AddNoteInput{Text: "pasted the core dump", By: "alice"}, "")
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
+	s.env.SetWorkflowRunTimeout(10 * 24 * time.Hour)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError(), "the run ends once the incident is closed")
+	s.Equal("closed", s.store.lastStatus(), "the closing reached the store")
+}
+
+// refusedFor refuses, for good, one person's deliveries (a webhook that
+// answers 400), and records the rest.
+type refusedFor struct {
+	*recorder
+	person string
+}
+
+func (r *refusedFor) Send(ctx context.Context, m channels.Message) error {
+	if m.Recipient != nil && m.Recipient.ID == r.person {
+		return incidentflow.Errorf(incidentflow.EPERMANENT, "webhook answered 400: bad payload")
+	}
+	return r.recorder.Send(ctx, m)
+}
+
+// A page whose delivery to the one person of its level failed for good
+// (the activity succeeds, reporting her in Failed) fails the step and does
+// not count her as paged. The page reads only Recipients, old runs and new:
+// the step says failed false and the timeline "Paged level 1 of exec
+// (round 1): carol". (Older than the changes under review.)
+func (s *IncidentSuite) TestReview_PageRefusedForGoodIsAFailedPage() {
+	s.acts.Channels["ops"] = &refusedFor{recorder: s.sent, person: "carol"}
+	process := `
+process: p
+title: P
+severities: [minor]
+steps:
+  - id: page
+    page: {policy: exec, message: "m"}
+  - notify: {to: [channel:ops], message: "page failed {{ .Steps.page.Output.failed }}"}
+  - set: {status: closed}
+`
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(s.store.kinds(), "delivery_failed")
+	s.Equal([]string{"ops: page failed true"}, s.sent.lines(), "carol's page failed for good: the step failed")
+	for _, m := range s.store.messages("paged") {
+		s.NotContains(m, ": carol;", "carol was never paged: %s", m)
+	}
 }
