@@ -117,11 +117,28 @@ func (a *Activities) count(channel, outcome string) {
 // local activity: cheap bookkeeping that should not lengthen the history.
 func (a *Activities) RecordChange(ctx context.Context, c incidentflow.Change) error {
 	if err := a.Store.ApplyChange(ctx, c); err != nil {
+		// The store being away is waited out, however long; anything
+		// else it refuses that often, it refuses for good, and holding the
+		// change would hold back every change after it.
+		if incidentflow.ErrorCode(err) != incidentflow.EUNAVAILABLE && activity.GetInfo(ctx).Attempt >= recordAttempts {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the store refused the change %d times: %v", recordAttempts, err),
+				incidentflow.EPERMANENT, err)
+		}
 		return temporalError(err)
 	}
 	a.Durations.observe(c)
 	return nil
 }
+
+// recipientName is how a result names the recipient of a delivery target:
+// a person's id, a channel's.
+func recipientName(target string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(target, "person:"), "channel:")
+}
+
+// recordAttempts is how often a change the store refuses, not being away,
+// is tried before it is dropped.
+const recordAttempts = 10
 
 // NotifyInput is one notify step's delivery: its message to its targets.
 type NotifyInput struct {
@@ -152,9 +169,11 @@ type NotifyResult struct {
 	Sent       int      `json:"sent"`
 	Skipped    int      `json:"skipped"` // already delivered by an earlier attempt
 	// Failed are the recipients a delivery failed for good, by this
-	// attempt or an earlier one.
-	Failed []string `json:"failed,omitempty"`
-	Nobody []string `json:"nobody,omitempty"` // targets that resolved to nobody
+	// attempt or an earlier one, by name; Undelivered are the same as
+	// Recipients name them.
+	Failed      []string `json:"failed,omitempty"`
+	Undelivered []string `json:"undelivered,omitempty"`
+	Nobody      []string `json:"nobody,omitempty"` // targets that resolved to nobody
 	// Tracked says a channel that follows up its deliveries (PagerDuty) took
 	// one, so acknowledging and resolving the incident must tell it.
 	Tracked bool `json:"tracked,omitempty"`
@@ -198,7 +217,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		invitation = &inv
 	}
 	for i, d := range ds {
-		res.Recipients = append(res.Recipients, strings.TrimPrefix(strings.TrimPrefix(d.target, "person:"), "channel:"))
+		res.Recipients = append(res.Recipients, recipientName(d.target))
 		if in.Via != "" && d.recipient != nil {
 			ds[i].channel = in.Via
 		}
@@ -221,7 +240,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		if row.Status == store.DeliveryFailed {
 			// Failed for good by an earlier attempt: it stays failed, and
 			// is reported as such (its timeline event was written then).
-			res.Failed = append(res.Failed, d.label)
+			res.Failed, res.Undelivered = append(res.Failed, d.label), append(res.Undelivered, recipientName(d.target))
 			a.count(d.channel, "failed")
 			continue
 		}
@@ -255,7 +274,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 			if err := a.Store.FinishDelivery(ctx, key, store.DeliveryFailed, sendErr.Error()); err != nil {
 				return res, temporalError(err)
 			}
-			res.Failed = append(res.Failed, d.label)
+			res.Failed, res.Undelivered = append(res.Failed, d.label), append(res.Undelivered, recipientName(d.target))
 			a.count(d.channel, "failed")
 			a.event(ctx, in.Incident.Ref, in.Step, key+"/failed", "delivery_failed", fmt.Sprintf("Could not deliver to %s: %s", d.label, incidentflow.ErrorMessage(sendErr)))
 		default:

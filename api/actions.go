@@ -56,6 +56,9 @@ type NoteRequest struct {
 type ApprovalRequest struct {
 	Step string `json:"step" limit:"line,100"`
 	Note string `json:"note" limit:"text,10000"`
+	// Approvals, from an approve link, are the approvals (by number) it
+	// was sent for: only those are given.
+	Approvals []int `json:"-"`
 }
 
 // ReviewHeldRequest is the body of POST /v1/incidents/{ref}/review.
@@ -131,7 +134,7 @@ func (r ApprovalRequest) update(_ *Server, who incidentflow.Principal, _ *dsl.Pr
 	if !who.IsPerson() {
 		return "", nil, incidentflow.Errorf(incidentflow.EFORBIDDEN, "%s is a service: approvals are given by the person who holds the role", who)
 	}
-	return workflows.UpdateApprove, workflows.ApproveInput{By: who.ID, Step: r.Step, Note: r.Note}, nil
+	return workflows.UpdateApprove, workflows.ApproveInput{By: who.ID, Step: r.Step, Note: r.Note, Seqs: r.Approvals}, nil
 }
 
 func (r ReviewHeldRequest) update(_ *Server, who incidentflow.Principal, _ *dsl.Process) (string, any, error) {

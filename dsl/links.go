@@ -115,3 +115,49 @@ func unlinkedValue(v any) any {
 	}
 	return v
 }
+
+// markApprovalLinks notes, on each step of seq whose message asks for an
+// approve link ({{ .Links.Approve }}), the approvals that begin right after
+// it: the approval step that follows it, or those of a parallel step that
+// follows it. A message asking for an approval comes just before it.
+func markApprovalLinks(seq []Step) {
+	for i := range seq {
+		for _, nested := range seq[i].nested() {
+			markApprovalLinks(nested)
+		}
+		if i+1 < len(seq) && seq[i].asksForApproval() {
+			next := &seq[i+1]
+			switch {
+			case next.Approval != nil:
+				seq[i].ApprovalsAfter = 1
+			case len(next.Parallel) > 0:
+				for _, b := range next.Parallel {
+					if b.Approval != nil {
+						seq[i].ApprovalsAfter++
+					}
+				}
+			}
+		}
+	}
+}
+
+// asksForApproval reports whether a step's message holds an approve link.
+func (s *Step) asksForApproval() bool {
+	var texts []string
+	switch {
+	case s.Notify != nil:
+		texts = []string{s.Notify.Message}
+	case s.Page != nil:
+		texts = []string{s.Page.Message}
+	case s.Task != nil:
+		texts = []string{s.Task.Title, s.Task.Description}
+	case s.Review != nil:
+		texts = []string{s.Review.Title, s.Review.Description}
+	}
+	for _, t := range texts {
+		if strings.Contains(t, ".Links.Approve") {
+			return true
+		}
+	}
+	return false
+}

@@ -92,6 +92,10 @@ func Load(fsys fs.FS, prefix string) (*Catalog, error) {
 			continue
 		}
 		declared[p.Type] = fmt.Sprintf("%s:%d:%d", file, typePos.Line, typePos.Col)
+		markApprovalLinks(p.Steps)
+		for i := range p.Handlers {
+			markApprovalLinks(p.Handlers[i].Steps)
+		}
 		cat.Processes[p.Type] = p
 		cat.Sources[p.Type] = Source{File: file, YAML: data, Hash: Hash(data)}
 	}

@@ -70,6 +70,13 @@ var ambiguousZones = map[string]string{"GMT": "Europe/London", "EST": "America/N
 // ZoneWarning is a caution about a zone that loads but keeps one clock all
 // year ("GMT" is never British summer time), or "" when there is none.
 func ZoneWarning(name string) string {
+	if offset, ok := strings.CutPrefix(name, "Etc/GMT"); ok && len(offset) > 1 && (offset[0] == '+' || offset[0] == '-') {
+		utc := "UTC-" + offset[1:] // POSIX's sign: Etc/GMT+1 is an hour behind UTC
+		if offset[0] == '-' {
+			utc = "UTC+" + offset[1:]
+		}
+		return fmt.Sprintf("time zone %q is %s, not %s (its sign is the opposite of what it looks like), and keeps that clock all year, without summer time; if you mean the time where people are, name the place, like Europe/Paris", name, utc, strings.Replace(name, "Etc/GMT", "UTC", 1))
+	}
 	if place, ok := ambiguousZones[name]; ok {
 		return fmt.Sprintf("time zone %q keeps the same clock all year, without summer time; if you mean the time where people are, write %s", name, place)
 	}

@@ -205,11 +205,8 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 	case dsl.LinkApprove:
 		var steps []string
 		if steps, err = s.approvals(ctx, lp); err == nil {
-			for _, step := range steps {
-				if _, err = s.cfg.App.Act(ctx, who, l.Ref, &api.ApprovalRequest{Step: step}, updateID+step); err != nil {
-					break
-				}
-			}
+			seqs, _ := dsl.ApprovalsOf(l.Target) // readLink checked it
+			_, err = s.cfg.App.Act(ctx, who, l.Ref, &api.ApprovalRequest{Approvals: seqs}, updateID)
 		}
 		lp.Done = "You approved " + approvalWords(steps) + " on " + l.Ref + "."
 	case dsl.LinkReview:

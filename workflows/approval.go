@@ -32,6 +32,9 @@ type ApproveInput struct {
 	By   string `json:"by" limit:"line,100"`
 	Step string `json:"step,omitempty" limit:"line,100"`
 	Note string `json:"note,omitempty" limit:"text,10000"`
+	// Seqs, when given, are the approvals (by Seq) an approve link was sent
+	// for: only those are given.
+	Seqs []int `json:"seqs,omitempty" limit:"json,200"`
 }
 
 // UpdateApprove gives the approvals a person may give.
@@ -50,6 +53,10 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 			if x.Step == s.Label() && x.By == "" {
 				p = x
 			}
+		}
+		if p != nil && p.Seq == 0 { // carried over by a version that did not number them
+			r.state.ApprovalCount++
+			p.Seq = r.state.ApprovalCount
 		}
 	}
 	act := Activity{Step: s.Label(), Kind: "approval", Waiting: "waiting for the " + ap.Role + " to approve"}
@@ -87,13 +94,19 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 	return r.steps(ctx, ap.OnTimeout, path+".on_timeout")
 }
 
-// approveTarget is what an approve link in a message rendered now gives:
-// the approvals waiting now, or, when none waits, the next to begin (a
-// message asking for an approval comes just before its step).
-func (r *run) approveTarget() []int {
+// approveTarget is what an approve link in the message of step s rendered
+// now gives: the approvals that begin right after s (its message asks for
+// them), else those waiting now, else the next to begin.
+func (r *run) approveTarget(s *dsl.Step) []int {
 	var seqs []int
+	if s != nil && s.ApprovalsAfter > 0 {
+		for n := range s.ApprovalsAfter {
+			seqs = append(seqs, r.state.ApprovalCount+1+n)
+		}
+		return seqs
+	}
 	for _, p := range r.state.Approvals {
-		if p.By == "" {
+		if p.By == "" && p.Seq > 0 {
 			seqs = append(seqs, p.Seq)
 		}
 	}
@@ -103,11 +116,16 @@ func (r *run) approveTarget() []int {
 	return seqs
 }
 
+// wanted reports whether an approve request asks for approval p.
+func (in ApproveInput) wanted(p *PendingApproval) bool {
+	return (in.Step == "" || in.Step == p.Step) && (len(in.Seqs) == 0 || slices.Contains(in.Seqs, p.Seq))
+}
+
 // approvable returns the waiting approvals that in may give.
 func (r *run) approvable(in ApproveInput) []*PendingApproval {
 	var out []*PendingApproval
 	for _, p := range r.state.Approvals {
-		if p.By == "" && r.state.Roles[p.Role] == in.By && (in.Step == "" || in.Step == p.Step) {
+		if p.By == "" && r.state.Roles[p.Role] == in.By && in.wanted(p) {
 			out = append(out, p)
 		}
 	}
@@ -123,9 +141,12 @@ func (r *run) validateApprove(in ApproveInput) error {
 	}
 	var waiting []*PendingApproval
 	for _, p := range r.state.Approvals {
-		if p.By == "" && (in.Step == "" || in.Step == p.Step) {
+		if p.By == "" && in.wanted(p) {
 			waiting = append(waiting, p)
 		}
+	}
+	if len(waiting) == 0 && len(in.Seqs) > 0 {
+		return refused("the approval this link was sent for no longer waits on incident %s: it was given, or it ended", r.state.Ref)
 	}
 	if len(waiting) == 0 && in.Step != "" {
 		return refused("no approval named %q waits on incident %s", in.Step, r.state.Ref)

@@ -173,8 +173,10 @@ type State struct {
 	Tasks        []incidentflow.Task `json:"tasks"`
 	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
 	TaskCount int `json:"task_count"`
-	// StatusBy is who set the status last: a person, or "" for the process.
-	StatusBy string `json:"status_by,omitempty"`
+	// PersonStatus is the status a person set last, StatusBy who: a
+	// process step never moves the status back past it.
+	PersonStatus string `json:"person_status,omitempty"`
+	StatusBy     string `json:"status_by,omitempty"`
 	// ApprovalCount numbers its approvals as they begin.
 	ApprovalCount int                          `json:"approval_count,omitempty"`
 	Signals       map[string]SignalRecord      `json:"signals,omitempty"`
@@ -681,7 +683,10 @@ func (r *run) signal(ctx workflow.Context, in SignalInput) (State, error) {
 // attribute current, and returns the change's sequence number.
 func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) int64 {
 	from := r.state.Status
-	r.state.Status, r.state.StatusBy = status, by
+	r.state.Status = status
+	if by != "" {
+		r.state.StatusBy, r.state.PersonStatus = by, status
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(status)); err != nil {
 		r.logger.Warn("could not update the status search attribute", "error", err)
 	}
@@ -796,13 +801,21 @@ func (r *run) recorder(ctx workflow.Context) {
 func (r *run) facts() dsl.Facts {
 	f := dsl.Facts{Ref: r.state.Ref, Type: r.state.Type, Title: r.state.Title, Severity: r.state.Severity, Status: r.state.Status,
 		Summary: r.in.Incident.Summary, DeclaredAt: r.in.Incident.DeclaredAt, Fields: r.state.Fields, Steps: r.state.Outputs,
-		Roles: map[string]string{}, Approvals: r.approveTarget()}
+		Roles: map[string]string{}}
 	for _, role := range r.in.Process.Roles {
 		f.Roles[role] = r.state.Roles[role] // "" while nobody holds it
 	}
 	if a := r.state.Acknowledged; a != nil {
 		f.Acknowledged, f.AcknowledgedBy = true, a.By
 	}
+	return f
+}
+
+// messageFacts is what the templates of step s's message see now: facts,
+// and the approvals an approve link in it gives.
+func (r *run) messageFacts(s *dsl.Step) dsl.Facts {
+	f := r.facts()
+	f.Approvals = r.approveTarget(s)
 	return f
 }
 

@@ -1379,7 +1379,7 @@ steps:
 	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
 	s.NoError(s.env.GetWorkflowError())
-	s.Contains(s.store.messages("step_skipped"), "steps[1]: the status stays resolved, as alice set it: a process step does not move it back to investigating")
+	s.Contains(s.store.messages("step_skipped"), "steps[1]: the status stays resolved: alice set it to resolved, and a process step does not move it back past that to investigating")
 }
 
 // A store outage longer than the recorder's week of retries still reaches
@@ -1392,4 +1392,27 @@ func (s *IncidentSuite) TestRecorderOutlastsALongStoreOutage() {
 	s.NoError(s.env.GetWorkflowError())
 	s.Contains(s.store.kinds(), "declared", "the declaration, queued eight days, is in the store")
 	s.Equal("closed", s.store.lastStatus())
+}
+
+// What a person set holds past the process's own moves: after a person
+// set monitoring and the process moved on to resolved, a later set back to
+// fixing is still skipped.
+func (s *IncidentSuite) TestSetDoesNotUndoAPersonAfterMovingOn() {
+	process := `
+process: p
+title: P
+severities: [minor]
+steps:
+  - sleep: {for: 1m}
+  - set: {status: resolved}
+  - sleep: {for: 1m}
+  - set: {status: fixing}
+  - wait: {for: status == "closed"}
+`
+	s.update(30*time.Second, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "monitoring", By: "alice"}, "")
+	s.env.RegisterDelayedCallback(func() { s.Equal("resolved", s.state().Status) }, 3*time.Minute)
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	s.Len(s.store.messages("step_skipped"), 1, "only the move back to fixing is skipped")
 }

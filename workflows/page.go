@@ -54,7 +54,7 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 			return ctx.Err() == nil
 		}
 		var err error
-		if msg, err = dsl.Render(s.Page.Message, dsl.TemplateData(r.facts(), r.in.Links)); err != nil {
+		if msg, err = dsl.Render(s.Page.Message, dsl.TemplateData(r.messageFacts(s), r.in.Links)); err != nil {
 			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
 				fmt.Sprintf("%s: the message could not be written (%v); paging with the incident title", s.Label(), err), nil))
 			msg = fmt.Sprintf("%s: %s", r.state.Ref, dsl.Unlinked(r.state.Title))
@@ -136,13 +136,13 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 		r.output(s, "acknowledged", true)
 		r.output(s, "by", by)
 		r.output(s, "outcome", "acknowledged")
-		return failed
+		return failed || beside && f.Failed
 	}
 	r.output(s, "acknowledged", false)
 	r.output(s, "outcome", "unacknowledged")
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "page_unacknowledged", ref, "",
 		fmt.Sprintf("%s: nobody acknowledged after %d round(s) of %s", s.Label(), pol.Repeat+1, pol.ID), nil))
-	return failed
+	return failed || beside && f.Failed
 }
 
 // pageFirst pages one level as runs that began before pageBeside did: the
@@ -185,7 +185,12 @@ func (r *run) pageBeside(ctx workflow.Context, s *dsl.Step, ref string, pol dsl.
 	var res activities.NotifyResult
 	r.beside(ctx, workflow.ExecuteActivity(actx, a.Notify, in), &res, func(err error) {
 		if ctx.Err() != nil {
-			return // acknowledged, or the incident is over
+			// Acknowledged (or the incident is over) while it still went
+			// on: what it sent already may have opened an alert that the
+			// acknowledgement and the resolution must follow up, and
+			// following up reads what went out.
+			r.state.Tracked = true
+			return
 		}
 		if err != nil {
 			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
@@ -194,6 +199,10 @@ func (r *run) pageBeside(ctx workflow.Context, s *dsl.Step, ref string, pol dsl.
 			return
 		}
 		r.state.Tracked = r.state.Tracked || res.Tracked
+		if len(res.Undelivered) > 0 {
+			frame(ctx).Failed = true // a page that did not reach its person failed
+		}
+		res.Recipients = slices.DeleteFunc(res.Recipients, func(p string) bool { return slices.Contains(res.Undelivered, p) })
 		for _, p := range res.Recipients {
 			if !slices.Contains(esc.Paged, p) {
 				esc.Paged = append(esc.Paged, p)

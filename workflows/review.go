@@ -65,7 +65,7 @@ func (r *run) review(ctx workflow.Context, s *dsl.Step, ref, key string) (failed
 	rv := s.Review
 	now := workflow.Now(ctx)
 	cal := r.in.Calendar
-	data := dsl.TemplateData(r.facts(), r.in.Links)
+	data := dsl.TemplateData(r.messageFacts(s), r.in.Links)
 	title, err := dsl.Render(rv.Title, data)
 	description := ""
 	if err == nil {

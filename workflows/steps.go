@@ -264,7 +264,7 @@ func (r *run) activate(ctx workflow.Context, act Activity) func() {
 }
 
 func (r *run) notify(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
-	msg, err := dsl.Render(s.Notify.Message, dsl.TemplateData(r.facts(), r.in.Links))
+	msg, err := dsl.Render(s.Notify.Message, dsl.TemplateData(r.messageFacts(s), r.in.Links))
 	if err != nil {
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
 			fmt.Sprintf("%s: the message could not be written (%v); sending the incident title instead", s.Label(), err), nil))
@@ -307,7 +307,7 @@ func (r *run) notifyResult(ctx workflow.Context, s *dsl.Step, ref string, f work
 // activity; the response status and output fields become the step's outputs.
 func (r *run) callHTTP(ctx workflow.Context, s *dsl.Step, ref, key string) (failed bool) {
 	h := s.HTTP
-	data := dsl.TemplateData(r.facts(), r.in.Links)
+	data := dsl.TemplateData(r.messageFacts(s), r.in.Links)
 	in := activities.HTTPInput{Ref: r.state.Ref, Key: key, Step: ref, Method: h.Method,
 		SecretHeaders: h.SecretHeaders, Expect: h.Expect, Output: h.Output, Headers: map[string]string{}}
 	err := func() error {
@@ -443,10 +443,11 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 	if set.Status != "" && set.Status != r.state.Status {
 		// A process step never moves the status back past what a person
 		// set (they resolved it while the process still investigated).
-		if by := r.state.StatusBy; by != "" && statusRank(set.Status) < statusRank(r.state.Status) &&
+		if by := r.state.StatusBy; by != "" && statusRank(set.Status) < statusRank(r.state.PersonStatus) &&
 			workflow.GetVersion(ctx, "set-keeps-peoples-status", workflow.DefaultVersion, 1) == 1 {
 			r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_skipped", ref, "",
-				fmt.Sprintf("%s: the status stays %s, as %s set it: a process step does not move it back to %s", ref, r.state.Status, by, set.Status), nil))
+				fmt.Sprintf("%s: the status stays %s: %s set it to %s, and a process step does not move it back past that to %s",
+					ref, r.state.Status, by, r.state.PersonStatus, set.Status), nil))
 		} else {
 			r.changeStatus(ctx, set.Status, "", ref, "")
 		}

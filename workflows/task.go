@@ -35,7 +35,7 @@ func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 		rf.Phase = ""
 		return r.awaitTask(ctx, s, task) || rf.Failed
 	}
-	data := dsl.TemplateData(r.facts(), r.in.Links)
+	data := dsl.TemplateData(r.messageFacts(s), r.in.Links)
 	title, err := dsl.Render(t.Title, data)
 	description := ""
 	if err == nil {

@@ -22,7 +22,7 @@ import (
 // "approval": bob's link, sent for the main sequence's approval (number
 // 1), also gives the handler's approval (number 2) that began since, for
 // the same role, which he was never asked for.
-func TestReview_ApproveLinkGivesAnotherApprovalOfTheSameLabel(t *testing.T) {
+func TestApproveLinkGivesAnotherApprovalOfTheSameLabel(t *testing.T) {
 	h := holeSetup(t)
 	cfg := h.config
 	dir, err := os.ReadFile(filepath.Join("e2e", "processes", "directory.yaml"))

@@ -15,7 +15,7 @@ import (
 // all year as GMT and EST do, which earn a caution; these earn none, and a
 // directory that means Central Europe silently counts its business days
 // two hours off.
-func TestReview_EtcGMTZonesAreCautioned(t *testing.T) {
+func TestEtcGMTZonesAreCautioned(t *testing.T) {
 	loc, err := dsl.LoadLocation("Etc/GMT+1")
 	require.NoError(t, err)
 	_, offset := time.Date(2026, 1, 15, 12, 0, 0, 0, loc).Zone()

@@ -61,7 +61,7 @@ func (d *downFollower) Send(ctx context.Context, m channels.Message) error {
 // says ("a step fails when what it does fails for good: a delivery that gave
 // up") and as the page did before its deliveries ran beside it: the step
 // reports failed true.
-func (s *IncidentSuite) TestReview_PageDeliveryGaveUpFailsTheStep() {
+func (s *IncidentSuite) TestPageDeliveryGaveUpFailsTheStep() {
 	s.acts.Channels["ops"] = &downFor{recorder: s.sent, person: "carol", until: s.env.Now().Add(1000 * time.Hour), now: s.env.Now}
 	process := `
 process: p
@@ -86,7 +86,7 @@ steps:
 // acknowledgement and the resolution must reach it. Cancelling the delivery
 // on the acknowledgement drops its result, Tracked with it, and her alert
 // stays open in PagerDuty (which goes on paging by its own rules).
-func (s *IncidentSuite) TestReview_AckDuringRetryingDeliveryStillFollowsUp() {
+func (s *IncidentSuite) TestAckDuringRetryingDeliveryStillFollowsUp() {
 	var problems dsl.Problems
 	dir := dsl.ParseDirectory("directory.yaml", []byte(pairDirectory), &problems)
 	s.Require().Empty(problems)
@@ -132,7 +132,7 @@ func (s *IncidentSuite) notifyMessages() *[]string {
 // names whatever waited when it was rendered: publishing (approval 1), the
 // very mix-up the numbering was meant to end (a link sent for one approval
 // gives another), and it does not give the notice at all.
-func (s *IncidentSuite) TestReview_ApproveLinkInAHandlerNamesItsOwnApproval() {
+func (s *IncidentSuite) TestApproveLinkInAHandlerNamesItsOwnApproval() {
 	process := `
 process: p
 title: P
@@ -170,7 +170,7 @@ on:
 // A message asking for the approvals of a parallel step comes before it,
 // when none waits: its link names only the next to begin, so it gives one
 // of the two approvals it was sent for.
-func (s *IncidentSuite) TestReview_ApproveLinkBeforeParallelApprovalsNamesBoth() {
+func (s *IncidentSuite) TestApproveLinkBeforeParallelApprovalsNamesBoth() {
 	process := `
 process: p
 title: P
@@ -216,7 +216,7 @@ func (r *refusing) ApplyChange(ctx context.Context, c incidentflow.Change) error
 // permanent either) must not hold every change after it back for ever. As
 // it is, the closing of the incident never reaches the store, every
 // update waits for its flush, and the run can never continue as new.
-func (s *IncidentSuite) TestReview_RecorderIsNotWedgedByAChangeTheStoreRefuses() {
+func (s *IncidentSuite) TestRecorderIsNotWedgedByAChangeTheStoreRefuses() {
 	s.acts.Store = &refusing{memStore: s.store, word: "core dump"}
 	process := `
 process: p
@@ -252,7 +252,7 @@ func (r *refusedFor) Send(ctx context.Context, m channels.Message) error {
 // not count her as paged. The page reads only Recipients, old runs and new:
 // the step says failed false and the timeline "Paged level 1 of exec
 // (round 1): carol". (Older than the changes under review.)
-func (s *IncidentSuite) TestReview_PageRefusedForGoodIsAFailedPage() {
+func (s *IncidentSuite) TestPageRefusedForGoodIsAFailedPage() {
 	s.acts.Channels["ops"] = &refusedFor{recorder: s.sent, person: "carol"}
 	process := `
 process: p
