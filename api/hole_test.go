@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow"
 )
 
 // §7: errors never show an internal string, no Go type names. A value of
@@ -52,5 +56,37 @@ func TestHole_BadRescheduleStartNamesTheField(t *testing.T) {
 		require.Contains(t, []int{http.StatusBadRequest, http.StatusUnprocessableEntity}, r.status, r.raw)
 		require.Contains(t, r.raw, `"field":"start"`, "%s: the refusal names start: %s", body, r.raw)
 		require.NotContains(t, r.str("error", "message"), "not a valid JSON object", "%s is a valid JSON object", body)
+	}
+}
+
+// An alert's fingerprint is no key to a restricted incident for a service
+// either: Alertmanager fingerprints are a hash of the alert's labels, so
+// any monitoring service that knows the labels can send the same one.
+// Another declarer, who may see no restricted incident, learns the ref of
+// the breach and writes to its timeline (TestAlertFingerprintsAreNoKeyToRestricted
+// only tries a person, whom alert intake refuses outright).
+func TestHole_AlertFingerprintsAreNoKeyToRestrictedForServices(t *testing.T) {
+	s := setup(t)
+	fp := fmt.Sprintf("dlp-svc%d", time.Now().UnixNano())
+	aware := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	alert := func(status string) string {
+		return fmt.Sprintf(`{"version":"4","status":%q,"alerts":[{"status":%q,"fingerprint":%q,
+			"labels":{"alertname":"DLPExfiltration","incident_type":"privacy","severity":"high","aware_at":%q},
+			"annotations":{"summary":"Customer records leaving through the CRM export"}}]}`, status, status, fp, aware)
+	}
+	declared := s.do(t, "POST", "/v1/alerts/alertmanager", alert("firing"), s.service(t, "alertmanager", incidentflow.RoleDeclarer)...)
+	require.Equal(t, http.StatusOK, declared.status, declared.raw)
+	ref := declared.body["results"].([]any)[0].(map[string]any)["ref"].(string)
+	require.Regexp(t, `^INC-[A-Z]`, ref, "a privacy incident is restricted")
+
+	other := s.service(t, "other-monitor", incidentflow.RoleDeclarer)
+	again := s.do(t, "POST", "/v1/alerts/alertmanager", alert("firing"), other...)
+	require.NotContains(t, again.raw, ref, "another service's alert names the restricted incident: %s", again.raw)
+	resolved := s.do(t, "POST", "/v1/alerts/alertmanager", alert("resolved"), other...)
+	require.NotContains(t, resolved.raw, ref, "another service's resolution names the restricted incident: %s", resolved.raw)
+	tl := s.do(t, "GET", "/v1/incidents/"+ref+"/timeline", "")
+	for _, e := range tl.body["events"].([]any) {
+		ev := e.(map[string]any)
+		require.NotEqual(t, "service:other-monitor", ev["actor"], "a service that may not see %s wrote to its timeline: %v", ref, ev)
 	}
 }
