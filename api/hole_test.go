@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -89,4 +90,39 @@ func TestHole_AlertFingerprintsAreNoKeyToRestrictedForServices(t *testing.T) {
 		ev := e.(map[string]any)
 		require.NotEqual(t, "service:other-monitor", ev["actor"], "a service that may not see %s wrote to its timeline: %v", ref, ev)
 	}
+}
+
+// A resolved alert reaches its incident however soon it comes: when the
+// incident's run has not started yet (Temporal was away when the alert
+// declared it; the reconciler starts it later), tellIncident returns
+// nothing to do, the alert is saved as resolved, and the incident never
+// hears it: it waits for alert_resolved for ever, and a repeat of the
+// resolution says nothing new.
+func TestHole_AlertResolvedBeforeTheRunStartsIsNotLost(t *testing.T) {
+	s := setup(t)
+	ctx := context.Background()
+	mon := s.service(t, "alertmanager", incidentflow.RoleDeclarer)
+	fp := fmt.Sprintf("early%d", time.Now().UnixNano())
+	alert := func(status string) string {
+		return fmt.Sprintf(`{"version":"4","status":%q,"alerts":[{"status":%q,"fingerprint":%q,
+			"startsAt":"2026-12-01T10:00:00Z","labels":{"alertname":"EarlyResolve","incident_type":"engineering","severity":"minor"}}]}`, status, status, fp)
+	}
+	s.temporal.failStarts.Store(true)
+	fired := s.do(t, "POST", "/v1/alerts/alertmanager", alert("firing"), mon...)
+	resolved := s.do(t, "POST", "/v1/alerts/alertmanager", alert("resolved"), mon...)
+	s.temporal.failStarts.Store(false)
+	require.Equal(t, http.StatusOK, fired.status, fired.raw)
+	ref := fired.body["results"].([]any)[0].(map[string]any)["ref"].(string)
+	if resolved.status != http.StatusOK {
+		// Refusing it, so that Alertmanager retries, is as good as keeping it.
+		require.GreaterOrEqual(t, resolved.status, 500, resolved.raw)
+		return
+	}
+	_, err := s.server.Reconcile(ctx, -time.Minute)
+	require.NoError(t, err)
+	s.requireRunning(t, ref)
+	again := s.do(t, "POST", "/v1/alerts/alertmanager", alert("resolved"), mon...) // Alertmanager repeats it
+	require.Equal(t, http.StatusOK, again.status, again.raw)
+	require.Eventually(t, func() bool { return signals(t, s, ref)+notes(t, s, ref, "EarlyResolve resolved") > 0 },
+		10*time.Second, 100*time.Millisecond, "%s never heard its alert resolve", ref)
 }
