@@ -126,3 +126,32 @@ func TestHole_AlertResolvedBeforeTheRunStartsIsNotLost(t *testing.T) {
 	require.Eventually(t, func() bool { return signals(t, s, ref)+notes(t, s, ref, "EarlyResolve resolved") > 0 },
 		10*time.Second, 100*time.Millisecond, "%s never heard its alert resolve", ref)
 }
+
+// A resolution sent while its firing is still declaring the incident (a
+// flapping alert, or the two peers of an Alertmanager pair) is not lost:
+// it finds no alert saved yet, is answered "ignored", and the incident
+// waits for alert_resolved for ever.
+func TestHole_AlertResolvedWhileItsFiringDeclaresIsNotLost(t *testing.T) {
+	s := setup(t)
+	mon := s.service(t, "alertmanager", incidentflow.RoleDeclarer)
+	alert := func(fp, status string) string {
+		return fmt.Sprintf(`{"version":"4","status":%q,"alerts":[{"status":%q,"fingerprint":%q,
+			"startsAt":"2026-12-01T10:00:00Z","labels":{"alertname":"Flap","incident_type":"engineering","severity":"minor"}}]}`, status, status, fp)
+	}
+	for i := range 5 {
+		fp := fmt.Sprintf("flap%d-%d", time.Now().UnixNano(), i)
+		fired := make(chan response, 1)
+		go func() { fired <- s.do(t, "POST", "/v1/alerts/alertmanager", alert(fp, "firing"), mon...) }()
+		time.Sleep(15 * time.Millisecond)
+		resolved := s.do(t, "POST", "/v1/alerts/alertmanager", alert(fp, "resolved"), mon...)
+		f := <-fired
+		require.Equal(t, http.StatusOK, f.status, f.raw)
+		if resolved.status >= 500 {
+			continue // refused, so Alertmanager sends it again: not lost
+		}
+		ref := f.body["results"].([]any)[0].(map[string]any)["ref"].(string)
+		action := resolved.body["results"].([]any)[0].(map[string]any)["action"]
+		require.NotEqual(t, "ignored", action, "the resolution of %s's alert, sent as it was declared, was dropped: %s", ref, resolved.raw)
+		require.Eventually(t, func() bool { return signals(t, s, ref) > 0 }, 10*time.Second, 100*time.Millisecond, "%s never heard its alert resolve", ref)
+	}
+}
