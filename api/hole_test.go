@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,4 +155,36 @@ func TestHole_AlertResolvedWhileItsFiringDeclaresIsNotLost(t *testing.T) {
 		require.NotEqual(t, "ignored", action, "the resolution of %s's alert, sent as it was declared, was dropped: %s", ref, resolved.raw)
 		require.Eventually(t, func() bool { return signals(t, s, ref) > 0 }, 10*time.Second, 100*time.Millisecond, "%s never heard its alert resolve", ref)
 	}
+}
+
+// Changes on a just-declared incident do not fail, also when one of them
+// ends it: a decline sent beside an acknowledgement, a severity and a role
+// within moments of the declaration is taken or refused (409), never
+// answered 503. The run's completion is rejected by Temporal
+// (UnhandledCommand: updates arrived as it completed), the workflow task
+// fails, and the update it had accepted is answered WorkflowNotReady,
+// which the API reports as "Temporal could not deliver the update".
+func TestHole_DeclineRightAfterDeclaringDoesNotFail(t *testing.T) {
+	s := setup(t)
+	var failed []string
+	for n := range 8 {
+		ref := s.declare(t, fmt.Sprintf(`{"type":"security","title":"Declined at once %d","severity":"critical"}`, n)).str("ref")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, c := range []struct{ path, body string }{
+			{"/acknowledge", `{}`}, {"/status", `{"status":"declined","note":"a false alarm"}`},
+			{"/severity", `{"severity":"minor"}`}, {"/roles", `{"role":"lead","person":"bob"}`},
+		} {
+			wg.Go(func() {
+				r := s.do(t, "POST", "/v1/incidents/"+ref+c.path, c.body, s.as(t, "alice")...)
+				if r.status >= 500 {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%s%s %d %s", ref, c.path, r.status, r.raw))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	require.Empty(t, failed, "changes within moments of declaring failed")
 }
