@@ -109,7 +109,7 @@ func unlinkedValue(v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, item := range x {
-			out[k] = unlinkedValue(item)
+			out[Unlinked(k)] = unlinkedValue(item) // keys are printed too, by range
 		}
 		return out
 	}

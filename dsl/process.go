@@ -120,10 +120,10 @@ type Step struct {
 	Task     *Task     `json:"task,omitempty"`
 	Review   *Review   `json:"review,omitempty"`
 
-// ApprovalsAfter is, for a step whose message asks for an approve link,
+	// ApprovalsAfter is, for a step whose message asks for an approve link,
 	// how many approvals begin right after it: its link is for them.
 	ApprovalsAfter int `json:"approvals_after,omitempty"`
-		Pos Pos `json:"-"`
+	Pos            Pos `json:"-"`
 }
 
 // Task creates a follow-up owned by a person or a role's holder, due after

@@ -91,12 +91,10 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 	// A level's window opens when the level is due, and its delivery goes
 	// on beside it: a channel that is down does not hold the next level
 	// back. Runs that began before wait for each level's delivery first.
+	// A delivery under way when someone acknowledges goes on to its end,
+	// so that what it sent is recorded and followed up.
 	beside := workflow.GetVersion(ctx, "page-window-when-due", workflow.DefaultVersion, 1) == 1
-	dctx, stopDeliveries := workflow.WithCancel(ctx)
 	defer func() {
-		if acked() {
-			stopDeliveries() // nobody needs paging any more
-		}
 		r.state.Escalations = slices.DeleteFunc(r.state.Escalations, func(e *Escalation) bool { return e == esc })
 		r.details(ctx)
 	}()
@@ -116,7 +114,7 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 				in := activities.NotifyInput{Incident: r.channelIncident(), Actions: r.in.Links.Actions, Key: fmt.Sprintf("%s/round-%d/level-%d", key, round, i+1),
 					Step: ref, Event: "page", Level: i + 1, Targets: level.Targets, Message: msg}
 				if beside {
-					r.pageBeside(dctx, s, ref, pol, esc, round, i+1, level, in)
+					r.pageBeside(ctx, s, ref, pol, esc, round, i+1, level, in)
 				} else if r.pageFirst(ctx, s, ref, pol, esc, round, i+1, level, in) {
 					failed, f.Failed = true, true
 				}
@@ -185,10 +183,9 @@ func (r *run) pageBeside(ctx workflow.Context, s *dsl.Step, ref string, pol dsl.
 	var res activities.NotifyResult
 	r.beside(ctx, workflow.ExecuteActivity(actx, a.Notify, in), &res, func(err error) {
 		if ctx.Err() != nil {
-			// Acknowledged (or the incident is over) while it still went
-			// on: what it sent already may have opened an alert that the
-			// acknowledgement and the resolution must follow up, and
-			// following up reads what went out.
+			// The incident is over while it still went on: what it sent
+			// already may have opened an alert that the resolution must
+			// follow up, and following up reads what went out.
 			r.state.Tracked = true
 			return
 		}

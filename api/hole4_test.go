@@ -16,7 +16,7 @@ import (
 // §7: errors never show an internal string, no Go type names. A value of
 // the wrong JSON type is answered with encoding/json's reflect type:
 // "map[string]interface {}", "float64", "api.DeclareRequest".
-func TestHole_WrongTypesAreRefusedInWordsNotGoTypes(t *testing.T) {
+func TestWrongTypesAreRefusedInWordsNotGoTypes(t *testing.T) {
 	s := setup(t)
 	ref := s.declare(t, `{"type":"engineering","title":"Wrong types in words","severity":"minor"}`).str("ref")
 	for _, tc := range []struct{ path, body, field string }{
@@ -39,7 +39,7 @@ func TestHole_WrongTypesAreRefusedInWordsNotGoTypes(t *testing.T) {
 
 // A number too large for any field (1e400) is refused naming the field it
 // was given for, in words; it is answered as "fields" must be float64.
-func TestHole_HugeNumberNamesItsField(t *testing.T) {
+func TestHugeNumberNamesItsField(t *testing.T) {
 	s := setup(t)
 	r := s.do(t, "POST", "/v1/incidents",
 		`{"type":"privacy","title":"Huge number","severity":"low","fields":{"aware_at":"2026-12-01T00:00:00Z","data_subjects":1e400}}`)
@@ -50,7 +50,7 @@ func TestHole_HugeNumberNamesItsField(t *testing.T) {
 
 // A review's new start that is not a time is refused naming start; it is
 // answered "the request body is not a valid JSON object", which it is.
-func TestHole_BadRescheduleStartNamesTheField(t *testing.T) {
+func TestBadRescheduleStartNamesTheField(t *testing.T) {
 	s := setup(t)
 	ref := s.declare(t, `{"type":"engineering","title":"Bad reschedule","severity":"minor"}`).str("ref")
 	for _, body := range []string{`{"start":"next tuesday"}`, `{"start":5}`, `{"start":"2026-12-01T00:00:00+99:00"}`, `{"start":"10000-01-01T00:00:00Z"}`} {
@@ -67,7 +67,7 @@ func TestHole_BadRescheduleStartNamesTheField(t *testing.T) {
 // Another declarer, who may see no restricted incident, learns the ref of
 // the breach and writes to its timeline (TestAlertFingerprintsAreNoKeyToRestricted
 // only tries a person, whom alert intake refuses outright).
-func TestHole_AlertFingerprintsAreNoKeyToRestrictedForServices(t *testing.T) {
+func TestAlertFingerprintsAreNoKeyToRestrictedForServices(t *testing.T) {
 	s := setup(t)
 	fp := fmt.Sprintf("dlp-svc%d", time.Now().UnixNano())
 	aware := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
@@ -99,7 +99,7 @@ func TestHole_AlertFingerprintsAreNoKeyToRestrictedForServices(t *testing.T) {
 // nothing to do, the alert is saved as resolved, and the incident never
 // hears it: it waits for alert_resolved for ever, and a repeat of the
 // resolution says nothing new.
-func TestHole_AlertResolvedBeforeTheRunStartsIsNotLost(t *testing.T) {
+func TestAlertResolvedBeforeTheRunStartsIsNotLost(t *testing.T) {
 	s := setup(t)
 	ctx := context.Background()
 	mon := s.service(t, "alertmanager", incidentflow.RoleDeclarer)
@@ -132,7 +132,7 @@ func TestHole_AlertResolvedBeforeTheRunStartsIsNotLost(t *testing.T) {
 // flapping alert, or the two peers of an Alertmanager pair) is not lost:
 // it finds no alert saved yet, is answered "ignored", and the incident
 // waits for alert_resolved for ever.
-func TestHole_AlertResolvedWhileItsFiringDeclaresIsNotLost(t *testing.T) {
+func TestAlertResolvedWhileItsFiringDeclaresIsNotLost(t *testing.T) {
 	s := setup(t)
 	mon := s.service(t, "alertmanager", incidentflow.RoleDeclarer)
 	alert := func(fp, status string) string {
@@ -164,7 +164,7 @@ func TestHole_AlertResolvedWhileItsFiringDeclaresIsNotLost(t *testing.T) {
 // (UnhandledCommand: updates arrived as it completed), the workflow task
 // fails, and the update it had accepted is answered WorkflowNotReady,
 // which the API reports as "Temporal could not deliver the update".
-func TestHole_DeclineRightAfterDeclaringDoesNotFail(t *testing.T) {
+func TestDeclineRightAfterDeclaringDoesNotFail(t *testing.T) {
 	s := setup(t)
 	var failed []string
 	for n := range 8 {

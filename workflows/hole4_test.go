@@ -17,7 +17,7 @@ import (
 // people. Since levels deliver beside their acknowledgement window, the
 // page's failure is set on its frame after the step has already chosen
 // its outcome, and the step reports failed=false.
-func (s *IncidentSuite) TestHole_PageWhoseDeliveriesGiveUpFails() {
+func (s *IncidentSuite) TestPageWhoseDeliveriesGiveUpFails() {
 	s.acts.Channels["ops"] = &downFor{recorder: s.sent, person: "carol", until: s.env.Now().Add(24 * time.Hour), now: s.env.Now}
 	process := `
 process: p
@@ -66,7 +66,7 @@ func (d *ackDuring) Send(ctx context.Context, m channels.Message) error {
 // delivery was finishing is on it. Since levels deliver beside their
 // window, an acknowledgement cancels the delivery and its result is
 // dropped, so the timeline says "Acknowledged by carol" and no page.
-func (s *IncidentSuite) TestHole_PageAcknowledgedWhileDeliveringIsOnTheTimeline() {
+func (s *IncidentSuite) TestPageAcknowledgedWhileDeliveringIsOnTheTimeline() {
 	s.acts.Channels["ops"] = &ackDuring{recorder: s.sent, person: "carol", ack: func() {
 		s.env.UpdateWorkflow(workflows.UpdateAcknowledge, "ack-carol", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { s.Fail("acknowledgement refused", "%v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},

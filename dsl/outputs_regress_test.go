@@ -15,7 +15,7 @@ import (
 // a key "⟦link:approve⟧" into the message, which delivery fills in with
 // an approve link acting as every person it reaches. Unlinked cleans the
 // values of outputs and fields, never their keys.
-func TestHole_OutputKeysCannotMakeALink(t *testing.T) {
+func TestOutputKeysCannotMakeALink(t *testing.T) {
 	facts := dsl.Facts{Ref: "INC-9", Type: "engineering", Title: "Checkout", Severity: "minor", Status: "investigating",
 		DeclaredAt: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
 		Steps:      map[string]map[string]any{"ticket": {"labels": map[string]any{"⟦link:approve⟧": "x"}}}}
