@@ -216,7 +216,7 @@ func refOf(t *testing.T, s *stack, fp string) string {
 	t.Helper()
 	var ref string
 	require.Eventually(t, func() bool {
-		a, err := s.store.LatestAlert(context.Background(), "alertmanager", fp)
+		a, err := s.store.LatestAlert(context.Background(), "alertmanager service:alertmanager", fp) // each caller's fingerprints are its own
 		ref = a.Ref
 		return err == nil
 	}, 30*time.Second, 100*time.Millisecond, "alert %s declared no incident", fp)

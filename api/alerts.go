@@ -105,9 +105,13 @@ func (s *Server) alerts(source string) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
+		// Each caller's fingerprints are its own, as idempotency keys are:
+		// another service's alert with the same labels (a fingerprint is
+		// their hash) is another alert, and finds no incident of theirs.
+		scope := source + " " + caller(c).String()
 		results := make([]alertResult, 0, len(planned))
 		for _, a := range planned {
-			res, err := s.handleAlert(c, source, a)
+			res, err := s.handleAlert(c, scope, source, a)
 			if err != nil {
 				s.fail(c, err)
 				return
@@ -190,7 +194,7 @@ func (s *Server) planAlerts(c *gin.Context, alerts []alert) ([]plannedAlert, err
 }
 
 // handleAlert acts on one checked alert.
-func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (alertResult, error) {
+func (s *Server) handleAlert(c *gin.Context, source, legacy string, a plannedAlert) (alertResult, error) {
 	ctx := c.Request.Context()
 	res := alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
 	name := oneLine(a.Labels["alertname"], incidentflow.MaxName)
@@ -207,6 +211,18 @@ func (s *Server) handleAlert(c *gin.Context, source string, a plannedAlert) (ale
 	if a.Status == "resolved" {
 		known, err := s.cfg.Store.LatestAlert(ctx, source, a.Fingerprint)
 		if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
+			known, err = s.legacyAlert(ctx, legacy, a.Fingerprint, callerID(c))
+		}
+		if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
+			// Its firing may be declaring the incident right now: the
+			// sender tries again, and finds the alert then.
+			claimed, err := s.cfg.Store.AlertClaimed(ctx, source, a.Fingerprint)
+			if err != nil {
+				return res, err
+			}
+			if claimed {
+				return res, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the incident of alert %s is being declared; send its resolution again shortly", a.Fingerprint)
+			}
 			res.Action = "ignored"
 			return res, nil
 		}
@@ -314,8 +330,13 @@ func alertUpdateID(a store.Alert, event string) string {
 // reach fails the notification, so that the monitoring system retries it.
 func (s *Server) tellIncident(ctx context.Context, ref, updateID string, what func(*dsl.Process) (string, any)) error {
 	inc, err := s.cfg.Store.Incident(ctx, ref)
-	if err != nil || dsl.IsFinalStatus(inc.Status) || inc.WorkflowStartedAt == nil {
+	if err != nil || dsl.IsFinalStatus(inc.Status) {
 		return err
+	}
+	if inc.WorkflowStartedAt == nil {
+		// Its run has not started yet (Temporal was away when it was
+		// declared): the sender tries again, and the run hears it then.
+		return incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the run of %s has not started yet; send the alert again shortly", ref)
 	}
 	p, err := s.process(ctx, inc)
 	if err != nil {
@@ -326,6 +347,19 @@ func (s *Server) tellIncident(ctx context.Context, ref, updateID string, what fu
 		return err
 	}
 	return nil
+}
+
+// legacyAlert is an alert saved before fingerprints were each caller's
+// own (under the source alone), if the caller declared its incident.
+func (s *Server) legacyAlert(ctx context.Context, source, fingerprint, caller string) (store.Alert, error) {
+	known, err := s.cfg.Store.LatestAlert(ctx, source, fingerprint)
+	if err != nil {
+		return known, err
+	}
+	if inc, err := s.cfg.Store.Incident(ctx, known.Ref); err != nil || inc.DeclaredBy != caller {
+		return store.Alert{}, incidentflow.Errorf(incidentflow.ENOTFOUND, "no alert %s", fingerprint)
+	}
+	return known, nil
 }
 
 func alertTitle(a alert, name string) string {

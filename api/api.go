@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +58,7 @@ type Store interface {
 	LatestAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
 	SaveAlert(ctx context.Context, a store.Alert) (string, error)
 	ClaimAlert(ctx context.Context, source, fingerprint string) (store.AlertClaim, error)
+	AlertClaimed(ctx context.Context, source, fingerprint string) (bool, error)
 	SetAlertClaim(ctx context.Context, c store.AlertClaim, ref string) error
 	BeginRequest(ctx context.Context, k store.RequestKey) (store.RequestKey, bool, error)
 	FinishRequest(ctx context.Context, principal, key string, status int, response string) error
@@ -346,12 +349,23 @@ func decode(c *gin.Context, v any) error {
 		case errors.As(err, &syntaxErr):
 			return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is not valid JSON (at byte %d)", syntaxErr.Offset)
 		case errors.As(err, &typeErr):
-			return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("%q must be %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value),
-				Details: []incidentflow.Detail{{Field: typeErr.Field, Message: "wrong type"}}}
+			if path, ok := hugeNumber(raw); ok {
+				return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("%q is a number too large for any field", path),
+					Details: []incidentflow.Detail{{Field: path, Message: "is a number too large for any field"}}}
+			}
+			if typeErr.Field == "" {
+				return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body must be a JSON object, not %s", jsonKind(typeErr.Value))
+			}
+			return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("%q must be %s, not %s", typeErr.Field, kindWords(typeErr.Type), jsonKind(typeErr.Value)),
+				Details: []incidentflow.Detail{{Field: typeErr.Field, Message: "must be " + kindWords(typeErr.Type)}}}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("unknown field %q", name),
 				Details: []incidentflow.Detail{{Field: name, Message: "unknown field"}}}
+		}
+		if field, words, ok := badValue(raw, v); ok {
+			return &incidentflow.Error{Code: incidentflow.EBADREQUEST, Message: fmt.Sprintf("%q must be %s", field, words),
+				Details: []incidentflow.Detail{{Field: field, Message: "must be " + words}}}
 		}
 		return incidentflow.Errorf(incidentflow.EBADREQUEST, "the request body is not a valid JSON object")
 	}
@@ -475,4 +489,105 @@ func invalid(details []incidentflow.Detail) error {
 		msg += fmt.Sprintf(" (and %d more problems)", len(details)-1)
 	}
 	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: msg, Details: details}
+}
+
+// kindWords says what a Go type holds in the words of JSON.
+func kindWords(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another kind of value"
+}
+
+// jsonKind names what the JSON decoder found ("array", "string", "number 5").
+func jsonKind(value string) string {
+	kind, _, _ := strings.Cut(value, " ")
+	switch kind {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "string":
+		return "text"
+	case "bool":
+		return "true or false"
+	case "number":
+		return "a number"
+	}
+	return "null"
+}
+
+// hugeNumber finds, in a JSON body, a number too large for a float64, and
+// names where it is (fields.data_subjects).
+func hugeNumber(raw []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return "", false
+	}
+	var walk func(path string, v any) (string, bool)
+	walk = func(path string, v any) (string, bool) {
+		switch x := v.(type) {
+		case json.Number:
+			_, err := x.Float64()
+			return path, err != nil
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if p, ok := walk(strings.TrimPrefix(path+"."+k, "."), x[k]); ok {
+					return p, true
+				}
+			}
+		case []any:
+			for i, item := range x {
+				if p, ok := walk(fmt.Sprintf("%s[%d]", path, i), item); ok {
+					return p, true
+				}
+			}
+		}
+		return "", false
+	}
+	return walk("", v)
+}
+
+// badValue finds the top-level field of a JSON object whose value its own
+// decoding refused (a time that is not one), and says what it must be.
+func badValue(raw []byte, v any) (field, words string, ok bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return "", "", false
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return "", "", false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		value, given := obj[name]
+		if !given || name == "" || name == "-" {
+			continue
+		}
+		if json.Unmarshal(value, reflect.New(f.Type).Interface()) != nil {
+			if f.Type == reflect.TypeFor[time.Time]() {
+				return name, "a time like 2026-12-23T16:00:00Z (RFC 3339, with its offset)", true
+			}
+			return name, kindWords(f.Type), true
+		}
+	}
+	return "", "", false
 }

@@ -404,7 +404,7 @@ func TestDeclareRefusesBadInput(t *testing.T) {
 		{"ErrMalformedJSON", `{"type":`, 400, "bad_request", "not valid JSON"},
 		{"ErrEmptyBody", ``, 400, "bad_request", "the request body is empty"},
 		{"ErrNUL", `{"type":"engineering","title":"a\u0000b","severity":"minor"}`, 400, "bad_request", "NUL character"},
-		{"ErrWrongType", `{"type":1}`, 400, "bad_request", `"type" must be string`},
+		{"ErrWrongType", `{"type":1}`, 400, "bad_request", `"type" must be text, not a number`},
 		{"ErrTooLarge", `{"type":"engineering","title":"` + strings.Repeat("x", 1<<20) + `"}`, 400, "bad_request", "larger than 1048576 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

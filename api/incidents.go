@@ -281,15 +281,27 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	defer cancelAdmit()
 	opts := client.UpdateWorkflowOptions{WorkflowID: inc.WorkflowID, UpdateName: name, Args: []any{payload},
 		UpdateID: updateID, WaitForStage: client.WorkflowUpdateStageAccepted}
-	handle, err := s.cfg.Temporal.UpdateWorkflow(actx, opts)
-	var exhausted *serviceerror.ResourceExhausted
-	if errors.As(err, &exhausted) || (err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil) {
-		return st, &incidentflow.Error{Code: incidentflow.EBUSY, Message: fmt.Sprintf("incident %s is taking other changes right now; retry in a moment", inc.Ref), Err: err}
-	}
-	if err == nil {
-		uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		err = handle.Get(uctx, &st)
+	uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var err error
+	for attempt := 1; ; attempt++ {
+		var handle client.WorkflowUpdateHandle
+		handle, err = s.cfg.Temporal.UpdateWorkflow(actx, opts)
+		var exhausted *serviceerror.ResourceExhausted
+		if errors.As(err, &exhausted) || (err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil) {
+			return st, &incidentflow.Error{Code: incidentflow.EBUSY, Message: fmt.Sprintf("incident %s is taking other changes right now; retry in a moment", inc.Ref), Err: err}
+		}
+		if err == nil {
+			err = handle.Get(uctx, &st)
+		}
+		// The run's workflow task failed while it held the update (it
+		// completed as updates arrived, say): the same update, sent again,
+		// is taken by the task's retry, or answered by the run's end.
+		var notReady *serviceerror.WorkflowNotReady
+		if !errors.As(err, &notReady) || attempt == updateAttempts || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
 	}
 	if err != nil {
 		return st, s.updateError(ctx, inc, err)
@@ -297,8 +309,12 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	return st, nil
 }
 
-// admitWithin is how long a change waits for the incident's run to take it.
-const admitWithin = 10 * time.Second
+// admitWithin is how long a change waits for the incident's run to take
+// it; updateAttempts how often it is sent when the run was not ready.
+const (
+	admitWithin    = 10 * time.Second
+	updateAttempts = 5
+)
 
 // process returns the process version an incident runs.
 func (s *Server) process(ctx context.Context, inc incidentflow.Incident) (*dsl.Process, error) {

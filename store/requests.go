@@ -162,6 +162,14 @@ func (s *Store) ClaimAlert(ctx context.Context, source, fingerprint string) (Ale
 	}
 }
 
+// AlertClaimed reports whether a fingerprint of a source holds a claim:
+// its incident declared, or being declared.
+func (s *Store) AlertClaimed(ctx context.Context, source, fingerprint string) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT count(*) FROM alert_claims WHERE source = ? AND fingerprint = ?`), source, fingerprint)
+	return n > 0, wrap(err, "read alert claim")
+}
+
 // SetAlertClaim records the incident a claim's generation declared.
 func (s *Store) SetAlertClaim(ctx context.Context, c AlertClaim, ref string) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE alert_claims SET incident_ref = ? WHERE source = ? AND fingerprint = ? AND generation = ?`),
