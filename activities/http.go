@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
 )
 
 // HTTPInput is one http step's request, its templates already rendered.
@@ -70,6 +71,10 @@ func (a *Activities) CallHTTP(ctx context.Context, in HTTPInput) (HTTPResult, er
 		req.Header.Set(k, v)
 	}
 	for k, env := range in.SecretHeaders {
+		if !strings.HasPrefix(env, dsl.SecretEnvPrefix) { // a process validated before the rule
+			return HTTPResult{}, temporalError(incidentflow.Errorf(incidentflow.EPERMANENT,
+				"the %s header names %s, which is not a variable meant for secret_headers (they start with %s)", k, env, dsl.SecretEnvPrefix))
+		}
 		v := ""
 		if a.Secrets != nil {
 			v = a.Secrets(env)

@@ -861,8 +861,12 @@ func (d *processDecoder) http(n *yaml.Node) *HTTP {
 		"secret_headers": func(_, v *yaml.Node) {
 			out.SecretHeaders = d.stringMap(v, "http.secret_headers", func(k, val *yaml.Node) {
 				d.header(k)
-				if !envPattern.MatchString(val.Value) {
-					d.at(posOf(val), "secret_headers name environment variables (like JIRA_TOKEN), not %q: secrets never live in process files", val.Value)
+				switch {
+				case !envPattern.MatchString(val.Value):
+					d.at(posOf(val), "secret_headers name environment variables (like %sJIRA_TOKEN), not %q: secrets never live in process files", SecretEnvPrefix, val.Value)
+				case !strings.HasPrefix(val.Value, SecretEnvPrefix):
+					d.at(posOf(val), "secret_headers name only variables meant for them, whose names start with %s (like %sJIRA_TOKEN), not %s: a process may not send the worker's other settings, its database password say, to any URL",
+						SecretEnvPrefix, SecretEnvPrefix, val.Value)
 				}
 			})
 		},

@@ -173,6 +173,11 @@ type Page struct {
 	Message string `json:"message"`
 }
 
+// SecretEnvPrefix starts the names of the environment variables an http
+// step's secret_headers may name: the worker's other variables (its
+// database URL, its link secret) are not a process's to send.
+const SecretEnvPrefix = "INCIDENTFLOW_SECRET_"
+
 // HTTP calls another system: a ticket tracker, a DPO tool, a status page.
 // URL, header values and string values in Body are templates.
 type HTTP struct {

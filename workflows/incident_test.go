@@ -708,7 +708,7 @@ func (s *IncidentSuite) TestHTTPStep() {
 	}))
 	defer server.Close()
 	failNext = 1
-	s.acts.Secrets = func(name string) string { return map[string]string{"JIRA_TOKEN": "Bearer s3cret"}[name] }
+	s.acts.Secrets = func(name string) string { return map[string]string{"INCIDENTFLOW_SECRET_JIRA_TOKEN": "Bearer s3cret"}[name] }
 	process := `
 process: p
 title: P
@@ -720,7 +720,7 @@ steps:
     http:
       method: POST
       url: "` + server.URL + `/issue"
-      secret_headers: {Authorization: JIRA_TOKEN}
+      secret_headers: {Authorization: INCIDENTFLOW_SECRET_JIRA_TOKEN}
       body: {summary: "{{ .Incident.Ref }} {{ .Incident.Title }}", labels: [incident, "{{ .Incident.Severity }}"]}
       expect: [201]
       output: {key: key, link: fields.links.0.url}
