@@ -92,6 +92,9 @@ func subject(m Message) string {
 	case "page":
 		return fmt.Sprintf("[PAGE] %s %s: %s", inc.Ref, inc.Severity, inc.Title)
 	case "review":
+		if m.Invitation.Cancelled {
+			return "Cancelled: " + m.Invitation.Summary + " @ " + m.Invitation.When()
+		}
 		if m.Invitation.Sequence > 0 {
 			return "Updated invitation: " + m.Invitation.Summary + " @ " + m.Invitation.When()
 		}
@@ -179,7 +182,7 @@ func (e *Email) compose(m Message, to []string) ([]byte, error) {
 		return nil, err
 	}
 	if ics != nil {
-		if err := part(altw, "text/calendar; charset=utf-8; method=REQUEST", "base64", ics); err != nil {
+		if err := part(altw, "text/calendar; charset=utf-8; method="+m.Invitation.Method(), "base64", ics); err != nil {
 			return nil, err
 		}
 	}

@@ -25,6 +25,17 @@ type Invitation struct {
 	// TimeZone is the calendar's zone, for the readable text only: the
 	// iCalendar times are UTC.
 	TimeZone string `json:"time_zone,omitempty"`
+	// Cancelled says the meeting is off (METHOD:CANCEL): the incident
+	// closed before it was held.
+	Cancelled bool `json:"cancelled,omitempty"`
+}
+
+// Method is the iCalendar method of the invitation: REQUEST, or CANCEL.
+func (inv *Invitation) Method() string {
+	if inv.Cancelled {
+		return "CANCEL"
+	}
+	return "REQUEST"
 }
 
 // When is the meeting's time written for people, in its time zone.
@@ -39,7 +50,8 @@ func (inv *Invitation) When() string {
 
 // ICS renders the invitation as an iCalendar object (RFC 5545) with
 // METHOD:REQUEST, organised by organizer: what calendar clients accept as an
-// invitation, and, with a higher SEQUENCE and the same UID, as its update.
+// invitation, and, with a higher SEQUENCE and the same UID, as its update;
+// a cancelled one is METHOD:CANCEL, STATUS:CANCELLED.
 func ICS(inv Invitation, organizer mail.Address) []byte {
 	var b strings.Builder
 	line := func(name, value string) { b.WriteString(fold(name + ":" + value)) }
@@ -48,7 +60,7 @@ func ICS(inv Invitation, organizer mail.Address) []byte {
 	line("PRODID", "-//incidentflow//incidentflow//EN")
 	line("VERSION", "2.0")
 	line("CALSCALE", "GREGORIAN")
-	line("METHOD", "REQUEST")
+	line("METHOD", inv.Method())
 	line("BEGIN", "VEVENT")
 	line("UID", inv.UID)
 	line("SEQUENCE", fmt.Sprint(inv.Sequence))
@@ -66,7 +78,11 @@ func ICS(inv Invitation, organizer mail.Address) []byte {
 		}
 		line("ATTENDEE"+cn(a.Name)+";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE", "mailto:"+a.Email)
 	}
-	line("STATUS", "CONFIRMED")
+	if inv.Cancelled {
+		line("STATUS", "CANCELLED")
+	} else {
+		line("STATUS", "CONFIRMED")
+	}
 	line("TRANSP", "OPAQUE")
 	line("END", "VEVENT")
 	line("END", "VCALENDAR")

@@ -48,3 +48,24 @@ sys.stdout.write(str(ev["SUMMARY"]))`)
 		}, summary), string(out))
 	}
 }
+
+// python3-icalendar reads a cancellation as calendar clients must: the same
+// event (UID), a later SEQUENCE, METHOD:CANCEL and STATUS:CANCELLED.
+func TestICSCancellationReadBackByPythonICalendar(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import icalendar").Run(); err != nil {
+		t.Fatal("python3-icalendar is needed: apt-get install python3-icalendar")
+	}
+	start := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	ics := channels.ICS(channels.Invitation{UID: "k@incidentflow", Sequence: 2, Start: start, End: start.Add(time.Hour), Summary: "Review", Stamp: start,
+		Cancelled: true}, mail.Address{Name: "Incidents", Address: "incidents@example.com"})
+	cmd := exec.Command(python, "-c", `
+import sys, icalendar
+cal = icalendar.Calendar.from_ical(sys.stdin.buffer.read())
+ev = cal.walk("VEVENT")[0]
+sys.stdout.write("%s %s %s %s" % (cal["METHOD"], ev["UID"], ev["SEQUENCE"], ev["STATUS"]))`)
+	cmd.Stdin = strings.NewReader(string(ics))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "CANCEL k@incidentflow 2 CANCELLED", string(out))
+}

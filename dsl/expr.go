@@ -332,13 +332,13 @@ func zeroValue(fieldType string) any {
 	return ""
 }
 
-// walkSteps calls fn for every step, nested ones included, in document order.
-func walkSteps(steps []Step, fn func(*Step)) {
+// WalkSteps calls fn for every step, nested ones included, in document order.
+func WalkSteps(steps []Step, fn func(*Step)) {
 	for i := range steps {
 		s := &steps[i]
 		fn(s)
 		for _, nested := range s.nested() {
-			walkSteps(nested, fn)
+			WalkSteps(nested, fn)
 		}
 	}
 }
@@ -364,8 +364,8 @@ func (s *Step) nested() [][]Step {
 
 // WalkProcess calls fn for every step of p: the main sequence, then each handler's.
 func WalkProcess(p *Process, fn func(*Step)) {
-	walkSteps(p.Steps, fn)
+	WalkSteps(p.Steps, fn)
 	for i := range p.Handlers {
-		walkSteps(p.Handlers[i].Steps, fn)
+		WalkSteps(p.Handlers[i].Steps, fn)
 	}
 }

@@ -1108,7 +1108,7 @@ func (d *processDecoder) repeat(n *yaml.Node) *Repeat {
 	if untilNode != nil {
 		// until is checked after each round, so it sees the round's steps.
 		var inside []string
-		walkSteps(out.Steps, func(s *Step) { inside = append(inside, s.ID) })
+		WalkSteps(out.Steps, func(s *Step) { inside = append(inside, s.ID) })
 		d.condition(untilNode, out.Until, inside...)
 	}
 	return out

@@ -393,6 +393,11 @@ func (r *run) run(ctx workflow.Context) error {
 	if r.openClocks() && workflow.GetVersion(ctx, "abandon-open-clocks", workflow.DefaultVersion, 1) == 1 {
 		r.abandonClocks(ctx)
 	}
+	// A review not held is off: its attendees' calendars hear so. Only a
+	// run with one asks for the version.
+	if len(r.pendingReviews("")) > 0 && workflow.GetVersion(ctx, "cancel-reviews-on-close", workflow.DefaultVersion, 1) == 1 {
+		r.cancelReviews(ctx)
+	}
 	// Let update handlers answer, alerts be closed and the store catch up
 	// before the run ends.
 	return workflow.Await(ctx, func() bool {

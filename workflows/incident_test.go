@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -708,7 +709,9 @@ func (s *IncidentSuite) TestHTTPStep() {
 	}))
 	defer server.Close()
 	failNext = 1
-	s.acts.Secrets = func(name string) string { return map[string]string{"INCIDENTFLOW_SECRET_JIRA_TOKEN": "Bearer s3cret"}[name] }
+	s.acts.Secrets = func(name string) string {
+		return map[string]string{"INCIDENTFLOW_SECRET_JIRA_TOKEN": "Bearer s3cret"}[name]
+	}
 	process := `
 process: p
 title: P
@@ -1415,4 +1418,35 @@ steps:
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
 	s.NoError(s.env.GetWorkflowError())
 	s.Len(s.store.messages("step_skipped"), 1, "only the move back to fixing is skipped")
+}
+
+// Closing an incident cancels its review not yet held: the attendees get
+// the same calendar event (its UID) at the next SEQUENCE, cancelled.
+func (s *IncidentSuite) TestClosingCancelsTheReview() {
+	process := `
+process: p
+title: P
+severities: [minor]
+roles: [lead]
+steps:
+  - set: {roles: {lead: carol}}
+  - name: Review
+    review: {within: 5 business days, attendees: [role:lead]}
+`
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}, "")
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input(process, "minor", nil))
+	s.NoError(s.env.GetWorkflowError())
+	var invitations []channels.Invitation
+	for _, m := range s.sent.sent {
+		if m.Invitation != nil {
+			invitations = append(invitations, *m.Invitation)
+		}
+	}
+	s.Require().Len(invitations, 2, "the invitation, then its cancellation")
+	s.False(invitations[0].Cancelled)
+	s.True(invitations[1].Cancelled)
+	s.Equal(invitations[0].UID, invitations[1].UID, "the same calendar event")
+	s.Equal(invitations[0].Sequence+1, invitations[1].Sequence)
+	s.Contains(s.store.kinds(), "review_cancelled")
+	s.Contains(string(channels.ICS(invitations[1], mail.Address{Address: "incidents@example.com"})), "METHOD:CANCEL")
 }

@@ -182,6 +182,36 @@ func (r *run) deliverWith(ctx workflow.Context, s *dsl.Step, ref, key, event str
 	return r.notifyResult(ctx, s, ref, workflow.ExecuteActivity(actx, a.Notify, in))
 }
 
+// cancelReviews tells the attendees of every review not yet held that it
+// is off, as an update of the same calendar event (its UID, the next
+// SEQUENCE, METHOD:CANCEL): the incident closed before it was held.
+func (r *run) cancelReviews(ctx workflow.Context) {
+	steps := map[string]*dsl.Step{}
+	walk := func(s *dsl.Step) {
+		if s.Review != nil {
+			steps[s.Label()] = s
+		}
+	}
+	dsl.WalkSteps(r.in.Process.Steps, walk)
+	for _, h := range r.in.Process.Handlers {
+		dsl.WalkSteps(h.Steps, walk)
+	}
+	for _, p := range r.pendingReviews("") {
+		s := steps[p.Step]
+		if s == nil {
+			continue // a step of an older version of the process
+		}
+		p.Sequence++
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "review_cancelled", p.Step, "",
+			fmt.Sprintf("%s cancelled: the incident is %s", p.Title, r.state.Status), map[string]any{"uid": p.UID, "sequence": p.Sequence}))
+		inv := &channels.Invitation{UID: p.UID, Sequence: p.Sequence, Start: p.Start, End: p.End, Summary: p.Title,
+			Stamp: workflow.Now(ctx), TimeZone: r.in.Calendar.Location().String(), Cancelled: true}
+		msg := fmt.Sprintf("%s, planned for %s, is cancelled: the incident is %s.", p.Title, r.localTime(p.Start), r.state.Status)
+		r.deliverWith(ctx, s, p.Step, fmt.Sprintf("incident-%s/review-cancelled/%s/v%d", r.state.Ref, p.UID, p.Sequence), "review",
+			s.Review.Attendees, msg, s.Review.Via, inv)
+	}
+}
+
 // pendingReviews are the reviews not yet held that in names.
 func (r *run) pendingReviews(step string) []*Review {
 	var out []*Review
