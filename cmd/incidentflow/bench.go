@@ -37,7 +37,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	var jsonPath, temporalAddr, databaseURL string
 	f.str(&jsonPath, "json", "INCIDENTFLOW_BENCH_JSON", "bench.json", "where to write the results as JSON")
 	f.str(&temporalAddr, "temporal-addr", "TEMPORAL_ADDRESS", "", "a Temporal frontend to use instead of the embedded one (its namespace default must be migrated)")
-	f.str(&databaseURL, "database-url", "DATABASE_URL", "", "a database to use instead of a SQLite file (it is migrated)")
+	f.secret(&databaseURL, "database-url", "DATABASE_URL", "a database to use instead of a SQLite file (it is migrated)")
 	var parts benchParts
 	f.benchParts(&parts)
 	if err := f.parse(args); err != nil {

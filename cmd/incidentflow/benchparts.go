@@ -51,7 +51,7 @@ func (f *flags) benchParts(p *benchParts) {
 	f.fs.IntVar(&p.apis, "apis", 0, "run this many API processes, behind a round-robin proxy in the bench process (0: the API runs inside it)")
 	f.fs.IntVar(&p.workers, "workers", 0, "run this many worker processes (0: the worker runs inside the bench process)")
 	f.str(&p.watch, "watch", "INCIDENTFLOW_BENCH_WATCH", "", "more processes of the stack to measure with --scale, NAME=PID,… (Temporal nodes, PostgreSQL)")
-	f.str(&p.temporalDBs, "temporal-database-url", "INCIDENTFLOW_BENCH_TEMPORAL_DATABASE_URL", "", "the Temporal cluster's PostgreSQL databases, comma-separated, to measure their size with --scale")
+	f.secret(&p.temporalDBs, "temporal-database-url", "INCIDENTFLOW_BENCH_TEMPORAL_DATABASE_URL", "the Temporal cluster's PostgreSQL databases, comma-separated, to measure their size with --scale")
 }
 
 func (p benchParts) check(f *flags) {
@@ -63,7 +63,7 @@ func (p benchParts) check(f *flags) {
 	}
 	for _, u := range p.databases() {
 		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-			f.problem("--temporal-database-url %q must be a postgres:// URL", u)
+			f.problem("--temporal-database-url must be postgres:// URLs: %s is not", redactURL(u))
 		}
 	}
 }

@@ -53,8 +53,18 @@ func (f *flags) secret(p *string, name, env, help string) {
 		}
 		def = strings.TrimSpace(string(b))
 	}
-	f.fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s or %s_FILE)", help, env, env))
+	*p = def
+	f.fs.Var((*secretValue)(p), name, fmt.Sprintf("%s (env %s or %s_FILE)", help, env, env))
 }
+
+// secretValue is a string flag that never shows what it holds: the usage
+// prints no default for it, so that a mistyped flag does not print the
+// database password someone set in the environment.
+type secretValue string
+
+func (v *secretValue) Set(s string) error { *v = secretValue(s); return nil }
+
+func (v *secretValue) String() string { return "" }
 
 func (f *flags) parse(args []string) error {
 	if err := f.fs.Parse(args); err != nil {
@@ -204,4 +214,14 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// redactURL is a URL as it may be printed: without its password, and
+// without anything at all when it does not read as a URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "(a value that is not a URL)"
+	}
+	return u.Redacted()
 }
