@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -109,14 +110,28 @@ func (s *Server) alerts(source string) gin.HandlerFunc {
 		// another service's alert with the same labels (a fingerprint is
 		// their hash) is another alert, and finds no incident of theirs.
 		scope := source + " " + caller(c).String()
-		results := make([]alertResult, 0, len(planned))
-		for _, a := range planned {
-			res, err := s.handleAlert(c, scope, source, a)
-			if err != nil {
-				s.fail(c, err)
-				return
-			}
-			results = append(results, res)
+		// The alerts of a notification are taken side by side (the claims
+		// of their fingerprints keep each to one incident): a payload of
+		// thousands answers before its sender gives up on it.
+		results := make([]alertResult, len(planned))
+		errs := make([]error, len(planned))
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range min(alertWorkers, len(planned)) {
+			wg.Go(func() {
+				for i := range next {
+					results[i], errs[i] = s.handleAlert(c, scope, source, planned[i])
+				}
+			})
+		}
+		for i := range planned {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		if err := firstError(errs); err != nil {
+			s.fail(c, err)
+			return
 		}
 		var refs []string
 		for _, r := range results {
@@ -345,6 +360,19 @@ func (s *Server) tellIncident(ctx context.Context, ref, updateID string, what fu
 	name, in := what(p)
 	if _, err := s.runUpdate(ctx, inc, name, in, updateID); incidentflow.ErrorCode(err) != incidentflow.ECONFLICT {
 		return err
+	}
+	return nil
+}
+
+// alertWorkers is how many alerts of one notification are taken at once.
+const alertWorkers = 16
+
+// firstError is the first error of errs that is not nil.
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -143,7 +143,13 @@ func TestAlertResolvedWhileItsFiringDeclaresIsNotLost(t *testing.T) {
 		fp := fmt.Sprintf("flap%d-%d", time.Now().UnixNano(), i)
 		fired := make(chan response, 1)
 		go func() { fired <- s.do(t, "POST", "/v1/alerts/alertmanager", alert(fp, "firing"), mon...) }()
-		time.Sleep(15 * time.Millisecond)
+		// Once the firing holds the fingerprint's claim, it is declaring:
+		// a resolution that overtakes the firing itself on the wire finds
+		// nothing at all, and is ignored.
+		require.Eventually(t, func() bool {
+			claimed, err := s.store.AlertClaimed(context.Background(), "alertmanager service:alertmanager", fp)
+			return err == nil && claimed
+		}, 10*time.Second, time.Millisecond)
 		resolved := s.do(t, "POST", "/v1/alerts/alertmanager", alert(fp, "resolved"), mon...)
 		f := <-fired
 		require.Equal(t, http.StatusOK, f.status, f.raw)
