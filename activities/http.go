@@ -46,10 +46,10 @@ const maxResponse = 1 << 20
 // response; 408, 429 and 5xx are transient and retried; any other status, or a
 // request that cannot be made, fails for good.
 func (a *Activities) CallHTTP(ctx context.Context, in HTTPInput) (HTTPResult, error) {
-	u, err := url.Parse(in.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !incidentflow.IsWebURL(in.URL) {
 		return HTTPResult{}, temporalError(incidentflow.Errorf(incidentflow.EPERMANENT, "the url %q is not an absolute http or https URL", in.URL))
 	}
+	u, _ := url.Parse(in.URL) // IsWebURL parsed it
 	var body io.Reader
 	if in.Body != nil {
 		b, err := json.Marshal(in.Body)

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -248,6 +247,5 @@ func (s *Server) CompleteTask(ctx context.Context, who incidentflow.Principal, i
 }
 
 func isWebLink(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && len(s) <= incidentflow.MaxLink
+	return incidentflow.IsWebURL(s) && len(s) <= incidentflow.MaxLink
 }

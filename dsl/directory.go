@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net"
 	"net/mail"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/incidentflow/incidentflow"
 )
 
 // Directory is the organisation as processes see it: people, teams, delivery
@@ -499,7 +500,7 @@ func takesList(keys []string) string {
 }
 
 func (d *directoryDecoder) absoluteURL(n *yaml.Node, id, key, raw string) {
-	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !incidentflow.IsWebURL(raw) {
 		d.at(posOf(n), "channel %q: %s %q must be an absolute http or https URL", id, key, raw)
 	}
 }

@@ -59,6 +59,16 @@ var (
 // SearchAttributeNames are the custom search attributes a namespace needs.
 var SearchAttributeNames = []string{"IncidentType", "IncidentSeverity", "IncidentStatus", "IncidentRef"}
 
+// SearchAttributeTypes are SearchAttributeNames with their types, as a
+// server registers them: every one a keyword.
+func SearchAttributeTypes() map[string]enumspb.IndexedValueType {
+	out := map[string]enumspb.IndexedValueType{}
+	for _, name := range SearchAttributeNames {
+		out[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	return out
+}
+
 // Declared is the incident as it was declared.
 type Declared struct {
 	Ref        string         `json:"ref"`

@@ -3,7 +3,6 @@ package workflows
 import (
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -250,7 +249,7 @@ func (r *run) validateReviewHeld(in ReviewHeldInput) error {
 		return err
 	}
 	if in.WriteUp != "" {
-		if u, err := url.Parse(in.WriteUp); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !incidentflow.IsWebURL(in.WriteUp) {
 			return refused("write_up must be a link to the write-up (an http or https URL), not %q", in.WriteUp)
 		}
 	}

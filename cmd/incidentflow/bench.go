@@ -15,8 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/bench"
 	"github.com/incidentflow/incidentflow/devserver"
@@ -105,10 +103,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 			return err
 		}
 		temporalAddr = "127.0.0.1:" + strconv.Itoa(port)
-		attrs := map[string]enumspb.IndexedValueType{}
-		for _, name := range workflows.SearchAttributeNames {
-			attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-		}
+		attrs := workflows.SearchAttributeTypes()
 		dataDir := filepath.Join(tmp, "temporal")
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
 			return err

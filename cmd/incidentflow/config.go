@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/processes"
 	"github.com/incidentflow/incidentflow/web"
@@ -98,7 +99,7 @@ func (f *flags) httpURL(name, value string) {
 	if value == "" {
 		return
 	}
-	if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !incidentflow.IsWebURL(value) {
 		f.problem("--%s %q must be an http or https URL", name, value)
 	}
 }

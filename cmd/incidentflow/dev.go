@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"github.com/incidentflow/incidentflow/api"
 	"github.com/incidentflow/incidentflow/devserver"
 	"github.com/incidentflow/incidentflow/links"
@@ -63,10 +61,7 @@ func (e environment) dev(ctx context.Context, args []string) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 
-	attrs := map[string]enumspb.IndexedValueType{}
-	for _, name := range workflows.SearchAttributeNames {
-		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-	}
+	attrs := workflows.SearchAttributeTypes()
 	srv, err := devserver.Start(ctx, devserver.Options{DataDir: dataDir, FrontendAddr: c.temporalAddr, UIAddr: c.uiAddr,
 		SearchAttributes: attrs, Logger: logger})
 	if err != nil {
