@@ -61,25 +61,14 @@ type Follower interface {
 	Follow(ctx context.Context, f FollowUp) error
 }
 
-// Incident is what a delivery says about its incident.
-type Incident struct {
-	Ref      string `json:"ref"`
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Severity string `json:"severity"`
-	Status   string `json:"status"`
-	URL      string `json:"url,omitempty"`
-	// SeverityLevel is the severity's place in the process, 1 for the most
-	// severe; channels with fixed severities (PagerDuty) map it to theirs.
-	SeverityLevel int `json:"severity_level,omitempty"`
-}
-
-// Recipient is the person a delivery is for, when it is for a person.
-type Recipient struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Email string `json:"email,omitempty"`
-}
+// Incident, Recipient and Invitation are what a delivery says of its
+// incident, its person and its meeting; the interpreter builds them, so
+// they live in the root package (the interpreter never imports channels).
+type (
+	Incident   = incidentflow.IncidentBrief
+	Recipient  = incidentflow.Recipient
+	Invitation = incidentflow.Invitation
+)
 
 // Config is what building senders needs from outside: where console lines go
 // and how to read the environment variables the directory names.

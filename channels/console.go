@@ -30,7 +30,7 @@ func (c console) Send(_ context.Context, m Message) error {
 	}
 	line := fmt.Sprintf("%s → %s: %s", head, to, msg)
 	if inv := m.Invitation; inv != nil {
-		line += fmt.Sprintf(" [%s, %s]", inv.Summary, inv.When())
+		line += fmt.Sprintf(" [%s, %s]", inv.Summary, When(inv))
 	}
 	c.out.Println(line)
 	return nil

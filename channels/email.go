@@ -93,23 +93,23 @@ func subject(m Message) string {
 		return fmt.Sprintf("[PAGE] %s %s: %s", inc.Ref, inc.Severity, inc.Title)
 	case "review":
 		if m.Invitation.Cancelled {
-			return "Cancelled: " + m.Invitation.Summary + " @ " + m.Invitation.When()
+			return "Cancelled: " + m.Invitation.Summary + " @ " + When(m.Invitation)
 		}
 		if m.Invitation.Sequence > 0 {
-			return "Updated invitation: " + m.Invitation.Summary + " @ " + m.Invitation.When()
+			return "Updated invitation: " + m.Invitation.Summary + " @ " + When(m.Invitation)
 		}
-		return "Invitation: " + m.Invitation.Summary + " @ " + m.Invitation.When()
+		return "Invitation: " + m.Invitation.Summary + " @ " + When(m.Invitation)
 	}
 	return fmt.Sprintf("[%s] %s · %s", inc.Ref, inc.Severity, inc.Title)
 }
 
 // htmlBody carries its style on a <div>: some webmail replaces <body> by a
 // <div> of its own and drops what was on it (Mailpit's HTML check).
-var htmlBody = template.Must(template.New("email").Funcs(template.FuncMap{"lines": htmlLines}).Parse(`<!DOCTYPE html>
+var htmlBody = template.Must(template.New("email").Funcs(template.FuncMap{"lines": htmlLines, "when": When}).Parse(`<!DOCTYPE html>
 <html><body>
 <div style="font-family: sans-serif">
 <p>{{ lines .Message }}</p>
-{{ with .Invitation }}<p><strong>{{ .Summary }}</strong><br>{{ .When }}</p>{{ end }}
+{{ with .Invitation }}<p><strong>{{ .Summary }}</strong><br>{{ when . }}</p>{{ end }}
 <table style="border-collapse: collapse">
 <tr><td style="padding-right: 1em"><strong>Incident</strong></td><td>{{ .Incident.Ref }}: {{ .Incident.Title }}</td></tr>
 <tr><td style="padding-right: 1em"><strong>Type</strong></td><td>{{ .Incident.Type }}</td></tr>
@@ -138,7 +138,7 @@ func textBody(m Message) string {
 	b.WriteString(m.Message)
 	b.WriteString("\n\n")
 	if inv := m.Invitation; inv != nil {
-		fmt.Fprintf(&b, "%s\n%s\n\n", inv.Summary, inv.When())
+		fmt.Fprintf(&b, "%s\n%s\n\n", inv.Summary, When(inv))
 	}
 	inc := m.Incident
 	fmt.Fprintf(&b, "Incident: %s: %s\nType:     %s\nSeverity: %s\nStatus:   %s\n", inc.Ref, inc.Title, inc.Type, inc.Severity, inc.Status)

@@ -9,37 +9,8 @@ import (
 	"unicode"
 )
 
-// Invitation is a meeting (a post-incident review) as calendars see it. UID
-// stays the same for every version of the meeting and Sequence grows with
-// each reschedule, so calendars update the event rather than add another.
-type Invitation struct {
-	UID         string      `json:"uid"`
-	Sequence    int         `json:"sequence"`
-	Start       time.Time   `json:"start"`
-	End         time.Time   `json:"end"`
-	Summary     string      `json:"summary"`
-	Description string      `json:"description,omitempty"`
-	Attendees   []Recipient `json:"attendees,omitempty"`
-	// Stamp is when this version of the invitation was made (DTSTAMP).
-	Stamp time.Time `json:"stamp"`
-	// TimeZone is the calendar's zone, for the readable text only: the
-	// iCalendar times are UTC.
-	TimeZone string `json:"time_zone,omitempty"`
-	// Cancelled says the meeting is off (METHOD:CANCEL): the incident
-	// closed before it was held.
-	Cancelled bool `json:"cancelled,omitempty"`
-}
-
-// Method is the iCalendar method of the invitation: REQUEST, or CANCEL.
-func (inv *Invitation) Method() string {
-	if inv.Cancelled {
-		return "CANCEL"
-	}
-	return "REQUEST"
-}
-
 // When is the meeting's time written for people, in its time zone.
-func (inv *Invitation) When() string {
+func When(inv *Invitation) string {
 	loc := time.UTC
 	if l, err := dsl.LoadLocation(inv.TimeZone); err == nil && inv.TimeZone != "" {
 		loc = l

@@ -49,7 +49,7 @@ func SlackPayload(m Message) map[string]any {
 	inc := m.Incident
 	var invitation string
 	if inv := m.Invitation; inv != nil {
-		invitation = "*" + mrkdwn(inv.Summary, slackSection/2) + "*: " + mrkdwn(inv.When(), 100)
+		invitation = "*" + mrkdwn(inv.Summary, slackSection/2) + "*: " + mrkdwn(When(inv), 100)
 	}
 	var text string
 	if strings.TrimSpace(m.Message) != "" {

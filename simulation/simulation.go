@@ -279,7 +279,7 @@ func (r *recorder) Send(_ context.Context, m channels.Message) error {
 	}
 	text := fmt.Sprintf("→ %s: %s", to, m.Message)
 	if inv := m.Invitation; inv != nil {
-		text += fmt.Sprintf(" [invitation: %s]", inv.When())
+		text += fmt.Sprintf(" [invitation: %s]", channels.When(inv))
 	}
 	r.add(r.now(), kind, text)
 	return nil

@@ -11,7 +11,6 @@ import (
 
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/activities"
-	"github.com/incidentflow/incidentflow/channels"
 	"github.com/incidentflow/incidentflow/dsl"
 )
 
@@ -168,13 +167,13 @@ func (r *run) invite(ctx workflow.Context, s *dsl.Step, ref, key string, p *Revi
 	}
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, kind, ref, "", fmt.Sprintf("%s %s for %s%s", s.Label(), verb, when, note),
 		map[string]any{"start": p.Start, "end": p.End, "uid": p.UID, "sequence": p.Sequence}))
-	inv := &channels.Invitation{UID: p.UID, Sequence: p.Sequence, Start: p.Start, End: p.End, Summary: p.Title,
+	inv := &incidentflow.Invitation{UID: p.UID, Sequence: p.Sequence, Start: p.Start, End: p.End, Summary: p.Title,
 		Description: description, Stamp: workflow.Now(ctx), TimeZone: r.in.Calendar.Location().String()}
 	return r.deliverWith(ctx, s, ref, fmt.Sprintf("%s/v%d", key, p.Sequence), "review", s.Review.Attendees, msg, s.Review.Via, inv)
 }
 
 // deliverWith is deliver for reviews: their own event, channel and invitation.
-func (r *run) deliverWith(ctx workflow.Context, s *dsl.Step, ref, key, event string, targets []dsl.Target, msg, via string, inv *channels.Invitation) (failed bool) {
+func (r *run) deliverWith(ctx workflow.Context, s *dsl.Step, ref, key, event string, targets []dsl.Target, msg, via string, inv *incidentflow.Invitation) (failed bool) {
 	actx := workflow.WithActivityOptions(ctx, activityOptions(s))
 	in := activities.NotifyInput{Incident: r.channelIncident(), Actions: r.in.Links.Actions, Key: key, Step: ref, Event: event,
 		Targets: targets, Roles: maps.Clone(r.state.Roles), Message: msg, Via: via, Invitation: inv}
@@ -203,7 +202,7 @@ func (r *run) cancelReviews(ctx workflow.Context) {
 		p.Sequence++
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "review_cancelled", p.Step, "",
 			fmt.Sprintf("%s cancelled: the incident is %s", p.Title, r.state.Status), map[string]any{"uid": p.UID, "sequence": p.Sequence}))
-		inv := &channels.Invitation{UID: p.UID, Sequence: p.Sequence, Start: p.Start, End: p.End, Summary: p.Title,
+		inv := &incidentflow.Invitation{UID: p.UID, Sequence: p.Sequence, Start: p.Start, End: p.End, Summary: p.Title,
 			Stamp: workflow.Now(ctx), TimeZone: r.in.Calendar.Location().String(), Cancelled: true}
 		msg := fmt.Sprintf("%s, planned for %s, is cancelled: the incident is %s.", p.Title, r.localTime(p.Start), r.state.Status)
 		r.deliverWith(ctx, s, p.Step, fmt.Sprintf("incident-%s/review-cancelled/%s/v%d", r.state.Ref, p.UID, p.Sequence), "review",

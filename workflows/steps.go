@@ -14,7 +14,6 @@ import (
 
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/activities"
-	"github.com/incidentflow/incidentflow/channels"
 	"github.com/incidentflow/incidentflow/dsl"
 )
 
@@ -384,8 +383,8 @@ func activityOptions(s *dsl.Step) workflow.ActivityOptions {
 	return opts
 }
 
-func (r *run) channelIncident() channels.Incident {
-	return channels.Incident{Ref: r.state.Ref, Type: r.state.Type, Title: r.state.Title, Severity: r.state.Severity,
+func (r *run) channelIncident() incidentflow.IncidentBrief {
+	return incidentflow.IncidentBrief{Ref: r.state.Ref, Type: r.state.Type, Title: r.state.Title, Severity: r.state.Severity,
 		Status: r.state.Status, URL: r.in.Links.Incident, SeverityLevel: r.in.Process.SeverityRank(r.state.Severity) + 1}
 }
 
