@@ -33,9 +33,9 @@ type DeclareRequest struct {
 // incidentView is an incident as the API shows it.
 type incidentView struct {
 	incidentflow.Incident
-	URL   string           `json:"url"`
-	UIURL string           `json:"ui_url"`
-	State *workflows.State `json:"state,omitempty"`
+	URL   string          `json:"url"`
+	UIURL string          `json:"ui_url"`
+	State *workflows.View `json:"state,omitempty"`
 	// StateError says why the live state is missing, when it is.
 	StateError string `json:"state_error,omitempty"`
 }

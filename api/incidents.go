@@ -174,7 +174,10 @@ func (s *Server) getIncident(c *gin.Context) {
 		return
 	}
 	v := s.view(inc)
-	v.State, err = s.State(c.Request.Context(), inc)
+	st, err := s.State(c.Request.Context(), inc)
+	if st != nil {
+		v.State = &st.View // the run's bookkeeping is its own
+	}
 	switch incidentflow.ErrorCode(err) {
 	case "":
 	case incidentflow.EUNAVAILABLE:
@@ -234,7 +237,7 @@ func (s *Server) act(c *gin.Context, a Action) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"ref": c.Param("ref"), "state": st})
+	c.JSON(http.StatusOK, gin.H{"ref": c.Param("ref"), "state": st.View})
 }
 
 func (s *Server) listTasks(c *gin.Context) {

@@ -166,35 +166,50 @@ type Activity struct {
 	Until   *time.Time `json:"until,omitempty"`
 }
 
-// State is the live picture of an incident, returned by the state query.
+// State is the live picture of an incident, returned by the state query:
+// its View, which the API shows people, and the run's Bookkeeping, which it
+// keeps for itself. Both embed flat, so the state's JSON (a continued run's
+// input, recorded histories) is as it always was.
 type State struct {
-	Ref          string              `json:"ref"`
-	Type         string              `json:"type"`
-	Title        string              `json:"title"`
-	Status       string              `json:"status"`
-	Severity     string              `json:"severity"`
-	Fields       map[string]any      `json:"fields"`
-	Roles        map[string]string   `json:"roles"`
-	Acknowledged *Acknowledgement    `json:"acknowledged,omitempty"`
-	Acks         []Acknowledgement   `json:"acks,omitempty"` // every acknowledgement, of the incident and of pages
-	Escalations  []*Escalation       `json:"escalations"`
-	Approvals    []*PendingApproval  `json:"approvals"`
-	Reviews      []*Review           `json:"reviews"`
-	Tasks        []incidentflow.Task `json:"tasks"`
+	View
+	Bookkeeping
+}
+
+// View is what a run shows of its incident: what it is, what runs and
+// waits, and what is due (the API's IncidentState).
+type View struct {
+	Ref          string                       `json:"ref"`
+	Type         string                       `json:"type"`
+	Title        string                       `json:"title"`
+	Status       string                       `json:"status"`
+	Severity     string                       `json:"severity"`
+	Fields       map[string]any               `json:"fields"`
+	Roles        map[string]string            `json:"roles"`
+	Acknowledged *Acknowledgement             `json:"acknowledged,omitempty"`
+	Acks         []Acknowledgement            `json:"acks,omitempty"` // every acknowledgement, of the incident and of pages
+	Escalations  []*Escalation                `json:"escalations"`
+	Approvals    []*PendingApproval           `json:"approvals"`
+	Reviews      []*Review                    `json:"reviews"`
+	Tasks        []incidentflow.Task          `json:"tasks"`
+	Signals      map[string]SignalRecord      `json:"signals,omitempty"`
+	Outputs      map[string]map[string]any    `json:"outputs,omitempty"`
+	Active       []Activity                   `json:"active"`
+	Clocks       []Clock                      `json:"deadlines"`
+	Recent       []incidentflow.TimelineEvent `json:"recent"`
+	ProcessHash  string                       `json:"process_hash"`
+}
+
+// Bookkeeping is what a run keeps for itself, to number, key and follow up
+// what it does: no client sees it.
+type Bookkeeping struct {
 	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
 	TaskCount int `json:"task_count"`
+	// ApprovalCount numbers its approvals as they begin.
+	ApprovalCount int `json:"approval_count,omitempty"`
 	// PersonStatus is the status a person set last, StatusBy who: a
 	// process step never moves the status back past it.
 	PersonStatus string `json:"person_status,omitempty"`
 	StatusBy     string `json:"status_by,omitempty"`
-	// ApprovalCount numbers its approvals as they begin.
-	ApprovalCount int                          `json:"approval_count,omitempty"`
-	Signals       map[string]SignalRecord      `json:"signals,omitempty"`
-	Outputs       map[string]map[string]any    `json:"outputs,omitempty"`
-	Active        []Activity                   `json:"active"`
-	Clocks        []Clock                      `json:"deadlines"`
-	Recent        []incidentflow.TimelineEvent `json:"recent"`
-	ProcessHash   string                       `json:"process_hash"`
 	// Seq numbers timeline events, so their dedup keys are stable across replays.
 	Seq int64 `json:"seq"`
 	// Iterations count how often each step ran, for delivery keys.
@@ -310,11 +325,11 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	}
 	// Every line the run logs names its incident and process.
 	logger := sdklog.With(workflow.GetLogger(ctx), "incident", in.Incident.Ref, "process", in.Incident.Type)
-	r := &run{in: in, conds: conds, logger: logger, state: State{
+	r := &run{in: in, conds: conds, logger: logger, state: State{View: View{
 		Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Status: inc.Status, Severity: inc.Severity,
 		Fields: fields, Roles: map[string]string{}, Signals: map[string]SignalRecord{}, Outputs: map[string]map[string]any{},
-		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Reviews: []*Review{}, Tasks: []incidentflow.Task{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash, Iterations: map[string]int{}, Fired: map[string]int{},
-	}}
+		Active: []Activity{}, Clocks: []Clock{}, Escalations: []*Escalation{}, Approvals: []*PendingApproval{}, Reviews: []*Review{}, Tasks: []incidentflow.Task{}, Recent: []incidentflow.TimelineEvent{}, ProcessHash: in.ProcessHash,
+	}, Bookkeeping: Bookkeeping{Iterations: map[string]int{}, Fired: map[string]int{}}}}
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
 	}
