@@ -269,9 +269,12 @@ func TestDevRestartContinuesOpenIncidents(t *testing.T) {
 		_, got := d.call(t, "GET", "/v1/incidents/INC-1", "")
 		return got["status"] == "closed"
 	}, 20*time.Second, 100*time.Millisecond)
-	code, second := d.call(t, "POST", "/v1/incidents", `{"type":"privacy","title":"Export leaked","severity":"high","fields":{"aware_at":"2026-11-26T08:00:00Z"}}`)
+	code, second := d.call(t, "POST", "/v1/incidents", `{"type":"engineering","title":"Export is slow","severity":"minor"}`)
 	require.Equal(t, http.StatusCreated, code)
 	require.Equal(t, "INC-2", second["ref"], "numbering carries on after a restart")
+	code, secret := d.call(t, "POST", "/v1/incidents", `{"type":"privacy","title":"Export leaked","severity":"high","fields":{"aware_at":"2026-11-26T08:00:00Z"}}`)
+	require.Equal(t, http.StatusCreated, code)
+	require.Regexp(t, `^INC-[A-Z][A-Z0-9]{5}$`, secret["ref"], "a restricted incident's ref is random: it counts nothing")
 	d.stop(t)
 }
 
