@@ -159,11 +159,7 @@ func (r *run) pageFirst(ctx workflow.Context, s *dsl.Step, ref string, pol dsl.P
 		failed = true
 	}
 	r.state.Tracked = r.state.Tracked || res.Tracked
-	for _, p := range res.Recipients {
-		if !slices.Contains(esc.Paged, p) {
-			esc.Paged = append(esc.Paged, p)
-		}
-	}
+	esc.addPaged(res.Recipients)
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
 		fmt.Sprintf("Paged level %d of %s (round %d): %s; waiting %s for an acknowledgement", level, pol.ID, round,
 			orNobody(res.Recipients), lv.AckWithin), map[string]any{"level": level, "round": round, "paged": res.Recipients}))
@@ -200,16 +196,21 @@ func (r *run) pageBeside(ctx workflow.Context, s *dsl.Step, ref string, pol dsl.
 			frame(ctx).Failed = true // a page that did not reach its person failed
 		}
 		res.Recipients = slices.DeleteFunc(res.Recipients, func(p string) bool { return slices.Contains(res.Undelivered, p) })
-		for _, p := range res.Recipients {
-			if !slices.Contains(esc.Paged, p) {
-				esc.Paged = append(esc.Paged, p)
-			}
-		}
+		esc.addPaged(res.Recipients)
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "paged", ref, "",
 			fmt.Sprintf("Paged level %d of %s (round %d): %s; its %s for an acknowledgement began when it was due", level, pol.ID, round,
 				orNobody(res.Recipients), lv.AckWithin), map[string]any{"level": level, "round": round, "paged": res.Recipients}))
 		r.details(ctx)
 	})
+}
+
+// addPaged counts people as paged by the escalation, each once.
+func (e *Escalation) addPaged(people []string) {
+	for _, p := range people {
+		if !slices.Contains(e.Paged, p) {
+			e.Paged = append(e.Paged, p)
+		}
+	}
 }
 
 func orNobody(list []string) string {
