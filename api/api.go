@@ -34,8 +34,19 @@ import (
 	"github.com/incidentflow/incidentflow/store"
 )
 
-// Store is what the API needs of the database.
+// Store is what the API needs of the database: the small stores each group
+// of handlers works with, together.
 type Store interface {
+	IncidentStore
+	AccessStore
+	AlertStore
+	RequestStore
+	ReadStore
+}
+
+// IncidentStore keeps incidents, the process versions they run, what their
+// runs record, and their tasks: declaring, reading and acting.
+type IncidentStore interface {
 	Ping(ctx context.Context) error
 	SaveProcessVersion(ctx context.Context, v store.ProcessVersion) error
 	ProcessVersion(ctx context.Context, hash string) (store.ProcessVersion, error)
@@ -46,25 +57,42 @@ type Store interface {
 	ListIncidents(ctx context.Context, f store.ListFilter) ([]incidentflow.Incident, error)
 	Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error)
 	Tasks(ctx context.Context, ref string) ([]incidentflow.Task, error)
+	Deadlines(ctx context.Context, f store.DeadlineFilter) ([]incidentflow.Deadline, error)
+	Task(ctx context.Context, id string) (incidentflow.Task, error)
+	CompleteTask(ctx context.Context, t incidentflow.Task, e incidentflow.TimelineEvent) error
+	ApplyChange(ctx context.Context, c incidentflow.Change) error
+}
+
+// AccessStore answers who a request is, what they may see, and keeps the
+// audit log.
+type AccessStore interface {
 	TokenByHash(ctx context.Context, hash string) (incidentflow.Token, error)
 	VisibleIncident(ctx context.Context, ref string, v *store.Visibility) (incidentflow.Incident, error)
 	RestrictedProcesses(ctx context.Context) ([]store.RestrictedProcess, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
 	FindAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
-	Deadlines(ctx context.Context, f store.DeadlineFilter) ([]incidentflow.Deadline, error)
-	Task(ctx context.Context, id string) (incidentflow.Task, error)
-	CompleteTask(ctx context.Context, t incidentflow.Task, e incidentflow.TimelineEvent) error
-	ApplyChange(ctx context.Context, c incidentflow.Change) error
+}
+
+// AlertStore keeps the alerts of monitoring systems and their fingerprints' claims.
+type AlertStore interface {
 	LatestAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
 	SaveAlert(ctx context.Context, a store.Alert) (string, error)
 	ClaimAlert(ctx context.Context, source, fingerprint string) (store.AlertClaim, error)
 	AlertClaimed(ctx context.Context, source, fingerprint string) (bool, error)
 	SetAlertClaim(ctx context.Context, c store.AlertClaim, ref string) error
+}
+
+// RequestStore keeps the Idempotency-Keys of requests and their answers.
+type RequestStore interface {
 	BeginRequest(ctx context.Context, k store.RequestKey) (store.RequestKey, bool, error)
 	FinishRequest(ctx context.Context, principal, key string, status int, response string) error
 	ForgetRequest(ctx context.Context, principal, key string) error
 	PruneRequests(ctx context.Context) (int64, error)
-	// What the web app reads (app.go).
+}
+
+// ReadStore answers what the web app reads (app.go): roles, versions, a
+// person's work and the insights' figures.
+type ReadStore interface {
 	IncidentRoles(ctx context.Context, ref string) (map[string]string, error)
 	Version(ctx context.Context, ref string) (time.Time, int64, error)
 	Involvements(ctx context.Context, person string, v *store.Visibility) ([]store.Involvement, error)
