@@ -317,6 +317,9 @@ func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.A
 	if err != nil && incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
 		return res, err
 	}
+	if err == nil && known.Ref == ref && known.Status == "firing" && sameStart(known.StartsAt, record.StartsAt) {
+		res.Action = "replayed" // the same firing sent again (a retry, a repeat, a peer): nothing new
+	}
 	if err == nil && known.Ref == ref && known.Status == "resolved" {
 		err := s.tellIncident(ctx, ref, alertUpdateID(record, "firing"), func(*dsl.Process) (string, any) {
 			return workflows.UpdateAddNote, workflows.AddNoteInput{By: by, Text: fmt.Sprintf("Alert %s is firing again", name)}
@@ -327,6 +330,11 @@ func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.A
 	}
 	_, err = s.cfg.Store.SaveAlert(ctx, record)
 	return res, err
+}
+
+// sameStart reports whether two firings started at the same second.
+func sameStart(a, b *time.Time) bool {
+	return a != nil && b != nil && a.Unix() == b.Unix()
 }
 
 // alertUpdateID identifies what an alert tells its incident about one of

@@ -53,10 +53,10 @@ func TestAlertmanagerAlerts(t *testing.T) {
 	require.Equal(t, "minor", minor.str("severity"), "severity=warning is no engineering severity: the lowest")
 
 	// Alertmanager repeats a firing group every repeat_interval, and every
-	// peer of an HA pair sends it: the alerts join their incidents.
+	// peer of an HA pair sends it: the same firings, replayed, are nothing new.
 	again := results(t, s.do(t, "POST", "/v1/alerts/alertmanager?type=engineering", fixture(t, "alertmanager-firing.json"), s.service(t, "alertmanager", incidentflow.RoleDeclarer)...))
-	require.Equal(t, [2]string{"attached", errors[1]}, again["4f7b0a2c9d1e3f56"])
-	require.Equal(t, [2]string{"attached", latency[1]}, again["a91c22e07b3d5f10"])
+	require.Equal(t, [2]string{"replayed", errors[1]}, again["4f7b0a2c9d1e3f56"])
+	require.Equal(t, [2]string{"replayed", latency[1]}, again["a91c22e07b3d5f10"])
 
 	resolved := results(t, s.do(t, "POST", "/v1/alerts/alertmanager", fixture(t, "alertmanager-resolved.json"), s.service(t, "alertmanager", incidentflow.RoleDeclarer)...))
 	require.Equal(t, [2]string{"resolved", errors[1]}, resolved["4f7b0a2c9d1e3f56"])

@@ -144,3 +144,12 @@ func TestConcurrentAlertsDeclareOnce(t *testing.T) {
 	}
 	require.Len(t, seen, 1, "one incident for one alert: %v", seen)
 }
+
+// An int field's bounds hold: a count of people is never negative.
+func TestIntFieldBoundsAreKept(t *testing.T) {
+	s := setup(t)
+	r := s.do(t, "POST", "/v1/incidents", `{"type":"operational","title":"Refunds sent twice","severity":"minor","fields":{"customers_affected":-5}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.raw)
+	require.Contains(t, r.raw, `"field":"fields.customers_affected"`)
+	require.Contains(t, r.raw, "must be at least 0, not -5")
+}

@@ -39,6 +39,28 @@ func NormalizeField(def FieldDef, v any) (any, error) {
 // normalize is NormalizeField, checking the length limits only when asked:
 // values already stored convert without them, whatever the limits were then.
 func normalize(def FieldDef, v any, limits bool) (any, error) {
+	out, err := normalizeType(def, v, limits)
+	if err != nil || !limits || (def.Min == nil && def.Max == nil) {
+		return out, err
+	}
+	var n float64
+	switch x := out.(type) {
+	case int64:
+		n = float64(x)
+	case float64:
+		n = x
+	}
+	switch {
+	case def.Min != nil && n < *def.Min:
+		return nil, fmt.Errorf("must be at least %v, not %v", *def.Min, out)
+	case def.Max != nil && n > *def.Max:
+		return nil, fmt.Errorf("must be at most %v, not %v", *def.Max, out)
+	}
+	return out, nil
+}
+
+// normalizeType is normalize without the bounds of int and number fields.
+func normalizeType(def FieldDef, v any, limits bool) (any, error) {
 	switch def.Type {
 	case "string", "text", "enum":
 		s, ok := v.(string)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -332,6 +333,8 @@ func (d *processDecoder) fields(n *yaml.Node) {
 				}
 			},
 			"default": func(_, v *yaml.Node) { defaultNode = v },
+			"min":     func(_, v *yaml.Node) { def.Min = d.bound(v, what, "min") },
+			"max":     func(_, v *yaml.Node) { def.Max = d.bound(v, what, "max") },
 		})
 		switch {
 		case def.Type == "":
@@ -344,6 +347,12 @@ func (d *processDecoder) fields(n *yaml.Node) {
 			d.at(typePos, "%s is an enum and needs values", what)
 		case def.Type != "enum" && def.Values != nil:
 			d.at(typePos, "%s lists values, which only an enum takes", what)
+		case (def.Min != nil || def.Max != nil) && def.Type != "int" && def.Type != "number":
+			d.at(typePos, "%s has min or max, which only int and number fields take", what)
+			def.Min, def.Max = nil, nil
+		case def.Min != nil && def.Max != nil && *def.Min > *def.Max:
+			d.at(typePos, "%s has min %v above its max %v: no value could be given", what, *def.Min, *def.Max)
+			def.Min, def.Max = nil, nil
 		}
 		if defaultNode != nil {
 			if val, err := NormalizeField(def, fieldValue(def, defaultNode)); err != nil {
@@ -357,6 +366,16 @@ func (d *processDecoder) fields(n *yaml.Node) {
 		}
 		d.p.Fields = append(d.p.Fields, def)
 	}
+}
+
+// bound reads a field's min or max: a number.
+func (d *processDecoder) bound(n *yaml.Node, what, key string) *float64 {
+	b, err := strconv.ParseFloat(n.Value, 64)
+	if (n.Tag != "!!int" && n.Tag != "!!float") || err != nil || math.IsNaN(b) || math.IsInf(b, 0) {
+		d.at(posOf(n), "%s of %s must be a number, like 0 or 1000, not %s", key, what, describe(n))
+		return nil
+	}
+	return &b
 }
 
 // fieldValue is the value a field is given in the file; a yes-or-no

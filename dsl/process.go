@@ -76,6 +76,10 @@ type FieldDef struct {
 	Required    bool     `json:"required,omitempty"`
 	Values      []string `json:"values,omitempty"` // enum only
 	Default     any      `json:"default,omitempty"`
+	// Min and Max bound an int or number field (a count of people is
+	// never negative); nil is no bound.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
 }
 
 // Field returns the declaration of the named field.
