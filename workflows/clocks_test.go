@@ -151,3 +151,26 @@ func (s *IncidentSuite) TestBuiltInPrivacyClock() {
 	s.Equal([]string{"48h", "24h", "4h"}, reminders)
 	s.Contains(strings.Join(s.sent.lines(), "\n"), "exec-updates: GDPR Art. 33 deadline missed for INC-9")
 }
+
+// A clock counted from a time long past starts at once, and is recorded as
+// missed at once: never silently not started.
+func (s *IncidentSuite) TestClockFromLongAgoIsMissedAtOnce() {
+	cat, err := dsl.Load(processes.FS, "processes")
+	s.Require().NoError(err)
+	p := cat.Processes["privacy"]
+	fields, errs := p.CheckFields(map[string]any{"aware_at": "2024-03-01T09:00:00Z"})
+	s.Require().Empty(errs)
+	in := workflows.Input{Incident: workflows.Declared{Ref: "INC-9", Type: "privacy", Title: "Export leaked long ago", Severity: "medium",
+		Status: p.InitialStatus, Fields: fields, DeclaredAt: s.env.Now()}, Process: *p, ProcessHash: cat.Sources["privacy"].Hash,
+		Calendar: cat.Directory.Calendar}
+	s.registerDirectory(cat.Directory)
+	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed"}, "")
+	s.env.RegisterDelayedCallback(func() {
+		c := clock(s.state(), "Notify the supervisory authority (GDPR Art. 33)")
+		s.Equal(time.Date(2024, 3, 4, 9, 0, 0, 0, time.UTC), c.Due.UTC(), "72 hours from awareness")
+		s.Equal(workflows.ClockMissed, c.Status, "due long ago: missed at once")
+	}, 10*time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	s.NoError(s.env.GetWorkflowError())
+	s.Contains(strings.Join(s.sent.lines(), "\n"), "GDPR Art. 33 deadline missed for INC-9")
+}
