@@ -33,6 +33,9 @@ func (r Report) Check() []string {
 		if a.Incidents != a.Fingerprints {
 			out = append(out, fmt.Sprintf("alert intake declared %d incidents for %d fingerprints: grouping is broken", a.Incidents, a.Fingerprints))
 		}
+		if a.BigPayload > 0 && a.BigIncidents != a.BigPayload {
+			out = append(out, fmt.Sprintf("one notification of %d alerts declared %d incidents", a.BigPayload, a.BigIncidents))
+		}
 	}
 	o := r.Overhead
 	if o == nil {

@@ -37,6 +37,7 @@ func TestCheck(t *testing.T) {
 		{"ErrDeclareErrors", func(r *Report) { r.Declare.Errors = 3 }, "3 of 103 declarations failed"},
 		{"ErrBurstUnpaged", func(r *Report) { r.Burst.Errors = 2 }, "2 incidents of the burst were not paged"},
 		{"ErrAlertsUngrouped", func(r *Report) { r.Alerts.Incidents = 31 }, "alert intake declared 31 incidents for 30 fingerprints"},
+		{"ErrBigPayloadUngrouped", func(r *Report) { r.Alerts.BigPayload, r.Alerts.BigIncidents = 100, 99 }, "one notification of 100 alerts declared 99 incidents"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := fine()

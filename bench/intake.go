@@ -102,6 +102,9 @@ func (b *runner) alerts(ctx context.Context) (*Alerts, error) {
 		sent += len(n.Alerts)
 	}
 	res.Alerts, res.PerSecond = sent, float64(sent)/elapsed.Seconds()
+	if firstErr == nil && o.BigPayload > 0 {
+		firstErr = b.bigPayload(ctx, res, run, incidents)
+	}
 	refs := make([]string, 0, len(incidents))
 	for ref := range incidents {
 		refs = append(refs, ref)
@@ -111,4 +114,34 @@ func (b *runner) alerts(ctx context.Context) (*Alerts, error) {
 		return res, firstErr
 	}
 	return res, nil
+}
+
+// bigPayload sends one notification of BigPayload alerts, each its own
+// fingerprint, as an Alertmanager group of a whole cluster's alerts would
+// be, and times its answer.
+func (b *runner) bigPayload(ctx context.Context, res *Alerts, run int64, incidents map[string]bool) error {
+	alerts := make([]map[string]any, b.o.BigPayload)
+	for i := range alerts {
+		alerts[i] = map[string]any{"status": "firing", "fingerprint": fmt.Sprintf("%x-big-%d", run, i),
+			"labels":   map[string]string{"alertname": fmt.Sprintf("BigAlert%d", i), "severity": "critical"},
+			"startsAt": time.Now().UTC().Format(time.RFC3339)}
+	}
+	body, err := json.Marshal(map[string]any{"version": "4", "status": "firing", "receiver": "incidentflow", "alerts": alerts})
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Results []struct{ Ref string } `json:"results"`
+	}
+	start := time.Now()
+	if _, err := b.call(ctx, http.MethodPost, "/v1/alerts/alertmanager?type=quiet", json.RawMessage(body), &out); err != nil {
+		return fmt.Errorf("one notification of %d alerts: %w", b.o.BigPayload, err)
+	}
+	res.BigPayload, res.BigSeconds = b.o.BigPayload, time.Since(start).Seconds()
+	big := map[string]bool{}
+	for _, r := range out.Results {
+		big[r.Ref], incidents[r.Ref] = true, true
+	}
+	res.BigIncidents = len(big)
+	return nil
 }

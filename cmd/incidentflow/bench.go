@@ -270,6 +270,10 @@ func printReport(out io.Writer, r bench.Report) {
 	if a := r.Alerts; a != nil {
 		fmt.Fprintf(out, "\nalert intake: %d alerts in %d notifications, %.0f alerts/s; %d fingerprints, %d incidents\n",
 			a.Alerts, a.Notifications, a.PerSecond, a.Fingerprints, a.Incidents)
+		if a.BigPayload > 0 {
+			fmt.Fprintf(out, "one notification of %d alerts: answered in %.1f s (%.0f alerts/s), %d incidents\n",
+				a.BigPayload, a.BigSeconds, float64(a.BigPayload)/a.BigSeconds, a.BigIncidents)
+		}
 	}
 	if s := r.Scale; s != nil {
 		fmt.Fprintf(out, "\n%d incidents open (declared at %.0f/s, all started after %.0fs):\n", s.Open, s.DeclarePerSec, s.SettleSeconds)
