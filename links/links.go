@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,20 +57,34 @@ var (
 	ErrExpired = errors.New("this link has expired")
 )
 
-// Signer makes and reads links under one secret.
+// Signer makes links under one secret and reads them under it or the
+// secrets before it, so that rotating the secret leaves the links already
+// sent working until they expire.
 type Signer struct {
-	key []byte
+	keys [][]byte // the secret, then the earlier ones
 }
 
 // MinSecret is how many bytes a secret must have at least.
 const MinSecret = 32
 
-// New returns a signer for the secret, which must be at least MinSecret bytes.
-func New(secret []byte) (*Signer, error) {
+// New returns a signer for the secret, which must be at least MinSecret
+// bytes, that also reads the links of the previous secrets (empty ones are
+// none).
+func New(secret []byte, previous ...[]byte) (*Signer, error) {
 	if len(secret) < MinSecret {
 		return nil, errors.New("the link secret must be at least 32 bytes (for example 64 hexadecimal digits: openssl rand -hex 32)")
 	}
-	return &Signer{key: bytes.Clone(secret)}, nil
+	s := &Signer{keys: [][]byte{bytes.Clone(secret)}}
+	for _, p := range previous {
+		if len(p) == 0 {
+			continue
+		}
+		if len(p) < MinSecret {
+			return nil, errors.New("the previous link secret must be at least 32 bytes, as it was")
+		}
+		s.keys = append(s.keys, bytes.Clone(p))
+	}
+	return s, nil
 }
 
 // Make returns the token of a new link for a person to do an action, valid
@@ -81,7 +96,7 @@ func (s *Signer) Make(action, ref, target, person string, now time.Time) string 
 		Expires: now.Add(Lifetime[action]).Unix(), Nonce: base64.RawURLEncoding.EncodeToString(nonce)}
 	payload, _ := json.Marshal(l)
 	p := base64.RawURLEncoding.EncodeToString(payload)
-	return p + "." + base64.RawURLEncoding.EncodeToString(s.mac(p))
+	return p + "." + base64.RawURLEncoding.EncodeToString(mac(s.keys[0], p))
 }
 
 // Parse reads a link's token: ErrInvalid when its signature does not hold,
@@ -90,7 +105,7 @@ func (s *Signer) Make(action, ref, target, person string, now time.Time) string 
 func (s *Signer) Parse(token string, now time.Time) (Link, error) {
 	p, sig, ok := strings.Cut(token, ".")
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err != nil || !hmac.Equal(got, s.mac(p)) {
+	if !ok || err != nil || !slices.ContainsFunc(s.keys, func(k []byte) bool { return hmac.Equal(got, mac(k, p)) }) {
 		return Link{}, ErrInvalid
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(p)
@@ -104,8 +119,8 @@ func (s *Signer) Parse(token string, now time.Time) (Link, error) {
 	return l, nil
 }
 
-func (s *Signer) mac(payload string) []byte {
-	m := hmac.New(sha256.New, s.key)
+func mac(key []byte, payload string) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(payload))
 	return m.Sum(nil)
 }

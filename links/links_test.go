@@ -52,3 +52,27 @@ func TestLinks(t *testing.T) {
 		require.ErrorContains(t, err, "at least 32 bytes")
 	})
 }
+
+// Rotating the secret leaves the links already sent working until they
+// expire: a signer reads them under the previous secret, and makes new ones
+// under the new; without the previous secret, the old links are refused.
+func TestRotatedSecretStillReadsItsLinks(t *testing.T) {
+	now := time.Now()
+	old, err := links.New([]byte(strings.Repeat("o", links.MinSecret)))
+	require.NoError(t, err)
+	sent := old.Make("acknowledge", "INC-1", "", "bob", now)
+	rotated, err := links.New([]byte(strings.Repeat("n", links.MinSecret)), []byte(strings.Repeat("o", links.MinSecret)))
+	require.NoError(t, err)
+	l, err := rotated.Parse(sent, now)
+	require.NoError(t, err)
+	require.Equal(t, "bob", l.Person)
+	fresh := rotated.Make("acknowledge", "INC-1", "", "bob", now)
+	_, err = old.Parse(fresh, now)
+	require.ErrorIs(t, err, links.ErrInvalid, "a new link is signed with the new secret")
+	done, err := links.New([]byte(strings.Repeat("n", links.MinSecret)))
+	require.NoError(t, err)
+	_, err = done.Parse(sent, now)
+	require.ErrorIs(t, err, links.ErrInvalid, "once the previous secret is dropped, its links are not taken")
+	_, err = links.New([]byte(strings.Repeat("n", links.MinSecret)), []byte("short"))
+	require.Error(t, err)
+}

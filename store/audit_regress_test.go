@@ -180,3 +180,34 @@ func TestRevokeByIDSparesNamesakes(t *testing.T) {
 		require.NoError(t, err, "revoking %s also revoked %s", first.ID, other.ID)
 	})
 }
+
+// Rotating the secret the log is chained under: the entries before the
+// rotation verify under the previous key, those after under the new one,
+// and after the first entry under the new key, none under the old one is
+// taken (whoever holds the old secret cannot add to the log).
+func TestAuditVerifiesAcrossARotation(t *testing.T) {
+	s := openKeyed(t, storetest.URL(t, store.SQLite))
+	ctx := context.Background()
+	newKey := store.AuditKey([]byte("the deployment's new secret, 32 bytes or more"))
+	for i := range 3 {
+		if i == 2 {
+			s.SetAuditKey(newKey) // rotated
+		}
+		_, err := s.AppendAudit(ctx, store.AuditEntry{At: time.Now(), Principal: "alice", Via: "token", Action: "POST /v1/incidents", Outcome: "done", Status: 201})
+		require.NoError(t, err)
+	}
+	entries, err := s.Audit(ctx, 0, 100)
+	require.NoError(t, err)
+	_, err = (&store.AuditKeys{Current: newKey}).Verify(entries, 0, "")
+	require.Error(t, err, "the entries before the rotation are not under the new key")
+	_, err = (&store.AuditKeys{Current: newKey, Previous: auditKey}).Verify(entries, 0, "")
+	require.NoError(t, err, "with the previous key, the whole log holds")
+
+	s.SetAuditKey(auditKey) // someone still holding the old secret writes
+	_, err = s.AppendAudit(ctx, store.AuditEntry{At: time.Now(), Principal: "mallory", Via: "token", Action: "DELETE evidence", Outcome: "done", Status: 200})
+	require.NoError(t, err)
+	entries, err = s.Audit(ctx, 0, 100)
+	require.NoError(t, err)
+	_, err = (&store.AuditKeys{Current: newKey, Previous: auditKey}).Verify(entries, 0, "")
+	require.ErrorContains(t, err, "entry 4 was changed", "an entry under the old key after the rotation is refused")
+}

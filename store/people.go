@@ -211,14 +211,33 @@ func (s *Store) FindAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 // own. It returns the hash of the last, or an error naming the first entry
 // that breaks the chain.
 func VerifyAudit(key []byte, entries []AuditEntry, prevSeq int64, prev string) (string, error) {
+	return (&AuditKeys{Current: key}).Verify(entries, prevSeq, prev)
+}
+
+// AuditKeys are the keys an audit log was chained under: the current one,
+// and, across a rotation of the secret, the one before. Entries chained
+// under the previous key verify with it until the first entry under the
+// current one; after that every entry must be under the current key, so
+// that whoever holds the old secret cannot add to the log.
+type AuditKeys struct {
+	Current, Previous []byte
+	rotated           bool
+}
+
+// Verify is VerifyAudit under the keys, carrying across calls (pages of
+// the log) whether the rotation was passed.
+func (k *AuditKeys) Verify(entries []AuditEntry, prevSeq int64, prev string) (string, error) {
 	for _, e := range entries {
 		switch {
 		case e.Seq != prevSeq+1:
 			return prev, fmt.Errorf("entry %d follows entry %d: entries are missing", e.Seq, prevSeq)
 		case e.PrevHash != prev:
 			return prev, fmt.Errorf("entry %d does not follow the entry before it: its prev_hash is %.12s…, the entry before hashes to %.12s…", e.Seq, e.PrevHash, prev)
-		case AuditHash(key, e) != e.Hash:
-			return prev, fmt.Errorf("entry %d was changed: its content hashes to %.12s…, not its recorded %.12s…", e.Seq, AuditHash(key, e), e.Hash)
+		case AuditHash(k.Current, e) == e.Hash:
+			k.rotated = true
+		case k.Previous != nil && !k.rotated && AuditHash(k.Previous, e) == e.Hash:
+		default:
+			return prev, fmt.Errorf("entry %d was changed: its content hashes to %.12s…, not its recorded %.12s…", e.Seq, AuditHash(k.Current, e), e.Hash)
 		}
 		prevSeq, prev = e.Seq, e.Hash
 	}

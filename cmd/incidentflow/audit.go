@@ -19,10 +19,11 @@ func (e environment) audit(ctx context.Context, args []string) error {
 			"       incidentflow audit verify    check the log's hash chain, entry by entry")
 		return exitCode(2)
 	}
-	var databaseURL, secret, head string
+	var databaseURL, secret, previous, head string
 	f := e.flags("audit "+args[0], "Reads the audit log in the database (DATABASE_URL, or the dev database in --data).")
 	f.secret(&databaseURL, "database-url", "DATABASE_URL", "PostgreSQL URL, or sqlite:PATH")
 	f.secret(&secret, "link-secret", linkSecretEnv, "the api's and worker's secret, under which the audit log is chained (dev: its own)")
+	f.secret(&previous, "link-secret-previous", previousLinkSecretEnv, "the secret before the last rotation, under which the entries before it are chained")
 	dataDir := f.fs.String("data", ".incidentflow", "the dev data directory, used when no database URL is given")
 	if args[0] == "verify" {
 		f.fs.StringVar(&head, "head", "", "SEQ:HASH that an earlier verify printed: fail unless that entry is still there, unchanged (so nothing was cut after it)")
@@ -51,6 +52,10 @@ func (e environment) audit(ctx context.Context, args []string) error {
 		}
 		key = store.AuditKey(b)
 	}
+	keys := &store.AuditKeys{Current: key}
+	if previous != "" {
+		keys.Previous = store.AuditKey([]byte(previous))
+	}
 	enc := json.NewEncoder(e.stdout)
 	after, last, prev, n, headSeen := int64(0), int64(0), "", 0, false
 	for {
@@ -59,7 +64,7 @@ func (e environment) audit(ctx context.Context, args []string) error {
 			return err
 		}
 		if args[0] == "verify" {
-			if prev, err = store.VerifyAudit(key, page, after, prev); err != nil {
+			if prev, err = keys.Verify(page, after, prev); err != nil {
 				fmt.Fprintf(e.stderr, "audit log: the chain is broken: %v\n", err)
 				return exitCode(1)
 			}

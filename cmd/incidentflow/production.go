@@ -20,20 +20,27 @@ import (
 )
 
 // linkSecretEnv holds the secret that signs action links.
-const linkSecretEnv = "INCIDENTFLOW_LINK_SECRET"
+// The link secret, and the one before it while a rotation is under way.
+const (
+	linkSecretEnv         = "INCIDENTFLOW_LINK_SECRET"
+	previousLinkSecretEnv = "INCIDENTFLOW_LINK_SECRET_PREVIOUS"
+)
 
 // prodConfig configures api, worker and migrate.
 type prodConfig struct {
-	databaseURL  string
-	linkSecret   string
-	processesDir string
-	apiAddr      string
-	publicURL    string
-	uiURL        string
-	metricsAddr  string
-	oidc         oidcConfig
-	temporal     temporalConfig
-	log          logConfig
+	databaseURL string
+	linkSecret  string
+	// previousLinkSecret is the link secret before a rotation: its links
+	// still work until they expire.
+	previousLinkSecret string
+	processesDir       string
+	apiAddr            string
+	publicURL          string
+	uiURL              string
+	metricsAddr        string
+	oidc               oidcConfig
+	temporal           temporalConfig
+	log                logConfig
 	// signIn is the web app's OpenID Provider, once checked.
 	signIn *web.OIDCConfig
 }
@@ -46,6 +53,7 @@ func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
 	if name != "migrate" {
 		f.str(&c.processesDir, "processes", "INCIDENTFLOW_PROCESSES", "", "directory of process files and directory.yaml (default: the built-in processes)")
 		f.secret(&c.linkSecret, "link-secret", linkSecretEnv, "secret that signs the action links in messages, the same for every api and worker (at least 32 bytes: openssl rand -hex 32)")
+		f.secret(&c.previousLinkSecret, "link-secret-previous", previousLinkSecretEnv, "while rotating the link secret: the one before, whose links still work until they expire")
 	}
 	if name == "worker" {
 		f.str(&c.metricsAddr, "metrics-addr", "INCIDENTFLOW_METRICS_ADDR", "", "serve Prometheus metrics at http://ADDR/metrics and the probes /healthz and /readyz (default: off)")
@@ -136,7 +144,7 @@ func (e environment) connect(ctx context.Context, name, summary string, args []s
 		_ = st.Close()
 		return nil, nil, err
 	}
-	signer, err := links.New([]byte(c.linkSecret))
+	signer, err := links.New([]byte(c.linkSecret), []byte(c.previousLinkSecret))
 	if err != nil {
 		cl.Close()
 		_ = st.Close()
