@@ -218,7 +218,8 @@ func (s *Server) start(ctx context.Context, inc incidentflow.Incident) (created 
 		Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity,
 			Status: inc.Status, Fields: inc.Fields, DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt},
 		Process: *p, ProcessHash: inc.ProcessHash, Calendar: s.cfg.Catalog.Directory.Calendar,
-		Links: dsl.Links{Incident: s.incidentURL(inc.Ref), Temporal: s.uiURL(inc.WorkflowID), Actions: s.cfg.BaseURL + "/act/"},
+		Links:    dsl.Links{Incident: s.incidentURL(inc.Ref), Temporal: s.uiURL(inc.WorkflowID), Actions: s.cfg.BaseURL + "/act/"},
+		Features: workflows.Features,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -278,7 +278,7 @@ func (b *runner) incident(ctx context.Context, workflowName string, p *dsl.Proce
 	}
 	in := workflows.Input{Incident: workflows.Declared{Ref: inc.Ref, Type: inc.Type, Title: inc.Title, Severity: inc.Severity, Status: inc.Status,
 		DeclaredBy: inc.DeclaredBy, DeclaredAt: inc.DeclaredAt}, Process: *p, ProcessHash: hash, Calendar: b.env.Catalog.Directory.Calendar,
-		Links: dsl.Links{Incident: b.env.APIURL + "/v1/incidents/" + inc.Ref}}
+		Links: dsl.Links{Incident: b.env.APIURL + "/v1/incidents/" + inc.Ref}, Features: workflows.Features}
 	run, err := b.env.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflowName, in)
 	if err != nil {
 		return nil, err

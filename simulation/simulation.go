@@ -125,7 +125,7 @@ func Run(o Options) ([]Line, error) {
 		Incident: workflows.Declared{Ref: "SIM-1", Type: o.Process.Type, Title: "Simulated " + strings.ToLower(o.Process.Title),
 			Severity: o.Severity, Status: o.Process.InitialStatus, Fields: fields, DeclaredBy: "the simulation", DeclaredAt: o.DeclaredAt},
 		Process: *o.Process, ProcessHash: o.Hash, Calendar: o.Directory.Calendar,
-		Links: dsl.Links{Incident: "(link)", Temporal: "(link)"},
+		Links: dsl.Links{Incident: "(link)", Temporal: "(link)"}, Features: workflows.Features,
 	})
 	if err := env.GetWorkflowError(); err != nil {
 		return nil, fmt.Errorf("the simulated run failed: %w", err)

@@ -131,7 +131,7 @@ func (s *IncidentSuite) TestBuiltInPrivacyClock() {
 	s.Require().Empty(errs)
 	in := workflows.Input{Incident: workflows.Declared{Ref: "INC-9", Type: "privacy", Title: "Export leaked", Severity: "medium",
 		Status: p.InitialStatus, Fields: fields, DeclaredAt: s.env.Now()}, Process: *p, ProcessHash: cat.Sources["privacy"].Hash,
-		Calendar: cat.Directory.Calendar}
+		Calendar: cat.Directory.Calendar, Features: workflows.Features}
 	s.registerDirectory(cat.Directory)
 	s.update(80*time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed"}, "")
 	s.env.RegisterDelayedCallback(func() {
@@ -162,7 +162,7 @@ func (s *IncidentSuite) TestClockFromLongAgoIsMissedAtOnce() {
 	s.Require().Empty(errs)
 	in := workflows.Input{Incident: workflows.Declared{Ref: "INC-9", Type: "privacy", Title: "Export leaked long ago", Severity: "medium",
 		Status: p.InitialStatus, Fields: fields, DeclaredAt: s.env.Now()}, Process: *p, ProcessHash: cat.Sources["privacy"].Hash,
-		Calendar: cat.Directory.Calendar}
+		Calendar: cat.Directory.Calendar, Features: workflows.Features}
 	s.registerDirectory(cat.Directory)
 	s.update(time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed"}, "")
 	s.env.RegisterDelayedCallback(func() {

@@ -47,7 +47,7 @@ func runContinuingFlaky(t *testing.T, process string, start time.Time, updates [
 	require.NoError(t, err)
 	p := cat.Processes["p"]
 	in := workflows.Input{Incident: workflows.Declared{Ref: "INC-7", Type: "p", Title: "Long", Severity: p.Severities[0], Status: p.InitialStatus, DeclaredAt: start},
-		Process: *p, ProcessHash: "h", HistoryLimit: 40}
+		Process: *p, ProcessHash: "h", HistoryLimit: 40, Features: workflows.Features}
 	store := newMemStore()
 	var sent, texts []string
 	attempts := map[string]int{} // by delivery key, across runs

@@ -54,6 +54,16 @@ var (
 	AttrRef      = temporal.NewSearchAttributeKeyKeyword("IncidentRef")
 )
 
+// Features of the interpreter, in the order they came: a run has those up
+// to its Input's Features.
+const (
+	// FeaturePagesBeside: a page level's window opens when the level is
+	// due, and its delivery goes on beside it.
+	FeaturePagesBeside = 1
+	// Features is what this interpreter gives the runs it starts.
+	Features = FeaturePagesBeside
+)
+
 // SearchAttributeNames are the custom search attributes a namespace needs.
 var SearchAttributeNames = []string{"IncidentType", "IncidentSeverity", "IncidentStatus", "IncidentRef"}
 
@@ -93,6 +103,11 @@ type Input struct {
 	// (0: DefaultHistoryLimit); Continued is what the previous run handed on.
 	HistoryLimit int           `json:"history_limit,omitempty"`
 	Continued    *Continuation `json:"continued,omitempty"`
+	// Features is what the interpreter that started the run could do
+	// (Features); a run started before a behaviour existed goes on without
+	// it. Behaviour every run takes reads it rather than a version marker,
+	// which would cost every run two history events.
+	Features int `json:"features,omitempty"`
 }
 
 // StartOptions are the options every start of an incident's run uses, so the

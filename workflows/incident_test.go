@@ -226,6 +226,7 @@ func (s *IncidentSuite) input(process string, severity string, fields map[string
 		Incident: workflows.Declared{Ref: "INC-7", Type: "p", Title: "Checkout is down", Severity: severity, Status: p.InitialStatus,
 			Fields: checked, DeclaredBy: "carol", DeclaredAt: s.env.Now()},
 		Process: *p, ProcessHash: cat.Sources["p"].Hash, Links: dsl.Links{Incident: "http://api/v1/incidents/INC-7"},
+		Features: workflows.Features,
 	}
 }
 

@@ -93,7 +93,7 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 	// back. Runs that began before wait for each level's delivery first.
 	// A delivery under way when someone acknowledges goes on to its end,
 	// so that what it sent is recorded and followed up.
-	beside := workflow.GetVersion(ctx, "page-window-when-due", workflow.DefaultVersion, 1) == 1
+	beside := r.in.Features >= FeaturePagesBeside
 	defer func() {
 		r.state.Escalations = slices.DeleteFunc(r.state.Escalations, func(e *Escalation) bool { return e == esc })
 		r.details(ctx)

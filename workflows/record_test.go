@@ -164,7 +164,7 @@ func TestRecordHistories(t *testing.T) {
 			in := workflows.Input{Incident: workflows.Declared{Ref: ref, Type: p.Type, Title: "Recorded " + p.Title, Severity: sc.severity,
 				Status: p.InitialStatus, Fields: fields, DeclaredBy: "recorder", DeclaredAt: time.Now().UTC()},
 				Process: *p, ProcessHash: cat.Sources[p.Type].Hash, Calendar: cat.Directory.Calendar,
-				Links: dsl.Links{Incident: "http://127.0.0.1:8080/v1/incidents/" + ref}, HistoryLimit: sc.historyLimit}
+				Links: dsl.Links{Incident: "http://127.0.0.1:8080/v1/incidents/" + ref}, HistoryLimit: sc.historyLimit, Features: workflows.Features}
 			run, err := cl.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflows.WorkflowName, in)
 			require.NoError(t, err)
 			for i, u := range sc.steps {

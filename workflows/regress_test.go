@@ -38,6 +38,7 @@ func (s *IncidentSuite) inputIn(directory, process string) workflows.Input {
 		Incident: workflows.Declared{Ref: "INC-7", Type: "p", Title: "Checkout is down", Severity: "minor", Status: p.InitialStatus,
 			DeclaredBy: "carol", DeclaredAt: s.env.Now()},
 		Process: *p, ProcessHash: cat.Sources["p"].Hash, Links: dsl.Links{Incident: "http://api/v1/incidents/INC-7"},
+		Features: workflows.Features,
 	}
 }
 
