@@ -348,7 +348,7 @@ func (d *processDecoder) fields(n *yaml.Node) {
 		case def.Type != "enum" && def.Values != nil:
 			d.at(typePos, "%s lists values, which only an enum takes", what)
 		case (def.Min != nil || def.Max != nil) && def.Type != "int" && def.Type != "number":
-			d.at(typePos, "%s has min or max, which only int and number fields take", what)
+			d.at(typePos, "%s has min or max, which bound numbers: only a field of whole numbers or of numbers takes them", what)
 			def.Min, def.Max = nil, nil
 		case def.Min != nil && def.Max != nil && *def.Min > *def.Max:
 			d.at(typePos, "%s has min %v above its max %v: no value could be given", what, *def.Min, *def.Max)
