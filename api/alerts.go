@@ -109,6 +109,10 @@ func (s *Server) alerts(source string) gin.HandlerFunc {
 		// Each caller's fingerprints are its own, as idempotency keys are:
 		// another service's alert with the same labels (a fingerprint is
 		// their hash) is another alert, and finds no incident of theirs.
+		// A notification of thousands of alerts takes longer than the
+		// server's write timeout to declare: its answer still reaches the
+		// sender, which would otherwise see a failure and send it all again.
+		_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(len(planned))*alertWriteTime))
 		scope := source + " " + caller(c).String()
 		// The alerts of a notification are taken side by side (the claims
 		// of their fingerprints keep each to one incident): a payload of
@@ -372,8 +376,12 @@ func (s *Server) tellIncident(ctx context.Context, ref, updateID string, what fu
 	return nil
 }
 
-// alertWorkers is how many alerts of one notification are taken at once.
-const alertWorkers = 16
+// alertWorkers is how many alerts of one notification are taken at once;
+// alertWriteTime is how much longer each alert may make its answer.
+const (
+	alertWorkers   = 16
+	alertWriteTime = 50 * time.Millisecond
+)
 
 // firstError is the first error of errs that is not nil.
 func firstError(errs []error) error {
