@@ -4,6 +4,7 @@
 package incidentflow
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -280,4 +281,8 @@ type Change struct {
 	Deadlines []Deadline
 	// Roles are the role assignments made.
 	Roles []RoleAssignment `json:",omitempty"`
+	// State is the run's whole state as it stands when the change is
+	// written, as JSON, or nil when it has not moved since the last one: the
+	// store keeps the latest, so that reads never wait on the worker.
+	State json.RawMessage `json:",omitempty"`
 }

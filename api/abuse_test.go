@@ -72,7 +72,7 @@ func (s *stack) noteWorks(t *testing.T, ref string) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, note.status, "the incident takes no more updates (pending workflow task attempt %d): %.300s",
 		desc.PendingWorkflowTask.GetAttempt(), note.raw)
-	got := s.do(t, "GET", "/v1/incidents/"+ref, "")
+	got := s.do(t, "GET", "/v1/incidents/"+ref+"?live=true", "")
 	require.Equal(t, http.StatusOK, got.status, got.raw)
 	require.Empty(t, got.str("state_error"), "the live state is gone")
 }

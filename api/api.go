@@ -95,6 +95,7 @@ type RequestStore interface {
 type ReadStore interface {
 	IncidentRoles(ctx context.Context, ref string) (map[string]string, error)
 	Version(ctx context.Context, ref string) (time.Time, int64, error)
+	RunState(ctx context.Context, ref string) (json.RawMessage, time.Time, error)
 	Involvements(ctx context.Context, person string, v *store.Visibility) ([]store.Involvement, error)
 	OpenTasks(ctx context.Context, owner string, v *store.Visibility) ([]incidentflow.Task, error)
 	Times(ctx context.Context, since time.Time, v *store.Visibility) ([]store.IncidentTimes, error)

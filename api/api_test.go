@@ -23,6 +23,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/activities"
@@ -67,12 +68,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// flakyTemporal is the real client, whose workflow starts and updates can be
-// made to fail as they would with Temporal down.
+// flakyTemporal is the real client, whose workflow starts, updates and
+// queries can be made to fail as they would with Temporal down; it counts
+// the queries asked.
 type flakyTemporal struct {
 	client.Client
 	failStarts  atomic.Bool
 	failUpdates atomic.Bool
+	failQueries atomic.Bool
+	queries     atomic.Int64
+}
+
+func (f *flakyTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error) {
+	f.queries.Add(1)
+	if f.failQueries.Load() {
+		return nil, errors.New("context deadline exceeded")
+	}
+	return f.Client.QueryWorkflow(ctx, workflowID, runID, queryType, args...)
 }
 
 func (f *flakyTemporal) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -119,11 +120,36 @@ func (s *Server) readable(ctx context.Context, who incidentflow.Principal, ref s
 	return s.Incident(ctx, who, ref)
 }
 
-// State asks the run of an incident (one its caller may see) for its
-// live state. It fails with EUNAVAILABLE, saying why in words, when the
-// run has not started or no worker answers within a few seconds: the
-// stored record is then all there is.
-func (s *Server) State(ctx context.Context, inc incidentflow.Incident) (*workflows.State, error) {
+// State is the state of an incident's run (one its caller may see) as
+// the run last recorded it, and when: a read that never waits on a busy
+// worker. A run that does not record its every move (one begun by an
+// older version) is asked live, and what it recorded is the answer only
+// when it cannot answer.
+func (s *Server) State(ctx context.Context, inc incidentflow.Incident) (*workflows.State, time.Time, error) {
+	b, at, err := s.cfg.Store.RunState(ctx, inc.Ref)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var recorded *workflows.State
+	if b != nil {
+		if err := json.Unmarshal(b, &recorded); err != nil {
+			return nil, time.Time{}, fmt.Errorf("decode the recorded state of %s: %w", inc.Ref, err)
+		}
+		if recorded.StateRecorded {
+			return recorded, at, nil
+		}
+	}
+	live, err := s.LiveState(ctx, inc)
+	if err != nil && recorded != nil {
+		return recorded, at, nil
+	}
+	return live, time.Time{}, err
+}
+
+// LiveState asks the run of an incident (one its caller may see) for its
+// state now. It fails with EUNAVAILABLE, saying why in words, when the
+// run has not started or no worker answers within a few seconds.
+func (s *Server) LiveState(ctx context.Context, inc incidentflow.Incident) (*workflows.State, error) {
 	if inc.WorkflowStartedAt == nil {
 		return nil, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the incident's run has not started yet")
 	}
@@ -252,7 +278,7 @@ func (s *Server) Work(ctx context.Context, who incidentflow.Principal) (Work, er
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			states[i], _ = s.State(ctx, in.Incident)
+			states[i], _, _ = s.State(ctx, in.Incident)
 		}()
 	}
 	wg.Wait()

@@ -36,7 +36,10 @@ type incidentView struct {
 	URL   string          `json:"url"`
 	UIURL string          `json:"ui_url"`
 	State *workflows.View `json:"state,omitempty"`
-	// StateError says why the live state is missing, when it is.
+	// StateAt is when the run recorded the state shown; absent when the
+	// state was asked of the run live.
+	StateAt *time.Time `json:"state_at,omitempty"`
+	// StateError says why the state is missing, when it is.
 	StateError string `json:"state_error,omitempty"`
 }
 

@@ -174,7 +174,15 @@ func (s *Server) getIncident(c *gin.Context) {
 		return
 	}
 	v := s.view(inc)
-	st, err := s.State(c.Request.Context(), inc)
+	var st *workflows.State
+	if live, _ := strconv.ParseBool(c.Query("live")); live {
+		st, err = s.LiveState(c.Request.Context(), inc)
+	} else {
+		var at time.Time
+		if st, at, err = s.State(c.Request.Context(), inc); !at.IsZero() {
+			v.StateAt = &at
+		}
+	}
 	if st != nil {
 		v.State = &st.View // the run's bookkeeping is its own
 	}

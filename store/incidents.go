@@ -335,8 +335,35 @@ func (s *Store) ApplyChange(ctx context.Context, c incidentflow.Change) error {
 				return err
 			}
 		}
+		if c.State != nil {
+			// Changes come in the order the run made them, so the last one
+			// written holds the state as it now stands.
+			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO run_states (incident_ref, state, written_at) VALUES (?, ?, ?)
+				ON CONFLICT (incident_ref) DO UPDATE SET state = excluded.state, written_at = excluded.written_at`),
+				c.Ref, string(c.State), c.At.UTC())
+			if err != nil {
+				return err
+			}
+		}
 		return nil
 	}), "apply change to "+c.Ref)
+}
+
+// RunState is what the run of incident ref last reported of its state, as
+// JSON, and when; nil when it has reported none yet.
+func (s *Store) RunState(ctx context.Context, ref string) (json.RawMessage, time.Time, error) {
+	var row struct {
+		State     string    `db:"state"`
+		WrittenAt time.Time `db:"written_at"`
+	}
+	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT state, written_at FROM run_states WHERE incident_ref = ?`), ref)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, wrap(err, "read the state of "+ref)
+	}
+	return json.RawMessage(row.State), row.WrittenAt.UTC(), nil
 }
 
 func (s *Store) upsertTask(ctx context.Context, tx *sqlx.Tx, ref string, t incidentflow.Task) error {

@@ -86,12 +86,11 @@ type holder struct {
 	Name   string
 }
 
-// approval is one approval of the run, and whether the reader may give it.
+// approval is an approval the run waits for, and whether the reader may give it.
 type approval struct {
 	workflows.PendingApproval
-	Holder  string
-	Mine    bool
-	Waiting bool
+	Holder string
+	Mine   bool
 }
 
 // loadIncident gathers the incident page of ref for the reader.
@@ -124,7 +123,7 @@ func (s *Server) loadIncident(ctx context.Context, sess session, ref string) (in
 		return ip, err
 	}
 	roles := map[string]string{}
-	ip.State, err = app.State(ctx, inc)
+	ip.State, _, err = app.State(ctx, inc)
 	switch {
 	case err == nil:
 		st := ip.State
@@ -133,8 +132,11 @@ func (s *Server) loadIncident(ctx context.Context, sess session, ref string) (in
 		ip.Incident.Status, ip.Incident.Severity = st.Status, st.Severity
 		ip.Fields = showFields(ip.Process, st.Fields, s.clock(&who))
 		for _, p := range st.Approvals {
-			ap := approval{PendingApproval: *p, Holder: st.Roles[p.Role], Waiting: p.By == ""}
-			ap.Mine = ap.Waiting && ap.Holder == who.ID
+			if p.By != "" { // given: the timeline tells it, under Given
+				continue
+			}
+			ap := approval{PendingApproval: *p, Holder: st.Roles[p.Role]}
+			ap.Mine = ap.Holder == who.ID
 			ip.Approvals = append(ip.Approvals, ap)
 		}
 	case incidentflow.ErrorCode(err) == incidentflow.EUNAVAILABLE:

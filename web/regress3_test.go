@@ -110,7 +110,7 @@ func waitingApproval(t *testing.T, app *api.Server, ref, step string) {
 		if err != nil {
 			return false
 		}
-		st, err := app.State(context.Background(), inc)
+		st, _, err := app.State(context.Background(), inc)
 		if err != nil {
 			return false
 		}

@@ -71,7 +71,7 @@ on:
 		if err != nil {
 			return false
 		}
-		st, err := app.State(ctx, inc)
+		st, _, err := app.State(ctx, inc)
 		return err == nil && len(st.Approvals) == 2
 	}, 15*time.Second, 50*time.Millisecond, "the handler's approval waits beside the main one")
 
@@ -80,7 +80,7 @@ on:
 	inc, err = app.Incident(ctx, admin, ref)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		st, err := app.State(ctx, inc)
+		st, _, err := app.State(ctx, inc)
 		if err != nil {
 			return false
 		}
@@ -91,7 +91,7 @@ on:
 		}
 		return true
 	}, 15*time.Second, 50*time.Millisecond, "the link gave the approval it was sent for")
-	st, err := app.State(ctx, inc)
+	st, _, err := app.State(ctx, inc)
 	require.NoError(t, err)
 	var waiting []int
 	for _, p := range st.Approvals {

@@ -60,8 +60,12 @@ const (
 	// FeaturePagesBeside: a page level's window opens when the level is
 	// due, and its delivery goes on beside it.
 	FeaturePagesBeside = 1
+	// FeatureStateRecorded: the run records its whole state whenever it
+	// moves, with a change of its own when no other change carries it, so
+	// that reads are served from the store.
+	FeatureStateRecorded = 2
 	// Features is what this interpreter gives the runs it starts.
-	Features = FeaturePagesBeside
+	Features = FeatureStateRecorded
 )
 
 // SearchAttributeNames are the custom search attributes a namespace needs.
@@ -215,6 +219,9 @@ type View struct {
 // Bookkeeping is what a run keeps for itself, to number, key and follow up
 // what it does: no client sees it.
 type Bookkeeping struct {
+	// StateRecorded says the run records its state whenever it moves
+	// (FeatureStateRecorded): what the store holds of it is current.
+	StateRecorded bool `json:"state_recorded,omitempty"`
 	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
 	TaskCount int `json:"task_count"`
 	// ApprovalCount numbers its approvals as they begin.
@@ -307,8 +314,12 @@ type run struct {
 	mainCtx workflow.Context
 	// root is the run's own context, for validators to read its history.
 	root workflow.Context
-	// queue holds changes not yet written to the store, in order.
-	queue []incidentflow.Change
+	// queue holds changes not yet written to the store, in order;
+	// stateSum is the checksum of the state the store was last given.
+	queue    []incidentflow.Change
+	stateSum uint64
+	// stale says the state moved without a change to carry it to the store.
+	stale bool
 	// followingUp is true while the follow-up activity runs.
 	followingUp bool
 	written     int64 // number of changes written
@@ -372,6 +383,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 			r.saved = map[string]*Frame{}
 		}
 	}
+	r.state.StateRecorded = in.Features >= FeatureStateRecorded
 	return r, nil
 }
 
@@ -436,10 +448,11 @@ func (r *run) run(ctx workflow.Context) error {
 	if len(r.pendingReviews("")) > 0 && workflow.GetVersion(ctx, "cancel-reviews-on-close", workflow.DefaultVersion, 1) == 1 {
 		r.cancelReviews(ctx)
 	}
-	// Let update handlers answer, alerts be closed and the store catch up
-	// before the run ends.
+	// Let update handlers answer, alerts be closed and the store catch up,
+	// with the state as the run leaves it, before the run ends.
+	r.touch()
 	return workflow.Await(ctx, func() bool {
-		return workflow.AllHandlersFinished(ctx) && r.followUpDue() == "" && !r.followingUp && r.written == r.queued
+		return workflow.AllHandlersFinished(ctx) && r.followUpDue() == "" && !r.followingUp && r.written == r.queued && !r.stale
 	})
 }
 

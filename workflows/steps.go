@@ -249,6 +249,7 @@ func (r *run) eval(expr string) (bool, error) {
 func (r *run) activate(ctx workflow.Context, act Activity) func() {
 	r.state.Active = append(r.state.Active, act)
 	r.details(ctx)
+	r.touch()
 	return func() {
 		for i := range r.state.Active {
 			if r.state.Active[i] == act {
@@ -258,6 +259,7 @@ func (r *run) activate(ctx workflow.Context, act Activity) func() {
 		}
 		if ctx.Err() == nil {
 			r.details(ctx)
+			r.touch()
 		}
 	}
 }

@@ -5,8 +5,10 @@ package workflows
 // up on one while the store is away.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -88,10 +90,14 @@ func (r *run) recorder(ctx workflow.Context) {
 		Summary:                "Record on the timeline",
 	})
 	for {
-		if err := workflow.Await(ctx, func() bool { return len(r.queue) > 0 }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return len(r.queue) > 0 || r.stale }); err != nil {
 			return
 		}
+		if len(r.queue) == 0 { // the state moved, and no change carries it
+			r.record(ctx, incidentflow.Change{})
+		}
 		c := r.queue[0]
+		sum := r.withState(&c)
 		if err := r.result(ctx, workflow.ExecuteLocalActivity(ctx, a.RecordChange, c), nil); err != nil {
 			var permanent *temporal.ApplicationError
 			if ctx.Err() == nil && !(errors.As(err, &permanent) && permanent.NonRetryable()) &&
@@ -102,8 +108,40 @@ func (r *run) recorder(ctx workflow.Context) {
 				continue
 			}
 			r.logger.Warn("could not record a change; it is dropped", "error", err)
+		} else {
+			r.stateSum = sum
 		}
 		r.queue = r.queue[1:]
 		r.written++
 	}
+}
+
+// touch says the state moved in a way no change may carry, such as an
+// approval beginning to wait: the recorder writes it on its own. Runs begun
+// before FeatureStateRecorded write their state only with their changes.
+func (r *run) touch() {
+	r.stale = r.stale || r.in.Features >= FeatureStateRecorded
+}
+
+// withState gives a change the run's state as it now stands, unless it is
+// what the store was last given, and returns the state's checksum. The
+// state goes only into the local activity's input, which the history does
+// not keep, so it costs the history nothing and replays need not match it.
+func (r *run) withState(c *incidentflow.Change) uint64 {
+	r.stale = false
+	// Encoding sorts map keys and touches no clock; what it gives is only
+	// ever an activity's input, never a command.
+	b, err := json.Marshal(r.state) //workflowcheck:ignore
+	if err != nil {
+		// The store keeps the state before; the run goes on.
+		r.logger.Warn("could not encode the state for the store", "error", err)
+		return r.stateSum
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	if sum := h.Sum64(); sum != r.stateSum {
+		c.State = b
+		return sum
+	}
+	return r.stateSum
 }
