@@ -44,8 +44,13 @@ type Options struct {
 	// the calibration's slowed side runs Handicap more work (0.2: a fifth more).
 	Rounds, Batch int
 	Handicap      float64
+	// Load declarations, then their closing, while people read and act
+	// on other incidents (0: not measured).
+	Load int
 	// Scale open incidents held waiting (0: not measured).
 	Scale int
+	// Only names the Measurements to make (none: all of them).
+	Only []string `json:",omitempty"`
 	// Log reports progress.
 	Log func(format string, args ...any) `json:"-"`
 }
@@ -55,13 +60,13 @@ type Options struct {
 // see through any noise, not the 10% the contract is judged by.
 func Quick() Options {
 	return Options{Requests: 100, Concurrency: 8, MaxDuration: 20 * time.Second, FirstPage: 5, Burst: 20,
-		Alerts: 60, AlertGroup: 10, AlertRepeats: 2, BigPayload: 100, Rounds: 2, Batch: 10, Handicap: 1, Scale: 100}
+		Alerts: 60, AlertGroup: 10, AlertRepeats: 2, BigPayload: 100, Rounds: 2, Batch: 10, Handicap: 1, Load: 100, Scale: 100}
 }
 
 // Full are the options BENCHMARKS.md quotes.
 func Full() Options {
 	return Options{Requests: 2000, Concurrency: 16, MaxDuration: 2 * time.Minute, FirstPage: 30, Burst: 500,
-		Alerts: 3000, AlertGroup: 10, AlertRepeats: 3, BigPayload: 5000, Rounds: 7, Batch: 40, Handicap: 0.2}
+		Alerts: 3000, AlertGroup: 10, AlertRepeats: 3, BigPayload: 5000, Rounds: 7, Batch: 40, Handicap: 0.2, Load: 2000}
 }
 
 // Env is the running stack the benchmark drives.
@@ -233,6 +238,7 @@ type Report struct {
 	FirstPage Latency   `json:"first_page"`
 	Burst     Latency   `json:"burst_first_page"`
 	Alerts    *Alerts   `json:"alerts,omitempty"`
+	Load      *Load     `json:"load,omitempty"`
 	Overhead  *Overhead `json:"overhead,omitempty"`
 	Scale     *Scale    `json:"scale,omitempty"`
 }
@@ -246,35 +252,55 @@ func (o Options) MarshalJSON() ([]byte, error) {
 	}{plain(o), o.MaxDuration.String()})
 }
 
-// Run makes every measurement in turn.
+// Measurements name what Run measures, in order; Options.Only picks some.
+var Measurements = []string{"declare", "first-page", "burst", "alerts", "load", "overhead", "scale"}
+
+// Run makes every measurement in turn (those of o.Only, when it names some).
 func Run(ctx context.Context, env Env, o Options) (Report, error) {
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
 	r := Report{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Options: o}
 	b := &runner{env: env, o: o}
+	on := func(m string) bool { return len(o.Only) == 0 || slices.Contains(o.Only, m) }
 	var err error
-	o.Log("declare: %d requests at concurrency %d", o.Requests, o.Concurrency)
-	if r.Declare, err = b.declareThroughput(ctx, "quiet", o.Requests, o.Concurrency, o.MaxDuration); err != nil {
-		return r, fmt.Errorf("declare: %w", err)
+	if on("declare") {
+		o.Log("declare: %d requests at concurrency %d", o.Requests, o.Concurrency)
+		if r.Declare, err = b.declareThroughput(ctx, "quiet", o.Requests, o.Concurrency, o.MaxDuration); err != nil {
+			return r, fmt.Errorf("declare: %w", err)
+		}
 	}
-	o.Log("first page: %d samples", o.FirstPage)
-	if r.FirstPage, err = b.firstPage(ctx, o.FirstPage); err != nil {
-		return r, fmt.Errorf("first page: %w", err)
+	if on("first-page") {
+		o.Log("first page: %d samples", o.FirstPage)
+		if r.FirstPage, err = b.firstPage(ctx, o.FirstPage); err != nil {
+			return r, fmt.Errorf("first page: %w", err)
+		}
 	}
-	o.Log("burst: %d declarations at once, each to its first page", o.Burst)
-	if r.Burst, err = b.burst(ctx, o.Burst); err != nil {
-		return r, fmt.Errorf("burst: %w", err)
+	if on("burst") {
+		o.Log("burst: %d declarations at once, each to its first page", o.Burst)
+		if r.Burst, err = b.burst(ctx, o.Burst); err != nil {
+			return r, fmt.Errorf("burst: %w", err)
+		}
 	}
-	o.Log("alert intake: %d alerts in notifications of %d, each fingerprint %d times", o.Alerts, o.AlertGroup, o.AlertRepeats)
-	if r.Alerts, err = b.alerts(ctx); err != nil {
-		return r, fmt.Errorf("alerts: %w", err)
+	if on("alerts") {
+		o.Log("alert intake: %d alerts in notifications of %d, each fingerprint %d times", o.Alerts, o.AlertGroup, o.AlertRepeats)
+		if r.Alerts, err = b.alerts(ctx); err != nil {
+			return r, fmt.Errorf("alerts: %w", err)
+		}
 	}
-	o.Log("interpreter against baseline: %d rounds of %d incidents each (calibrated with a %.0f%% handicap)", o.Rounds, o.Batch, 100*o.Handicap)
-	if r.Overhead, err = b.overhead(ctx); err != nil {
-		return r, fmt.Errorf("overhead: %w", err)
+	if on("load") && o.Load > 0 {
+		o.Log("load: %d declarations at concurrency %d and their closing, while people read and act", o.Load, o.Concurrency)
+		if r.Load, err = b.load(ctx); err != nil {
+			return r, fmt.Errorf("load: %w", err)
+		}
 	}
-	if o.Scale > 0 {
+	if on("overhead") {
+		o.Log("interpreter against baseline: %d rounds of %d incidents each (calibrated with a %.0f%% handicap)", o.Rounds, o.Batch, 100*o.Handicap)
+		if r.Overhead, err = b.overhead(ctx); err != nil {
+			return r, fmt.Errorf("overhead: %w", err)
+		}
+	}
+	if on("scale") && o.Scale > 0 {
 		o.Log("scale: %d open incidents", o.Scale)
 		if r.Scale, err = b.scale(ctx, o.Scale); err != nil {
 			return r, fmt.Errorf("scale: %w", err)

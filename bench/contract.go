@@ -1,6 +1,9 @@
 package bench
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Targets of the performance contract (DESIGN.md §9).
 const (
@@ -9,6 +12,12 @@ const (
 	MaxOverhead = 0.10
 	// padTolerance is how far the counted padding may be from the known one.
 	padTolerance = 1
+	// MaxReadP99 and MaxActionP99 bound what a person waits under load, at
+	// the 99th percentile, for reading an incident and for acting on one;
+	// they are judged when the load is at least judgedLoad declarations.
+	MaxReadP99   = 100 * time.Millisecond
+	MaxActionP99 = time.Second
+	judgedLoad   = 1000
 )
 
 // Check judges the report: it returns what fell short, or nothing. A
@@ -37,6 +46,7 @@ func (r Report) Check() []string {
 			out = append(out, fmt.Sprintf("one notification of %d alerts declared %d incidents", a.BigPayload, a.BigIncidents))
 		}
 	}
+	out = append(out, r.Load.check()...)
 	o := r.Overhead
 	if o == nil {
 		return out
@@ -82,4 +92,30 @@ func (r Report) Judged() bool {
 	}
 	res, target := r.Overhead.Resolution(), 1-MaxOverhead
 	return res <= MaxOverhead && (r.Overhead.ThroughputRatio-res >= target || r.Overhead.ThroughputRatio+res < target)
+}
+
+// check judges what people met under load: nothing of theirs may fail,
+// and under a full load they wait no longer than the targets.
+func (l *Load) check() []string {
+	if l == nil {
+		return nil
+	}
+	var out []string
+	if n := l.Reads.Errors + l.Without; n > 0 {
+		out = append(out, fmt.Sprintf("under load, %d of %d reads of an incident failed or came without its state", n, l.Reads.Count+l.Reads.Errors))
+	}
+	if l.Actions.Errors > 0 {
+		out = append(out, fmt.Sprintf("under load, %d of %d acknowledgements and status changes failed", l.Actions.Errors, l.Actions.Count+l.Actions.Errors))
+	}
+	if l.Declarations.Count < judgedLoad {
+		return out
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Milliseconds()) }
+	if l.Reads.P99ms > ms(MaxReadP99) {
+		out = append(out, fmt.Sprintf("under load, reading an incident took %.0f ms at p99; the target is under %.0f ms", l.Reads.P99ms, ms(MaxReadP99)))
+	}
+	if l.Actions.P99ms > ms(MaxActionP99) {
+		out = append(out, fmt.Sprintf("under load, acknowledging or changing a status took %.0f ms at p99; the target is under %.0f ms", l.Actions.P99ms, ms(MaxActionP99)))
+	}
+	return out
 }

@@ -12,6 +12,8 @@ func fine() Report {
 	return Report{
 		Declare: Latency{Count: 100}, Burst: Latency{Count: 20},
 		Alerts: &Alerts{Notifications: 12, Fingerprints: 30, Incidents: 30},
+		Load: &Load{Declarations: Latency{Count: 2000}, Reads: Latency{Count: 900, P99ms: 40}, LiveReads: Latency{Count: 90, P99ms: 1800},
+			Actions: Latency{Count: 300, P99ms: 400}},
 		Overhead: &Overhead{ThroughputRatio: 0.97, EventsRatio: 1.02, Calibration: Calibration{
 			Handicap: 0.2, Expected: 1.2, Measured: 1.17, Same: 1.01, PaddingEvents: 10, MeasuredPadding: 10}},
 	}
@@ -38,6 +40,10 @@ func TestCheck(t *testing.T) {
 		{"ErrBurstUnpaged", func(r *Report) { r.Burst.Errors = 2 }, "2 incidents of the burst were not paged"},
 		{"ErrAlertsUngrouped", func(r *Report) { r.Alerts.Incidents = 31 }, "alert intake declared 31 incidents for 30 fingerprints"},
 		{"ErrBigPayloadUngrouped", func(r *Report) { r.Alerts.BigPayload, r.Alerts.BigIncidents = 100, 99 }, "one notification of 100 alerts declared 99 incidents"},
+		{"ErrSlowReads", func(r *Report) { r.Load.Reads.P99ms = 140 }, "under load, reading an incident took 140 ms at p99; the target is under 100 ms"},
+		{"ErrSlowActions", func(r *Report) { r.Load.Actions.P99ms = 30000 }, "under load, acknowledging or changing a status took 30000 ms at p99; the target is under 1000 ms"},
+		{"ErrFailedActions", func(r *Report) { r.Load.Actions.Errors = 4 }, "under load, 4 of 304 acknowledgements and status changes failed"},
+		{"ErrReadsWithoutState", func(r *Report) { r.Load.Without = 7 }, "under load, 7 of 900 reads of an incident failed or came without its state"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := fine()
@@ -65,6 +71,13 @@ func TestCheck(t *testing.T) {
 		require.InDelta(t, 0.08, c.Resolution(), 1e-9, "the handicap seen 0.08 off")
 		c.Same = 0.91
 		require.InDelta(t, 0.09, c.Resolution(), 1e-9, "the baseline 0.09 off itself")
+	})
+	t.Run("SmallLoadIsNotTimed", func(t *testing.T) {
+		r := fine()
+		r.Load.Declarations.Count, r.Load.Reads.P99ms, r.Load.Actions.P99ms = 100, 500, 5000
+		require.Empty(t, r.Check(), "a hundred declarations saturate nothing: their latencies are not judged")
+		r.Load.Actions.Errors = 1
+		require.Len(t, r.Check(), 1, "but what failed did")
 	})
 	t.Run("QuickIsNotJudged", func(t *testing.T) {
 		r := fine()

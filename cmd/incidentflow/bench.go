@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -32,6 +33,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	quick := f.fs.Bool("quick", false, "small counts: a smoke check of the harness in under a minute")
 	scale := f.fs.Bool("scale", false, "also hold --scale-count incidents open and measure the stack carrying them")
 	scaleCount := f.fs.Int("scale-count", 10000, "open incidents for --scale")
+	only := f.fs.String("only", "", "make only these measurements, comma-separated: "+strings.Join(bench.Measurements, ", "))
 	var jsonPath, temporalAddr, databaseURL string
 	f.str(&jsonPath, "json", "INCIDENTFLOW_BENCH_JSON", "bench.json", "where to write the results as JSON")
 	f.str(&temporalAddr, "temporal-addr", "TEMPORAL_ADDRESS", "", "a Temporal frontend to use instead of the embedded one (its namespace default must be migrated)")
@@ -45,6 +47,15 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		f.hostPort("temporal-addr", temporalAddr)
 	}
 	parts.check(f)
+	var measurements []string
+	if *only != "" {
+		for m := range strings.SplitSeq(*only, ",") {
+			if m = strings.TrimSpace(m); !slices.Contains(bench.Measurements, m) {
+				f.problem("--only: there is no measurement %q: the measurements are %s", m, strings.Join(bench.Measurements, ", "))
+			}
+			measurements = append(measurements, m)
+		}
+	}
 	if err := f.check(); err != nil {
 		return err
 	}
@@ -57,6 +68,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	} else if !*quick {
 		o.Scale = 0
 	}
+	o.Only = measurements
 	o.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "bench: "+format+"\n", args...) }
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if part := e.getenv(benchPartEnv); part != "" {
@@ -198,7 +210,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		}
 		return exitCode(1)
 	}
-	if !report.Judged() {
+	if report.Overhead != nil && !report.Judged() {
 		o := report.Overhead
 		why := "a quick run's small batches cannot resolve it: run without --quick"
 		if !*quick {
@@ -235,6 +247,9 @@ func printReport(out io.Writer, r bench.Report) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measurement\tcount\tper second\tp50\tp95\tp99")
 	row := func(name string, l bench.Latency) {
+		if l.Count == 0 && l.Errors == 0 { // not measured
+			return
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f ms\t%.1f ms\t%.1f ms\n", name, l.Count, l.PerSecond, l.P50ms, l.P95ms, l.P99ms)
 	}
 	row(fmt.Sprintf("declare over HTTP (concurrency %d)", r.Options.Concurrency), r.Declare)
@@ -242,6 +257,12 @@ func printReport(out io.Writer, r bench.Report) {
 	row(fmt.Sprintf("burst of %d: declare → first page", r.Options.Burst), r.Burst)
 	if a := r.Alerts; a != nil {
 		row(fmt.Sprintf("alert notifications of %d alerts", r.Options.AlertGroup), a.Latency)
+	}
+	if l := r.Load; l != nil {
+		row(fmt.Sprintf("load: %d declarations (concurrency %d)", l.Declarations.Count, r.Options.Concurrency), l.Declarations)
+		row(fmt.Sprintf("load: reading an incident meanwhile (%d failed, %d without state)", l.Reads.Errors, l.Without), l.Reads)
+		row(fmt.Sprintf("load: the same, asking the run live (%d failed, %d without state)", l.LiveReads.Errors, l.LiveWithout), l.LiveReads)
+		row(fmt.Sprintf("load: acknowledging, changing status meanwhile (%d failed)", l.Actions.Errors), l.Actions)
 	}
 	if s := r.Scale; s != nil {
 		row(fmt.Sprintf("declare with %d incidents open", s.Open), s.DeclareWhileOpen)
