@@ -69,6 +69,7 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 			timeout, p.Until = until.Sub(p.Since), &until
 		}
 		r.state.Approvals = append(r.state.Approvals, p)
+		r.touch() // the approver's work lists it: the store must know at once
 	} else if p.Until != nil {
 		timeout = max(p.Until.Sub(workflow.Now(ctx)), time.Millisecond)
 	}
@@ -76,6 +77,7 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 	done := r.activate(ctx, act)
 	defer func() {
 		r.state.Approvals = slices.DeleteFunc(r.state.Approvals, func(x *PendingApproval) bool { return x == p })
+		r.touch()
 		done()
 	}()
 	approved := func() bool { return p.By != "" }

@@ -448,9 +448,8 @@ func (r *run) run(ctx workflow.Context) error {
 	if len(r.pendingReviews("")) > 0 && workflow.GetVersion(ctx, "cancel-reviews-on-close", workflow.DefaultVersion, 1) == 1 {
 		r.cancelReviews(ctx)
 	}
-	// Let update handlers answer, alerts be closed and the store catch up,
-	// with the state as the run leaves it, before the run ends.
-	r.touch()
+	// Let update handlers answer, alerts be closed and the store catch up
+	// before the run ends.
 	return workflow.Await(ctx, func() bool {
 		return workflow.AllHandlersFinished(ctx) && r.followUpDue() == "" && !r.followingUp && r.written == r.queued && !r.stale
 	})

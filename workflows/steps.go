@@ -249,7 +249,6 @@ func (r *run) eval(expr string) (bool, error) {
 func (r *run) activate(ctx workflow.Context, act Activity) func() {
 	r.state.Active = append(r.state.Active, act)
 	r.details(ctx)
-	r.touch()
 	return func() {
 		for i := range r.state.Active {
 			if r.state.Active[i] == act {
@@ -259,7 +258,6 @@ func (r *run) activate(ctx workflow.Context, act Activity) func() {
 		}
 		if ctx.Err() == nil {
 			r.details(ctx)
-			r.touch()
 		}
 	}
 }

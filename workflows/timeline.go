@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/incidentflow/incidentflow"
+	"github.com/incidentflow/incidentflow/dsl"
 )
 
 // event builds a timeline event with a dedup key stable across replays.
@@ -94,6 +95,9 @@ func (r *run) recorder(ctx workflow.Context) {
 			return
 		}
 		if len(r.queue) == 0 { // the state moved, and no change carries it
+			if !r.stateMoved() {
+				continue
+			}
 			r.record(ctx, incidentflow.Change{})
 		}
 		c := r.queue[0]
@@ -116,11 +120,22 @@ func (r *run) recorder(ctx workflow.Context) {
 	}
 }
 
-// touch says the state moved in a way no change may carry, such as an
-// approval beginning to wait: the recorder writes it on its own. Runs begun
-// before FeatureStateRecorded write their state only with their changes.
+// touch says the state moved in a way readers must see at once and no
+// change may carry, such as an approval beginning to wait: the recorder
+// writes it on its own, if it still differs from what the store has. Each
+// such write is a marker in the history, so only those moves touch; the
+// rest reach the store with the next change. Runs begun before
+// FeatureStateRecorded write their state only with their changes.
 func (r *run) touch() {
 	r.stale = r.stale || r.in.Features >= FeatureStateRecorded
+}
+
+// stateMoved says whether the state differs from what the store was
+// last given, and clears stale.
+func (r *run) stateMoved() bool {
+	var c incidentflow.Change
+	r.withState(&c)
+	return c.State != nil
 }
 
 // withState gives a change the run's state as it now stands, unless it is
@@ -129,9 +144,14 @@ func (r *run) touch() {
 // not keep, so it costs the history nothing and replays need not match it.
 func (r *run) withState(c *incidentflow.Change) uint64 {
 	r.stale = false
+	st := r.state
+	if dsl.IsFinalStatus(st.Status) {
+		// Closing ends whatever ran: what is being cancelled runs no more.
+		st.Active, st.Escalations, st.Approvals = []Activity{}, []*Escalation{}, []*PendingApproval{}
+	}
 	// Encoding sorts map keys and touches no clock; what it gives is only
 	// ever an activity's input, never a command.
-	b, err := json.Marshal(r.state) //workflowcheck:ignore
+	b, err := json.Marshal(st) //workflowcheck:ignore
 	if err != nil {
 		// The store keeps the state before; the run goes on.
 		r.logger.Warn("could not encode the state for the store", "error", err)
