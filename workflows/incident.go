@@ -60,8 +60,11 @@ const (
 	// FeaturePagesBeside: a page level's window opens when the level is
 	// due, and its delivery goes on beside it.
 	FeaturePagesBeside = 1
+	// FeatureTasksFollowRoles: a task owned by a role follows it, to whoever
+	// takes the role while the task is open.
+	FeatureTasksFollowRoles = 2
 	// Features is what this interpreter gives the runs it starts.
-	Features = FeaturePagesBeside
+	Features = FeatureTasksFollowRoles
 )
 
 // SearchAttributeNames are the custom search attributes a namespace needs.
