@@ -154,6 +154,9 @@ type Task struct {
 	DoneAt      *time.Time `json:"done_at,omitempty" db:"done_at"`
 	Note        string     `json:"note,omitempty" db:"note"`
 	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
+	// Role, when set, is the role whose holder owns the task: the task
+	// follows it while open. The run keeps it; the store does not.
+	Role string `json:"role,omitempty" db:"-"`
 }
 
 // Deadline is a clock of an incident as its run reports it: due at DueAt,

@@ -118,12 +118,34 @@ func (d *processDecoder) task(n *yaml.Node) *Task {
 
 func (d *processDecoder) approval(n *yaml.Node) *Approval {
 	out := &Approval{}
-	var roleNode, onTimeoutNode *yaml.Node
+	var roleNode, onTimeoutNode, everyNode, remindNode, messageNode *yaml.Node
 	d.mapping(n, "approval", map[string]field{
 		"role":       func(_, v *yaml.Node) { out.Role, roleNode = d.str(v, "approval.role"), v },
 		"timeout":    func(_, v *yaml.Node) { out.Timeout = d.optDuration(v, "approval.timeout") },
 		"on_timeout": func(_, v *yaml.Node) { onTimeoutNode = v; out.OnTimeout = d.steps(v, "on_timeout") },
+		"remind_every": func(_, v *yaml.Node) {
+			everyNode = v
+			out.RemindEvery = d.optDuration(v, "approval.remind_every")
+		},
+		"remind": func(_, v *yaml.Node) {
+			remindNode = v
+			list := d.strList(v, "approval.remind")
+			if len(list) == 0 && v.Kind == yaml.SequenceNode {
+				d.at(posOf(v), "approval.remind lists nobody: leave it out to remind the role's holder, or name who to remind (person:, team:, role:, schedule: or channel:)")
+			}
+			for _, t := range list {
+				if tg, ok := d.target(t); ok {
+					out.Remind = append(out.Remind, tg)
+				}
+			}
+		},
+		"remind_message": func(_, v *yaml.Node) {
+			messageNode = v
+			out.RemindMessage = d.str(v, "approval.remind_message")
+			d.template(v, out.RemindMessage)
+		},
 	})
+	d.reminding(out, everyNode, remindNode, messageNode)
 	if roleNode == nil {
 		d.at(posOf(n), "approval needs a role: who approves")
 	} else {
@@ -135,6 +157,43 @@ func (d *processDecoder) approval(n *yaml.Node) *Approval {
 	}
 	d.onTimeoutNeedsTimeout(onTimeoutNode, out.Timeout, "approval")
 	return out
+}
+
+// reminding checks an approval's reminders: remind and remind_message go
+// with remind_every, which must come round before the timeout does. The
+// role's holder is reminded unless remind says who.
+func (d *processDecoder) reminding(out *Approval, every, remind, message *yaml.Node) {
+	if every == nil {
+		for _, n := range []*yaml.Node{remind, message} {
+			if n != nil {
+				d.at(posOf(n), "approval.%s needs remind_every: how often to remind, like 4h", map[*yaml.Node]string{remind: "remind", message: "remind_message"}[n])
+			}
+		}
+		return
+	}
+	if remind == nil && out.Role != "" {
+		out.Remind = []Target{{Kind: "role", ID: out.Role}}
+	}
+	e, t := out.RemindEvery, out.Timeout
+	if e == nil || t == nil {
+		return
+	}
+	if e.Fixed >= t.Fixed && e.IsFixed() && t.IsFixed() || e.BusinessDays >= t.BusinessDays && e.BusinessDays > 0 && t.BusinessDays > 0 ||
+		e.Months >= t.Months && e.Months > 0 && t.Months > 0 {
+		d.at(posOf(every), "approval.remind_every %s is not shorter than its timeout %s, so no reminder would come before the approval times out: remind more often, like %s", e, t, shorterThan(*t))
+	}
+}
+
+// shorterThan suggests a reminder interval for an approval that times out
+// after t: a quarter of it, in hours when that is a whole number of them.
+func shorterThan(t Duration) string {
+	switch {
+	case t.BusinessDays > 0 || t.Months > 0:
+		return "1d"
+	case t.Fixed >= 4*time.Hour:
+		return formatFixed((t.Fixed / 4).Truncate(time.Hour))
+	}
+	return formatFixed(max((t.Fixed / 4).Truncate(time.Minute), time.Minute))
 }
 
 func (d *processDecoder) page(n *yaml.Node) *Page {

@@ -164,11 +164,17 @@ const (
 	defaultReviewRemind = "1h"
 )
 
-// Approval waits until the holder of Role approves through the API.
+// Approval waits until the holder of Role approves through the API. With
+// RemindEvery it reminds Remind (the role's holder unless the process says
+// otherwise) that often while it waits, with RemindMessage (a template;
+// empty, the run words it), until it is approved or Timeout runs out.
 type Approval struct {
-	Role      string    `json:"role"`
-	Timeout   *Duration `json:"timeout,omitempty"`
-	OnTimeout []Step    `json:"on_timeout,omitempty"`
+	Role          string    `json:"role"`
+	Timeout       *Duration `json:"timeout,omitempty"`
+	OnTimeout     []Step    `json:"on_timeout,omitempty"`
+	RemindEvery   *Duration `json:"remind_every,omitempty"`
+	Remind        []Target  `json:"remind,omitempty"`
+	RemindMessage string    `json:"remind_message,omitempty"`
 }
 
 // Page runs an escalation policy of the directory until someone acknowledges.

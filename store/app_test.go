@@ -75,6 +75,25 @@ func TestInvolvements(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, tasks, 2)
 		require.Equal(t, lead.Ref+"-T2", tasks[0].ID, "the one due first comes first")
+
+		// A task that follows its role: created for nobody, then alice's
+		// when she takes the role, then bob's when he takes it over.
+		mine := func(person string) []string {
+			tasks, err := s.OpenTasks(ctx, person, nil)
+			require.NoError(t, err)
+			var ids []string
+			for _, t := range tasks {
+				ids = append(ids, t.ID)
+			}
+			return ids
+		}
+		require.NoError(t, s.ApplyChange(ctx, task(lead, lead.Ref+"-T4", "", nil)))
+		require.NotContains(t, mine("alice"), lead.Ref+"-T4")
+		require.NoError(t, s.ApplyChange(ctx, task(lead, lead.Ref+"-T4", "alice", nil)))
+		require.Contains(t, mine("alice"), lead.Ref+"-T4")
+		require.NoError(t, s.ApplyChange(ctx, task(lead, lead.Ref+"-T4", "bob", nil)))
+		require.NotContains(t, mine("alice"), lead.Ref+"-T4")
+		require.Contains(t, mine("bob"), lead.Ref+"-T4")
 	})
 }
 

@@ -88,6 +88,9 @@ func describeStep(s *dsl.Step) sentence {
 		}
 	case s.Approval != nil:
 		w.Text = "Waits for the " + words(s.Approval.Role) + " to approve"
+		if ap := s.Approval; ap.RemindEvery != nil {
+			w.Text += ", reminding " + targets(ap.Remind) + " every " + ap.RemindEvery.String()
+		}
 		if s.Approval.Timeout != nil {
 			w.Text += ", for up to " + s.Approval.Timeout.String()
 			w.Then = describeSteps(s.Approval.OnTimeout)

@@ -97,6 +97,15 @@ func TestDescribeBuiltIns(t *testing.T) {
 	require.Contains(t, strings.Join(texts, "\n"), "Pages through the escalation policy security-oncall until someone acknowledges")
 }
 
+// An approval that reminds says whom, and how often.
+func TestDescribeReminders(t *testing.T) {
+	every, err := dsl.ParseDuration("4h")
+	require.NoError(t, err)
+	w := describeSteps([]dsl.Step{{Approval: &dsl.Approval{Role: "dpo", RemindEvery: &every,
+		Remind: []dsl.Target{{Kind: "role", ID: "dpo"}, {Kind: "team", ID: "legal"}}}}})
+	require.Equal(t, "Waits for the dpo to approve, reminding the dpo and the legal team every 4h", w[0].Text)
+}
+
 // Spans of time read in their two largest units.
 func TestSpan(t *testing.T) {
 	for d, want := range map[time.Duration]string{

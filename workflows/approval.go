@@ -23,6 +23,10 @@ type PendingApproval struct {
 	// Seq numbers the incident's approvals in the order they began, so
 	// that an approve link gives only those it was sent for.
 	Seq int `json:"seq,omitempty"`
+	// Reminded counts the reminders sent while it waits, and RemindAt is
+	// when the next is due (an approval with remind_every).
+	Reminded int        `json:"reminded,omitempty"`
+	RemindAt *time.Time `json:"remind_at,omitempty"`
 }
 
 // ApproveInput is the approve update's argument: who approves, and which
@@ -60,6 +64,9 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 		}
 	}
 	act := Activity{Step: s.Label(), Kind: "approval", Waiting: "waiting for the " + ap.Role + " to approve"}
+	if ap.RemindEvery != nil {
+		act.Waiting += ", reminding every " + ap.RemindEvery.String()
+	}
 	var timeout time.Duration
 	if p == nil {
 		r.state.ApprovalCount++
@@ -81,19 +88,107 @@ func (r *run) approval(ctx workflow.Context, s *dsl.Step, ref, path string) (fai
 		done()
 	}()
 	approved := func() bool { return p.By != "" }
-	if _, err := awaitWithin(ctx, timeout, fmt.Sprintf("%s: waiting up to %s for the %s", s.Label(), ap.Timeout, ap.Role), approved); err != nil {
+	summary := fmt.Sprintf("%s: waiting up to %s for the %s", s.Label(), ap.Timeout, ap.Role)
+	if ap.RemindEvery != nil {
+		if r.chase(ctx, s, ref, p, summary) != nil {
+			return false
+		}
+	} else if _, err := awaitWithin(ctx, timeout, summary, approved); err != nil {
 		return false
 	}
 	r.output(s, "approved", approved())
 	r.output(s, "by", p.By)
 	r.output(s, "timed_out", !approved())
 	if approved() {
-		return false
+		return f.Failed
 	}
 	r.record(ctx, incidentflow.Change{}, r.event(ctx, "approval_timed_out", ref, "",
 		fmt.Sprintf("%s: the %s did not approve within %s", s.Label(), ap.Role, ap.Timeout), nil))
 	f.Phase = "on_timeout"
-	return r.steps(ctx, ap.OnTimeout, path+".on_timeout")
+	return r.steps(ctx, ap.OnTimeout, path+".on_timeout") || f.Failed
+}
+
+// chase waits for approval p until it is given or times out, reminding
+// the approval's remind targets every remind_every meanwhile; a reminder
+// that fails for good marks the step's frame failed. It returns an error
+// when the run was cancelled. A new run carries on from p's count and
+// next reminder time.
+func (r *run) chase(ctx workflow.Context, s *dsl.Step, ref string, p *PendingApproval, summary string) error {
+	ap := s.Approval
+	approved := func() bool { return p.By != "" }
+	if p.RemindAt == nil {
+		next := ap.RemindEvery.After(p.Since, r.in.Calendar)
+		p.RemindAt = &next
+	}
+	for !approved() {
+		wake, reminding := *p.RemindAt, true
+		if p.Until != nil && !p.Until.After(wake) {
+			wake, reminding = *p.Until, false
+		}
+		wait := summary
+		if reminding {
+			wait = fmt.Sprintf("%s: reminder %d in %s", s.Label(), p.Reminded+1, ap.RemindEvery)
+		}
+		if ok, err := awaitWithin(ctx, max(wake.Sub(workflow.Now(ctx)), time.Millisecond), wait, approved); err != nil || ok || !reminding {
+			return err
+		}
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "approval_reminded", ref, "",
+			fmt.Sprintf("%s: reminder %d to %s, the %s has not approved since %s", s.Label(), p.Reminded+1, targetNames(ap.Remind, r.state.Roles), ap.Role, r.localTime(p.Since)),
+			map[string]any{"reminder": p.Reminded + 1}))
+		// The reminder is counted once it went out: a new run that took
+		// over mid-delivery sends it again, under the same key, a no-op.
+		key := fmt.Sprintf("%s/remind-%d", frame(ctx).Key, p.Reminded+1)
+		if r.deliver(ctx, s, ref, key, ap.Remind, r.reminder(ctx, s, ref, p)) {
+			frame(ctx).Failed = true
+		}
+		next := ap.RemindEvery.After(*p.RemindAt, r.in.Calendar)
+		p.Reminded, p.RemindAt = p.Reminded+1, &next
+	}
+	return nil
+}
+
+// reminder is the message of an approval's next reminder: the step's
+// remind_message, else one saying what waits since when, with the approve
+// link for this approval (added when a remind_message has none).
+func (r *run) reminder(ctx workflow.Context, s *dsl.Step, ref string, p *PendingApproval) string {
+	ap := s.Approval
+	link := " Approve: " + dsl.LinkMarker(dsl.LinkApprove, dsl.ApprovalTarget([]int{p.Seq}))
+	if ap.RemindMessage != "" {
+		f := r.facts()
+		f.Approvals = []int{p.Seq}
+		msg, err := dsl.Render(ap.RemindMessage, dsl.TemplateData(f, r.in.Links))
+		if err == nil && !dsl.HasLink(msg, dsl.LinkApprove) {
+			msg += link
+		}
+		if err == nil {
+			return msg
+		}
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", ref, "",
+			fmt.Sprintf("%s: the reminder could not be written (%v); sending the usual reminder instead", s.Label(), err), nil))
+	}
+	what := ""
+	if s.Name != "" || s.ID != "" {
+		what = ": " + s.Label()
+	}
+	msg := fmt.Sprintf("Reminder: %s (%s) still waits for the %s's approval%s. Asked %s", r.state.Ref, dsl.Unlinked(r.state.Title), ap.Role, what, r.localTime(p.Since))
+	if p.Until != nil {
+		msg += "; it times out " + r.localTime(*p.Until)
+	}
+	return msg + "." + link
+}
+
+// targetNames writes targets for the timeline, with who holds each role.
+func targetNames(targets []dsl.Target, roles map[string]string) string {
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Kind + ":" + t.ID
+		if holder := roles[t.ID]; t.Kind == "role" && holder != "" {
+			names[i] = fmt.Sprintf("the %s (%s)", t.ID, holder)
+		} else if t.Kind == "role" {
+			names[i] = fmt.Sprintf("the %s (nobody holds it yet)", t.ID)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // approveTarget is what an approve link in the message of step s rendered

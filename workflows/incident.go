@@ -60,10 +60,13 @@ const (
 	// FeaturePagesBeside: a page level's window opens when the level is
 	// due, and its delivery goes on beside it.
 	FeaturePagesBeside = 1
-	// FeatureStateRecorded: the run records its whole state whenever it
-	// moves, with a change of its own when no other change carries it, so
-	// that reads are served from the store.
-	FeatureStateRecorded = 2
+	// FeatureTasksFollowRoles: a task owned by a role follows it, to whoever
+	// takes the role while the task is open.
+	FeatureTasksFollowRoles = 2
+	// FeatureStateRecorded: the run writes its state on its own when an
+	// approval begins or ends, so that what the store holds of it is
+	// current and reads are served from the store.
+	FeatureStateRecorded = 3
 	// Features is what this interpreter gives the runs it starts.
 	Features = FeatureStateRecorded
 )

@@ -56,7 +56,8 @@ type update struct {
 // extraProcesses are recorded beside the built-in ones for the paths they
 // do not take: a run continued as new mid-escalation and mid-deadline, a
 // field set by the process, a review rescheduled then cancelled by the
-// close, and a close with a clock still running. quickPolicy is the
+// close, and a close with a clock still running; a task that follows its
+// role to two holders in turn, and an approval that reminds. quickPolicy is the
 // escalation policy they page, in seconds rather than minutes.
 var extraProcesses = map[string]string{"continued.yaml": `process: continued
 title: Continued
@@ -76,6 +77,17 @@ steps:
   - set: {fields: {customers: 5}}
   - name: Review
     review: {within: 5 business days, attendees: [role:lead]}
+  - wait: {for: status == "closed"}
+`, "chase.yaml": `process: chase
+title: Chase
+severities: [major]
+roles: [lead, approver]
+steps:
+  - set: {roles: {approver: bob}}
+  - name: Write-up
+    task: {owner: role:lead, title: "Write it up"}
+  - name: Sign-off
+    approval: {role: approver, timeout: 1h, remind_every: 1s}
   - wait: {for: status == "closed"}
 `}
 
@@ -129,6 +141,12 @@ var scenarios = []scenario{
 		{workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "bob"}}, // at level 2
 		{workflows.UpdateRescheduleReview, workflows.RescheduleReviewInput{By: "alice", Start: time.Now().Add(120 * time.Hour).Truncate(time.Hour)}},
 		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "alice"}}, // the review cancelled, the clock abandoned
+	}},
+	{process: "chase", severity: "major", waits: []time.Duration{300 * time.Millisecond, 2500 * time.Millisecond}, steps: []update{
+		{workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "lead", Person: "alice", By: "carol"}}, // the write-up is alice's
+		{workflows.UpdateApprove, workflows.ApproveInput{By: "bob"}},                                        // after two reminders
+		{workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "lead", Person: "carol", By: "alice"}}, // and now carol's
+		{workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "closed", By: "carol"}},
 	}},
 }
 

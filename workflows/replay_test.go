@@ -13,8 +13,9 @@ import (
 )
 
 // TestReplayRecordedHistories replays the recorded run of each built-in
-// process, and each run of a chain that continued as new mid-escalation
-// and mid-deadline (testdata/*.json, made by `make record-histories`),
+// process, each run of a chain that continued as new mid-escalation and
+// mid-deadline, and a run whose task followed its role and whose approval
+// reminded (testdata/*.json, made by `make record-histories`),
 // against the interpreter as it is now, and the runs recorded by earlier
 // versions (testdata/v*/), which stand for incidents still open from those
 // days. A failure means a change would break incidents that are running:
@@ -24,7 +25,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.NoError(t, err)
 	continued, err := filepath.Glob("testdata/continued-*.json")
 	require.NoError(t, err)
-	require.Len(t, current, 4+len(continued), "one recorded history per built-in process; run make record-histories")
+	require.Len(t, current, 4+1+len(continued), "one recorded history per built-in process and chase.json; run make record-histories")
 	require.GreaterOrEqual(t, len(continued), 2, "the runs of a chain continued as new; run make record-histories")
 	older, err := filepath.Glob("testdata/v*/*.json")
 	require.NoError(t, err)

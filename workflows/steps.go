@@ -433,6 +433,9 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 	if len(events) > 0 {
 		r.record(ctx, change, events...)
 	}
+	for _, ra := range change.Roles {
+		r.followRole(ctx, ra.Role, ra.DedupKey)
+	}
 	for _, k := range changedFields {
 		r.fire("field_changed:" + k)
 	}

@@ -53,6 +53,9 @@ func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 	r.state.TaskCount++
 	task := incidentflow.Task{ID: fmt.Sprintf("%s-T%d", r.state.Ref, r.state.TaskCount), Ref: r.state.Ref, Step: ref, Title: title,
 		Description: description, Owner: owner, Status: "open", CreatedAt: now}
+	if t.Owner.Kind == "role" && r.in.Features >= FeatureTasksFollowRoles {
+		task.Role = t.Owner.ID
+	}
 	if t.Due != nil {
 		due := t.Due.After(now, r.in.Calendar)
 		task.DueAt = &due
@@ -65,6 +68,9 @@ func (r *run) task(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 		msg += ", owned by " + owner
 	} else {
 		msg += fmt.Sprintf(", for the %s, which nobody holds yet", t.Owner.ID)
+		if task.Role != "" {
+			msg += ": whoever takes it owns the task"
+		}
 	}
 	r.record(ctx, incidentflow.Change{Tasks: []incidentflow.Task{task}}, r.event(ctx, "task_created", ref, "", msg, map[string]any{"task": task.ID}))
 
@@ -93,6 +99,60 @@ func (r *run) tellOwner(ctx workflow.Context, s *dsl.Step, ref, key string, task
 	}
 	tell += " Mark it done: " + dsl.LinkMarker(dsl.LinkComplete, task.ID)
 	return r.deliver(ctx, s, ref, key, []dsl.Target{{Kind: "person", ID: task.Owner}}, tell)
+}
+
+// followRole hands the open tasks that follow role to its holder now, who
+// takes over from whoever held it before: the timeline says so, the store
+// hears of the new owner, and the new owner is told as the first was (key
+// names the change of hands, for the deliveries' keys). The telling goes
+// on beside the caller, an update or a set step, which does not wait for it.
+func (r *run) followRole(ctx workflow.Context, role, key string) {
+	holder := r.state.Roles[role]
+	if holder == "" {
+		return
+	}
+	tasks := slices.Clone(r.state.Tasks)
+	for i := range tasks {
+		t := &tasks[i]
+		if t.Role != role || t.Status != "open" || t.Owner == holder {
+			continue
+		}
+		from := ""
+		if t.Owner != "" {
+			from = " from " + t.Owner
+		}
+		t.Owner = holder
+		r.state.Tasks = tasks
+		r.record(ctx, incidentflow.Change{Tasks: []incidentflow.Task{*t}}, r.event(ctx, "task_owner_changed", t.Step, "",
+			fmt.Sprintf("Follow-up %s '%s' is now owned by %s, who took the %s role%s", t.ID, t.Title, holder, role, from),
+			map[string]any{"task": t.ID, "owner": holder, "role": role}))
+		s := r.stepByRef(t.Step)
+		if s == nil {
+			continue
+		}
+		task, tellKey := *t, fmt.Sprintf("%s/%s", key, t.ID)
+		// Counted as a delivery from now, so the run does not continue as
+		// new before the telling has begun.
+		r.delivering++
+		workflow.Go(r.mainCtx, func(c workflow.Context) {
+			defer func() { r.delivering-- }()
+			r.tellOwner(workflow.WithValue(c, frameKey{}, &Frame{Key: tellKey}), s, task.Step, tellKey, task)
+		})
+	}
+}
+
+// stepByRef finds a step by its ref: its id, else its path.
+func (r *run) stepByRef(ref string) *dsl.Step {
+	if s := r.stepAt(ref); s != nil {
+		return s
+	}
+	var found *dsl.Step
+	dsl.WalkProcess(&r.in.Process, func(s *dsl.Step) {
+		if s.ID == ref && found == nil {
+			found = s
+		}
+	})
+	return found
 }
 
 // awaitTask waits until the task is done, when its step says to.

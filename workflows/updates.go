@@ -142,7 +142,9 @@ func (r *run) assignRole(ctx workflow.Context, in AssignRoleInput) (State, error
 		msg += " (assigned by " + in.By + ")"
 	}
 	e := r.event(ctx, "role_assigned", "", in.By, msg, map[string]any{"role": in.Role, "person": in.Person})
-	r.flush(ctx, r.record(ctx, incidentflow.Change{Roles: []incidentflow.RoleAssignment{{Role: in.Role, Person: in.Person, By: in.By, At: e.At, DedupKey: e.DedupKey}}}, e))
+	r.record(ctx, incidentflow.Change{Roles: []incidentflow.RoleAssignment{{Role: in.Role, Person: in.Person, By: in.By, At: e.At, DedupKey: e.DedupKey}}}, e)
+	r.followRole(ctx, in.Role, e.DedupKey)
+	r.flush(ctx, r.queued) // the role, and the tasks that followed it
 	return r.state, nil
 }
 
