@@ -436,7 +436,11 @@ func (d *processDecoder) handlers(n *yaml.Node) {
 func (d *processDecoder) handler(k, v *yaml.Node) Handler {
 	h := Handler{On: k.Value}
 	what := "on." + k.Value
-	if v.Kind != yaml.MappingNode {
+	// A mapping without these keys is a step written without its -: the
+	// list's message says so.
+	if v.Kind != yaml.MappingNode || !slices.ContainsFunc(keys(v), func(k *yaml.Node) bool {
+		return k.Value == "when" || k.Value == "every_change" || k.Value == "steps"
+	}) {
 		h.Steps = d.steps(v, what)
 		return h
 	}
