@@ -45,7 +45,7 @@ func TestChangeFields(t *testing.T) {
 		{"ErrNothingChanges", `{"fields":{"customers_affected":120}}`, nil, 409, "nothing changes: Customers affected is already 120"},
 		{"ErrUnknownField", `{"fields":{"customers_afected":3}}`, nil, 422, `fields.customers_afected is not a field of operational incidents; did you mean "customers_affected"?`},
 		{"ErrWrongType", `{"fields":{"customers_affected":"lots"}}`, nil, 422, `fields.customers_affected must be a whole number, not the text "lots"`},
-		{"ErrBelowMin", `{"fields":{"customers_affected":-2,"area":"moon"}}`, nil, 422, "fields.area must be one of support, finance, operations, other"},
+		{"ErrEveryFieldChecked", `{"fields":{"customers_affected":-2,"area":"moon"}}`, nil, 422, `fields.area must be one of support, finance, operations, other, not "moon" (and 1 more problems)`},
 		{"ErrNoFields", `{"fields":{}}`, nil, 422, "fields is required"},
 		{"ErrViewer", `{"fields":{"customers_affected":7}}`, s.service(t, "fields-viewer", incidentflow.RoleViewer), 403, ""},
 		{"Still150", `{"fields":{"customers_affected":150}}`, s.as(t, "bob"), 200, ""},
