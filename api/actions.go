@@ -80,6 +80,13 @@ type SignalRequest struct {
 	Payload map[string]any `json:"payload" limit:"json,4096"`
 }
 
+// FieldsRequest is the body of PATCH /v1/incidents/{ref}/fields: the
+// fields to change (a null value empties one) and why.
+type FieldsRequest struct {
+	Fields map[string]any `json:"fields" limit:"json,65536"`
+	Note   string         `json:"note" limit:"text,10000"`
+}
+
 // CompleteTaskRequest is the body of POST /v1/tasks/{id}/complete.
 type CompleteTaskRequest struct {
 	Note string `json:"note" limit:"text,10000"`
@@ -127,6 +134,23 @@ func (r NoteRequest) update(_ *Server, who incidentflow.Principal, _ *dsl.Proces
 		return "", nil, field("text", "is required")
 	}
 	return workflows.UpdateAddNote, workflows.AddNoteInput{Text: text, By: who.String()}, nil
+}
+
+func (r FieldsRequest) update(_ *Server, who incidentflow.Principal, p *dsl.Process) (string, any, error) {
+	if len(r.Fields) == 0 {
+		return "", nil, field("fields", "is required: the fields to change, with their new values")
+	}
+	// Checked against the process's declarations here, so that a value of
+	// the wrong type is 422 with each field's problem; the run checks it
+	// again against the values it holds, and refuses a change of nothing.
+	if _, _, errs := p.CheckFieldChange(nil, r.Fields); len(errs) > 0 {
+		details := make([]incidentflow.Detail, len(errs))
+		for i, e := range errs {
+			details[i] = incidentflow.Detail{Field: strings.TrimSuffix("fields."+e.Field, "."), Message: e.Message}
+		}
+		return "", nil, invalid(details)
+	}
+	return workflows.UpdateSetFields, workflows.SetFieldsInput{Fields: r.Fields, By: who.String(), Note: r.Note}, nil
 }
 
 func (r ApprovalRequest) update(_ *Server, who incidentflow.Principal, _ *dsl.Process) (string, any, error) {

@@ -220,6 +220,7 @@ func New(cfg Config) *Server {
 	respond.POST("/incidents/:ref/acknowledge", s.acknowledge)
 	respond.POST("/incidents/:ref/status", s.setStatus)
 	respond.POST("/incidents/:ref/severity", s.setSeverity)
+	respond.PATCH("/incidents/:ref/fields", s.setFields)
 	respond.POST("/incidents/:ref/roles", s.assignRole)
 	respond.POST("/incidents/:ref/notes", s.addNote)
 	respond.POST("/incidents/:ref/approvals", s.approve)

@@ -223,6 +223,9 @@ func (s *Server) addNote(c *gin.Context) { s.act(c, &NoteRequest{}) }
 
 func (s *Server) approve(c *gin.Context) { s.act(c, &ApprovalRequest{}) }
 
+// setFields changes fields of the incident.
+func (s *Server) setFields(c *gin.Context) { s.act(c, &FieldsRequest{}) }
+
 // reviewHeld marks the incident's post-incident review held, with a link to
 // its write-up.
 func (s *Server) reviewHeld(c *gin.Context) { s.act(c, &ReviewHeldRequest{}) }

@@ -3,6 +3,7 @@ package dsl
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -215,11 +216,10 @@ func (p *Process) CheckFields(in map[string]any) (map[string]any, []FieldError) 
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	declared := ids(p.Fields, func(f FieldDef) string { return f.Name })
 	for _, name := range names {
 		def, ok := p.Field(name)
 		if !ok {
-			errs = append(errs, FieldError{name, fmt.Sprintf("is not a field of %s incidents%s", p.Type, DidYouMean(name, declared))})
+			errs = append(errs, p.unknownField(name))
 			continue
 		}
 		if in[name] == nil {
@@ -246,8 +246,93 @@ func (p *Process) CheckFields(in map[string]any) (map[string]any, []FieldError) 
 			errs = append(errs, FieldError{def.Name, "is required"})
 		}
 	}
-	if b, _ := json.Marshal(out); len(errs) == 0 && len(b) > MaxFields {
-		errs = append(errs, FieldError{"", fmt.Sprintf("are %d bytes together; an incident's fields may take at most %d (%d KB): put long documents in a linked page", len(b), MaxFields, MaxFields>>10)})
+	if len(errs) == 0 {
+		errs = tooLarge(out)
 	}
 	return out, errs
+}
+
+func (p *Process) unknownField(name string) FieldError {
+	declared := ids(p.Fields, func(f FieldDef) string { return f.Name })
+	return FieldError{name, fmt.Sprintf("is not a field of %s incidents%s", p.Type, DidYouMean(name, declared))}
+}
+
+// tooLarge refuses fields that together take more than MaxFields as JSON.
+func tooLarge(fields map[string]any) []FieldError {
+	if b, _ := json.Marshal(fields); len(b) > MaxFields {
+		return []FieldError{{"", fmt.Sprintf("are %d bytes together; an incident's fields may take at most %d (%d KB): put long documents in a linked page", len(b), MaxFields, MaxFields>>10)}}
+	}
+	return nil
+}
+
+// CheckFieldChange validates a change of fields during an incident as a
+// declaration validates them: every name declared, every value of its
+// type. A value of nil empties the field (a required one cannot be
+// emptied; one with a default goes back to it). It returns the incident's
+// fields after the change and the names of those whose value changes, in
+// order, or every problem found.
+func (p *Process) CheckFieldChange(current, change map[string]any) (map[string]any, []string, []FieldError) {
+	out := maps.Clone(current)
+	if out == nil {
+		out = map[string]any{}
+	}
+	var changed []string
+	var errs []FieldError
+	for _, name := range slices.Sorted(maps.Keys(change)) {
+		def, ok := p.Field(name)
+		if !ok {
+			errs = append(errs, p.unknownField(name))
+			continue
+		}
+		v := change[name]
+		switch {
+		case v == nil && def.Required:
+			errs = append(errs, FieldError{name, "is required, so it cannot be emptied: give it a new value instead"})
+			continue
+		case v == nil && def.Default != nil:
+			v = def.Default
+		}
+		if v != nil {
+			var err error
+			if v, err = NormalizeField(def, v); err != nil {
+				errs = append(errs, FieldError{name, err.Error()})
+				continue
+			}
+		}
+		if before, had := out[name]; had == (v != nil) && SameFieldValue(before, v) {
+			continue
+		}
+		changed = append(changed, name)
+		if v == nil {
+			delete(out, name)
+		} else {
+			out[name] = v
+		}
+	}
+	if len(errs) == 0 {
+		errs = tooLarge(out)
+	}
+	if len(errs) > 0 {
+		return nil, nil, errs
+	}
+	return out, changed, nil
+}
+
+// SameFieldValue compares two field values as JSON holds them: a list read
+// back from a continued run's state is a []any, the same list set now a
+// []string, and neither compares with ==.
+func SameFieldValue(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
+// Label is the field's name as people read it: customers_affected is
+// "Customers affected".
+func (f FieldDef) Label() string {
+	s := strings.ReplaceAll(f.Name, "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

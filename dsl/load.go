@@ -412,7 +412,7 @@ func (d *processDecoder) signalRef(name string, pos Pos) {
 // handlers decodes on: {TRIGGER: [STEPS]}.
 func (d *processDecoder) handlers(n *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		d.at(posOf(n), "on must map each trigger (%s, field_changed:NAME, signal:NAME) to steps, not %s", strings.Join(Triggers, ", "), describe(n))
+		d.at(posOf(n), "on must map each trigger (%s, field_changed:NAME, signal:NAME) to steps, or to when and steps, not %s", strings.Join(Triggers, ", "), describe(n))
 		return
 	}
 	seen := map[string]bool{}
@@ -424,11 +424,46 @@ func (d *processDecoder) handlers(n *yaml.Node) {
 		}
 		seen[k.Value] = true
 		d.inHandler = true
-		h := Handler{On: k.Value, Steps: d.steps(v, "on."+k.Value)}
+		h := d.handler(k, v)
 		d.inHandler = false
 		d.trigger(k, &h)
 		d.p.Handlers = append(d.p.Handlers, h)
 	}
+}
+
+// handler decodes one trigger's handler: its steps, or when, every_change
+// and steps.
+func (d *processDecoder) handler(k, v *yaml.Node) Handler {
+	h := Handler{On: k.Value}
+	what := "on." + k.Value
+	// A mapping without these keys is a step written without its -: the
+	// list's message says so.
+	if v.Kind != yaml.MappingNode || !slices.ContainsFunc(keys(v), func(k *yaml.Node) bool {
+		return k.Value == "when" || k.Value == "every_change" || k.Value == "steps"
+	}) {
+		h.Steps = d.steps(v, what)
+		return h
+	}
+	var when, every *yaml.Node
+	hasSteps := false
+	d.mapping(v, what, map[string]field{
+		"when":         func(_, n *yaml.Node) { when, h.When = n, d.str(n, what+".when") },
+		"every_change": func(_, n *yaml.Node) { every, h.EveryChange = n, d.boolean(n, what+".every_change") },
+		"steps":        func(_, n *yaml.Node) { hasSteps, h.Steps = true, d.steps(n, what+".steps") },
+	})
+	kind, _, _ := strings.Cut(h.On, ":")
+	switch {
+	case !hasSteps:
+		d.at(posOf(v), "on %s needs steps: the steps to run when it fires", h.On)
+	case when != nil && kind == "signal":
+		d.at(posOf(when), "on %s cannot take when: a signal changes nothing a condition looks at, so it could never turn true; give the steps an if instead", h.On)
+	case when != nil:
+		d.condition(when, h.When)
+	}
+	if every != nil && when == nil {
+		d.at(posOf(every), "every_change needs a when: without one, on %s already runs on every change", h.On)
+	}
+	return h
 }
 
 // trigger checks that a handler's trigger can fire, and that the handler does

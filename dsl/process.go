@@ -249,6 +249,11 @@ type Handler struct {
 	// field_changed:NAME or signal:NAME.
 	On    string `json:"on"`
 	Steps []Step `json:"steps"`
+	// When is a condition: the handler runs only when the change makes it
+	// true (false just before, true just after), once per crossing; with
+	// EveryChange, on every change while it holds.
+	When        string `json:"when,omitempty"`
+	EveryChange bool   `json:"every_change,omitempty"`
 }
 
 // Triggers a handler may name without an argument.

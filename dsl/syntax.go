@@ -42,7 +42,7 @@ func init() {
 		"secret_headers", "body", "expect", "output", "owner", "due", "wait", "role", "attendees", "duration", "every",
 		"until", "type", "default", "values", "required", "people", "teams", "schedules", "policies", "channels",
 		"calendars", "default_channel", "smtp", "members", "rotation", "handoff", "overrides", "levels", "targets",
-		"ack_within", "repeat", "timezone", "weekend", "holidays", "working_hours", "name", "email", "page_via") {
+		"ack_within", "repeat", "timezone", "weekend", "holidays", "working_hours", "name", "email", "page_via", "when", "every_change") {
 		knownKeys[k] = true
 	}
 }

@@ -33,6 +33,8 @@ type Event struct {
 	// Signal is an update sent at At: a named signal, or the reserved
 	// "acknowledge", "resolve" and "assign:ROLE=PERSON".
 	Signal string
+	// Fields, when set, are changed at At instead (Signal names the change).
+	Fields map[string]any
 }
 
 // Responders say how the simulated people act on what waits for them. Zero
@@ -104,6 +106,9 @@ func Run(o Options) ([]Line, error) {
 
 	for _, e := range o.Events {
 		name, arg := updateFor(e.Signal)
+		if e.Fields != nil {
+			name, arg = workflows.UpdateSetFields, workflows.SetFieldsInput{Fields: e.Fields, By: "the simulation"}
+		}
 		env.RegisterDelayedCallback(func() {
 			env.UpdateWorkflow(name, fmt.Sprintf("%s@%d", e.Signal, e.At.Unix()), &testsuite.TestUpdateCallback{
 				OnAccept: func() {}, OnComplete: func(any, error) {},

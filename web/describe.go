@@ -126,6 +126,17 @@ func describeTrigger(on string) string {
 	return "On " + on
 }
 
+// describeWhen is what a handler's condition adds to its trigger's words.
+func describeWhen(h dsl.Handler) string {
+	switch {
+	case h.When == "":
+		return ""
+	case h.EveryChange:
+		return ", while " + h.When
+	}
+	return ", once each time the change makes " + h.When + " true"
+}
+
 func from(event string) string {
 	kind, arg, _ := strings.Cut(event, ":")
 	switch kind {

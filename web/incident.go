@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +32,9 @@ type incidentPage struct {
 	StateProblem string
 	Roles        []holder
 	Fields       []shownField
+	// EditFields are the fields in the form that changes them, holding
+	// the values shown.
+	EditFields   []formField
 	Acknowledged *workflows.Acknowledgement
 	Approvals    []approval
 	// Approved are the approvals given, as the timeline tells them.
@@ -47,6 +51,53 @@ type incidentPage struct {
 	Me     string
 	RunURL string
 	Final  bool
+}
+
+// editFields are the incident's fields as the form that changes them
+// holds them: the values they have now.
+func editFields(p *dsl.Process, values map[string]any, c clock) []formField {
+	out := make([]formField, 0, len(p.Fields))
+	for _, def := range p.Fields {
+		f := formField{FieldDef: def, Input: inputType(def.Type), Zone: c.Zone()}
+		if v, ok := values[def.Name]; ok && v != nil {
+			f.Value, f.Checked = formValue(def, v, c)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// changedFields reads the form that changes fields: each field whose input
+// holds other than what the form showed (shown.NAME), in its type, and
+// null for one emptied. Fields left as shown are not sent, so a form
+// opened before someone else's change does not undo it.
+func (s *Server) changedFields(ctx context.Context, sess session, ref string, form url.Values) (map[string]any, error) {
+	inc, err := s.cfg.App.Incident(ctx, sess.who, ref)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.cfg.App.ProcessOf(ctx, inc)
+	if err != nil {
+		return nil, err
+	}
+	c := s.clock(&sess.who)
+	lines := strings.NewReplacer("\r\n", "\n") // a browser sends a textarea's lines ending in CR LF
+	out := map[string]any{}
+	for _, def := range p.Fields {
+		shown, ok := form["shown."+def.Name]
+		if !ok || lines.Replace(form.Get("field."+def.Name)) == lines.Replace(strings.Join(shown, "")) {
+			continue
+		}
+		if v, given := fieldValue(def, form, c); given {
+			out[def.Name] = v
+		} else {
+			out[def.Name] = nil
+		}
+	}
+	if len(out) == 0 {
+		return nil, incidentflow.Errorf(incidentflow.EINVALID, "nothing to change: every field holds what it held; change a value first")
+	}
+	return out, nil
 }
 
 // shownField is a field of the incident as people read it.
@@ -106,7 +157,7 @@ func (s *Server) loadIncident(ctx context.Context, sess session, ref string) (in
 	if ip.Process, err = app.ProcessOf(ctx, inc); err != nil {
 		return ip, err
 	}
-	ip.Fields = showFields(ip.Process, inc.Fields, s.clock(&who))
+	ip.Fields, ip.EditFields = showFields(ip.Process, inc.Fields, s.clock(&who)), editFields(ip.Process, inc.Fields, s.clock(&who))
 	if ip.Timeline, err = app.Timeline(ctx, who, ref); err != nil {
 		return ip, err
 	}
@@ -130,7 +181,7 @@ func (s *Server) loadIncident(ctx context.Context, sess session, ref string) (in
 		roles, ip.Acknowledged = st.Roles, st.Acknowledged
 		// The run is ahead of the record: show what it says now.
 		ip.Incident.Status, ip.Incident.Severity = st.Status, st.Severity
-		ip.Fields = showFields(ip.Process, st.Fields, s.clock(&who))
+		ip.Fields, ip.EditFields = showFields(ip.Process, st.Fields, s.clock(&who)), editFields(ip.Process, st.Fields, s.clock(&who))
 		for _, p := range st.Approvals {
 			if p.By != "" { // given: the timeline tells it, under Given
 				continue
@@ -209,6 +260,13 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, sess session) {
 		a, done = &api.RoleRequest{Role: f.Get("role"), Person: f.Get("person")}, f.Get("person")+" is now the "+words(f.Get("role"))+" of "+ref+"."
 	case "notes":
 		a, done = &api.NoteRequest{Text: f.Get("text")}, "Your note is on the timeline."
+	case "fields":
+		fields, err := s.changedFields(r.Context(), sess, ref, f)
+		if err != nil {
+			s.refused(w, r, sess, name, ref, err)
+			return
+		}
+		a, done = &api.FieldsRequest{Fields: fields, Note: f.Get("note")}, "The fields are changed."
 	case "signals":
 		a, done = &api.SignalRequest{Name: f.Get("name")}, "You sent "+f.Get("name")+"."
 	case "approve":

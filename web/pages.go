@@ -234,7 +234,7 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request, sess session) {
 	src := cat.Sources[proc.Type]
 	ps := processSummary{Process: proc, Source: src, Steps: describeSteps(proc.Steps), YAML: string(src.YAML)}
 	for _, h := range proc.Handlers {
-		ps.Handlers = append(ps.Handlers, handlerWords{When: describeTrigger(h.On), Steps: describeSteps(h.Steps)})
+		ps.Handlers = append(ps.Handlers, handlerWords{When: describeTrigger(h.On) + describeWhen(h), Steps: describeSteps(h.Steps)})
 	}
 	p.Data = ps
 	s.render(w, http.StatusOK, "process.html", p)

@@ -95,6 +95,11 @@ func TestDescribeBuiltIns(t *testing.T) {
 		texts = append(texts, w.Text)
 	}
 	require.Contains(t, strings.Join(texts, "\n"), "Pages through the escalation policy security-oncall until someone acknowledges")
+	counted := cat.Processes["operational"].Handlers[0]
+	require.Equal(t, "When the field customers affected changes, once each time the change makes fields.customers_affected > 100 true",
+		describeTrigger(counted.On)+describeWhen(counted))
+	counted.EveryChange = true
+	require.Equal(t, ", while fields.customers_affected > 100", describeWhen(counted))
 }
 
 // An approval that reminds says whom, and how often.

@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -400,6 +398,7 @@ func rootCause(err error) string {
 }
 
 func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
+	before := r.facts()
 	var events []incidentflow.TimelineEvent
 	change := incidentflow.Change{}
 	var changedFields []string
@@ -409,7 +408,7 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 		// the same order on replay.
 		keys := slices.Sorted(maps.Keys(set.Fields)) //workflowcheck:ignore
 		for _, k := range keys {
-			if !sameValue(fields[k], set.Fields[k]) {
+			if !dsl.SameFieldValue(fields[k], set.Fields[k]) {
 				changedFields = append(changedFields, k)
 			}
 			fields[k] = set.Fields[k]
@@ -437,7 +436,7 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 		r.followRole(ctx, ra.Role, ra.DedupKey)
 	}
 	for _, k := range changedFields {
-		r.fire("field_changed:" + k)
+		r.fire("field_changed:"+k, before)
 	}
 	if set.Severity != "" && set.Severity != r.state.Severity {
 		r.changeSeverity(ctx, set.Severity, "", ref, "")
@@ -537,13 +536,4 @@ func (r *run) sleep(ctx workflow.Context, s *dsl.Step) {
 	defer done()
 	// A cancelled timer means the incident is over; there is nothing to record.
 	_ = workflow.NewTimerWithOptions(ctx, max(until.Sub(now), time.Millisecond), workflow.TimerOptions{Summary: fmt.Sprintf("%s: sleeping %s", s.Label(), s.Sleep.For)}).Get(ctx, nil)
-}
-
-// sameValue compares two field values as JSON holds them: a list read
-// back from a continued run's state is a []any, the same list set now a
-// []string, and neither compares with ==.
-func sameValue(a, b any) bool {
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }

@@ -62,6 +62,10 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: r.validateAddNote}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetFields, inUpdate(r.setFields),
+		workflow.UpdateHandlerOptions{Validator: r.validateSetFields}); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal, inUpdate(r.signal),
 		workflow.UpdateHandlerOptions{Validator: r.validateSignal})
 }
@@ -80,11 +84,12 @@ func inUpdate[T any](fn func(workflow.Context, T) (State, error)) func(workflow.
 	}
 }
 
-// fire starts every handler of the trigger beside whatever else runs.
-func (r *run) fire(trigger string) {
+// fire starts every handler of the trigger beside whatever else runs, if
+// its condition holds (see holds; before are the facts just before the change).
+func (r *run) fire(trigger string, before dsl.Facts) {
 	for i := range r.in.Process.Handlers {
 		h := &r.in.Process.Handlers[i]
-		if h.On == trigger {
+		if h.On == trigger && r.holds(h, before) {
 			if r.state.Fired == nil {
 				r.state.Fired = map[string]int{}
 			}
@@ -166,6 +171,7 @@ func (r *run) addNote(ctx workflow.Context, in AddNoteInput) (State, error) {
 // changeSeverity moves the incident to severity, records it, keeps the search
 // attribute current and fires severity_raised or severity_lowered.
 func (r *run) changeSeverity(ctx workflow.Context, severity, by, step, note string) int64 {
+	before := r.facts()
 	from := r.state.Severity
 	r.state.Severity = severity
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrSeverity.ValueSet(severity)); err != nil {
@@ -181,9 +187,9 @@ func (r *run) changeSeverity(ctx workflow.Context, severity, by, step, note stri
 	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "severity_changed", step, by, msg, map[string]any{"from": from, "to": severity}))
 	r.details(ctx)
 	if r.in.Process.SeverityRank(severity) < r.in.Process.SeverityRank(from) {
-		r.fire("severity_raised")
+		r.fire("severity_raised", before)
 	} else {
-		r.fire("severity_lowered")
+		r.fire("severity_lowered", before)
 	}
 	return seq
 }
@@ -294,7 +300,7 @@ func (r *run) signal(ctx workflow.Context, in SignalInput) (State, error) {
 		data = map[string]any{"payload": in.Payload}
 	}
 	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "signal", "", in.By, msg, data))
-	r.fire("signal:" + in.Name)
+	r.fire("signal:"+in.Name, r.facts())
 	r.flush(ctx, seq)
 	return r.state, nil
 }
@@ -302,6 +308,7 @@ func (r *run) signal(ctx workflow.Context, in SignalInput) (State, error) {
 // changeStatus moves the incident to status, records why, keeps the search
 // attribute current, and returns the change's sequence number.
 func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) int64 {
+	before := r.facts()
 	from := r.state.Status
 	r.state.Status = status
 	if by != "" {
@@ -320,7 +327,7 @@ func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) 
 	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "status_changed", step, by, msg, map[string]any{"from": from, "to": status}))
 	r.details(ctx)
 	if !dsl.IsFinalStatus(status) {
-		r.fire("status_changed")
+		r.fire("status_changed", before)
 	}
 	return seq
 }

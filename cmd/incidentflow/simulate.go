@@ -29,11 +29,12 @@ func (e environment) simulate(args []string) error {
 		"PROCESS is a built-in type (privacy) or a file (directory.yaml beside it is the directory).\n\n"+
 		"  incidentflow simulate privacy --severity high --field aware_at=2026-12-23T16:00 --signal regulator_notified@30h --resolve-after 3d")
 	var severity, at, ackAfter, resolveAfter, span, approveAfter, tasksAfter string
-	var fields, signals, assigns repeated
+	var fields, sets, signals, assigns repeated
 	var noReviews bool
 	f.fs.StringVar(&severity, "severity", "", "the incident's severity (default: the most severe)")
 	f.fs.StringVar(&at, "at", "", "when it is declared, YYYY-MM-DDTHH:MM in the calendar's zone, or RFC 3339 (default: now)")
 	f.fs.Var(&fields, "field", "NAME=VALUE, repeatable; times as --at")
+	f.fs.Var(&sets, "set", "NAME=VALUE@DURATION: someone changes the field this long after the declaration, repeatable; values as --field")
 	f.fs.StringVar(&ackAfter, "ack-after", "", "someone acknowledges this long after the declaration")
 	f.fs.Var(&signals, "signal", "NAME@DURATION: the signal arrives this long after the declaration, repeatable")
 	f.fs.StringVar(&resolveAfter, "resolve-after", "", "the incident is resolved this long after the declaration")
@@ -85,6 +86,11 @@ func (e environment) simulate(args []string) error {
 			f.problem("--field %s: %s incidents have no such field", name, p.Type)
 		default:
 			o.Fields[name] = fieldValue(def, val, loc)
+		}
+	}
+	for _, set := range sets {
+		if name, v, when, ok := f.fieldChange(p, set, loc); ok {
+			o.Events = append(o.Events, simulation.Event{At: after("set "+set, when), Signal: "set:" + name, Fields: map[string]any{name: v}})
 		}
 	}
 	if ackAfter != "" {
@@ -178,6 +184,36 @@ func parseWhen(s string, loc *time.Location) (time.Time, error) {
 		return t, fmt.Errorf("%q is neither YYYY-MM-DDTHH:MM nor RFC 3339", s)
 	}
 	return t, nil
+}
+
+// fieldChange reads --set NAME=VALUE@DURATION: the field, its value checked
+// as a change of it is, and when. A problem is reported on f.
+func (f *flags) fieldChange(p *dsl.Process, set string, loc *time.Location) (name string, v any, when string, ok bool) {
+	at := strings.LastIndex(set, "@")
+	name, val, hasValue := strings.Cut(set[:max(at, 0)], "=")
+	if at < 0 || !hasValue || name == "" {
+		f.problem("--set %q must be NAME=VALUE@DURATION, like customers_affected=120@2h", set)
+		return "", nil, "", false
+	}
+	def, known := p.Field(name)
+	if !known {
+		f.problem("--set %s: %s incidents have no such field (their fields are %s)%s", name, p.Type, strings.Join(fieldNames(p), ", "), dsl.DidYouMean(name, fieldNames(p)))
+		return "", nil, "", false
+	}
+	v, err := dsl.NormalizeField(def, fieldValue(def, val, loc))
+	if err != nil {
+		f.problem("--set %s: the value %s", set, err)
+		return "", nil, "", false
+	}
+	return name, v, set[at+1:], true
+}
+
+func fieldNames(p *dsl.Process) []string {
+	names := make([]string, len(p.Fields))
+	for i, def := range p.Fields {
+		names[i] = def.Name
+	}
+	return names
 }
 
 // fieldValue turns a command-line value into what a JSON declaration would send.
