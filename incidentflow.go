@@ -285,7 +285,8 @@ type Change struct {
 	// Roles are the role assignments made.
 	Roles []RoleAssignment `json:",omitempty"`
 	// State is the run's whole state as it stands when the change is
-	// written, as JSON, or nil when it has not moved since the last one: the
-	// store keeps the latest, so that reads never wait on the worker.
-	State json.RawMessage `json:",omitempty"`
+	// written, as JSON, and StateVersion its number: the store keeps the
+	// newest, so that reads never wait on the worker.
+	State        json.RawMessage `json:",omitempty"`
+	StateVersion int64           `json:",omitempty"`
 }

@@ -123,26 +123,22 @@ func (s *Server) readable(ctx context.Context, who incidentflow.Principal, ref s
 // State is the state of an incident's run (one its caller may see) as
 // the run last recorded it, and when: a read that never waits on a busy
 // worker. A run that does not record its every move (one begun by an
-// older version) is asked live, and what it recorded is the answer only
-// when it cannot answer.
+// older version), or has recorded nothing readable yet, is asked live.
 func (s *Server) State(ctx context.Context, inc incidentflow.Incident) (*workflows.State, time.Time, error) {
 	b, at, err := s.cfg.Store.RunState(ctx, inc.Ref)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	var recorded *workflows.State
 	if b != nil {
-		if err := json.Unmarshal(b, &recorded); err != nil {
-			return nil, time.Time{}, fmt.Errorf("decode the recorded state of %s: %w", inc.Ref, err)
-		}
-		if recorded.StateRecorded {
-			return recorded, at, nil
+		var recorded workflows.State
+		switch err := json.Unmarshal(b, &recorded); {
+		case err != nil:
+			s.cfg.Logger.Warn("the recorded state cannot be read; asking the run", "incident", inc.Ref, "error", err)
+		case recorded.StateRecorded:
+			return &recorded, at, nil
 		}
 	}
 	live, err := s.LiveState(ctx, inc)
-	if err != nil && recorded != nil {
-		return recorded, at, nil
-	}
 	return live, time.Time{}, err
 }
 

@@ -175,9 +175,15 @@ func (s *Server) getIncident(c *gin.Context) {
 	}
 	v := s.view(inc)
 	var st *workflows.State
-	if live, _ := strconv.ParseBool(c.Query("live")); live {
+	switch c.Query("live") {
+	case "", "false":
+	case "true":
 		st, err = s.LiveState(c.Request.Context(), inc)
-	} else {
+	default:
+		s.fail(c, invalidQuery([]incidentflow.Detail{{Field: "live", Message: "must be true or false"}}))
+		return
+	}
+	if c.Query("live") != "true" {
 		var at time.Time
 		if st, at, err = s.State(c.Request.Context(), inc); !at.IsZero() {
 			v.StateAt = &at

@@ -46,7 +46,7 @@ func (r Report) Check() []string {
 			out = append(out, fmt.Sprintf("one notification of %d alerts declared %d incidents", a.BigPayload, a.BigIncidents))
 		}
 	}
-	out = append(out, r.Load.check()...)
+	out = append(out, r.Load.check(r.Options.Load)...)
 	o := r.Overhead
 	if o == nil {
 		return out
@@ -94,20 +94,24 @@ func (r Report) Judged() bool {
 	return res <= MaxOverhead && (r.Overhead.ThroughputRatio-res >= target || r.Overhead.ThroughputRatio+res < target)
 }
 
-// check judges what people met under load: nothing of theirs may fail,
-// and under a full load they wait no longer than the targets.
-func (l *Load) check() []string {
+// check judges what people met under a load of asked declarations:
+// nothing may fail, the flood must be all there, and under a full load
+// people wait no longer than the targets.
+func (l *Load) check(asked int) []string {
 	if l == nil {
 		return nil
 	}
 	var out []string
+	if d := l.Declarations; d.Errors > 0 || d.Count < asked {
+		out = append(out, fmt.Sprintf("under load, %d of the %d declarations asked for were made (%d failed): the flood was not all there", d.Count, asked, d.Errors))
+	}
 	if n := l.Reads.Errors + l.Without; n > 0 {
 		out = append(out, fmt.Sprintf("under load, %d of %d reads of an incident failed or came without its state", n, l.Reads.Count+l.Reads.Errors))
 	}
 	if l.Actions.Errors > 0 {
 		out = append(out, fmt.Sprintf("under load, %d of %d acknowledgements and status changes failed", l.Actions.Errors, l.Actions.Count+l.Actions.Errors))
 	}
-	if l.Declarations.Count < judgedLoad {
+	if asked < judgedLoad {
 		return out
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Milliseconds()) }

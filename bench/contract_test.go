@@ -10,6 +10,7 @@ import (
 // fine is a report of a calibrated comparison that meets every target.
 func fine() Report {
 	return Report{
+		Options: Options{Load: 2000},
 		Declare: Latency{Count: 100}, Burst: Latency{Count: 20},
 		Alerts: &Alerts{Notifications: 12, Fingerprints: 30, Incidents: 30},
 		Load: &Load{Declarations: Latency{Count: 2000}, Reads: Latency{Count: 900, P99ms: 40}, LiveReads: Latency{Count: 90, P99ms: 1800},
@@ -74,7 +75,7 @@ func TestCheck(t *testing.T) {
 	})
 	t.Run("SmallLoadIsNotTimed", func(t *testing.T) {
 		r := fine()
-		r.Load.Declarations.Count, r.Load.Reads.P99ms, r.Load.Actions.P99ms = 100, 500, 5000
+		r.Options.Load, r.Load.Declarations.Count, r.Load.Reads.P99ms, r.Load.Actions.P99ms = 100, 100, 500, 5000
 		require.Empty(t, r.Check(), "a hundred declarations saturate nothing: their latencies are not judged")
 		r.Load.Actions.Errors = 1
 		require.Len(t, r.Check(), 1, "but what failed did")

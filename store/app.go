@@ -17,16 +17,18 @@ import (
 // progress. Every read of incidents keeps to a Visibility.
 
 // Version says how far an incident's record has moved: when it last
-// changed and how many timeline events it has (its own count: event ids
-// are numbered across all incidents, and would count the restricted ones).
-// A page showing the incident is out of date when the version moved on.
+// changed, and how many timeline events it has (its own count: event ids
+// are numbered across all incidents, and would count the restricted ones)
+// plus its run's state version. A page showing the incident is out of date when the version moved on.
 func (s *Store) Version(ctx context.Context, ref string) (time.Time, int64, error) {
 	var row struct {
 		UpdatedAt time.Time     `db:"updated_at"`
 		LastEvent sql.NullInt64 `db:"last_event"`
 	}
+	// A state published on its own moves the version too.
 	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT updated_at,
-		(SELECT count(*) FROM timeline_events WHERE incident_ref = ?) AS last_event FROM incidents WHERE ref = ?`), ref, ref)
+		(SELECT count(*) FROM timeline_events WHERE incident_ref = ?) +
+		COALESCE((SELECT version FROM run_states WHERE incident_ref = ?), 0) AS last_event FROM incidents WHERE ref = ?`), ref, ref, ref)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, 0, incidentflow.Errorf(incidentflow.ENOTFOUND, "no incident %s", ref)
 	}

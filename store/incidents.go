@@ -336,17 +336,25 @@ func (s *Store) ApplyChange(ctx context.Context, c incidentflow.Change) error {
 			}
 		}
 		if c.State != nil {
-			// Changes come in the order the run made them, so the last one
-			// written holds the state as it now stands.
-			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO run_states (incident_ref, state, written_at) VALUES (?, ?, ?)
-				ON CONFLICT (incident_ref) DO UPDATE SET state = excluded.state, written_at = excluded.written_at`),
-				c.Ref, string(c.State), c.At.UTC())
-			if err != nil {
+			if err := writeRunState(ctx, tx, c.Ref, c.StateVersion, c.At, c.State); err != nil {
 				return err
 			}
 		}
 		return nil
 	}), "apply change to "+c.Ref)
+}
+
+// WriteRunState keeps a state the run of incident ref published, unless
+// the store has a newer one.
+func (s *Store) WriteRunState(ctx context.Context, ref string, version int64, at time.Time, state json.RawMessage) error {
+	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error { return writeRunState(ctx, tx, ref, version, at, state) }), "write the state of "+ref)
+}
+
+func writeRunState(ctx context.Context, tx *sqlx.Tx, ref string, version int64, at time.Time, state json.RawMessage) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO run_states (incident_ref, version, state, written_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (incident_ref) DO UPDATE SET version = excluded.version, state = excluded.state, written_at = excluded.written_at
+		WHERE run_states.version < excluded.version`), ref, version, string(state), at.UTC())
+	return err
 }
 
 // RunState is what the run of incident ref last reported of its state, as

@@ -4,6 +4,7 @@
 package worker
 
 import (
+	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -15,7 +16,8 @@ import (
 )
 
 // New returns a worker for the incidents task queue with the incident workflow
-// and acts registered. Start or Run it; Stop drains it.
+// and acts registered. Start it; Stop drains it. When acts' store keeps
+// runs' states (StateWriter), the runs of this process publish theirs to it.
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		// Let running activities finish (or hand back) before a stop returns.
@@ -28,7 +30,25 @@ func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
 		ActivityTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
 	})
 	Register(w, acts)
+	if sw, ok := acts.Store.(StateWriter); ok {
+		st := newStates(sw, slog.Default())
+		workflows.SetStateSink(st)
+		return &withStates{Worker: w, states: st}
+	}
 	return w
+}
+
+// withStates is a worker whose runs publish their states.
+type withStates struct {
+	sdkworker.Worker
+	states *states
+}
+
+// Stop drains the worker, then writes the states its runs published last.
+func (w *withStates) Stop() {
+	w.Worker.Stop()
+	workflows.SetStateSink(nil)
+	w.states.close()
 }
 
 // Registry is where workflows and activities are registered: a worker, or a

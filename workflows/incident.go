@@ -63,9 +63,9 @@ const (
 	// FeatureTasksFollowRoles: a task owned by a role follows it, to whoever
 	// takes the role while the task is open.
 	FeatureTasksFollowRoles = 2
-	// FeatureStateRecorded: the run writes its state on its own when an
-	// approval begins or ends, so that what the store holds of it is
-	// current and reads are served from the store.
+	// FeatureStateRecorded: the run publishes its state whenever it moves
+	// (StateSink), so that what the store holds of it is current and
+	// reads are served from the store.
 	FeatureStateRecorded = 3
 	// Features is what this interpreter gives the runs it starts.
 	Features = FeatureStateRecorded
@@ -225,6 +225,9 @@ type Bookkeeping struct {
 	// StateRecorded says the run records its state whenever it moves
 	// (FeatureStateRecorded): what the store holds of it is current.
 	StateRecorded bool `json:"state_recorded,omitempty"`
+	// StateVersion counts the states the run gave the store, so that a
+	// newer one always wins there.
+	StateVersion int64 `json:"state_version,omitempty"`
 	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
 	TaskCount int `json:"task_count"`
 	// ApprovalCount numbers its approvals as they begin.
@@ -317,11 +320,9 @@ type run struct {
 	mainCtx workflow.Context
 	// root is the run's own context, for validators to read its history.
 	root workflow.Context
-	// queue holds changes not yet written to the store, in order;
-	// stateSum is the checksum of the state the store was last given.
-	queue    []incidentflow.Change
-	stateSum uint64
-	// stale says the state moved without a change to carry it to the store.
+	// queue holds changes not yet written to the store, in order; stale
+	// says the state moved without a change to carry it there.
+	queue []incidentflow.Change
 	stale bool
 	// followingUp is true while the follow-up activity runs.
 	followingUp bool
@@ -482,6 +483,7 @@ func (r *run) messageFacts(s *dsl.Step) dsl.Facts {
 
 // details sets the run's current details in the Temporal UI: what it waits for.
 func (r *run) details(ctx workflow.Context) {
+	r.touch() // what the run waits for moved: readers of the store see it too
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** · %s · %s", r.state.Ref, r.state.Severity, r.state.Status)
 	if a := r.state.Acknowledged; a != nil {

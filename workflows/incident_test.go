@@ -32,6 +32,7 @@ import (
 type memStore struct {
 	mu         sync.Mutex
 	changes    []incidentflow.Change
+	published  []published // the states runs published (StateSink)
 	events     map[string]incidentflow.TimelineEvent
 	deliveries map[string]store.Delivery
 	// down, when set, says whether the store is unreachable now.
@@ -189,6 +190,7 @@ func (s *IncidentSuite) SetupTest() {
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartTime(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	s.store = newMemStore()
+	workflows.SetStateSink(s.store)
 	s.sent = &recorder{}
 	var problems dsl.Problems
 	dir := dsl.ParseDirectory("directory.yaml", []byte(testDirectory), &problems)

@@ -111,6 +111,7 @@ func (r *run) page(ctx workflow.Context, s *dsl.Step, ref, key string) (failed b
 			if !waitFirst {
 				now := workflow.Now(ctx)
 				esc.Round, esc.Level, esc.NextAt = round, i+1, now.Add(level.AckWithin.Fixed)
+				r.touch()
 				in := activities.NotifyInput{Incident: r.channelIncident(), Actions: r.in.Links.Actions, Key: fmt.Sprintf("%s/round-%d/level-%d", key, round, i+1),
 					Step: ref, Event: "page", Level: i + 1, Targets: level.Targets, Message: msg}
 				if beside {
@@ -168,6 +169,7 @@ func (r *run) pageFirst(ctx workflow.Context, s *dsl.Step, ref string, pol dsl.P
 		sent = *res.SentAt
 	}
 	esc.NextAt = sent.Add(lv.AckWithin.Fixed)
+	r.touch()
 	return failed
 }
 

@@ -7,7 +7,20 @@ import (
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
-// stateOnly counts the changes that carried the state alone.
+// Publish keeps a state a run published, as the worker's sink does.
+func (m *memStore) Publish(_ string, version int64, _ time.Time, state json.RawMessage) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.published = append(m.published, published{version, state})
+}
+
+type published struct {
+	version int64
+	state   json.RawMessage
+}
+
+// stateOnly counts the changes that carried the state alone: each would be
+// a marker in the history.
 func (m *memStore) stateOnly() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -20,16 +33,27 @@ func (m *memStore) stateOnly() int {
 	return n
 }
 
-// recordedState is the state the run last gave the store.
+// recordedState is the newest state the run gave the store, with a change
+// or published.
 func (m *memStore) recordedState() (st workflows.State, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i := len(m.changes) - 1; i >= 0; i-- {
-		if b := m.changes[i].State; b != nil {
-			return st, json.Unmarshal(b, &st) == nil
+	var newest json.RawMessage
+	version := int64(-1)
+	for _, c := range m.changes {
+		if c.State != nil && c.StateVersion > version {
+			newest, version = c.State, c.StateVersion
 		}
 	}
-	return st, false
+	for _, p := range m.published {
+		if p.version > version {
+			newest, version = p.state, p.version
+		}
+	}
+	if newest == nil {
+		return st, false
+	}
+	return st, json.Unmarshal(newest, &st) == nil
 }
 
 const approvalProcess = `
@@ -70,7 +94,8 @@ func (s *IncidentSuite) TestTheStoreHoldsTheStateAsItMoves() {
 	st, _ := s.store.recordedState()
 	s.Equal("closed", st.Status)
 	s.Empty(st.Active, "the run left nothing running")
-	s.Positive(s.store.stateOnly(), "the state moved with no event to carry it")
+	s.Zero(s.store.stateOnly(), "a state written on its own is a marker in the history")
+	s.NotEmpty(s.store.published, "the state moved with no event to carry it, and was published")
 }
 
 // A run begun before the feature records its state only with its changes,
@@ -88,4 +113,5 @@ func (s *IncidentSuite) TestAnOlderRunRecordsItsStateOnlyWithItsChanges() {
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Zero(s.store.stateOnly(), "an older run wrote a change of its own")
+	s.Empty(s.store.published, "an older run published its state")
 }

@@ -133,6 +133,7 @@ func (r *run) output(s *dsl.Step, name string, v any) {
 	}
 	out[name] = v
 	r.state.Outputs[s.ID] = out
+	r.touch()
 }
 
 func (r *run) stepFailed(ctx workflow.Context, s *dsl.Step, ref, msg string) {
@@ -254,6 +255,7 @@ func (r *run) activate(ctx workflow.Context, act Activity) func() {
 				break
 			}
 		}
+		r.touch()
 		if ctx.Err() == nil {
 			r.details(ctx)
 		}

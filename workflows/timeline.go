@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -95,13 +95,11 @@ func (r *run) recorder(ctx workflow.Context) {
 			return
 		}
 		if len(r.queue) == 0 { // the state moved, and no change carries it
-			if !r.stateMoved() {
-				continue
-			}
-			r.record(ctx, incidentflow.Change{})
+			r.publish(ctx)
+			continue
 		}
 		c := r.queue[0]
-		sum := r.withState(&c)
+		r.withState(&c)
 		if err := r.result(ctx, workflow.ExecuteLocalActivity(ctx, a.RecordChange, c), nil); err != nil {
 			var permanent *temporal.ApplicationError
 			if ctx.Err() == nil && !(errors.As(err, &permanent) && permanent.NonRetryable()) &&
@@ -112,56 +110,79 @@ func (r *run) recorder(ctx workflow.Context) {
 				continue
 			}
 			r.logger.Warn("could not record a change; it is dropped", "error", err)
-		} else {
-			r.stateSum = sum
 		}
 		r.queue = r.queue[1:]
 		r.written++
 	}
 }
 
-// touch says the state moved in a way readers must see at once and no
-// change may carry, such as an approval beginning to wait: the recorder
-// writes it on its own, if it still differs from what the store has. Each
-// such write is a marker in the history, so only those moves touch; the
-// rest reach the store with the next change. Runs begun before
-// FeatureStateRecorded write their state only with their changes.
+// touch says the state moved with no change to carry it to the store (a
+// step began or ended, a page went up a level): the recorder publishes it.
+// Runs begun before FeatureStateRecorded write their state only with
+// their changes, as they did.
 func (r *run) touch() {
 	r.stale = r.stale || r.in.Features >= FeatureStateRecorded
 }
 
-// stateMoved says whether the state differs from what the store was
-// last given, and clears stale.
-func (r *run) stateMoved() bool {
-	var c incidentflow.Change
-	r.withState(&c)
-	return c.State != nil
+// StateSink takes the states runs publish as they move: the worker writes
+// the latest of each run to the store, so that reads served from it follow
+// the run. Publishing is no command, so it costs the history nothing; what
+// is published and lost (the worker dying first) is written again with the
+// run's next change, and a newer version always wins.
+type StateSink interface {
+	Publish(ref string, version int64, at time.Time, state json.RawMessage)
 }
 
-// withState gives a change the run's state as it now stands, unless it is
-// what the store was last given, and returns the state's checksum. The
-// state goes only into the local activity's input, which the history does
-// not keep, so it costs the history nothing and replays need not match it.
-func (r *run) withState(c *incidentflow.Change) uint64 {
+var stateSink atomic.Pointer[StateSink]
+
+// SetStateSink makes the runs of this process publish their states to s
+// (nil: to nowhere).
+func SetStateSink(s StateSink) {
+	if s == nil {
+		stateSink.Store(nil)
+		return
+	}
+	stateSink.Store(&s)
+}
+
+// publish gives the sink the state as it now stands. A replay publishes
+// nothing, but counts versions as the run it replays did.
+func (r *run) publish(ctx workflow.Context) {
 	r.stale = false
+	r.state.StateVersion++
+	sink := stateSink.Load() //workflowcheck:ignore the sink only ever receives
+	if sink == nil || workflow.IsReplaying(ctx) {
+		return
+	}
+	if b := r.stateJSON(); b != nil {
+		(*sink).Publish(r.state.Ref, r.state.StateVersion, workflow.Now(ctx), b)
+	}
+}
+
+// withState gives a change the run's state as it now stands and its
+// version. The state goes only into the local activity's input, which the
+// history does not keep, so it costs the history nothing and replays need
+// not match it.
+func (r *run) withState(c *incidentflow.Change) {
+	r.stale = false
+	r.state.StateVersion++
+	c.State, c.StateVersion = r.stateJSON(), r.state.StateVersion
+}
+
+// stateJSON is the state as the store keeps it (nil if it cannot be
+// written: the store keeps the one before, and the run goes on).
+func (r *run) stateJSON() json.RawMessage {
 	st := r.state
 	if dsl.IsFinalStatus(st.Status) {
 		// Closing ends whatever ran: what is being cancelled runs no more.
 		st.Active, st.Escalations, st.Approvals = []Activity{}, []*Escalation{}, []*PendingApproval{}
 	}
 	// Encoding sorts map keys and touches no clock; what it gives is only
-	// ever an activity's input, never a command.
+	// ever an activity's input or the sink's, never a command.
 	b, err := json.Marshal(st) //workflowcheck:ignore
 	if err != nil {
-		// The store keeps the state before; the run goes on.
 		r.logger.Warn("could not encode the state for the store", "error", err)
-		return r.stateSum
+		return nil
 	}
-	h := fnv.New64a()
-	h.Write(b)
-	if sum := h.Sum64(); sum != r.stateSum {
-		c.State = b
-		return sum
-	}
-	return r.stateSum
+	return b
 }
