@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -220,4 +221,49 @@ func TestSimulationsUnderLoad(t *testing.T) {
 		// Messages sent at one instant go out side by side, in no set order.
 		require.ElementsMatch(t, timelines[0], lines, "run %d gives the same timeline", i)
 	}
+}
+
+// Messages write times as the timeline does, in the calendar's zone: a
+// time field, and the due time of a background clock the steps after it
+// mention at once, and of one whose signal has not come yet.
+func TestMessagesWriteDatesInTheCalendarZone(t *testing.T) {
+	fsys := fstest.MapFS{
+		"directory.yaml": {Data: []byte("channels:\n  - {id: legal, type: console}\ncalendar:\n  timezone: America/New_York\n")},
+		"p.yaml": {Data: []byte(`process: p
+title: Dates
+severities: [high]
+fields:
+  aware_at: {type: time}
+signals: [filed, materiality_determined]
+steps:
+  - id: gdpr
+    background: true
+    deadline: {title: Tell the regulator, within: 72h, from: "field:aware_at", done_when: "signal:filed"}
+  - id: sec
+    background: true
+    deadline: {title: File 8-K, within: 4 business days, from: "signal:materiality_determined", done_when: "signal:filed"}
+  - notify:
+      to: [channel:legal]
+      message: "Aware {{ when .Fields.aware_at }}; tell the regulator by {{ when .Steps.gdpr.Output.due }}; 8-K by {{ when .Steps.sec.Output.due }}"
+  - wait: {signal: materiality_determined}
+  - notify:
+      to: [channel:legal]
+      message: "8-K by {{ .Steps.sec.Output.due | when }}"
+`)}}
+	cat, err := dsl.Load(fsys, "t")
+	require.NoError(t, err)
+	lines, err := simulation.Run(simulation.Options{Process: cat.Processes["p"], Hash: cat.Sources["p"].Hash, Directory: cat.Directory,
+		Severity: "high", Fields: map[string]any{"aware_at": "2026-12-23T14:00:00Z"}, DeclaredAt: wednesday,
+		Events: []simulation.Event{{At: wednesday.Add(time.Hour), Signal: "materiality_determined"}}, Until: wednesday.Add(10 * 24 * time.Hour)})
+	require.NoError(t, err)
+	var sent []string
+	for _, l := range lines {
+		if l.Kind == "notify" {
+			sent = append(sent, l.Text)
+		}
+	}
+	require.Equal(t, []string{
+		"→ #legal: Aware Wed 23 Dec 2026 09:00 EST; tell the regulator by Sat 26 Dec 2026 09:00 EST; 8-K by (not known yet)",
+		"→ #legal: 8-K by Tue 29 Dec 2026 12:00 EST", // four business days: this calendar has no holidays
+	}, sent)
 }
