@@ -328,15 +328,23 @@ func TestValidateCommand(t *testing.T) {
 	require.Equal(t, "ok: 4 process(es) valid (engineering, operational, privacy, security)\n", out.String())
 }
 
-// One process file is checked with the directory.yaml beside it, whatever
-// is wrong with the other files there.
-func TestValidateOneFile(t *testing.T) {
+// goodAndBroken is a folder with a directory, a valid process file
+// (good.yaml) and one with a misspelt channel (broken.yaml).
+func goodAndBroken(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "directory.yaml"), []byte("channels:\n  - {id: legal-email, type: console}\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(
 		"process: good\ntitle: Good\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-email], message: hi}\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte(
 		"process: broken\ntitle: Broken\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-emial], message: hi}\n"), 0o644))
+	return dir
+}
+
+// One process file is checked with the directory.yaml beside it, whatever
+// is wrong with the other files there.
+func TestValidateOneFile(t *testing.T) {
+	dir := goodAndBroken(t)
 	var out, errOut bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"validate", filepath.Join(dir, "good.yaml")}, func(string) string { return "" }, &out, &errOut))
 	require.Equal(t, "ok: 1 process(es) valid (good)\n", out.String())
@@ -360,12 +368,7 @@ func TestValidateOneFile(t *testing.T) {
 // simulate runs a valid file though another beside it is broken, and says
 // so; a broken file, or the directory it needs, stops it.
 func TestSimulateOneFileBesideABrokenOne(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "directory.yaml"), []byte("channels:\n  - {id: legal-email, type: console}\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(
-		"process: good\ntitle: Good\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-email], message: hi}\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte(
-		"process: broken\ntitle: Broken\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-emial], message: hi}\n"), 0o644))
+	dir := goodAndBroken(t)
 	simulate := func(file string) (string, string, error) {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), []string{"simulate", filepath.Join(dir, file), "--at", "2026-12-23T16:00", "--for", "1h"}, func(string) string { return "" }, &out, &errOut)
