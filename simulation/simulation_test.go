@@ -225,7 +225,8 @@ func TestSimulationsUnderLoad(t *testing.T) {
 
 // Messages write times as the timeline does, in the calendar's zone: a
 // time field, and the due time of a background clock the steps after it
-// mention at once, and of one whose signal has not come yet.
+// mention at once, and of one whose signal has not come yet; a clock not
+// met yet is not met.
 func TestMessagesWriteDatesInTheCalendarZone(t *testing.T) {
 	fsys := fstest.MapFS{
 		"directory.yaml": {Data: []byte("channels:\n  - {id: legal, type: console}\ncalendar:\n  timezone: America/New_York\n")},
@@ -248,7 +249,7 @@ steps:
   - wait: {signal: materiality_determined}
   - notify:
       to: [channel:legal]
-      message: "8-K by {{ .Steps.sec.Output.due | when }}"
+      message: "8-K by {{ .Steps.sec.Output.due | when }}; regulator told: {{ if .Steps.gdpr.Output.met }}yes{{ else }}not yet{{ end }}"
 `)}}
 	cat, err := dsl.Load(fsys, "t")
 	require.NoError(t, err)
@@ -264,6 +265,6 @@ steps:
 	}
 	require.Equal(t, []string{
 		"→ #legal: Aware Wed 23 Dec 2026 09:00 EST; tell the regulator by Sat 26 Dec 2026 09:00 EST; 8-K by (not known yet)",
-		"→ #legal: 8-K by Tue 29 Dec 2026 12:00 EST", // four business days: this calendar has no holidays
+		"→ #legal: 8-K by Tue 29 Dec 2026 12:00 EST; regulator told: not yet", // four business days: this calendar has no holidays
 	}, sent)
 }

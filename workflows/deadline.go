@@ -237,20 +237,31 @@ func (r *run) startOf(from string) time.Time {
 	return time.Time{}
 }
 
-// dueTimes gives every deadline step with an id its due output before its
-// clock starts, for messages: a background clock has not run yet when the
-// steps after it send theirs, and a clock waiting for its from event is not
-// due yet. The due time is the one the clock will have (its from event has
-// happened), else nil, which {{ when }} writes as not known yet. Outputs are
-// not changed; the steps the messages see are.
-func (r *run) dueTimes(outputs map[string]map[string]any) map[string]map[string]any {
+// deadlineOutputs gives every deadline step with an id, for messages, the
+// outputs it has not set yet: a background clock has not run when the steps
+// after it send theirs, a clock waiting for its from event has no due time,
+// and a clock sets met or missed only when it is. Until then met, missed and
+// failed are false, and due is the time the clock will have once its from
+// event has happened, else nil, which {{ when }} writes as not known yet.
+// The run's outputs are not changed; what its messages see is.
+func (r *run) deadlineOutputs(outputs map[string]map[string]any) map[string]map[string]any {
 	var out map[string]map[string]any
 	dsl.WalkProcess(&r.in.Process, func(s *dsl.Step) {
 		if s.ID == "" || s.Deadline == nil {
 			return
 		}
-		if _, has := outputs[s.ID]["due"]; has {
+		have := outputs[s.ID]
+		missing := map[string]any{"met": false, "missed": false, "failed": false, "due": nil}
+		for k := range have {
+			delete(missing, k)
+		}
+		if len(missing) == 0 {
 			return
+		}
+		if _, ok := missing["due"]; ok {
+			if start := r.startOf(s.Deadline.From); !start.IsZero() {
+				missing["due"] = s.Deadline.Due(start, r.in.Calendar).UTC().Format(time.RFC3339)
+			}
 		}
 		if out == nil {
 			out = maps.Clone(outputs)
@@ -258,18 +269,15 @@ func (r *run) dueTimes(outputs map[string]map[string]any) map[string]map[string]
 				out = map[string]map[string]any{}
 			}
 		}
-		step := maps.Clone(out[s.ID])
+		step := maps.Clone(have)
 		if step == nil {
 			step = map[string]any{}
 		}
-		step["due"] = nil
-		if start := r.startOf(s.Deadline.From); !start.IsZero() {
-			step["due"] = s.Deadline.Due(start, r.in.Calendar).UTC().Format(time.RFC3339)
-		}
+		maps.Copy(step, missing)
 		out[s.ID] = step
 	})
 	// Runs that began before this rendered such a message as a failed step.
-	if out == nil || workflow.GetVersion(r.root, "due-before-the-clock", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if out == nil || workflow.GetVersion(r.root, "deadline-outputs-for-messages", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return outputs
 	}
 	return out

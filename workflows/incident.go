@@ -462,7 +462,7 @@ func (r *run) facts() dsl.Facts {
 func (r *run) messageFacts(s *dsl.Step) dsl.Facts {
 	f := r.facts()
 	f.Approvals = r.approveTarget(s)
-	f.Steps = r.dueTimes(f.Steps)
+	f.Steps = r.deadlineOutputs(f.Steps)
 	return f
 }
 
