@@ -218,6 +218,9 @@ func (c *Conditions) celMessage(expr, msg string, line, col int) string {
 		if types[0] == "bool" && types[1] == "string" || types[0] == "string" && types[1] == "bool" {
 			return "condition compares true or false with text: write true or false without quotes (== true), or use the yes-or-no value on its own"
 		}
+		if types[0] == "int" && types[1] == "double" || types[0] == "double" && types[1] == "int" {
+			return fmt.Sprintf("condition cannot compare %s with %s using %s: a whole-number field compares with whole numbers (> 10), a number field with decimals (> 1.0, > 0.5)", inWords(types[0]), inWords(types[1]), op)
+		}
 		return fmt.Sprintf("condition cannot compare %s with %s using %s: compare like with like, a number with a number (> 100) and text with a word in quotes", inWords(types[0]), inWords(types[1]), op)
 	}
 	return "condition cannot be used: " + msg

@@ -36,6 +36,9 @@ type Facts struct {
 	// Approvals are the approvals (by their number in the run, see
 	// ApprovalTarget) an approve link in a message rendered now gives.
 	Approvals []int
+	// Zone is the calendar's, in which messages write times ({{ when }});
+	// UTC when nil.
+	Zone *time.Location
 }
 
 // stepOutput is one value a finished step offers as steps.<id>.output.<name>,

@@ -63,6 +63,25 @@ func Load(fsys fs.FS, prefix string) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read process directory %s: %w", prefix, err)
 	}
+	var names []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() && name != DirectoryFile && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+			names = append(names, name)
+		}
+	}
+	return load(fsys, prefix, names)
+}
+
+// LoadFile reads the one process file name at the top of fsys and the
+// directory.yaml beside it, if there is one, and validates them as Load
+// does; the other files there are not read.
+func LoadFile(fsys fs.FS, prefix, name string) (*Catalog, error) {
+	return load(fsys, prefix, []string{name})
+}
+
+// load validates the named process files of fsys against its directory.
+func load(fsys fs.FS, prefix string, names []string) (*Catalog, error) {
 	var problems Problems
 	dir := &Directory{}
 	if data, err := fs.ReadFile(fsys, DirectoryFile); err == nil {
@@ -72,11 +91,7 @@ func Load(fsys fs.FS, prefix string) (*Catalog, error) {
 	}
 	cat := &Catalog{Processes: map[string]*Process{}, Sources: map[string]Source{}, Directory: dir}
 	declared := map[string]string{} // type → file:line:col of its first declaration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || name == DirectoryFile || (!strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml")) {
-			continue
-		}
+	for _, name := range names {
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", path.Join(prefix, name), err)

@@ -126,7 +126,7 @@ var authorMistakes = []struct{ name, src, want string }{
 	{"TmplUnknownStep", head + "  - notify: {to: [channel:console], message: \"{{ .Steps.containd.Output.timed_out }}\"}\n  - id: contained\n    wait: {signal: contained, timeout: 1h}\n",
 		`procs/p.yaml:11:56: no step has the id "containd"; did you mean "contained"? (steps with ids: contained)`},
 	{"TmplFunction", head + "  - notify: {to: [channel:console], message: \"{{ .Incident.Title | upper }}\"}\n",
-		`procs/p.yaml:11:68: "upper" is not something a message can use: a placeholder shows a value, like {{ .Incident.Title }}, and messages have no functions but the template's own (if, else, end, range, with, printf, len, index, eq, ne)`},
+		`procs/p.yaml:11:68: "upper" is not something a message can use: a placeholder shows a value, like {{ .Incident.Title }}, and messages have no functions but when (which writes a date and time) and the template's own (if, else, end, range, with, printf, len, index, eq, ne)`},
 	{"TmplInsideValue", head + "  - notify: {to: [channel:console], message: \"{{ .Incident.Ref.Number }}\"}\n",
 		`procs/p.yaml:11:50: .Incident.Ref is a single value, with nothing called Number inside it: write .Incident.Ref on its own`},
 	{"TmplIfNotEnded", head + "  - notify: {to: [channel:console], message: \"{{ if .Fields.personal_data }}personal data\"}\n",

@@ -2,12 +2,14 @@ package dsl
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 )
 
@@ -22,7 +24,8 @@ type Links struct {
 
 // TemplateData is the data a message template sees: .Incident, .Fields,
 // .Roles (who holds each, "" for nobody), .Steps (each with .Output) and .Links. Everything is a map, so a misspelt key is an
-// error rather than an empty string.
+// error rather than an empty string. It also holds the zone the template's
+// when function writes times in, out of the template's sight.
 //
 // Text that came from people or other systems (titles, fields, outputs of
 // http steps) is Unlinked: it cannot make a link that acts as a recipient.
@@ -40,6 +43,7 @@ func TemplateData(f Facts, l Links) map[string]any {
 		roles[k] = v
 	}
 	return map[string]any{
+		zoneKey: f.Zone,
 		"Incident": map[string]any{
 			"Ref": f.Ref, "Type": f.Type, "Title": Unlinked(f.Title), "Severity": f.Severity, "Status": f.Status,
 			"Summary": Unlinked(f.Summary), "DeclaredAt": f.DeclaredAt.UTC().Format(time.RFC3339),
@@ -59,7 +63,7 @@ func TemplateData(f Facts, l Links) map[string]any {
 // their messages with it, so what it accepts never narrows: the checks that
 // only help authors are CheckTemplate's.
 func Render(text string, data map[string]any) (string, error) {
-	t, err := template.New("message").Option("missingkey=error").Parse(text)
+	t, err := newTemplate(text, data)
 	if err != nil {
 		return "", parseError(text, err)
 	}
@@ -70,13 +74,140 @@ func Render(text string, data map[string]any) (string, error) {
 	return b.String(), nil
 }
 
+// zoneKey holds the zone in template data: no placeholder can name it.
+const zoneKey = ""
+
+// funcNames are the functions a message can call, when first: it is the
+// one a near miss most likely meant.
+var funcNames = []string{"when", "and", "else", "end", "eq", "ge", "gt", "if", "index", "le", "len", "lt", "ne", "not", "or", "printf", "range", "with"}
+
+// newTemplate reads a template whose functions write times in data's zone.
+func newTemplate(text string, data map[string]any) (*template.Template, error) {
+	loc, _ := data[zoneKey].(*time.Location)
+	if loc == nil {
+		loc = time.UTC
+	}
+	return template.New("message").Option("missingkey=error").Funcs(template.FuncMap{
+		"when": func(v any) (string, error) { return when(v, loc) },
+	}).Parse(text)
+}
+
+// when writes a time as the rest of the timeline does, "Sat 26 Dec 2026
+// 16:00 GMT" in the calendar's zone: a time field, .Incident.DeclaredAt, or a
+// deadline's .Output.due. A time not known yet (a field nobody set, a clock
+// not started) is written so.
+func when(v any, loc *time.Location) (string, error) {
+	switch t := v.(type) {
+	case nil:
+		return "(not known yet)", nil
+	case time.Time:
+		return FormatLocal(t, loc), nil
+	case string:
+		if t == "" {
+			return "(not known yet)", nil
+		}
+		if parsed, err := time.Parse(time.RFC3339Nano, t); err == nil {
+			return FormatLocal(parsed, loc), nil
+		}
+		return "", fmt.Errorf("when writes a date and time, and %q is not one", t)
+	}
+	return "", fmt.Errorf("when writes a date and time, and %v is not one", v)
+}
+
 // CheckTemplate is Render for a process being loaded: it also refuses what
-// text/template takes but an author never means (see placeholderMistake).
+// text/template takes but an author never means (see placeholderMistake),
+// and a when given anything but a time.
 func CheckTemplate(text string, data map[string]any) (string, error) {
 	if i, msg, bad := placeholderMistake(text); bad {
 		return "", newTemplateError(text, i, msg)
 	}
-	return Render(text, data)
+	out, err := Render(text, data)
+	if err != nil {
+		return "", err
+	}
+	t, _ := newTemplate(text, data) // Render read it
+	if err := checkWhen(text, t.Tree.Root, data); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// checkWhen refuses a when whose value is not a time in every run: its
+// value must be named in full (.Fields.NAME, .Incident.DeclaredAt,
+// .Steps.ID.Output.due) and be a time in data.
+func checkWhen(text string, n parse.Node, data map[string]any) error {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return nil
+		}
+		for _, c := range x.Nodes {
+			if err := checkWhen(text, c, data); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return cmp.Or(checkWhen(text, x.Pipe, data), checkWhen(text, x.List, data), checkWhen(text, x.ElseList, data))
+	case *parse.RangeNode:
+		return cmp.Or(checkWhen(text, x.Pipe, data), checkWhen(text, x.List, data), checkWhen(text, x.ElseList, data))
+	case *parse.WithNode:
+		return cmp.Or(checkWhen(text, x.Pipe, data), checkWhen(text, x.List, data), checkWhen(text, x.ElseList, data))
+	case *parse.ActionNode:
+		return checkWhen(text, x.Pipe, data)
+	case *parse.PipeNode:
+		if x == nil {
+			return nil
+		}
+		for i, c := range x.Cmds {
+			for _, arg := range c.Args {
+				if err := checkWhen(text, arg, data); err != nil {
+					return err
+				}
+			}
+			if id, ok := c.Args[0].(*parse.IdentifierNode); !ok || id.Ident != "when" {
+				continue
+			}
+			var arg parse.Node
+			switch {
+			case len(c.Args) == 2:
+				arg = c.Args[1]
+			case len(c.Args) == 1 && i > 0 && len(x.Cmds[i-1].Args) == 1: // {{ .Fields.aware_at | when }}
+				arg = x.Cmds[i-1].Args[0]
+			}
+			if !isTime(arg, data) {
+				what := "when writes a date and time"
+				if f, ok := arg.(*parse.FieldNode); ok {
+					what = f.String() + " is not a date and time, which when writes"
+				}
+				return newTemplateError(text, int(c.Position()), what+": give it one by its full name, like {{ when .Fields.aware_at }}, {{ when .Incident.DeclaredAt }} or a deadline's {{ when .Steps.ID.Output.due }}")
+			}
+		}
+	}
+	return nil
+}
+
+// isTime says whether n names a value that is a time in data.
+func isTime(n parse.Node, data map[string]any) bool {
+	f, ok := n.(*parse.FieldNode)
+	if !ok {
+		return false
+	}
+	var v any = data
+	for _, part := range f.Ident {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		v = m[part]
+	}
+	switch t := v.(type) {
+	case time.Time:
+		return true
+	case string:
+		_, err := time.Parse(time.RFC3339Nano, t)
+		return err == nil
+	}
+	return false
 }
 
 // RenderValue renders every string inside a JSON-like value (maps, lists,
@@ -180,7 +311,7 @@ func parseError(text string, err error) *TemplateError {
 			}
 			return newTemplateError(text, at, fmt.Sprintf("write .%s, with a dot before it: {{ .%s%s }}", name, name, strings.TrimSpace(action[len(fn):])))
 		}
-		return newTemplateError(text, at, fmt.Sprintf("%q is not something a message can use: a placeholder shows a value, like {{ .Incident.Title }}, and messages have no functions but the template's own (if, else, end, range, with, printf, len, index, eq, ne)", fn))
+		return newTemplateError(text, at, fmt.Sprintf("%q is not something a message can use: a placeholder shows a value, like {{ .Incident.Title }}, and messages have no functions but when (which writes a date and time) and the template's own (if, else, end, range, with, printf, len, index, eq, ne)%s", fn, DidYouMean(fn, funcNames)))
 	case strings.Contains(msg, `unexpected "}" in operand`), strings.Contains(msg, `unexpected "}" in command`):
 		return newTemplateError(text, unclosedPlaceholder(text), "a placeholder opened with {{ must close with two braces: }}")
 	case strings.Contains(msg, "unclosed action"):
@@ -235,7 +366,8 @@ func execError(text string, err error, data map[string]any) *TemplateError {
 			if part == key {
 				if _, has := mp[key]; !has {
 					at += len(where)
-					return newTemplateError(text, at, missingKey(where, key, slices.Sorted(maps.Keys(mp))))
+					known := slices.DeleteFunc(slices.Sorted(maps.Keys(mp)), func(k string) bool { return k == zoneKey })
+					return newTemplateError(text, at, missingKey(where, key, known))
 				}
 			}
 			here, where = mp[part], where+"."+part

@@ -6,17 +6,20 @@
 package simulation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/activities"
@@ -50,8 +53,12 @@ type Responders struct {
 	HoldReviews bool
 }
 
-// pollEvery is how often the simulated responders look at the incident.
-const pollEvery = 15 * time.Minute
+// stuckAfter is how long, on the wall clock, the simulation waits for a step
+// of the run before calling it stuck. The SDK's own bound for a workflow task
+// (its deadlock detection, one second) is for a worker among others; here a
+// second is a busy machine, not a deadlock, and a slow machine must get the
+// same timeline as a fast one.
+const stuckAfter = time.Minute
 
 // Options describe one simulated incident.
 type Options struct {
@@ -94,7 +101,8 @@ func Run(o Options) ([]Line, error) {
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(o.DeclaredAt)
-	env.SetTestTimeout(time.Minute) // wall-clock bound; simulated time is free
+	env.SetWorkerOptions(sdkworker.Options{DeadlockDetectionTimeout: stuckAfter})
+	env.SetTestTimeout(stuckAfter) // wall-clock bound; simulated time is free
 	// Activities run on the wall clock in the test environment: give them,
 	// and the recorder, the simulated one.
 	rec := &recorder{now: env.Now}
@@ -104,6 +112,10 @@ func Run(o Options) ([]Line, error) {
 	}
 	worker.Register(env, &activities.Activities{Store: rec, Directory: o.Directory, Channels: senders, Now: env.Now})
 
+	resp := &responders{Responders: o.Responders, env: env, rec: rec, planned: map[string]bool{}}
+	if o.Responders != (Responders{}) {
+		resp.watch()
+	}
 	for _, e := range o.Events {
 		name, arg := updateFor(e.Signal)
 		if e.Fields != nil {
@@ -114,11 +126,8 @@ func Run(o Options) ([]Line, error) {
 				OnAccept: func() {}, OnComplete: func(any, error) {},
 				OnReject: func(err error) { rec.add(env.Now(), "refused", fmt.Sprintf("%s was refused: %v", e.Signal, err)) },
 			}, arg)
+			resp.lookAgain()
 		}, e.At.Sub(o.DeclaredAt))
-	}
-	if o.Responders != (Responders{}) {
-		resp := &responders{Responders: o.Responders, env: env, rec: rec, done: map[string]bool{}}
-		env.RegisterDelayedCallback(resp.poll, pollEvery)
 	}
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(workflows.UpdateSetStatus, "simulation-end", &testsuite.TestUpdateCallback{
@@ -138,60 +147,114 @@ func Run(o Options) ([]Line, error) {
 	return rec.timeline(), nil
 }
 
-// responders look at the incident every pollEvery and do what is due.
+// responders act on what waits for them at exactly the moment they are due
+// to: they look at the incident whenever it may have changed (after each of
+// its timers, activities and updates, all of which run on the test
+// environment's one loop) and plan a callback at that moment for each new
+// approval, task and review. The callback looks again and acts only on what
+// still waits.
 type responders struct {
 	Responders
-	env  *testsuite.TestWorkflowEnvironment
-	rec  *recorder
-	done map[string]bool // what they already did, or gave up on
+	env     *testsuite.TestWorkflowEnvironment
+	rec     *recorder
+	planned map[string]bool // what they already planned to do
 }
 
-func (r *responders) poll() {
-	defer r.env.RegisterDelayedCallback(r.poll, pollEvery)
-	v, err := r.env.QueryWorkflow(workflows.QueryState)
-	if err != nil {
-		return
+// watch makes the responders look whenever the run may have moved on. The
+// run's first step records the declaration, so they first look after it.
+func (r *responders) watch() {
+	r.env.SetOnTimerFiredListener(func(string) { r.lookAgain() })
+	r.env.SetOnActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { r.lookAgain() })
+	r.env.SetOnLocalActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { r.lookAgain() })
+}
+
+// lookAgain looks once the run has taken what it was just given: a callback
+// posted now runs after the workflow task it started.
+func (r *responders) lookAgain() {
+	if r.Responders != (Responders{}) {
+		r.env.RegisterDelayedCallback(r.look, 0)
 	}
+}
+
+func (r *responders) state() (workflows.State, bool) {
 	var st workflows.State
-	if v.Get(&st) != nil {
+	v, err := r.env.QueryWorkflow(workflows.QueryState)
+	return st, err == nil && v.Get(&st) == nil
+}
+
+// look plans what is newly waiting.
+func (r *responders) look() {
+	st, ok := r.state()
+	if !ok {
 		return
-	}
-	now := r.env.Now()
-	send := func(key, name string, arg any) {
-		r.done[key] = true
-		r.env.UpdateWorkflow(name, key, &testsuite.TestUpdateCallback{OnAccept: func() {}, OnComplete: func(any, error) {},
-			OnReject: func(err error) { r.rec.add(now, "refused", fmt.Sprintf("%s was refused: %v", name, err)) }}, arg)
 	}
 	for _, ap := range st.Approvals {
-		key := "approve/" + ap.Step + "/" + ap.Since.String()
-		if r.ApproveAfter == 0 || ap.By != "" || r.done[key] || now.Sub(ap.Since) < r.ApproveAfter {
-			continue
-		}
-		if holder := st.Roles[ap.Role]; holder != "" {
-			send(key, workflows.UpdateApprove, workflows.ApproveInput{By: holder, Step: ap.Step})
-		} else {
-			r.done[key] = true
-			r.rec.add(now, "refused", fmt.Sprintf("%s: nobody holds the %s role to approve", ap.Step, ap.Role))
+		if r.ApproveAfter > 0 && ap.By == "" {
+			step, since := ap.Step, ap.Since
+			key := "approve/" + step + "/" + since.String()
+			r.plan(key, since.Add(r.ApproveAfter), func(st workflows.State) {
+				for _, ap := range st.Approvals {
+					if ap.Step != step || !ap.Since.Equal(since) || ap.By != "" {
+						continue
+					}
+					if holder := st.Roles[ap.Role]; holder != "" {
+						r.send(key, workflows.UpdateApprove, workflows.ApproveInput{By: holder, Step: step})
+					} else {
+						r.rec.add(r.env.Now(), "refused", fmt.Sprintf("%s: nobody holds the %s role to approve", step, ap.Role))
+					}
+				}
+			})
 		}
 	}
 	for _, t := range st.Tasks {
-		key := "task/" + t.ID
-		if r.TasksDoneAfter == 0 || t.Status != "open" || r.done[key] || now.Sub(t.CreatedAt) < r.TasksDoneAfter {
-			continue
+		if r.TasksDoneAfter > 0 && t.Status == "open" {
+			id := t.ID
+			key := "task/" + id
+			r.plan(key, t.CreatedAt.Add(r.TasksDoneAfter), func(st workflows.State) {
+				for _, t := range st.Tasks {
+					if t.ID == id && t.Status == "open" {
+						by := cmp.Or(t.Owner, "the responder")
+						r.send(key, workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: id, By: by})
+					}
+				}
+			})
 		}
-		by := t.Owner
-		if by == "" {
-			by = "the responder"
-		}
-		send(key, workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: t.ID, By: by})
 	}
 	for _, rv := range st.Reviews {
-		key := fmt.Sprintf("review/%s/%d", rv.UID, rv.Sequence)
-		if !r.HoldReviews || rv.Held || r.done[key] || now.Before(rv.End) {
-			continue
+		if r.HoldReviews && !rv.Held {
+			uid, seq, end := rv.UID, rv.Sequence, rv.End
+			key := fmt.Sprintf("review/%s/%d/%d", uid, seq, end.UnixNano())
+			r.plan(key, end, func(st workflows.State) {
+				for _, rv := range st.Reviews {
+					if rv.UID == uid && rv.Sequence == seq && rv.End.Equal(end) && !rv.Held {
+						r.send(key, workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "the attendees", Step: rv.Step})
+					}
+				}
+			})
 		}
-		send(key, workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "the attendees", Step: rv.Step})
 	}
+}
+
+// plan runs act at the moment at (now, if it has passed), once per key, on
+// the incident as it then stands.
+func (r *responders) plan(key string, at time.Time, act func(workflows.State)) {
+	if r.planned[key] {
+		return
+	}
+	r.planned[key] = true
+	r.env.RegisterDelayedCallback(func() {
+		if st, ok := r.state(); ok {
+			act(st)
+		}
+	}, max(at.Sub(r.env.Now()), 0))
+}
+
+// send gives the run an update, key naming it.
+func (r *responders) send(key, name string, arg any) {
+	now := r.env.Now()
+	r.env.UpdateWorkflow(name, key, &testsuite.TestUpdateCallback{OnAccept: func() {}, OnComplete: func(any, error) {},
+		OnReject: func(err error) { r.rec.add(now, "refused", fmt.Sprintf("%s was refused: %v", name, err)) }}, arg)
+	r.lookAgain()
 }
 
 // updateFor maps a simulated event to the update a person would send.
@@ -294,6 +357,14 @@ func (r *recorder) timeline() []Line {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := slices.Clone(r.lines)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	// The declaration opens the timeline: the run's first messages go out
+	// beside its recording, in no set order, at the same instant.
+	rank := func(l Line) int {
+		if l.Kind == "declared" {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(out, func(a, b Line) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(rank(a), rank(b))) })
 	return out
 }

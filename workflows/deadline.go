@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -199,34 +200,87 @@ func (r *run) clockChange(clock int) incidentflow.Change {
 // clockStart returns the instant a deadline counts from, waiting for the event
 // when it has not happened yet. It returns false when the run is cancelled first.
 func (r *run) clockStart(ctx workflow.Context, s *dsl.Step) (time.Time, bool) {
-	from := s.Deadline.From
-	kind, arg, _ := strings.Cut(from, ":")
 	var start time.Time
 	started := func() bool {
-		switch kind {
-		case "declared":
-			start = r.in.Incident.DeclaredAt
-		case "acknowledged":
-			if a := r.state.Acknowledged; a != nil {
-				start = a.At
-			}
-		case "signal":
-			if sig, ok := r.state.Signals[arg]; ok {
-				start = sig.At
-			}
-		case "field":
-			if v, ok := r.state.Fields[arg].(string); ok {
-				start, _ = time.Parse(time.RFC3339Nano, v)
-			}
-		}
+		start = r.startOf(s.Deadline.From)
 		return !start.IsZero()
 	}
 	if started() {
 		return start, true
 	}
-	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "deadline", Waiting: "waiting for " + r.describeFrom(from) + " to start the clock"})
+	done := r.activate(ctx, Activity{Step: s.Label(), Kind: "deadline", Waiting: "waiting for " + r.describeFrom(s.Deadline.From) + " to start the clock"})
 	defer done()
 	return start, workflow.Await(ctx, started) == nil
+}
+
+// startOf is when the event from (declared, acknowledged, signal:NAME,
+// field:NAME) happened, zero while it has not.
+func (r *run) startOf(from string) time.Time {
+	kind, arg, _ := strings.Cut(from, ":")
+	switch kind {
+	case "declared":
+		return r.in.Incident.DeclaredAt
+	case "acknowledged":
+		if a := r.state.Acknowledged; a != nil {
+			return a.At
+		}
+	case "signal":
+		if sig, ok := r.state.Signals[arg]; ok {
+			return sig.At
+		}
+	case "field":
+		if v, ok := r.state.Fields[arg].(string); ok {
+			t, _ := time.Parse(time.RFC3339Nano, v)
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// deadlineOutputs gives every deadline step with an id, for messages, the
+// outputs it has not set yet: a background clock has not run when the steps
+// after it send theirs, a clock waiting for its from event has no due time,
+// and a clock sets met or missed only when it is. Until then met, missed and
+// failed are false, and due is the time the clock will have once its from
+// event has happened, else nil, which {{ when }} writes as not known yet.
+// The run's outputs are not changed; what its messages see is.
+func (r *run) deadlineOutputs(outputs map[string]map[string]any) map[string]map[string]any {
+	var out map[string]map[string]any
+	dsl.WalkProcess(&r.in.Process, func(s *dsl.Step) {
+		if s.ID == "" || s.Deadline == nil {
+			return
+		}
+		have := outputs[s.ID]
+		missing := map[string]any{"met": false, "missed": false, "failed": false, "due": nil}
+		for k := range have {
+			delete(missing, k)
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if _, ok := missing["due"]; ok {
+			if start := r.startOf(s.Deadline.From); !start.IsZero() {
+				missing["due"] = s.Deadline.Due(start, r.in.Calendar).UTC().Format(time.RFC3339)
+			}
+		}
+		if out == nil {
+			out = maps.Clone(outputs)
+			if out == nil {
+				out = map[string]map[string]any{}
+			}
+		}
+		step := maps.Clone(have)
+		if step == nil {
+			step = map[string]any{}
+		}
+		maps.Copy(step, missing)
+		out[s.ID] = step
+	})
+	// Runs that began before this rendered such a message as a failed step.
+	if out == nil || workflow.GetVersion(r.root, "deadline-outputs-for-messages", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return outputs
+	}
+	return out
 }
 
 func (r *run) describeFrom(from string) string {

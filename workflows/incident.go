@@ -463,7 +463,7 @@ func (r *run) run(ctx workflow.Context) error {
 func (r *run) facts() dsl.Facts {
 	f := dsl.Facts{Ref: r.state.Ref, Type: r.state.Type, Title: r.state.Title, Severity: r.state.Severity, Status: r.state.Status,
 		Summary: r.in.Incident.Summary, DeclaredAt: r.in.Incident.DeclaredAt, Fields: r.state.Fields, Steps: r.state.Outputs,
-		Roles: map[string]string{}}
+		Roles: map[string]string{}, Zone: r.in.Calendar.Location()}
 	for _, role := range r.in.Process.Roles {
 		f.Roles[role] = r.state.Roles[role] // "" while nobody holds it
 	}
@@ -478,6 +478,7 @@ func (r *run) facts() dsl.Facts {
 func (r *run) messageFacts(s *dsl.Step) dsl.Facts {
 	f := r.facts()
 	f.Approvals = r.approveTarget(s)
+	f.Steps = r.deadlineOutputs(f.Steps)
 	return f
 }
 

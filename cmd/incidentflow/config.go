@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/incidentflow/incidentflow"
@@ -164,14 +165,23 @@ func (e environment) catalog(dir string) (*dsl.Catalog, error) {
 	return cat, nil
 }
 
-// loadCatalog reads the processes in dir, or the built-in ones when dir is empty.
+// loadCatalog reads the processes in dir, or the built-in ones when dir is
+// empty. When dir is a process file, it reads that file alone, with the
+// directory.yaml beside it.
 func loadCatalog(dir string) (*dsl.Catalog, error) {
-	var fsys fs.FS = processes.FS
-	prefix := "processes (built-in)"
-	if dir != "" {
-		fsys, prefix = os.DirFS(dir), dir
+	if dir == "" {
+		return dsl.Load(processes.FS, "processes (built-in)")
 	}
-	return dsl.Load(fsys, prefix)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: there is no such file or folder", dir)
+	case err == nil && !st.IsDir() && filepath.Base(dir) != dsl.DirectoryFile:
+		return dsl.LoadFile(os.DirFS(filepath.Dir(dir)), filepath.Dir(dir), filepath.Base(dir))
+	case err == nil && !st.IsDir(): // directory.yaml: what uses it is checked with it
+		dir = filepath.Dir(dir)
+	}
+	return dsl.Load(os.DirFS(dir), dir)
 }
 
 // oidcConfig is the web app's registration with an OpenID Provider.

@@ -328,6 +328,68 @@ func TestValidateCommand(t *testing.T) {
 	require.Equal(t, "ok: 4 process(es) valid (engineering, operational, privacy, security)\n", out.String())
 }
 
+// goodAndBroken is a folder with a directory, a valid process file
+// (good.yaml) and one with a misspelt channel (broken.yaml).
+func goodAndBroken(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "directory.yaml"), []byte("channels:\n  - {id: legal-email, type: console}\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(
+		"process: good\ntitle: Good\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-email], message: hi}\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte(
+		"process: broken\ntitle: Broken\nseverities: [high]\nsteps:\n  - notify: {to: [channel:legal-emial], message: hi}\n"), 0o644))
+	return dir
+}
+
+// One process file is checked with the directory.yaml beside it, whatever
+// is wrong with the other files there.
+func TestValidateOneFile(t *testing.T) {
+	dir := goodAndBroken(t)
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"validate", filepath.Join(dir, "good.yaml")}, func(string) string { return "" }, &out, &errOut))
+	require.Equal(t, "ok: 1 process(es) valid (good)\n", out.String())
+
+	out.Reset()
+	err := run(context.Background(), []string{"validate", filepath.Join(dir, "broken.yaml")}, func(string) string { return "" }, &out, &errOut)
+	require.Equal(t, exitCode(1), err)
+	require.Equal(t, dir+`/broken.yaml:5:19: unknown channel "legal-emial"; did you mean "legal-email"?
+1 error(s), 0 warning(s)
+`, out.String())
+
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"validate", "../../processes/privacy.yaml"}, func(string) string { return "" }, &out, &errOut))
+	require.Equal(t, "ok: 1 process(es) valid (privacy)\n", out.String())
+
+	out.Reset()
+	err = run(context.Background(), []string{"validate", filepath.Join(dir, "nope.yaml")}, func(string) string { return "" }, &out, &errOut)
+	require.ErrorContains(t, err, "nope.yaml: there is no such file or folder")
+}
+
+// simulate runs a valid file though another beside it is broken, and says
+// so; a broken file, or the directory it needs, stops it.
+func TestSimulateOneFileBesideABrokenOne(t *testing.T) {
+	dir := goodAndBroken(t)
+	simulate := func(file string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"simulate", filepath.Join(dir, file), "--at", "2026-12-23T16:00", "--for", "1h"}, func(string) string { return "" }, &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	out, errs, err := simulate("good.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "warning: "+dir+`/broken.yaml:5:19: unknown channel "legal-emial"; did you mean "legal-email"?`+"\n", errs)
+	require.Contains(t, out, "notify             → #legal-email: hi")
+
+	out, errs, err = simulate("broken.yaml")
+	require.Equal(t, exitCode(1), err)
+	require.Empty(t, out)
+	require.Equal(t, dir+`/broken.yaml:5:19: unknown channel "legal-emial"; did you mean "legal-email"?`+"\n", errs)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "directory.yaml"), []byte("channels:\n  - {id: legal-email, type: consol}\n"), 0o644))
+	_, errs, err = simulate("good.yaml")
+	require.Equal(t, exitCode(1), err)
+	require.Contains(t, errs, dir+"/directory.yaml:2:")
+}
+
 func TestConfigProblemsAreReportedTogether(t *testing.T) {
 	var out, errOut bytes.Buffer
 	env := map[string]string{"INCIDENTFLOW_LOG_LEVEL": "loud", "TEMPORAL_TLS_CERT": "c.pem"}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -150,28 +151,36 @@ func (e environment) simulate(args []string) error {
 }
 
 // loadOne returns the process named by arg (a built-in type or a file), its
-// hash and the directory it is validated against.
+// hash and the directory it is validated against. A file runs when it and
+// the directory are valid; what is wrong with the other files beside it is
+// printed as warnings.
 func (e environment) loadOne(arg string) (*dsl.Process, string, *dsl.Directory, error) {
-	dirPath, want := "", arg
-	if strings.ContainsRune(arg, os.PathSeparator) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
-		dirPath = filepath.Dir(arg)
+	if !strings.ContainsRune(arg, os.PathSeparator) && !strings.HasSuffix(arg, ".yaml") && !strings.HasSuffix(arg, ".yml") {
+		cat, err := e.catalog("")
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if p, ok := cat.Processes[arg]; ok {
+			return p, cat.Sources[arg].Hash, cat.Directory, nil
+		}
+		return nil, "", nil, fmt.Errorf("no process %q: the processes are %s", arg, strings.Join(cat.Types(), ", "))
 	}
-	cat, err := e.catalog(dirPath)
+	cat, err := e.catalog(arg)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if dirPath != "" {
-		for t, src := range cat.Sources {
-			if filepath.Base(src.File) == filepath.Base(arg) {
-				want = t
-			}
+	if len(cat.Processes) != 1 {
+		return nil, "", nil, fmt.Errorf("%s is not one process file", arg)
+	}
+	folder := filepath.Dir(arg)
+	var others dsl.Problems
+	if _, err := dsl.Load(os.DirFS(folder), folder); errors.As(err, &others) {
+		for _, p := range others.Errors() {
+			fmt.Fprintf(e.stderr, "warning: %s\n", p)
 		}
 	}
-	p, ok := cat.Processes[want]
-	if !ok {
-		return nil, "", nil, fmt.Errorf("no process %q: the processes are %s", arg, strings.Join(cat.Types(), ", "))
-	}
-	return p, cat.Sources[want].Hash, cat.Directory, nil
+	t := cat.Types()[0]
+	return cat.Processes[t], cat.Sources[t].Hash, cat.Directory, nil
 }
 
 // parseWhen reads a local time in loc, or RFC 3339.

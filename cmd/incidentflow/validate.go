@@ -14,15 +14,19 @@ type discard struct{}
 
 func (discard) Println(string) {}
 
-// validate checks a process directory (default: the built-in processes) and
-// prints every problem as file:line:col: message. It exits 1 on any error.
+// validate checks a process directory (default: the built-in processes), or
+// one process file with the directory.yaml beside it, and prints every problem
+// as file:line:col: message. It exits 1 on any error.
 func (e environment) validate(args []string) error {
-	f := e.flags("validate", "Checks process files and directory.yaml in DIR (default: the built-in processes), printing\nevery problem as file:line:col: message. Exits 1 when there is an error.")
+	f := e.flags("validate", "Checks the process files and directory.yaml in DIR (default: the built-in processes), or the\n"+
+		"one process FILE with the directory.yaml beside it, printing every problem as\n"+
+		"file:line:col: message. Exits 1 when there is an error.\n\n"+
+		"  incidentflow validate processes\n  incidentflow validate processes/privacy.yaml")
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if f.fs.NArg() > 1 {
-		fmt.Fprintln(e.stderr, "incidentflow validate takes at most one directory")
+		fmt.Fprintln(e.stderr, "incidentflow validate takes at most one folder or file")
 		return exitCode(2)
 	}
 	cat, err := loadCatalog(f.fs.Arg(0))
