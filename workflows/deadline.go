@@ -251,9 +251,14 @@ func (r *run) deadlineOutputs(outputs map[string]map[string]any) map[string]map[
 			return
 		}
 		have := outputs[s.ID]
-		missing := map[string]any{"met": false, "missed": false, "failed": false, "due": nil}
-		for k := range have {
-			delete(missing, k)
+		missing := map[string]any{} // false until set; due is worked out below
+		for _, k := range []string{"met", "missed", "failed"} {
+			if _, ok := have[k]; !ok {
+				missing[k] = false
+			}
+		}
+		if _, ok := have["due"]; !ok {
+			missing["due"] = nil
 		}
 		if len(missing) == 0 {
 			return
