@@ -344,16 +344,34 @@ func (s *Store) ApplyChange(ctx context.Context, c incidentflow.Change) error {
 	}), "apply change to "+c.Ref)
 }
 
-// WriteRunState keeps a state the run of incident ref published, unless
-// the store has a newer one.
-func (s *Store) WriteRunState(ctx context.Context, ref string, version int64, at time.Time, state json.RawMessage) error {
-	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error { return writeRunState(ctx, tx, ref, version, at, state) }), "write the state of "+ref)
+// RunState is a state a run published: incident Ref's, numbered Version.
+type RunState struct {
+	Ref     string
+	Version int64
+	At      time.Time
+	State   json.RawMessage
 }
 
+// WriteRunStates keeps states runs published, in one transaction, each
+// unless the store has a newer one of its run.
+func (s *Store) WriteRunStates(ctx context.Context, states []RunState) error {
+	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, st := range states {
+			if err := writeRunState(ctx, tx, st.Ref, st.Version, st.At, st.State); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), fmt.Sprintf("write %d runs' states", len(states)))
+}
+
+// writeRunState keeps the state unless the store has a newer one; a state
+// of no incident it has (a simulation's, say) is not kept.
 func writeRunState(ctx context.Context, tx *sqlx.Tx, ref string, version int64, at time.Time, state json.RawMessage) error {
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO run_states (incident_ref, version, state, written_at) VALUES (?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO run_states (incident_ref, version, state, written_at)
+		SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM incidents WHERE ref = ?)
 		ON CONFLICT (incident_ref) DO UPDATE SET version = excluded.version, state = excluded.state, written_at = excluded.written_at
-		WHERE run_states.version < excluded.version`), ref, version, string(state), at.UTC())
+		WHERE run_states.version < excluded.version`), ref, version, string(state), at.UTC(), ref)
 	return err
 }
 

@@ -7,12 +7,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/incidentflow/incidentflow/store"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
 // StateWriter is a store that keeps what runs publish of their states.
 type StateWriter interface {
-	WriteRunState(ctx context.Context, ref string, version int64, at time.Time, state json.RawMessage) error
+	WriteRunStates(ctx context.Context, states []store.RunState) error
 }
 
 // stateEvery is how soon a published state reaches the store.
@@ -68,19 +69,25 @@ func (s *states) run() {
 	}
 }
 
-// write writes what was published since the last write. A state the store
-// refuses is dropped: the run's next change carries a newer one.
+// write writes what was published since the last write, in one
+// transaction. States the store refuses are dropped: each run's next
+// change carries a newer one.
 func (s *states) write() {
 	s.mu.Lock()
 	batch := s.latest
 	s.latest = map[string]published{}
 	s.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	list := make([]store.RunState, 0, len(batch))
 	for ref, p := range batch {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.store.WriteRunState(ctx, ref, p.version, p.at, p.state); err != nil {
-			s.logger.Warn("could not write a run's state; its next change carries it", "incident", ref, "error", err)
-		}
-		cancel()
+		list = append(list, store.RunState{Ref: ref, Version: p.version, At: p.at, State: p.state})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.store.WriteRunStates(ctx, list); err != nil {
+		s.logger.Warn("could not write runs' states; their next changes carry them", "runs", len(list), "error", err)
 	}
 }
 
