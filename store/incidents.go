@@ -410,7 +410,7 @@ func utcPtr(t *time.Time) any {
 func (s *Store) upsertDeadline(ctx context.Context, tx *sqlx.Tx, ref string, d incidentflow.Deadline) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deadlines (id, incident_ref, step, title, start_at, due_at, status, done_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET status = excluded.status, done_at = excluded.done_at`),
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, done_at = excluded.done_at, start_at = excluded.start_at, due_at = excluded.due_at`),
 		d.ID, ref, d.Step, d.Title, d.StartAt.UTC(), d.DueAt.UTC(), d.Status, utcPtr(d.DoneAt))
 	return err
 }

@@ -135,12 +135,17 @@ func (r *run) chase(ctx workflow.Context, s *dsl.Step, ref string, p *PendingApp
 		r.record(ctx, incidentflow.Change{}, r.event(ctx, "approval_reminded", ref, "",
 			fmt.Sprintf("%s: reminder %d to %s, the %s has not approved since %s", s.Label(), p.Reminded+1, targetNames(ap.Remind, r.state.Roles), ap.Role, r.localTime(p.Since)),
 			map[string]any{"reminder": p.Reminded + 1}))
-		// The reminder is counted once it went out: a new run that took
-		// over mid-delivery sends it again, under the same key, a no-op.
-		key := fmt.Sprintf("%s/remind-%d", frame(ctx).Key, p.Reminded+1)
-		if r.deliver(ctx, s, ref, key, ap.Remind, r.reminder(ctx, s, ref, p)) {
-			frame(ctx).Failed = true
-		}
+		// The reminder goes out beside the wait: a channel that is down
+		// (its delivery retrying for an hour) holds back neither the
+		// approval nor its timeout. A new run that took over mid-delivery
+		// sends it again, under the same key, a no-op.
+		f := frame(ctx)
+		key, msg := fmt.Sprintf("%s/remind-%d", f.Key, p.Reminded+1), r.reminder(ctx, s, ref, p)
+		workflow.Go(ctx, func(c workflow.Context) {
+			if r.deliver(c, s, ref, key, ap.Remind, msg) {
+				f.Failed = true
+			}
+		})
 		next := ap.RemindEvery.After(*p.RemindAt, r.in.Calendar)
 		p.Reminded, p.RemindAt = p.Reminded+1, &next
 	}

@@ -44,6 +44,8 @@ type Frame struct {
 	// Reminded counts a deadline's reminders already dealt with, in the
 	// order they fall due: sent, or passed before the clock started.
 	Reminded int `json:"reminded,omitempty"`
+	// Moves counts how often a deadline's due time moved (moveClocks).
+	Moves int `json:"moves,omitempty"`
 	// Failures counts a parallel step's failed branches; Failed is what a
 	// step has failed so far.
 	Failures int  `json:"failures,omitempty"`

@@ -60,7 +60,7 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 			map[string]any{"due": due, "start": start}))
 	}
 	f.Phase, f.Clock = "running", clock
-	due := r.state.Clocks[clock].Due
+	r.clockSteps[clock] = s
 
 	done := func() bool {
 		if d.DoneWhen == "" {
@@ -69,9 +69,6 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 		_, ok := r.state.Signals[strings.TrimPrefix(d.DoneWhen, "signal:")]
 		return ok
 	}
-	act := r.activate(ctx, Activity{Step: s.Label(), Kind: "deadline", Waiting: "due " + r.localTime(due), Until: &due})
-	defer act()
-
 	// Reminders come in order, the earliest (longest before the due time)
 	// first; one whose time passed before the clock started is too late to
 	// send. The frame counts those dealt with, so a new run sends the one
@@ -80,39 +77,61 @@ func (r *run) deadline(ctx workflow.Context, s *dsl.Step, ref, path, key string)
 	slices.SortFunc(reminders, func(a, b dsl.Duration) int { return int(b.Fixed - a.Fixed) })
 	interrupted := -1
 	if rf != nil && rf.V >= FrameVersion {
-		f.Reminded, interrupted = rf.Reminded, rf.Reminded
+		f.Reminded, interrupted, f.Moves = rf.Reminded, rf.Reminded, rf.Moves
 	}
-	for i, rb := range reminders {
-		if i < f.Reminded {
-			continue
+	// The clock runs until it is met or due; a change of the field it
+	// counts from moves its due time (moveClocks), and it runs again to the
+	// new one, reminding anew of what is still to come.
+	var due time.Time
+	for {
+		due = r.state.Clocks[clock].Due
+		moved := func() bool { return !r.state.Clocks[clock].Due.Equal(due) }
+		over := func() bool { return done() || moved() }
+		act := r.activate(ctx, Activity{Step: s.Label(), Kind: "deadline", Waiting: "due " + r.localTime(due), Until: &due})
+		remindKey := fmt.Sprintf("%s/remind-", key)
+		if f.Moves > 0 {
+			remindKey = fmt.Sprintf("%s/moved-%d/remind-", key, f.Moves)
 		}
-		at, now := due.Add(-rb.Fixed), workflow.Now(ctx)
-		if (!at.After(now) && i != interrupted) || done() {
+		for i, rb := range reminders {
+			if i < f.Reminded {
+				continue
+			}
+			at, now := due.Add(-rb.Fixed), workflow.Now(ctx)
+			if (!at.After(now) && i != interrupted) || done() {
+				f.Reminded = i + 1
+				continue
+			}
+			if at.After(now) {
+				met, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: at.Sub(now),
+					TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: reminder %s before it is due", d.Title, rb)}}, over)
+				if err != nil {
+					act()
+					return false
+				}
+				if met {
+					break
+				}
+			}
+			msg := fmt.Sprintf("Reminder: %s for %s %s is due %s, in %s. %s", d.Title, r.state.Ref, dsl.Unlinked(r.state.Title), r.localTime(due), rb, r.in.Links.Incident)
+			if r.deliver(ctx, s, ref, remindKey+rb.String(), d.Notify, msg) {
+				failed = true
+				f.Failed = true
+			}
 			f.Reminded = i + 1
-			continue
 		}
-		if at.After(now) {
-			met, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: at.Sub(now),
-				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: reminder %s before it is due", d.Title, rb)}}, done)
-			if err != nil {
+		if now := workflow.Now(ctx); !over() && due.After(now) {
+			if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: due.Sub(now),
+				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: due %s", d.Title, r.localTime(due))}}, over); err != nil {
+				act()
 				return false
 			}
-			if met {
-				break
-			}
 		}
-		msg := fmt.Sprintf("Reminder: %s for %s %s is due %s, in %s. %s", d.Title, r.state.Ref, dsl.Unlinked(r.state.Title), r.localTime(due), rb, r.in.Links.Incident)
-		if r.deliver(ctx, s, ref, fmt.Sprintf("%s/remind-%s", key, rb), d.Notify, msg) {
-			failed = true
-			f.Failed = true
+		act()
+		if done() || !moved() {
+			break
 		}
-		f.Reminded = i + 1
-	}
-	if now := workflow.Now(ctx); !done() && due.After(now) {
-		if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: due.Sub(now),
-			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("%s: due %s", d.Title, r.localTime(due))}}, done); err != nil {
-			return false
-		}
+		f.Moves++
+		f.Reminded, interrupted = 0, -1
 	}
 	if done() {
 		r.clockDone(ctx, s, ref, clock, ClockMet)
@@ -195,6 +214,38 @@ func (r *run) clockChange(clock int) incidentflow.Change {
 	c := r.state.Clocks[clock]
 	return incidentflow.Change{Deadlines: []incidentflow.Deadline{{ID: c.ID, Step: c.Step, Title: c.Title,
 		StartAt: c.Start, DueAt: c.Due, Status: c.Status, DoneAt: c.DoneAt}}}
+}
+
+// moveClocks moves the due time of each open clock that counts from one of
+// the fields changed: a person corrected the time it counts from (the DPO
+// learns the breach was known a day earlier), and the law counts from the
+// corrected one. A field emptied leaves its clock as it was.
+func (r *run) moveClocks(ctx workflow.Context, changed []string) {
+	for i, c := range r.state.Clocks {
+		s := r.clockSteps[i]
+		if s == nil || c.Status != ClockOpen {
+			continue
+		}
+		d := s.Deadline
+		name, ok := strings.CutPrefix(d.From, "field:")
+		if !ok || !slices.Contains(changed, name) {
+			continue
+		}
+		start := r.startOf(d.From)
+		if start.IsZero() {
+			continue
+		}
+		due := d.Due(start, r.in.Calendar)
+		if due.Equal(c.Due) {
+			continue
+		}
+		r.state.Clocks[i].Start, r.state.Clocks[i].Due = start, due
+		r.output(s, "due", due.UTC().Format(time.RFC3339))
+		def, _ := r.in.Process.Field(name)
+		r.record(ctx, r.clockChange(i), r.event(ctx, "deadline_moved", c.Step, "",
+			fmt.Sprintf("%s: due %s now, not %s: %s changed (%s from %s)", d.Title, r.localTime(due), r.localTime(c.Due), def.Label(), d.Within, r.describeFrom(d.From)),
+			map[string]any{"due": due, "start": start, "was_due": c.Due}))
+	}
 }
 
 // clockStart returns the instant a deadline counts from, waiting for the event

@@ -89,8 +89,9 @@ func (r *run) setFields(ctx workflow.Context, in SetFieldsInput) (State, error) 
 		data["note"] = in.Note
 	}
 	seq := r.record(ctx, incidentflow.Change{Fields: fields}, r.event(ctx, "fields_changed", "", in.By, msg, data))
+	r.moveClocks(ctx, changed)
 	for _, name := range changed {
-		r.fire("field_changed:"+name, before)
+		r.fire(ctx, "field_changed:"+name, before)
 	}
 	r.flush(ctx, seq)
 	return r.state, nil
@@ -125,13 +126,16 @@ func shownValue(v any) string {
 // before, the facts just before the change), or, with every_change,
 // whenever it is true now. A condition that cannot be evaluated holds back
 // the handler.
-func (r *run) holds(h *dsl.Handler, before dsl.Facts) bool {
+func (r *run) holds(ctx workflow.Context, h *dsl.Handler, before dsl.Facts) bool {
 	if h.When == "" {
 		return true
 	}
 	now, err := r.conds.Eval(h.When, r.facts())
 	if err != nil {
-		r.logger.Warn("a handler's condition could not be evaluated", "error", err)
+		// As a step's if that cannot be evaluated, it is on the timeline:
+		// those following the incident learn the handler did not run.
+		r.record(ctx, incidentflow.Change{}, r.event(ctx, "step_failed", "on "+h.On, "",
+			fmt.Sprintf("on %s: the condition %s could not be evaluated (%v); the handler did not run", h.On, h.When, err), nil))
 		return false
 	}
 	if !now || h.EveryChange {

@@ -339,6 +339,8 @@ type run struct {
 	resumedAt int
 	// updateEvents counts the events each update has recorded.
 	updateEvents map[string]int
+	// clockSteps are the deadline steps of the clocks running, by index.
+	clockSteps map[int]*dsl.Step
 }
 
 func newRun(ctx workflow.Context, in Input) (*run, error) {
@@ -361,7 +363,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	if r.state.Status == "" {
 		r.state.Status = in.Process.InitialStatus
 	}
-	r.frames, r.saved, r.updateEvents = map[string]*Frame{}, map[string]*Frame{}, map[string]int{}
+	r.frames, r.saved, r.updateEvents, r.clockSteps = map[string]*Frame{}, map[string]*Frame{}, map[string]int{}, map[int]*dsl.Step{}
 	if c := in.Continued; c != nil {
 		r.state, r.saved = c.State, c.Frames
 		r.state.Active = []Activity{}

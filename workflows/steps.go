@@ -438,7 +438,7 @@ func (r *run) set(ctx workflow.Context, set *dsl.Set, ref string) {
 		r.followRole(ctx, ra.Role, ra.DedupKey)
 	}
 	for _, k := range changedFields {
-		r.fire("field_changed:"+k, before)
+		r.fire(ctx, "field_changed:"+k, before)
 	}
 	if set.Severity != "" && set.Severity != r.state.Severity {
 		r.changeSeverity(ctx, set.Severity, "", ref, "")

@@ -86,10 +86,10 @@ func inUpdate[T any](fn func(workflow.Context, T) (State, error)) func(workflow.
 
 // fire starts every handler of the trigger beside whatever else runs, if
 // its condition holds (see holds; before are the facts just before the change).
-func (r *run) fire(trigger string, before dsl.Facts) {
+func (r *run) fire(ctx workflow.Context, trigger string, before dsl.Facts) {
 	for i := range r.in.Process.Handlers {
 		h := &r.in.Process.Handlers[i]
-		if h.On == trigger && r.holds(h, before) {
+		if h.On == trigger && r.holds(ctx, h, before) {
 			if r.state.Fired == nil {
 				r.state.Fired = map[string]int{}
 			}
@@ -187,9 +187,9 @@ func (r *run) changeSeverity(ctx workflow.Context, severity, by, step, note stri
 	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "severity_changed", step, by, msg, map[string]any{"from": from, "to": severity}))
 	r.details(ctx)
 	if r.in.Process.SeverityRank(severity) < r.in.Process.SeverityRank(from) {
-		r.fire("severity_raised", before)
+		r.fire(ctx, "severity_raised", before)
 	} else {
-		r.fire("severity_lowered", before)
+		r.fire(ctx, "severity_lowered", before)
 	}
 	return seq
 }
@@ -300,7 +300,7 @@ func (r *run) signal(ctx workflow.Context, in SignalInput) (State, error) {
 		data = map[string]any{"payload": in.Payload}
 	}
 	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "signal", "", in.By, msg, data))
-	r.fire("signal:"+in.Name, r.facts())
+	r.fire(ctx, "signal:"+in.Name, r.facts())
 	r.flush(ctx, seq)
 	return r.state, nil
 }
@@ -327,7 +327,7 @@ func (r *run) changeStatus(ctx workflow.Context, status, by, step, note string) 
 	seq := r.record(ctx, incidentflow.Change{}, r.event(ctx, "status_changed", step, by, msg, map[string]any{"from": from, "to": status}))
 	r.details(ctx)
 	if !dsl.IsFinalStatus(status) {
-		r.fire("status_changed", before)
+		r.fire(ctx, "status_changed", before)
 	}
 	return seq
 }
