@@ -2,14 +2,18 @@ package dsl
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/incidentflow/incidentflow"
 )
 
 // Length limits on field values, so one incident cannot carry megabytes of
@@ -75,6 +79,9 @@ func normalizeType(def FieldDef, v any, limits bool) (any, error) {
 		if limits && utf8.RuneCountInString(s) > limit {
 			return nil, fmt.Errorf("is longer than %d characters", limit)
 		}
+		if problem := textProblem(s, def.Type != "text", limits); problem != "" {
+			return nil, errors.New(problem)
+		}
 		if def.Type == "enum" && !slices.Contains(def.Values, s) {
 			return nil, fmt.Errorf("must be one of %s, not %q%s", strings.Join(def.Values, ", "), s, DidYouMean(s, def.Values))
 		}
@@ -92,10 +99,13 @@ func normalizeType(def FieldDef, v any, limits bool) (any, error) {
 		case int64:
 			return n, nil
 		case float64:
-			if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
-				return int64(n), nil
+			switch {
+			case n != math.Trunc(n) || math.IsInf(n, 0):
+				return nil, fmt.Errorf("must be a whole number, not %s", strconv.FormatFloat(n, 'f', -1, 64))
+			case math.Abs(n) >= 1<<53:
+				return nil, fmt.Errorf("is too large: a whole number here is at most %d (and at least -%d)", 1<<53-1, 1<<53-1)
 			}
-			return nil, fmt.Errorf("must be a whole number, not %v", n)
+			return int64(n), nil
 		}
 		return nil, fmt.Errorf("must be a whole number, not %s", jsonKind(v))
 	case "number":
@@ -122,6 +132,9 @@ func normalizeType(def FieldDef, v any, limits bool) (any, error) {
 			}
 			// Clocks count from times: one centuries away would fall due
 			// where no calendar (and no JSON) goes.
+			if _, offset := parsed.Zone(); limits && (offset > 14*3600 || offset < -12*3600) {
+				return nil, fmt.Errorf("has the offset %s, which no place on Earth has (offsets run from -12:00 to +14:00): %q", parsed.Format("-07:00"), t)
+			}
 			if limits && (parsed.Before(earliestTime) || !parsed.Before(latestTime)) {
 				return nil, fmt.Errorf("must be a time between %d and %d, not %s", earliestTime.Year(), latestTime.Year()-1, parsed.UTC().Format(time.RFC3339))
 			}
@@ -152,11 +165,24 @@ func normalizeType(def FieldDef, v any, limits bool) (any, error) {
 			if limits && utf8.RuneCountInString(s) > maxStringField {
 				return nil, fmt.Errorf("entry %d is longer than %d characters", i+1, maxStringField)
 			}
+			if problem := textProblem(s, true, limits); problem != "" {
+				return nil, fmt.Errorf("entry %d %s", i+1, problem)
+			}
 			out[i] = s
 		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("has unknown type %q", def.Type)
+}
+
+// textProblem says what is wrong with text a field holds: a line break in
+// one that is one line, an invisible control character (one that reorders
+// text among them) in any. Values already stored are not judged again.
+func textProblem(s string, oneLine, limits bool) string {
+	if !limits {
+		return ""
+	}
+	return incidentflow.CheckString(s, oneLine, math.MaxInt)
 }
 
 // celValue converts a normalised field value to what CEL expects of its type.

@@ -80,15 +80,28 @@ func LoadFile(fsys fs.FS, prefix, name string) (*Catalog, error) {
 	return load(fsys, prefix, []string{name})
 }
 
+// namesTheDirectory says a problem is a name the directory would define.
+func namesTheDirectory(p Problem) bool {
+	for _, kind := range []string{"channel", "person", "team", "schedule"} {
+		if strings.Contains(p.Message, "unknown "+kind+" ") {
+			return true
+		}
+	}
+	return false
+}
+
 // load validates the named process files of fsys against its directory.
 func load(fsys fs.FS, prefix string, names []string) (*Catalog, error) {
 	var problems Problems
 	dir := &Directory{}
-	if data, err := fs.ReadFile(fsys, DirectoryFile); err == nil {
+	data, err := fs.ReadFile(fsys, DirectoryFile)
+	switch {
+	case err == nil:
 		dir = ParseDirectory(path.Join(prefix, DirectoryFile), data, &problems)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("read %s: %w", path.Join(prefix, DirectoryFile), err)
 	}
+	noDirectory := err != nil
 	cat := &Catalog{Processes: map[string]*Process{}, Sources: map[string]Source{}, Directory: dir}
 	declared := map[string]string{} // type → file:line:col of its first declaration
 	for _, name := range names {
@@ -113,6 +126,12 @@ func load(fsys fs.FS, prefix string, names []string) (*Catalog, error) {
 		}
 		cat.Processes[p.Type] = p
 		cat.Sources[p.Type] = Source{File: file, YAML: data, Hash: Hash(data)}
+	}
+	if noDirectory && slices.ContainsFunc(problems, namesTheDirectory) {
+		// What the processes name of people, teams, channels and schedules
+		// is unknown without it: say so, lest the author hunt for typos.
+		problems = append(problems, Problem{File: path.Join(prefix, DirectoryFile),
+			Message: "there is no such file beside the process files: the people, teams, channels and schedules they name are defined there"})
 	}
 	problems.sort()
 	if errs := problems.Errors(); len(errs) > 0 {

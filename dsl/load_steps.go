@@ -126,6 +126,9 @@ func (d *processDecoder) approval(n *yaml.Node) *Approval {
 		"remind_every": func(_, v *yaml.Node) {
 			everyNode = v
 			out.RemindEvery = d.optDuration(v, "approval.remind_every")
+			if e := out.RemindEvery; e != nil && e.IsFixed() && e.Fixed < minRemindEvery {
+				d.at(posOf(v), "approval.remind_every %s is too often: each reminder reaches people (their phones, their inboxes); remind every %s at the most often", e, formatFixed(minRemindEvery))
+			}
 		},
 		"remind": func(_, v *yaml.Node) {
 			remindNode = v
@@ -183,6 +186,9 @@ func (d *processDecoder) reminding(out *Approval, every, remind, message *yaml.N
 		d.at(posOf(every), "approval.remind_every %s is not shorter than its timeout %s, so no reminder would come before the approval times out: remind more often, like %s", e, t, shorterThan(*t))
 	}
 }
+
+// minRemindEvery is how often, at most, an approval may remind.
+const minRemindEvery = 5 * time.Minute
 
 // shorterThan suggests a reminder interval for an approval that times out
 // after t: a quarter of it, in hours when that is a whole number of them.

@@ -89,13 +89,19 @@ func (e environment) simulate(args []string) error {
 			o.Fields[name] = fieldValue(def, val, loc)
 		}
 	}
+	// Each event is kept with the flag that asked for it, to name one that
+	// falls after the simulated span and so would never happen.
+	var asked []string
+	add := func(flag string, e simulation.Event) {
+		o.Events, asked = append(o.Events, e), append(asked, flag)
+	}
 	for _, set := range sets {
 		if name, v, when, ok := f.fieldChange(p, set, loc); ok {
-			o.Events = append(o.Events, simulation.Event{At: after("set "+set, when), Signal: "set:" + name, Fields: map[string]any{name: v}})
+			add("--set "+set, simulation.Event{At: after("set "+set, when), Signal: "set:" + name, Fields: map[string]any{name: v}})
 		}
 	}
 	if ackAfter != "" {
-		o.Events = append(o.Events, simulation.Event{At: after("ack-after", ackAfter), Signal: "acknowledge"})
+		add("--ack-after "+ackAfter, simulation.Event{At: after("ack-after", ackAfter), Signal: "acknowledge"})
 	}
 	for _, s := range signals {
 		name, when, ok := strings.Cut(s, "@")
@@ -103,7 +109,7 @@ func (e environment) simulate(args []string) error {
 			f.problem("--signal %q must be NAME@DURATION with NAME one of %s", s, strings.Join(p.Signals, ", "))
 			continue
 		}
-		o.Events = append(o.Events, simulation.Event{At: after("signal", when), Signal: name})
+		add("--signal "+s, simulation.Event{At: after("signal", when), Signal: name})
 	}
 	for _, a := range assigns {
 		kv, when, ok := strings.Cut(a, "@")
@@ -116,7 +122,7 @@ func (e environment) simulate(args []string) error {
 			f.problem("--assign %q: %q is not in the directory", a, person)
 			continue
 		}
-		o.Events = append(o.Events, simulation.Event{At: after("assign", when), Signal: "assign:" + kv})
+		add("--assign "+a, simulation.Event{At: after("assign", when), Signal: "assign:" + kv})
 	}
 	fixed := func(flagName, v string) time.Duration {
 		if v == "" {
@@ -131,9 +137,14 @@ func (e environment) simulate(args []string) error {
 	o.Responders = simulation.Responders{ApproveAfter: fixed("approve-after", approveAfter),
 		TasksDoneAfter: fixed("tasks-done-after", tasksAfter), HoldReviews: !noReviews}
 	if resolveAfter != "" {
-		o.Events = append(o.Events, simulation.Event{At: after("resolve-after", resolveAfter), Signal: "resolve"})
+		add("--resolve-after "+resolveAfter, simulation.Event{At: after("resolve-after", resolveAfter), Signal: "resolve"})
 	}
 	o.Until = after("for", span)
+	for i, e := range o.Events {
+		if e.At.After(o.Until) {
+			f.problem("%s comes after the simulated span (--for %s), so it would never happen: simulate longer, or make it sooner", asked[i], span)
+		}
+	}
 	if err := f.check(); err != nil {
 		return err
 	}
