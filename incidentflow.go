@@ -137,6 +137,9 @@ type TimelineEvent struct {
 	Message  string         `json:"message" db:"message"`
 	Data     map[string]any `json:"data,omitempty" db:"-"`
 	DedupKey string         `json:"-" db:"dedup_key"`
+	// Seq is the run's number for the event (0: an activity's): events of
+	// one instant are listed in its order.
+	Seq int64 `json:"-" db:"seq"`
 }
 
 // Task is a follow-up owned by someone, created by a task step and completed

@@ -493,11 +493,51 @@ func (d *processDecoder) handler(k, v *yaml.Node) Handler {
 		d.at(posOf(when), "on %s cannot take when: a signal changes nothing a condition looks at, so it could never turn true; give the steps an if instead", h.On)
 	case when != nil:
 		d.condition(when, h.When)
+		if !h.EveryChange {
+			on, expr := h.On, h.When
+			d.checks = append(d.checks, func() {
+				if d.conds.Check(expr) == nil { // a condition in error has its message already
+					d.whenCanCross(when, on, expr)
+				}
+			})
+		}
 	}
 	if every != nil && when == nil {
 		d.at(posOf(every), "every_change needs a when: without one, on %s already runs on every change", h.On)
 	}
 	return h
+}
+
+// whenLooks finds what a condition looks at that a change may move.
+var whenLooks = regexp.MustCompile(`\bfields\.[a-z][a-z0-9_]*|\bseverity(_at_least)?\b|\bstatus\b`)
+
+// whenCanCross refuses a handler's when that its trigger cannot make true:
+// a condition on what the trigger's change leaves as it was is the same
+// just before and just after it, so it never crosses.
+func (d *processDecoder) whenCanCross(when *yaml.Node, on, expr string) {
+	kind, arg, _ := strings.Cut(on, ":")
+	moved, what := "", ""
+	switch kind {
+	case "field_changed":
+		moved, what = "fields."+arg, arg
+	case "severity_raised", "severity_lowered":
+		moved, what = "severity", "severity"
+	case "status_changed":
+		moved, what = "status", "status"
+	default:
+		return
+	}
+	var looks []string
+	for _, m := range whenLooks.FindAllString(expr, -1) {
+		if m = strings.TrimSuffix(m, "_at_least"); !slices.Contains(looks, m) {
+			looks = append(looks, m)
+		}
+	}
+	if len(looks) == 0 || slices.Contains(looks, moved) {
+		return
+	}
+	d.at(posOf(when), "on %s cannot fire: its when looks only at %s, which a change of %s leaves as it was, so the condition never turns true at the change; look at %s in the when, or give the steps an if instead",
+		on, strings.Join(looks, " and "), what, moved)
 }
 
 // trigger checks that a handler's trigger can fire, and that the handler does

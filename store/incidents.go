@@ -515,9 +515,14 @@ func (s *Store) insertEvent(ctx context.Context, tx *sqlx.Tx, ref string, e inci
 		}
 		data = string(b)
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, data, dedup_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`),
-		ref, e.At.UTC(), e.Kind, e.Step, e.Actor, e.Message, data, e.DedupKey)
+	// The same event written again is the same row. What the last write
+	// says wins: a workflow task that Temporal did not keep may have
+	// written it first (its local activity runs before the task completes),
+	// from updates taken in another order, and the task kept comes after.
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, data, dedup_key, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO UPDATE SET at = excluded.at, kind = excluded.kind,
+		step = excluded.step, actor = excluded.actor, message = excluded.message, data = excluded.data, seq = excluded.seq`),
+		ref, e.At.UTC(), e.Kind, e.Step, e.Actor, e.Message, data, e.DedupKey, e.Seq)
 	return err
 }
 
@@ -532,7 +537,7 @@ func (s *Store) Timeline(ctx context.Context, ref string) ([]incidentflow.Timeli
 	}
 	var rows []eventRow
 	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT id, incident_ref, at, kind, step, actor, message, data, dedup_key
-		FROM timeline_events WHERE incident_ref = ? ORDER BY at, id`), ref)
+		FROM timeline_events WHERE incident_ref = ? ORDER BY at, seq, id`), ref)
 	if err != nil {
 		return nil, wrap(err, "read timeline")
 	}

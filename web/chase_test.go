@@ -32,11 +32,14 @@ roles: [comms]
 steps:
   - set: {roles: {comms: bob}}
   - id: statement
-    approval: {role: comms, timeout: 1h, remind_every: 1s}
+    approval: {role: comms, timeout: 1h, remind_every: 5m}
   - id: resolved
     wait: {for: status == "resolved"}
 `)}}, "test")
 	require.NoError(t, err)
+	// Authors may remind every 5 minutes at the most often; the test, on
+	// the wall clock, reminds every second to see reminders come.
+	cat.Processes["signoff"].Steps[1].Approval.RemindEvery = &dsl.Duration{Fixed: time.Second}
 	cfg := h.config
 	cfg.Catalog = cat
 	app := api.New(cfg)

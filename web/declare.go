@@ -144,6 +144,9 @@ func formValue(def dsl.FieldDef, v any, c clock) (string, bool) {
 			}
 		}
 	}
+	if x, ok := v.(float64); ok { // as JSON brought it: 1500000, not 1.5e+06
+		return strconv.FormatFloat(x, 'f', -1, 64), false
+	}
 	return fmt.Sprint(v), false
 }
 

@@ -148,6 +148,7 @@ func (r *run) chase(ctx workflow.Context, s *dsl.Step, ref string, p *PendingApp
 		})
 		next := ap.RemindEvery.After(*p.RemindAt, r.in.Calendar)
 		p.Reminded, p.RemindAt = p.Reminded+1, &next
+		r.touch()
 	}
 	return nil
 }
@@ -159,7 +160,7 @@ func (r *run) reminder(ctx workflow.Context, s *dsl.Step, ref string, p *Pending
 	ap := s.Approval
 	link := " Approve: " + dsl.LinkMarker(dsl.LinkApprove, dsl.ApprovalTarget([]int{p.Seq}))
 	if ap.RemindMessage != "" {
-		f := r.facts()
+		f := r.messageFacts(s) // what any message sees, the clocks' outputs too
 		f.Approvals = []int{p.Seq}
 		msg, err := dsl.Render(ap.RemindMessage, dsl.TemplateData(f, r.in.Links))
 		if err == nil && !dsl.HasLink(msg, dsl.LinkApprove) {

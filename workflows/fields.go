@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -56,7 +57,7 @@ func (r *run) fieldChange(in SetFieldsInput) (map[string]any, []string, error) {
 		names := slices.Sorted(maps.Keys(in.Fields)) //workflowcheck:ignore
 		for _, name := range names {
 			def, _ := r.in.Process.Field(name)
-			already = append(already, fmt.Sprintf("%s is already %s", def.Label(), shownValue(r.state.Fields[name])))
+			already = append(already, fmt.Sprintf("%s is already %s", def.Label(), r.shownValue(def, r.state.Fields[name])))
 		}
 		return nil, nil, refused("nothing changes: %s", strings.Join(already, "; "))
 	}
@@ -74,7 +75,7 @@ func (r *run) setFields(ctx workflow.Context, in SetFieldsInput) (State, error) 
 	for i, name := range changed {
 		def, _ := r.in.Process.Field(name)
 		from[name], to[name] = r.state.Fields[name], fields[name]
-		parts[i] = fmt.Sprintf("%s %s → %s", def.Label(), shownValue(r.state.Fields[name]), shownValue(fields[name]))
+		parts[i] = fmt.Sprintf("%s %s → %s", def.Label(), r.shownValue(def, r.state.Fields[name]), r.shownValue(def, fields[name]))
 	}
 	r.state.Fields = fields
 	msg := strings.Join(parts, ", ")
@@ -97,8 +98,14 @@ func (r *run) setFields(ctx workflow.Context, in SetFieldsInput) (State, error) 
 	return r.state, nil
 }
 
-// shownValue is a field's value as the timeline shows it.
-func shownValue(v any) string {
+// shownValue is a field's value as the timeline shows it: a time as every
+// time there is, in the calendar's zone.
+func (r *run) shownValue(def dsl.FieldDef, v any) string {
+	if s, ok := v.(string); ok && def.Type == "time" {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return r.localTime(t)
+		}
+	}
 	switch x := v.(type) {
 	case nil:
 		return "empty"

@@ -134,9 +134,21 @@ func (r *run) followRole(ctx workflow.Context, role, key string) {
 		// Counted as a delivery from now, so the run does not continue as
 		// new before the telling has begun.
 		r.delivering++
-		workflow.Go(r.mainCtx, func(c workflow.Context) {
-			defer func() { r.delivering-- }()
+		tctx, stop := workflow.WithCancel(r.mainCtx)
+		told := false
+		workflow.Go(tctx, func(c workflow.Context) {
+			defer func() { r.delivering--; told = true }()
 			r.tellOwner(workflow.WithValue(c, frameKey{}, &Frame{Key: tellKey}), s, task.Step, tellKey, task)
+		})
+		// A task done (or moved on) while its holder is being told needs
+		// telling no more: the telling, retrying a channel that is down,
+		// stops rather than tell them of work that is not theirs.
+		workflow.Go(tctx, func(c workflow.Context) {
+			_ = workflow.Await(c, func() bool {
+				now := r.taskByID(task.ID)
+				return told || now.Status == "done" || now.Owner != holder
+			})
+			stop()
 		})
 	}
 }

@@ -23,7 +23,7 @@ import (
 func (r *run) event(ctx workflow.Context, kind, step, actor, msg string, data map[string]any) incidentflow.TimelineEvent {
 	r.state.Seq++
 	e := incidentflow.TimelineEvent{At: workflow.Now(ctx), Kind: kind, Step: step, Actor: actor, Message: msg, Data: data,
-		DedupKey: r.eventKey(ctx)}
+		DedupKey: r.eventKey(ctx), Seq: r.state.Seq}
 	// The state carries the recent events in short, so that its size stays
 	// bounded whatever notes people write; the store keeps them whole.
 	recent := e
