@@ -63,9 +63,9 @@ func TestChangeFieldsForm(t *testing.T) {
 
 	emptied := alice.post("/incidents/"+ref+"/fields", form("field.service", "")...)
 	require.Equal(t, http.StatusUnprocessableEntity, emptied.status)
-	require.Contains(t, emptied.body, "fields.service is required, so it cannot be emptied: give it a new value instead")
+	require.Contains(t, emptied.body, "Service is required, so it cannot be emptied: give it a new value instead")
 
 	wrong := alice.post("/incidents/"+ref+"/fields", form("field.affected", "lots")...)
 	require.Equal(t, http.StatusUnprocessableEntity, wrong.status)
-	require.Contains(t, wrong.body, "fields.affected must be a whole number, not the text &#34;lots&#34;")
+	require.Contains(t, wrong.body, "Affected must be a whole number, not the text &#34;lots&#34;")
 }

@@ -289,12 +289,31 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, sess session) {
 		_, err = s.cfg.App.Act(r.Context(), sess.who, ref, a, s.updateID(sess, r))
 	}
 	if err != nil {
+		if name == "fields" {
+			err = inFormWords(err)
+		}
 		s.refused(w, r, sess, name, ref, err)
 		return
 	}
 	s.audit(r, auditDone(sess, "web "+name, ref))
 	s.flash(w, done)
 	http.Redirect(w, r, "/incidents/"+ref, http.StatusSeeOther)
+}
+
+// inFormWords says every problem of a refused change of fields, each
+// field named as the form labels it, not as the API's body names it.
+func inFormWords(err error) error {
+	var e *incidentflow.Error
+	if !errors.As(err, &e) || len(e.Details) == 0 {
+		return err
+	}
+	said := make([]string, len(e.Details))
+	for i, d := range e.Details {
+		said[i] = dsl.FieldDef{Name: strings.TrimPrefix(d.Field, "fields.")}.Label() + " " + d.Message
+	}
+	out := *e
+	out.Message = strings.Join(said, "; ")
+	return &out
 }
 
 // checkAct refuses an action the reader may not take, or whose text
