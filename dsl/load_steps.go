@@ -350,6 +350,7 @@ func (d *processDecoder) deadline(n *yaml.Node) *Deadline {
 			}
 		},
 		"from": func(_, v *yaml.Node) {
+			seen["from"] = v
 			out.From = d.str(v, "deadline.from")
 			d.clockEvent(v, out.From, true)
 		},
@@ -415,6 +416,15 @@ func (d *processDecoder) deadline(n *yaml.Node) *Deadline {
 		if seen[k] == nil {
 			d.at(posOf(n), "deadline needs %q", k)
 		}
+	}
+	if seen["from"] == nil && seen["within"] != nil {
+		// A clock counting from the wrong moment is due on the wrong day,
+		// and nothing else would say so; beside errors, it would be noise.
+		d.checks = append(d.checks, func() {
+			if !d.failed() {
+				d.warnAt(posOf(n), "deadline %q has no from, so its clock counts from when the incident is declared; when the law counts from something else (GDPR's 72 hours run from awareness), write from: field:aware_at, or from: declared to say it counts from the declaration", out.Title)
+			}
+		})
 	}
 	if seen["remind_before"] != nil && seen["notify"] == nil {
 		d.at(posOf(seen["remind_before"]), "remind_before needs notify: who to remind")

@@ -73,6 +73,11 @@ func (r report) at(p Pos, format string, args ...any) {
 	*r.problems = append(*r.problems, Problem{File: r.file, Line: p.Line, Col: p.Col, Message: fmt.Sprintf(format, args...)})
 }
 
+// failed says the file has an error so far.
+func (r report) failed() bool {
+	return slices.ContainsFunc(*r.problems, func(p Problem) bool { return p.File == r.file && !p.Warning })
+}
+
 func (r report) warnAt(p Pos, format string, args ...any) {
 	*r.problems = append(*r.problems, Problem{File: r.file, Line: p.Line, Col: p.Col, Message: fmt.Sprintf(format, args...), Warning: true})
 }
