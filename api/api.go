@@ -515,8 +515,11 @@ func exactKeys(raw []byte, v any) error {
 // invalid is the error of a request whose fields break rules, naming each.
 func invalid(details []incidentflow.Detail) error {
 	msg := details[0].Field + " " + details[0].Message
-	if len(details) > 1 {
-		msg += fmt.Sprintf(" (and %d more problems)", len(details)-1)
+	switch n := len(details) - 1; {
+	case n == 1:
+		msg += " (and 1 more problem: see details)"
+	case n > 1:
+		msg += fmt.Sprintf(" (and %d more problems: see details)", n)
 	}
 	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: msg, Details: details}
 }
