@@ -46,6 +46,19 @@ func queryLimit(c *gin.Context, details *[]incidentflow.Detail) int {
 	return n
 }
 
+// queryBool reads a query parameter that is true or false (absent:
+// false), naming it among details when it is neither.
+func queryBool(c *gin.Context, name string, details *[]incidentflow.Detail) bool {
+	switch c.Query(name) {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	}
+	*details = append(*details, incidentflow.Detail{Field: name, Message: "must be true or false"})
+	return false
+}
+
 // invalidQuery is the error for a list's query parameters, naming every problem.
 func invalidQuery(details []incidentflow.Detail) error {
 	return &incidentflow.Error{Code: incidentflow.EINVALID, Message: "invalid query: " + details[0].Field + " " + details[0].Message, Details: details}
@@ -98,12 +111,8 @@ func (s *Server) listIncidents(c *gin.Context) {
 		Query: strings.TrimSpace(c.Query("q"))}
 	var details []incidentflow.Detail
 	f.Limit = queryLimit(c, &details)
-	switch c.Query("mine") {
-	case "", "false":
-	case "true":
+	if queryBool(c, "mine", &details) {
 		f.Involved = caller(c).ID
-	default:
-		details = append(details, incidentflow.Detail{Field: "mine", Message: "must be true or false"})
 	}
 	if len(details) > 0 {
 		s.fail(c, invalidQuery(details))
@@ -174,16 +183,16 @@ func (s *Server) getIncident(c *gin.Context) {
 		return
 	}
 	v := s.view(inc)
-	var st *workflows.State
-	switch c.Query("live") {
-	case "", "false":
-	case "true":
-		st, err = s.LiveState(c.Request.Context(), inc)
-	default:
-		s.fail(c, invalidQuery([]incidentflow.Detail{{Field: "live", Message: "must be true or false"}}))
+	var details []incidentflow.Detail
+	live := queryBool(c, "live", &details)
+	if len(details) > 0 {
+		s.fail(c, invalidQuery(details))
 		return
 	}
-	if c.Query("live") != "true" {
+	var st *workflows.State
+	if live {
+		st, err = s.LiveState(c.Request.Context(), inc)
+	} else {
 		var at time.Time
 		if st, at, err = s.State(c.Request.Context(), inc); !at.IsZero() {
 			v.StateAt = &at
