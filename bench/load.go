@@ -43,15 +43,15 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 	defer b.closeAll(ctx, targets)
 
 	var (
-		mu                 sync.Mutex
-		reads              [2][]time.Duration
-		readErrs, without  [2]int
-		acts               []time.Duration
-		actErrs            int
-		stop               = make(chan struct{})
-		watchers           sync.WaitGroup
-		out                Load
-		floodErr, firstErr error
+		mu                sync.Mutex
+		reads             [2][]time.Duration
+		readErrs, without [2]int
+		acts              []time.Duration
+		actErrs           int
+		stop              = make(chan struct{})
+		watchers          sync.WaitGroup
+		out               Load
+		firstErr          error
 	)
 	for r, query := range []string{"", "?live=true"} {
 		watchers.Go(func() {
@@ -112,9 +112,8 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 	})
 
 	start := time.Now()
-	ds, refs, errs, err := b.declareMany(ctx, "bench", b.o.Load, b.o.Concurrency, start.Add(2*b.o.MaxDuration))
+	ds, refs, errs, floodErr := b.declareMany(ctx, "bench", b.o.Load, b.o.Concurrency, start.Add(2*b.o.MaxDuration))
 	out.Declarations = latency(ds, errs, time.Since(start))
-	floodErr = err
 	b.closeAll(ctx, refs)
 	close(stop)
 	watchers.Wait()
