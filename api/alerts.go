@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -110,30 +112,12 @@ func (s *Server) alerts(source string) gin.HandlerFunc {
 		// another service's alert with the same labels (a fingerprint is
 		// their hash) is another alert, and finds no incident of theirs.
 		// A notification of thousands of alerts takes longer than the
-		// server's write timeout to declare: its answer still reaches the
-		// sender, which would otherwise see a failure and send it all again.
+		// server's write timeout: its answer still reaches the sender,
+		// which would otherwise see a failure and send it all again.
 		_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(time.Minute + time.Duration(len(planned))*alertWriteTime))
 		scope := source + " " + caller(c).String()
-		// The alerts of a notification are taken side by side (the claims
-		// of their fingerprints keep each to one incident): a payload of
-		// thousands answers before its sender gives up on it.
-		results := make([]alertResult, len(planned))
-		errs := make([]error, len(planned))
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range min(alertWorkers, len(planned)) {
-			wg.Go(func() {
-				for i := range next {
-					results[i], errs[i] = s.handleAlert(c, scope, source, planned[i])
-				}
-			})
-		}
-		for i := range planned {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		if err := firstError(errs); err != nil {
+		results, starting, err := s.takeAlerts(c, scope, source, planned)
+		if err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -144,7 +128,11 @@ func (s *Server) alerts(source string) gin.HandlerFunc {
 			}
 		}
 		c.Set(targetKey, strings.Join(refs, ","))
-		c.JSON(http.StatusOK, gin.H{"source": source, "results": results})
+		answer := gin.H{"source": source, "results": results}
+		if starting > 0 {
+			answer["runs_starting"] = starting
+		}
+		c.JSON(http.StatusOK, answer)
 	}
 }
 
@@ -212,103 +200,225 @@ func (s *Server) planAlerts(c *gin.Context, alerts []alert) ([]plannedAlert, err
 	return out, nil
 }
 
-// handleAlert acts on one checked alert.
-func (s *Server) handleAlert(c *gin.Context, source, legacy string, a plannedAlert) (alertResult, error) {
+// takeAlerts acts on checked alerts. The firing ones are declared in bulk:
+// their incidents and alerts recorded in a few transactions, whatever
+// their number, and their runs started alertWorkers at a time. It answers
+// once every run has started or alertStartWait has passed, whichever comes
+// first, saying how many runs were still starting: they go on starting
+// after the answer (and the reconciler starts any this process could not),
+// so that a notification of thousands is answered in seconds. The resolved
+// alerts, and the firing ones whose open incident they join, are taken
+// alertWorkers at a time.
+func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plannedAlert) ([]alertResult, int64, error) {
 	ctx := c.Request.Context()
-	res := alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
-	name := oneLine(a.Labels["alertname"], incidentflow.MaxName)
-	if name == "" {
-		name = a.Fingerprint
+	by := callerID(c)
+	results := make([]alertResult, len(planned))
+	errs := make([]error, len(planned))
+	late := make([]bool, len(planned))
+	eachAlert(len(planned), func(i int) {
+		a := planned[i]
+		results[i] = alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
+		if a.Status == "firing" {
+			results[i].Ref, late[i], errs[i] = s.lateRepeat(ctx, scope, a)
+		}
+	})
+	if err := firstError(errs); err != nil {
+		return nil, 0, err
 	}
+	var decls []store.AlertDeclaration
+	var at []int
+	versions := map[string]bool{}
+	for i, a := range planned {
+		if a.Status != "firing" {
+			continue
+		}
+		if late[i] {
+			results[i].Action = "ignored"
+			continue
+		}
+		req := DeclareRequest{Type: a.process.Type, Severity: a.severity, Title: alertTitle(a.alert, alertName(a.alert)), Summary: alertSummary(a.alert),
+			Fields: labelFields(a.process, a.Labels), DeclaredBy: by}
+		if _, err := s.checkDeclaration(&req); err != nil {
+			return nil, 0, alertProblem(i, err)
+		}
+		if !versions[a.process.Type] {
+			if err := s.saveProcessVersion(ctx, a.process); err != nil {
+				return nil, 0, err
+			}
+			versions[a.process.Type] = true
+		}
+		decls = append(decls, store.AlertDeclaration{Alert: alertRecord(scope, a.alert), Incident: s.newIncident(a.process, req, "")})
+		at = append(at, i)
+	}
+	declared, err := s.cfg.Store.DeclareAlerts(ctx, decls)
+	if err != nil {
+		return nil, 0, err
+	}
+	var runs []incidentflow.Incident
+	for j, d := range declared {
+		i := at[j]
+		results[i].Ref = d.Incident.Ref
+		switch {
+		case d.Created:
+			results[i].Action = "declared"
+			s.countDeclared(d.Incident)
+			runs = append(runs, d.Incident)
+		case d.Incident.WorkflowStartedAt == nil:
+			// Declared by a notification whose start has not happened
+			// yet, or failed: it is started again (Temporal starts a run
+			// once), and the alert joins it below.
+			runs = append(runs, d.Incident)
+		}
+	}
+	starting, done := s.startRuns(ctx, runs)
+	eachAlert(len(planned), func(i int) {
+		switch a := planned[i]; {
+		case a.Status == "resolved":
+			results[i], errs[i] = s.alertResolved(c, scope, legacy, a)
+		case results[i].Action == "":
+			results[i], errs[i] = s.alertFiringAgain(ctx, by, alertRecord(scope, a.alert), results[i], results[i].Ref, alertName(a.alert))
+		}
+	})
+	select {
+	case <-done:
+	case <-time.After(alertStartWait):
+	}
+	return results, starting.Load(), firstError(errs)
+}
+
+// alertProblem names the alert whose declaration err refuses.
+func alertProblem(i int, err error) error {
+	var e *incidentflow.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	out := &incidentflow.Error{Code: e.Code, Message: fmt.Sprintf("alerts[%d]: %s", i, e.Message), Err: e.Err}
+	for _, d := range e.Details {
+		d.Field = fmt.Sprintf("alerts[%d].%s", i, d.Field)
+		out.Details = append(out.Details, d)
+	}
+	return out
+}
+
+// eachAlert calls fn for 0 to n-1, alertWorkers at a time.
+func eachAlert(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(alertWorkers, n) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// startRuns starts the runs of recorded incidents, alertWorkers at a time,
+// beyond the request's end. It returns how many are still starting, and a
+// channel closed when none is. A run that cannot start is left to the
+// reconciler.
+func (s *Server) startRuns(ctx context.Context, incs []incidentflow.Incident) (*atomic.Int64, <-chan struct{}) {
+	starting, done := &atomic.Int64{}, make(chan struct{})
+	starting.Store(int64(len(incs)))
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		defer close(done)
+		eachAlert(len(incs), func(i int) {
+			defer starting.Add(-1)
+			if _, err := s.start(ctx, incs[i]); err != nil {
+				s.cfg.Logger.Warn("an alert's incident is recorded but its run did not start; the reconciler will retry", "incident", incs[i].Ref, "error", err)
+			}
+		})
+	}()
+	return starting, done
+}
+
+// alertName is what an alert is called: its alertname, else its fingerprint.
+func alertName(a alert) string {
+	if name := oneLine(a.Labels["alertname"], incidentflow.MaxName); name != "" {
+		return name
+	}
+	return a.Fingerprint
+}
+
+// alertRecord is what the store keeps of an alert of scope.
+func alertRecord(scope string, a alert) store.Alert {
 	var startsAt *time.Time
 	if !a.StartsAt.IsZero() {
 		t := a.StartsAt.UTC()
 		startsAt = &t
 	}
-	record := store.Alert{Source: source, Fingerprint: a.Fingerprint, AlertName: name, Status: a.Status, StartsAt: startsAt}
+	return store.Alert{Source: scope, Fingerprint: a.Fingerprint, AlertName: alertName(a), Status: a.Status, StartsAt: startsAt}
+}
 
-	if a.Status == "resolved" {
-		known, err := s.cfg.Store.LatestAlert(ctx, source, a.Fingerprint)
-		if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
-			known, err = s.legacyAlert(ctx, legacy, a.Fingerprint, callerID(c))
-		}
-		if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
-			// Its firing may be declaring the incident right now: the
-			// sender tries again, and finds the alert then.
-			claimed, err := s.cfg.Store.AlertClaimed(ctx, source, a.Fingerprint)
-			if err != nil {
-				return res, err
-			}
-			if claimed {
-				return res, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the incident of alert %s is being declared; send its resolution again shortly", a.Fingerprint)
-			}
-			res.Action = "ignored"
-			return res, nil
-		}
+// lateRepeat reports whether a firing alert is a late repeat of a firing
+// that has resolved since, and the incident it was: a peer of an
+// Alertmanager HA pair that has not heard of a resolution yet goes on
+// repeating the alert as firing, with the start it had. That firing is
+// over, and declares nothing.
+func (s *Server) lateRepeat(ctx context.Context, scope string, a plannedAlert) (string, bool, error) {
+	known, err := s.cfg.Store.LatestAlert(ctx, scope, a.Fingerprint)
+	switch {
+	case incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND:
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	}
+	startsAt := alertRecord(scope, a.alert).StartsAt
+	if known.Status == "resolved" && startsAt != nil && known.StartsAt != nil && startsAt.Unix() <= known.StartsAt.Unix() {
+		return known.Ref, true, nil
+	}
+	return "", false, nil
+}
+
+// alertResolved records a resolved alert on its incident.
+func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAlert) (alertResult, error) {
+	ctx := c.Request.Context()
+	res := alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
+	name := alertName(a.alert)
+	record := alertRecord(scope, a.alert)
+	known, err := s.cfg.Store.LatestAlert(ctx, scope, a.Fingerprint)
+	if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
+		known, err = s.legacyAlert(ctx, legacy, a.Fingerprint, callerID(c))
+	}
+	if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
+		// Its firing may be declaring the incident right now: the
+		// sender tries again, and finds the alert then.
+		claimed, err := s.cfg.Store.AlertClaimed(ctx, scope, a.Fingerprint)
 		if err != nil {
 			return res, err
 		}
-		record.Ref, res.Ref, res.Action = known.Ref, known.Ref, "resolved"
-		if known.Status != "resolved" { // a repeated notification says nothing new
-			// The incident hears first and the alert is saved after, so
-			// that a notification the incident did not hear is retried.
-			err := s.tellIncident(ctx, known.Ref, alertUpdateID(known, "resolved"), func(p *dsl.Process) (string, any) {
-				if slices.Contains(p.Signals, AlertResolvedSignal) {
-					return workflows.UpdateSignal, workflows.SignalInput{Name: AlertResolvedSignal, By: callerID(c),
-						Payload: map[string]any{"alertname": name, "fingerprint": a.Fingerprint}}
-				}
-				return workflows.UpdateAddNote, workflows.AddNoteInput{By: callerID(c), Text: fmt.Sprintf("Alert %s resolved", name)}
-			})
-			if err != nil {
-				return res, err
-			}
+		if claimed {
+			return res, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the incident of alert %s is being declared; send its resolution again shortly", a.Fingerprint)
 		}
-		_, err = s.cfg.Store.SaveAlert(ctx, record)
-		return res, err
-	}
-
-	// A peer of an Alertmanager HA pair that has not heard of a resolution
-	// yet goes on repeating the alert as firing, with the start it had:
-	// that firing is over, and declares nothing.
-	known, err := s.cfg.Store.LatestAlert(ctx, source, a.Fingerprint)
-	if err != nil && incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
-		return res, err
-	}
-	if err == nil && known.Status == "resolved" && startsAt != nil && known.StartsAt != nil && startsAt.Unix() <= known.StartsAt.Unix() {
-		res.Ref, res.Action = known.Ref, "ignored"
+		res.Action = "ignored"
 		return res, nil
 	}
-
-	// The fingerprint's claim ties it to one open incident, so concurrent
-	// notifications of the alert (Alertmanager's peers, a re-fire while the
-	// first is being declared) declare it once.
-	claim, err := s.cfg.Store.ClaimAlert(ctx, source, a.Fingerprint)
 	if err != nil {
 		return res, err
 	}
-	if claim.Ref != "" {
-		return s.alertFiringAgain(ctx, callerID(c), record, res, claim.Ref, name)
+	record.Ref, res.Ref, res.Action = known.Ref, known.Ref, "resolved"
+	if known.Status != "resolved" { // a repeated notification says nothing new
+		// The incident hears first and the alert is saved after, so
+		// that a notification the incident did not hear is retried.
+		err := s.tellIncident(ctx, known.Ref, alertUpdateID(known, "resolved"), func(p *dsl.Process) (string, any) {
+			if slices.Contains(p.Signals, AlertResolvedSignal) {
+				return workflows.UpdateSignal, workflows.SignalInput{Name: AlertResolvedSignal, By: callerID(c),
+					Payload: map[string]any{"alertname": name, "fingerprint": a.Fingerprint}}
+			}
+			return workflows.UpdateAddNote, workflows.AddNoteInput{By: callerID(c), Text: fmt.Sprintf("Alert %s resolved", name)}
+		})
+		if err != nil {
+			return res, err
+		}
 	}
-	req := DeclareRequest{Type: a.process.Type, Severity: a.severity, Title: alertTitle(a.alert, name), Summary: alertSummary(a.alert),
-		Fields: labelFields(a.process, a.Labels), DeclaredBy: callerID(c)}
-	key := fmt.Sprintf("alert/%s/%s/g%d", source, a.Fingerprint, claim.Generation)
-	inc, created, err := s.Declare(ctx, req, key)
-	if inc.Ref == "" {
-		return res, err
-	}
-	if err := s.cfg.Store.SetAlertClaim(ctx, claim, inc.Ref); err != nil {
-		return res, err
-	}
-	if !created { // a concurrent notification declared it first
-		return s.alertFiringAgain(ctx, callerID(c), record, res, inc.Ref, name)
-	}
-	record.Ref, res.Ref, res.Action = inc.Ref, inc.Ref, "declared"
-	if _, serr := s.cfg.Store.SaveAlert(ctx, record); serr != nil {
-		return res, serr
-	}
-	// A run that could not start yet is started by the reconciler; the
-	// incident and its alert are recorded either way.
-	return res, nil
+	_, err = s.cfg.Store.SaveAlert(ctx, record)
+	return res, err
 }
 
 // alertFiringAgain attaches a firing alert to the open incident it belongs
@@ -377,10 +487,13 @@ func (s *Server) tellIncident(ctx context.Context, ref, updateID string, what fu
 }
 
 // alertWorkers is how many alerts of one notification are taken at once;
-// alertWriteTime is how much longer each alert may make its answer.
+// alertWriteTime is how much longer each alert may make its answer, and
+// alertStartWait how long the answer waits for the declared incidents'
+// runs to start.
 const (
 	alertWorkers   = 16
 	alertWriteTime = 50 * time.Millisecond
+	alertStartWait = 2 * time.Second
 )
 
 // firstError is the first error of errs that is not nil.

@@ -77,9 +77,8 @@ type AccessStore interface {
 type AlertStore interface {
 	LatestAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
 	SaveAlert(ctx context.Context, a store.Alert) (string, error)
-	ClaimAlert(ctx context.Context, source, fingerprint string) (store.AlertClaim, error)
 	AlertClaimed(ctx context.Context, source, fingerprint string) (bool, error)
-	SetAlertClaim(ctx context.Context, c store.AlertClaim, ref string) error
+	DeclareAlerts(ctx context.Context, ds []store.AlertDeclaration) ([]store.DeclaredAlert, error)
 }
 
 // RequestStore keeps the Idempotency-Keys of requests and their answers.

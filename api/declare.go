@@ -114,43 +114,17 @@ func (s *Server) declare(c *gin.Context) {
 	}
 }
 
-// Declare records an incident and starts its run, exactly once. With an
-// idempotency key used before, it returns the incident declared then (and starts
-// its run if that start had failed), whatever req says: sameDeclaration tells
-// whether it is the same. When the incident is recorded but its run cannot
-// start, it returns the incident and the start error.
-func (s *Server) Declare(ctx context.Context, req DeclareRequest, key string) (incidentflow.Incident, bool, error) {
-	p, err := s.checkDeclaration(&req)
-	if err != nil {
-		return incidentflow.Incident{}, false, err
-	}
-	return s.record(ctx, p, req, key)
-}
-
-// record is Declare for a declaration checkDeclaration has checked.
+// record records a checked declaration and starts its run, exactly once.
+// With an idempotency key used before, it returns the incident declared
+// then (and starts its run if that start had failed), whatever req says:
+// sameDeclaration tells whether it is the same. When the incident is
+// recorded but its run cannot start, it returns the incident and the start
+// error.
 func (s *Server) record(ctx context.Context, p *dsl.Process, req DeclareRequest, key string) (incidentflow.Incident, bool, error) {
-	src := s.cfg.Catalog.Sources[p.Type]
-	snapshot, err := json.Marshal(p)
-	if err != nil {
-		return incidentflow.Incident{}, false, fmt.Errorf("encode process %s: %w", p.Type, err)
-	}
-	pv := store.ProcessVersion{Hash: src.Hash, Type: p.Type, File: src.File, YAML: string(src.YAML), Snapshot: snapshot}
-	if p.Restricted() {
-		pv.Viewers = []string{}
-		for _, t := range p.Visibility.Viewers {
-			pv.Viewers = append(pv.Viewers, t.String())
-		}
-	}
-	if err := s.cfg.Store.SaveProcessVersion(ctx, pv); err != nil {
+	if err := s.saveProcessVersion(ctx, p); err != nil {
 		return incidentflow.Incident{}, false, err
 	}
-	inc := incidentflow.Incident{Type: p.Type, Title: req.Title, Summary: req.Summary, Severity: req.Severity,
-		Status: p.InitialStatus, Fields: req.Fields, ProcessHash: src.Hash, DeclaredBy: req.DeclaredBy, DeclaredAt: s.cfg.Now().UTC(),
-		Restricted: p.Restricted()}
-	if key != "" {
-		inc.IdempotencyKey = &key
-	}
-	inc.RequestHash = declarationHash(req)
+	inc := s.newIncident(p, req, key)
 	stored, created, err := s.cfg.Store.CreateIncident(ctx, inc)
 	if err != nil {
 		return incidentflow.Incident{}, false, err
@@ -161,6 +135,34 @@ func (s *Server) record(ctx context.Context, p *dsl.Process, req DeclareRequest,
 		}
 	}
 	return stored, created, nil
+}
+
+// saveProcessVersion keeps the process an incident is declared with.
+func (s *Server) saveProcessVersion(ctx context.Context, p *dsl.Process) error {
+	src := s.cfg.Catalog.Sources[p.Type]
+	snapshot, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode process %s: %w", p.Type, err)
+	}
+	pv := store.ProcessVersion{Hash: src.Hash, Type: p.Type, File: src.File, YAML: string(src.YAML), Snapshot: snapshot}
+	if p.Restricted() {
+		pv.Viewers = []string{}
+		for _, t := range p.Visibility.Viewers {
+			pv.Viewers = append(pv.Viewers, t.String())
+		}
+	}
+	return s.cfg.Store.SaveProcessVersion(ctx, pv)
+}
+
+// newIncident is the incident a checked declaration declares, under key.
+func (s *Server) newIncident(p *dsl.Process, req DeclareRequest, key string) incidentflow.Incident {
+	inc := incidentflow.Incident{Type: p.Type, Title: req.Title, Summary: req.Summary, Severity: req.Severity,
+		Status: p.InitialStatus, Fields: req.Fields, ProcessHash: s.cfg.Catalog.Sources[p.Type].Hash, DeclaredBy: req.DeclaredBy, DeclaredAt: s.cfg.Now().UTC(),
+		Restricted: p.Restricted(), RequestHash: declarationHash(req)}
+	if key != "" {
+		inc.IdempotencyKey = &key
+	}
+	return inc
 }
 
 // checkDeclaration validates a declaration, reporting every problem at once,

@@ -206,10 +206,13 @@ type Alerts struct {
 	PerSecond     float64 `json:"alerts_per_second"`
 	Latency       Latency `json:"notification_latency"`
 	// BigPayload alerts in one notification took BigSeconds to answer,
-	// declaring BigIncidents.
+	// declaring BigIncidents, whose runs had all started BigStarted seconds
+	// after it was sent (BigUnstarted of them had not, minutes later).
 	BigPayload   int     `json:"big_payload,omitempty"`
 	BigSeconds   float64 `json:"big_payload_seconds,omitempty"`
 	BigIncidents int     `json:"big_payload_incidents,omitempty"`
+	BigStarted   float64 `json:"big_payload_started_seconds,omitempty"`
+	BigUnstarted int     `json:"big_payload_unstarted,omitempty"`
 }
 
 // Scale is the stack with many incidents open.

@@ -18,6 +18,10 @@ const (
 	MaxReadP99   = 100 * time.Millisecond
 	MaxActionP99 = time.Second
 	judgedLoad   = 1000
+	// MaxBigPayload bounds the answer to one notification of at least
+	// judgedBigPayload alerts.
+	MaxBigPayload    = 10 * time.Second
+	judgedBigPayload = 5000
 )
 
 // Check judges the report: it returns what fell short, or nothing. A
@@ -44,6 +48,12 @@ func (r Report) Check() []string {
 		}
 		if a.BigPayload > 0 && a.BigIncidents != a.BigPayload {
 			out = append(out, fmt.Sprintf("one notification of %d alerts declared %d incidents", a.BigPayload, a.BigIncidents))
+		}
+		if a.BigUnstarted > 0 {
+			out = append(out, fmt.Sprintf("one notification of %d alerts left %d runs not started after %.0f s", a.BigPayload, a.BigUnstarted, a.BigStarted))
+		}
+		if a.BigPayload >= judgedBigPayload && a.BigSeconds >= MaxBigPayload.Seconds() {
+			out = append(out, fmt.Sprintf("one notification of %d alerts was answered in %.1f s; the target is under %.0f s", a.BigPayload, a.BigSeconds, MaxBigPayload.Seconds()))
 		}
 	}
 	out = append(out, r.Load.check(r.Options.Load)...)

@@ -41,6 +41,8 @@ func TestCheck(t *testing.T) {
 		{"ErrBurstUnpaged", func(r *Report) { r.Burst.Errors = 2 }, "2 incidents of the burst were not paged"},
 		{"ErrAlertsUngrouped", func(r *Report) { r.Alerts.Incidents = 31 }, "alert intake declared 31 incidents for 30 fingerprints"},
 		{"ErrBigPayloadUngrouped", func(r *Report) { r.Alerts.BigPayload, r.Alerts.BigIncidents = 100, 99 }, "one notification of 100 alerts declared 99 incidents"},
+		{"ErrBigPayloadUnstarted", func(r *Report) { r.Alerts.BigPayload, r.Alerts.BigIncidents, r.Alerts.BigUnstarted = 100, 100, 3 }, "left 3 runs not started"},
+		{"ErrBigPayloadSlow", func(r *Report) { r.Alerts.BigPayload, r.Alerts.BigIncidents, r.Alerts.BigSeconds = 5000, 5000, 52.4 }, "one notification of 5000 alerts was answered in 52.4 s; the target is under 10 s"},
 		{"ErrSlowReads", func(r *Report) { r.Load.Reads.P99ms = 140 }, "under load, reading an incident took 140 ms at p99; the target is under 100 ms"},
 		{"ErrSlowActions", func(r *Report) { r.Load.Actions.P99ms = 30000 }, "under load, acknowledging or changing a status took 30000 ms at p99; the target is under 1000 ms"},
 		{"ErrFailedActions", func(r *Report) { r.Load.Actions.Errors = 4 }, "under load, 4 of 304 acknowledgements and status changes failed"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -67,4 +68,108 @@ func (s *Store) SaveAlert(ctx context.Context, a Alert) (string, error) {
 		return nil
 	})
 	return before, wrap(err, "save alert")
+}
+
+// AlertDeclaration is a firing alert that declares Incident (as
+// CreateIncident takes it, its idempotency key left to DeclareAlerts)
+// unless its fingerprint's claim holds an open incident already.
+type AlertDeclaration struct {
+	Alert    Alert
+	Incident incidentflow.Incident
+}
+
+// DeclaredAlert is what DeclareAlerts did with one declaration: the
+// incident the alert belongs to, and whether this call declared it (its run
+// is then still to start).
+type DeclaredAlert struct {
+	Incident incidentflow.Incident
+	Created  bool
+}
+
+// alertChunk is how many alerts one transaction of DeclareAlerts takes, so
+// that a notification of thousands does not hold the database (SQLite's
+// one connection) for seconds at a stretch.
+const alertChunk = 250
+
+// DeclareAlerts records firing alerts in bulk: each fingerprint's claim
+// (the next generation when its incident is over), the incident it
+// declares when no open one holds the claim, and the alert against that
+// incident — a few hundred alerts in a transaction, and no run started:
+// the caller starts the created incidents' runs (and the reconciler does,
+// should it die first). Concurrent calls for one fingerprint declare one
+// incident: each transaction takes the incident counters' locks first, so
+// they follow one another, and an alert whose claim holds an incident gets
+// that incident with Created false. Results are in the order of ds.
+func (s *Store) DeclareAlerts(ctx context.Context, ds []AlertDeclaration) ([]DeclaredAlert, error) {
+	out := make([]DeclaredAlert, len(ds))
+	for first := 0; first < len(ds); first += alertChunk {
+		chunk := ds[first:min(first+alertChunk, len(ds))]
+		for attempt := 0; ; attempt++ {
+			err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+				if s.dialect == Postgres {
+					if _, err := tx.ExecContext(ctx, `SELECT value FROM counters WHERE name IN ('incident', 'ref') ORDER BY name FOR UPDATE`); err != nil {
+						return err
+					}
+				}
+				for i, d := range chunk {
+					res, err := s.declareAlert(ctx, tx, d)
+					if err != nil {
+						return err
+					}
+					out[first+i] = res
+				}
+				return nil
+			})
+			if err == nil {
+				break
+			}
+			// A restricted incident's random ref may, by the odd chance,
+			// be another's.
+			if !isUniqueViolation(err) || attempt >= 3 {
+				return nil, wrap(err, "declare alerts")
+			}
+		}
+	}
+	return out, nil
+}
+
+// declareAlert is DeclareAlerts for one alert, in its transaction.
+func (s *Store) declareAlert(ctx context.Context, tx *sqlx.Tx, d AlertDeclaration) (DeclaredAlert, error) {
+	a := d.Alert
+	c, err := s.claimAlert(ctx, tx, a.Source, a.Fingerprint)
+	if err != nil {
+		return DeclaredAlert{}, err
+	}
+	if c.Ref != "" {
+		inc, err := s.incidentWhere(ctx, tx, "ref = ?", c.Ref)
+		return DeclaredAlert{Incident: inc}, err
+	}
+	// A claim with no incident was left by a declaration that died between
+	// the two (before they shared a transaction): its key finds what it
+	// declared, if it did.
+	key := fmt.Sprintf("alert/%s/%s/g%d", a.Source, a.Fingerprint, c.Generation)
+	inc, err := s.incidentWhere(ctx, tx, "idempotency_key = ?", key)
+	created := false
+	switch incidentflow.ErrorCode(err) {
+	case incidentflow.ENOTFOUND:
+		d.Incident.IdempotencyKey = &key
+		if inc, err = s.insertIncident(ctx, tx, d.Incident); err != nil {
+			return DeclaredAlert{}, err
+		}
+		created = true
+	case "":
+	default:
+		return DeclaredAlert{}, err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE alert_claims SET incident_ref = ? WHERE source = ? AND fingerprint = ? AND generation = ?`),
+		inc.Ref, a.Source, a.Fingerprint, c.Generation); err != nil {
+		return DeclaredAlert{}, err
+	}
+	if created {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO alerts (source, fingerprint, incident_ref, alertname, status, starts_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`), a.Source, a.Fingerprint, inc.Ref, a.AlertName, a.Status, a.StartsAt, s.now()); err != nil {
+			return DeclaredAlert{}, err
+		}
+	}
+	return DeclaredAlert{Incident: inc, Created: created}, nil
 }

@@ -106,13 +106,6 @@ const incidentColumns = `ref, number, type, title, summary, severity, status, fi
 // ref and workflow ID. If inc carries an idempotency key that was used before,
 // it returns the incident stored then and created=false.
 func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (incidentflow.Incident, bool, error) {
-	fields, err := json.Marshal(inc.Fields)
-	if err != nil {
-		return inc, false, fmt.Errorf("encode fields: %w", err)
-	}
-	if inc.Fields == nil {
-		fields = []byte("{}")
-	}
 	// Two concurrent declarations with the same idempotency key both miss it at
 	// first; the loser of the insert retries and finds the winner's incident.
 	for attempt := 0; ; attempt++ {
@@ -128,23 +121,8 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 					return err
 				}
 			}
-			var number int64
-			if err := tx.GetContext(ctx, &number, `UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`); err != nil {
-				return err
-			}
-			out = inc
-			out.Number = number
-			if out.Ref, err = s.newRef(ctx, tx, inc.Restricted); err != nil {
-				return err
-			}
-			out.WorkflowID = incidentflow.WorkflowID(out.Ref)
-			out.DeclaredAt = inc.DeclaredAt.UTC()
-			out.UpdatedAt = out.DeclaredAt
-			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incidents (ref, number, type, title, summary, severity, status,
-				fields, process_hash, workflow_id, declared_by, declared_at, updated_at, idempotency_key, request_hash, restricted)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-				out.Ref, out.Number, out.Type, out.Title, out.Summary, out.Severity, out.Status, string(fields),
-				out.ProcessHash, out.WorkflowID, out.DeclaredBy, out.DeclaredAt, out.UpdatedAt, out.IdempotencyKey, out.RequestHash, out.Restricted)
+			var err error
+			out, err = s.insertIncident(ctx, tx, inc)
 			created = err == nil
 			return err
 		})
@@ -155,6 +133,34 @@ func (s *Store) CreateIncident(ctx context.Context, inc incidentflow.Incident) (
 			return inc, false, wrap(err, "create incident")
 		}
 	}
+}
+
+// insertIncident numbers a new incident, derives its ref and workflow ID,
+// and inserts it.
+func (s *Store) insertIncident(ctx context.Context, tx *sqlx.Tx, inc incidentflow.Incident) (incidentflow.Incident, error) {
+	fields := []byte("{}")
+	if inc.Fields != nil {
+		var err error
+		if fields, err = json.Marshal(inc.Fields); err != nil {
+			return inc, fmt.Errorf("encode fields: %w", err)
+		}
+	}
+	if err := tx.GetContext(ctx, &inc.Number, `UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`); err != nil {
+		return inc, err
+	}
+	var err error
+	if inc.Ref, err = s.newRef(ctx, tx, inc.Restricted); err != nil {
+		return inc, err
+	}
+	inc.WorkflowID = incidentflow.WorkflowID(inc.Ref)
+	inc.DeclaredAt = inc.DeclaredAt.UTC()
+	inc.UpdatedAt = inc.DeclaredAt
+	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incidents (ref, number, type, title, summary, severity, status,
+		fields, process_hash, workflow_id, declared_by, declared_at, updated_at, idempotency_key, request_hash, restricted)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		inc.Ref, inc.Number, inc.Type, inc.Title, inc.Summary, inc.Severity, inc.Status, string(fields),
+		inc.ProcessHash, inc.WorkflowID, inc.DeclaredBy, inc.DeclaredAt, inc.UpdatedAt, inc.IdempotencyKey, inc.RequestHash, inc.Restricted)
+	return inc, err
 }
 
 // newRef is the ref of a new incident. Refs of incidents anyone may see

@@ -8,9 +8,11 @@ import (
 	"path"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/migrations"
 	"github.com/incidentflow/incidentflow/store"
 	"github.com/incidentflow/incidentflow/store/storetest"
@@ -62,9 +64,11 @@ func TestMigrateKeepsWhatASchema5DatabaseHolds(t *testing.T) {
 			n, err := s.Migrate(ctx)
 			require.NoError(t, err)
 			require.Equal(t, len(entries)-5, n)
-			c, err := s.ClaimAlert(ctx, "grafana", "fp")
+			got, err := s.DeclareAlerts(ctx, []store.AlertDeclaration{{Alert: store.Alert{Source: "grafana", Fingerprint: "fp", Status: "firing"},
+				Incident: incidentflow.Incident{Type: "engineering", Title: "t", Severity: "minor", Status: "investigating", ProcessHash: "h", DeclaredAt: time.Now()}}})
 			require.NoError(t, err)
-			require.Equal(t, "INC-2", c.Ref, "the open incident keeps its alert")
+			require.Equal(t, "INC-2", got[0].Incident.Ref, "the open incident keeps its alert")
+			require.False(t, got[0].Created)
 			toks, err := s.Tokens(ctx)
 			require.NoError(t, err)
 			require.Equal(t, "responder", toks[0].Role)

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-
-	"github.com/incidentflow/incidentflow"
 )
 
 // RequestKey is a request sent with an Idempotency-Key, and its answer once
@@ -109,57 +107,41 @@ type AlertClaim struct {
 	Ref         string
 }
 
-// ClaimAlert returns the fingerprint's claim on its open incident, or, when
+// claimAlert returns the fingerprint's claim on its open incident, or, when
 // it has none or its incident is over (resolved, closed or declined), a new
-// claim of the next generation with no incident yet. Concurrent calls for
-// one fingerprint get the same claim, so they declare one incident.
-func (s *Store) ClaimAlert(ctx context.Context, source, fingerprint string) (AlertClaim, error) {
+// claim of the next generation with no incident yet. The claim's row is
+// locked for the transaction (SQLite's transactions take the whole
+// database), so concurrent transactions for one fingerprint get the same
+// claim, one after the other.
+func (s *Store) claimAlert(ctx context.Context, tx *sqlx.Tx, source, fingerprint string) (AlertClaim, error) {
 	c := AlertClaim{Source: source, Fingerprint: fingerprint}
-	for attempt := 0; ; attempt++ {
-		retry := false
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-			now := s.now()
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO alert_claims (source, fingerprint, generation, incident_ref, claimed_at)
-				VALUES (?, ?, 1, NULL, ?) ON CONFLICT (source, fingerprint) DO NOTHING`), source, fingerprint, now); err != nil {
-				return err
-			}
-			var ref, status sql.NullString
-			row := tx.QueryRowxContext(ctx, tx.Rebind(`SELECT c.generation, c.incident_ref, i.status FROM alert_claims c
-				LEFT JOIN incidents i ON i.ref = c.incident_ref WHERE c.source = ? AND c.fingerprint = ?`), source, fingerprint)
-			if err := row.Scan(&c.Generation, &ref, &status); err != nil {
-				return err
-			}
-			c.Ref = ref.String
-			switch status.String {
-			case "resolved", "closed", "declined":
-			default:
-				return nil // open, or being declared
-			}
-			res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE alert_claims SET generation = generation + 1, incident_ref = NULL, claimed_at = ?
-				WHERE source = ? AND fingerprint = ? AND generation = ?`), now, source, fingerprint, c.Generation)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				retry = true // another request moved it on first
-				return nil
-			}
-			c.Generation, c.Ref = c.Generation+1, ""
-			return nil
-		})
-		if err != nil {
-			if isUniqueViolation(err) && attempt < 3 {
-				continue
-			}
-			return c, wrap(err, "claim alert")
-		}
-		if !retry {
-			return c, nil
-		}
-		if attempt >= 3 {
-			return c, &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "the alert " + fingerprint + " is changing under concurrent notifications; retry"}
-		}
+	now := s.now()
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO alert_claims (source, fingerprint, generation, incident_ref, claimed_at)
+		VALUES (?, ?, 1, NULL, ?) ON CONFLICT (source, fingerprint) DO NOTHING`), source, fingerprint, now); err != nil {
+		return c, err
 	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE OF c"
+	}
+	var ref, status sql.NullString
+	row := tx.QueryRowxContext(ctx, tx.Rebind(`SELECT c.generation, c.incident_ref, i.status FROM alert_claims c
+		LEFT JOIN incidents i ON i.ref = c.incident_ref WHERE c.source = ? AND c.fingerprint = ?`+lock), source, fingerprint)
+	if err := row.Scan(&c.Generation, &ref, &status); err != nil {
+		return c, err
+	}
+	c.Ref = ref.String
+	switch status.String {
+	case "resolved", "closed", "declined":
+	default:
+		return c, nil // open, or being declared
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE alert_claims SET generation = generation + 1, incident_ref = NULL, claimed_at = ?
+		WHERE source = ? AND fingerprint = ? AND generation = ?`), now, source, fingerprint, c.Generation); err != nil {
+		return c, err
+	}
+	c.Generation, c.Ref = c.Generation+1, ""
+	return c, nil
 }
 
 // AlertClaimed reports whether a fingerprint of a source holds a claim:
@@ -168,11 +150,4 @@ func (s *Store) AlertClaimed(ctx context.Context, source, fingerprint string) (b
 	var n int
 	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT count(*) FROM alert_claims WHERE source = ? AND fingerprint = ?`), source, fingerprint)
 	return n > 0, wrap(err, "read alert claim")
-}
-
-// SetAlertClaim records the incident a claim's generation declared.
-func (s *Store) SetAlertClaim(ctx context.Context, c AlertClaim, ref string) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE alert_claims SET incident_ref = ? WHERE source = ? AND fingerprint = ? AND generation = ?`),
-		ref, c.Source, c.Fingerprint, c.Generation)
-	return wrap(err, "set alert claim")
 }

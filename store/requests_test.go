@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -55,57 +57,65 @@ func TestRequestKeys(t *testing.T) {
 	})
 }
 
-// Concurrent notifications of one alert get one claim: its first
-// generation; once the claim's incident is resolved, the next firing starts
-// the second generation.
-func TestAlertClaims(t *testing.T) {
+// Concurrent notifications of one alert declare one incident: its claim's
+// first generation; once that incident is resolved, the next firing
+// declares the second generation's, once. Each notification carries an
+// alert of its own beside the shared one, which declares its own incident.
+func TestDeclareAlertsOncePerFingerprint(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		var wg sync.WaitGroup
-		claims := make(chan store.AlertClaim, 20)
-		for range 20 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := s.ClaimAlert(ctx, "alertmanager", "fp1")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				claims <- c
-			}()
+		hash := mustSaveProcess(t, s)
+		declare := func(n int) map[string]int {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			created := map[string]int{}
+			for i := range n {
+				wg.Go(func() {
+					ds := []store.AlertDeclaration{
+						{Alert: store.Alert{Source: "alertmanager", Fingerprint: "fp1", Status: "firing"}, Incident: newIncident(hash, nil)},
+						{Alert: store.Alert{Source: "alertmanager", Fingerprint: fmt.Sprintf("own-%d-%d", n, i), Status: "firing"}, Incident: newIncident(hash, nil)},
+					}
+					got, err := s.DeclareAlerts(ctx, ds)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					for j, d := range got {
+						if d.Incident.Ref == "" {
+							t.Errorf("%s has no incident", ds[j].Alert.Fingerprint)
+						}
+						if d.Created {
+							created[ds[j].Alert.Fingerprint]++
+							created["ref "+d.Incident.Ref]++
+						}
+					}
+				})
+			}
+			wg.Wait()
+			return created
 		}
-		wg.Wait()
-		close(claims)
-		for c := range claims {
-			require.Equal(t, store.AlertClaim{Source: "alertmanager", Fingerprint: "fp1", Generation: 1}, c)
-		}
+		first := declare(20)
+		require.Equal(t, 1, first["fp1"], "one incident for the shared fingerprint")
+		require.Len(t, first, 1+20+21, "each alert of its own declares its own incident, each incident once")
 
-		inc, _, err := s.CreateIncident(ctx, newIncident(mustSaveProcess(t, s), nil))
+		a, err := s.LatestAlert(ctx, "alertmanager", "fp1")
 		require.NoError(t, err)
-		require.NoError(t, s.SetAlertClaim(ctx, store.AlertClaim{Source: "alertmanager", Fingerprint: "fp1", Generation: 1}, inc.Ref))
-		c, err := s.ClaimAlert(ctx, "alertmanager", "fp1")
+		again, err := s.DeclareAlerts(ctx, []store.AlertDeclaration{{Alert: store.Alert{Source: "alertmanager", Fingerprint: "fp1", Status: "firing"}, Incident: newIncident(hash, nil)}})
 		require.NoError(t, err)
-		require.Equal(t, inc.Ref, c.Ref, "an open incident keeps its fingerprint")
+		require.Equal(t, a.Ref, again[0].Incident.Ref, "an open incident keeps its fingerprint")
+		require.False(t, again[0].Created)
 
-		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, Status: "resolved", At: inc.DeclaredAt}))
-		next := make(chan store.AlertClaim, 10)
-		for range 10 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := s.ClaimAlert(ctx, "alertmanager", "fp1")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				next <- c
-			}()
-		}
-		wg.Wait()
-		close(next)
-		for c := range next {
-			require.Equal(t, store.AlertClaim{Source: "alertmanager", Fingerprint: "fp1", Generation: 2}, c, "one new generation, not one each")
-		}
+		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: a.Ref, Status: "resolved", At: time.Now()}))
+		next := declare(10)
+		require.Equal(t, 1, next["fp1"], "one new incident once the first is over, not one each")
+		b, err := s.LatestAlert(ctx, "alertmanager", "fp1")
+		require.NoError(t, err)
+		require.NotEqual(t, a.Ref, b.Ref)
+		inc, err := s.Incident(ctx, b.Ref)
+		require.NoError(t, err)
+		require.Nil(t, inc.WorkflowStartedAt, "its run is the caller's to start")
+		require.Equal(t, "alert/alertmanager/fp1/g2", *inc.IdempotencyKey)
 	})
 }

@@ -292,8 +292,8 @@ func printReport(out io.Writer, r bench.Report) {
 		fmt.Fprintf(out, "\nalert intake: %d alerts in %d notifications, %.0f alerts/s; %d fingerprints, %d incidents\n",
 			a.Alerts, a.Notifications, a.PerSecond, a.Fingerprints, a.Incidents)
 		if a.BigPayload > 0 {
-			fmt.Fprintf(out, "one notification of %d alerts: answered in %.1f s (%.0f alerts/s), %d incidents\n",
-				a.BigPayload, a.BigSeconds, float64(a.BigPayload)/a.BigSeconds, a.BigIncidents)
+			fmt.Fprintf(out, "one notification of %d alerts: answered in %.1f s (%.0f alerts/s), %d incidents, every run started after %.1f s\n",
+				a.BigPayload, a.BigSeconds, float64(a.BigPayload)/a.BigSeconds, a.BigIncidents, a.BigStarted)
 		}
 	}
 	if s := r.Scale; s != nil {
