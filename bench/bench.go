@@ -44,6 +44,9 @@ type Options struct {
 	// the calibration's slowed side runs Handicap more work (0.2: a fifth more).
 	Rounds, Batch int
 	Handicap      float64
+	// ReplayHandicap is the replay comparison's known slowdown: the
+	// replays of the slowed side beyond those counted (0.25: a quarter).
+	ReplayHandicap float64
 	// Load declarations, then their closing, while people read and act
 	// on other incidents (0: not measured).
 	Load int
@@ -60,13 +63,13 @@ type Options struct {
 // see through any noise, not the 10% the contract is judged by.
 func Quick() Options {
 	return Options{Requests: 100, Concurrency: 8, MaxDuration: 20 * time.Second, FirstPage: 5, Burst: 20,
-		Alerts: 60, AlertGroup: 10, AlertRepeats: 2, BigPayload: 100, Rounds: 2, Batch: 10, Handicap: 1, Load: 100, Scale: 100}
+		Alerts: 60, AlertGroup: 10, AlertRepeats: 2, BigPayload: 100, Rounds: 2, Batch: 10, Handicap: 1, ReplayHandicap: 0.25, Load: 100, Scale: 100}
 }
 
 // Full are the options BENCHMARKS.md quotes.
 func Full() Options {
 	return Options{Requests: 2000, Concurrency: 16, MaxDuration: 2 * time.Minute, FirstPage: 30, Burst: 500,
-		Alerts: 3000, AlertGroup: 10, AlertRepeats: 3, BigPayload: 5000, Rounds: 7, Batch: 40, Handicap: 0.2, Load: 2000}
+		Alerts: 3000, AlertGroup: 10, AlertRepeats: 3, BigPayload: 5000, Rounds: 7, Batch: 40, Handicap: 0.2, ReplayHandicap: 0.2, Load: 2000}
 }
 
 // Env is the running stack the benchmark drives.
@@ -151,6 +154,57 @@ type Overhead struct {
 	Calibration     Calibration `json:"calibration"`
 	// CPUCovers names the processes whose CPU time the comparison counts.
 	CPUCovers []string `json:"cpu_covers"`
+	// Replay compares them by the CPU time their workflow code takes,
+	// replaying their histories; it is the comparison Check judges.
+	Replay *ReplayComparison `json:"replay,omitempty"`
+}
+
+// ReplayComparison is the interpreter against the hand-written baseline by
+// what their workflow code costs: the CPU time of this process while the
+// SDK's replayer runs completed histories of each kind, the same code a
+// worker runs for their workflow tasks, without the server, the database
+// and the activities (whose results replay reads from the history). The
+// kinds replay in turn, history by history in a shuffled order, so that
+// whatever else the machine does falls on each alike. Each pass also
+// replays the baseline's histories a second time as another kind (it must
+// compare at 1) and as a third with Handicap more replays than are counted
+// (it must compare at Expected). Costs and ratios are of every pass
+// together; the passes' own ratios show their spread.
+type ReplayComparison struct {
+	// InterpreterMs and BaselineMs are the CPU milliseconds an incident's
+	// workflow code costs of each kind; Ratio is the baseline's over the
+	// interpreter's: the incidents the interpreter's code completes for each
+	// the hand-written code does.
+	InterpreterMs float64   `json:"interpreter_ms"`
+	BaselineMs    float64   `json:"baseline_ms"`
+	Ratio         float64   `json:"ratio"`
+	PassRatios    []float64 `json:"pass_ratios"`
+	// Handicap, Expected, Handicapped: the slowed baseline's extra
+	// replays, the ratio of its cost to the baseline's it should show, and
+	// the one it showed; Same is the baseline replayed again against it.
+	Handicap          float64   `json:"handicap"`
+	Expected          float64   `json:"expected"`
+	Handicapped       float64   `json:"handicapped"`
+	HandicappedPasses []float64 `json:"handicapped_passes"`
+	Same              float64   `json:"same"`
+	SamePasses        []float64 `json:"same_passes"`
+	// Histories is how many histories of the interpreter's and of the
+	// baseline's were replayed, Passes how many times each.
+	Histories [2]int `json:"histories"`
+	Passes    int    `json:"passes"`
+	// StackMs is the whole stack's CPU milliseconds an incident of the
+	// baseline costs (the CPU comparison's median), and Throughput the
+	// incidents the interpreter completes for each the baseline does on a
+	// stack the CPU limits, by its workflow code's extra cost:
+	// StackMs / (StackMs + InterpreterMs - BaselineMs).
+	StackMs    float64 `json:"stack_ms"`
+	Throughput float64 `json:"throughput"`
+}
+
+// Resolution is the largest error the replay comparison made where the
+// answer was known, and never finer than a hundredth.
+func (c ReplayComparison) Resolution() float64 {
+	return max(0.01, math.Abs(c.Handicapped-c.Expected), math.Abs(c.Same-1))
 }
 
 // Calibration is what the comparison saw of differences it was told of.

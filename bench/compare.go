@@ -185,6 +185,14 @@ func (b *runner) overhead(ctx context.Context) (*Overhead, error) {
 	b.o.Log("  history events: interpreter %d %v, baseline %d %v, padded baseline %d %v", o.Interpreter.HistoryEvents, o.Interpreter.HistoryEventsRange,
 		o.Baseline.HistoryEvents, o.Baseline.HistoryEventsRange, o.Calibration.padded.HistoryEvents, o.Calibration.padded.HistoryEventsRange)
 	o.Calibration.MeasuredPadding = o.Calibration.padded.WorkEvents - o.Baseline.WorkEvents
+	if o.Replay, err = b.replayCost(ctx, runs[0], runs[1]); err != nil {
+		return nil, err
+	}
+	r := o.Replay
+	r.StackMs = 1000 * o.Baseline.CPUPerIncident
+	r.Throughput = r.StackMs / (r.StackMs + r.InterpreterMs - r.BaselineMs)
+	b.o.Log("  replayed: interpreter %.3f ms of CPU an incident, baseline %.3f ms (%.2f); replayed %.0f%% more: %.2f; again: %.2f; on a stack costing %.1f ms an incident: %.3f",
+		r.InterpreterMs, r.BaselineMs, r.Ratio, 100*r.Handicap, r.Handicapped, r.Same, r.StackMs, r.Throughput)
 	return o, nil
 }
 
@@ -241,16 +249,14 @@ const eventSamples = 9
 // all of them, and those that are not workflow tasks' own, whose number
 // depends on how the server batched the run's events into tasks.
 func (b *runner) countEvents(ctx context.Context, k *Kind, runs []client.WorkflowRun) error {
+	hs, err := b.histories(ctx, runs[:min(len(runs), eventSamples)])
+	if err != nil {
+		return err
+	}
 	var events, steps []int
-	for _, run := range runs[:min(len(runs), eventSamples)] {
-		n, tasks := 0, 0
-		iter := b.env.Temporal.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for iter.HasNext() {
-			e, err := iter.Next()
-			if err != nil {
-				return err
-			}
-			n++
+	for _, h := range hs {
+		n, tasks := len(h.Events), 0
+		for _, e := range h.Events {
 			switch e.GetEventType() {
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
 				enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
@@ -258,9 +264,6 @@ func (b *runner) countEvents(ctx context.Context, k *Kind, runs []client.Workflo
 			}
 		}
 		events, steps = append(events, n), append(steps, n-tasks)
-	}
-	if len(events) == 0 {
-		return fmt.Errorf("no run of the kind completed")
 	}
 	k.HistoryEvents = int(median(ints(events)))
 	k.HistoryEventsRange = [2]int{slices.Min(events), slices.Max(events)}

@@ -82,6 +82,21 @@ func TestCheck(t *testing.T) {
 		r.Load.Actions.Errors = 1
 		require.Len(t, r.Check(), 1, "but what failed did")
 	})
+	t.Run("ReplayJudgesTheWorkflowCode", func(t *testing.T) {
+		r := fine()
+		r.Overhead.Calibration.Measured, r.Overhead.ThroughputRatio = 1.6, 0.5 // a whole-stack comparison too noisy to trust
+		r.Overhead.Replay = &ReplayComparison{InterpreterMs: 3.8, BaselineMs: 1.6, Ratio: 0.42, Handicap: 0.2, Expected: 1.2, Handicapped: 1.22, Same: 0.98,
+			StackMs: 100, Throughput: 100 / 102.2}
+		require.Empty(t, r.Check(), "the replay comparison, calibrated, judges: the code's 2.2 ms more on a 100 ms stack is within 10%%")
+		require.True(t, r.Judged())
+		r.Overhead.Replay.StackMs, r.Overhead.Replay.Throughput = 10, 10/12.2
+		require.Contains(t, strings.Join(r.Check(), "\n"), "it completes 0.820 incidents for each the hand-written workflow does; the target is at least 0.90")
+		r.Overhead.Replay.Handicapped = 1.27
+		require.Contains(t, strings.Join(r.Check(), "\n"), "the comparison of workflow code cannot be trusted: the baseline replayed 20% more than counted should have cost 1.20 times the baseline, and cost 1.27")
+		require.False(t, r.Judged())
+		r.Overhead.Replay.Handicapped, r.Overhead.Replay.Same = 1.2, 1.06
+		require.Contains(t, strings.Join(r.Check(), "\n"), "the baseline replayed again cost 1.06 times the baseline, not 1 within 0.05")
+	})
 	t.Run("QuickIsNotJudged", func(t *testing.T) {
 		r := fine()
 		r.Overhead.Calibration = Calibration{Handicap: 1, Expected: 2, Measured: 1.8, Same: 0.9, PaddingEvents: 10, MeasuredPadding: 11}

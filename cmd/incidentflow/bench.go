@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,6 +34,9 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	quick := f.fs.Bool("quick", false, "small counts: a smoke check of the harness in under a minute")
 	scale := f.fs.Bool("scale", false, "also hold --scale-count incidents open and measure the stack carrying them")
 	scaleCount := f.fs.Int("scale-count", 10000, "open incidents for --scale")
+	rounds := f.fs.Int("rounds", 0, "rounds of the interpreter's comparison (0: 7, or 2 with --quick)")
+	batch := f.fs.Int("batch", 0, "incidents of each kind a round of the comparison counts (0: 40, or 10 with --quick)")
+	handicap := f.fs.Float64("handicap", 0, "the calibration's known slowdown, as more incidents (and replays) than counted (0: 0.2, or 1 and 0.25 with --quick)")
 	only := f.fs.String("only", "", "make only these measurements, comma-separated: "+strings.Join(bench.Measurements, ", "))
 	var jsonPath, temporalAddr, databaseURL string
 	f.str(&jsonPath, "json", "INCIDENTFLOW_BENCH_JSON", "bench.json", "where to write the results as JSON")
@@ -62,6 +66,14 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	o := bench.Full()
 	if *quick {
 		o = bench.Quick()
+	}
+	switch {
+	case *rounds < 0, *batch < 0, *handicap < 0:
+		return fmt.Errorf("--rounds, --batch and --handicap cannot be negative")
+	}
+	o.Rounds, o.Batch = cmp.Or(*rounds, o.Rounds), cmp.Or(*batch, o.Batch)
+	if *handicap > 0 {
+		o.Handicap, o.ReplayHandicap = *handicap, *handicap
 	}
 	if *scale {
 		o.Scale = *scaleCount
@@ -287,6 +299,17 @@ func printReport(out io.Writer, r bench.Report) {
 		fmt.Fprintf(tw, "calibration: padded with %d events\t\t\t+%d\t\n", c.PaddingEvents, c.MeasuredPadding)
 		fmt.Fprintf(tw, "resolution (the error where the answer was known)\t±%.2f\t\t\t\n", c.Resolution())
 		_ = tw.Flush()
+		if t := o.Replay; t != nil {
+			fmt.Fprintf(out, "\nthe same, by the CPU time of replaying their histories: the workflow code alone (%d and %d histories, %d passes, kinds in turn):\n", t.Histories[0], t.Histories[1], t.Passes)
+			tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "interpreter (YAML)\t%.3f ms an incident\t\n", t.InterpreterMs)
+			fmt.Fprintf(tw, "hand-written workflow\t%.3f ms an incident\t\n", t.BaselineMs)
+			fmt.Fprintf(tw, "throughput ratio\t%.2f\tpasses %.2f\n", t.Ratio, t.PassRatios)
+			fmt.Fprintf(tw, "calibration: %.0f%% more replays than counted\t%.2f (expected %.2f)\tpasses %.2f\n", 100*t.Handicap, t.Handicapped, t.Expected, t.HandicappedPasses)
+			fmt.Fprintf(tw, "calibration: against itself\t%.2f (expected 1)\tpasses %.2f\n", t.Same, t.SamePasses)
+			fmt.Fprintf(tw, "resolution\t±%.2f\t\n", t.Resolution())
+			_ = tw.Flush()
+		}
 	}
 	if a := r.Alerts; a != nil {
 		fmt.Fprintf(out, "\nalert intake: %d alerts in %d notifications, %.0f alerts/s; %d fingerprints, %d incidents\n",
