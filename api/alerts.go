@@ -236,10 +236,18 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 			results[i].Action = "ignored"
 			continue
 		}
+		// An alert that joins its open incident declares nothing: only
+		// one that would declare is checked as a declaration (a process
+		// that has gained a required field since refuses no alert of an
+		// incident declared before).
+		open, err := s.cfg.Store.AlertOpen(ctx, scope, a.Fingerprint)
+		if err != nil {
+			return nil, 0, err
+		}
 		req := DeclareRequest{Type: a.process.Type, Severity: a.severity, Title: alertTitle(a.alert, alertName(a.alert)), Summary: alertSummary(a.alert),
 			Fields: labelFields(a.process, a.Labels), DeclaredBy: by}
-		if _, err := s.checkDeclaration(&req); err != nil {
-			return nil, 0, alertProblem(i, err)
+		if _, err := s.checkDeclaration(&req); err != nil && !open {
+			return nil, 0, alertProblem(i, a.Fingerprint, err)
 		}
 		if !versions[a.process.Type] {
 			if err := s.saveProcessVersion(ctx, a.process); err != nil {
@@ -250,10 +258,14 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 		decls = append(decls, store.AlertDeclaration{Alert: alertRecord(scope, a.alert), Incident: s.newIncident(a.process, req, "")})
 		at = append(at, i)
 	}
-	declared, err := s.cfg.Store.DeclareAlerts(ctx, decls)
-	if err != nil {
-		return nil, 0, err
+	keys := make([]string, len(decls))
+	for j, d := range decls {
+		keys[j] = d.Alert.Source + "\x00" + d.Alert.Fingerprint
 	}
+	s.declaring.add(keys)
+	defer s.declaring.done(keys)
+	// What committed before a failure is counted and started all the same.
+	declared, declareErr := s.cfg.Store.DeclareAlerts(ctx, decls)
 	var runs []incidentflow.Incident
 	for j, d := range declared {
 		i := at[j]
@@ -270,13 +282,17 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 			runs = append(runs, d.Incident)
 		}
 	}
+	if declareErr != nil {
+		s.startRuns(ctx, runs)
+		return nil, 0, declareErr
+	}
 	starting, done := s.startRuns(ctx, runs)
 	eachAlert(len(planned), func(i int) {
 		switch a := planned[i]; {
 		case a.Status == "resolved":
 			results[i], errs[i] = s.alertResolved(c, scope, legacy, a)
 		case results[i].Action == "":
-			results[i], errs[i] = s.alertFiringAgain(ctx, by, alertRecord(scope, a.alert), results[i], results[i].Ref, alertName(a.alert))
+			results[i], errs[i] = s.alertFiringAgain(ctx, by, alertRecord(scope, a.alert), results[i], alertName(a.alert))
 		}
 	})
 	select {
@@ -287,12 +303,12 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 }
 
 // alertProblem names the alert whose declaration err refuses.
-func alertProblem(i int, err error) error {
+func alertProblem(i int, fingerprint string, err error) error {
 	var e *incidentflow.Error
 	if !errors.As(err, &e) {
 		return err
 	}
-	out := &incidentflow.Error{Code: e.Code, Message: fmt.Sprintf("alerts[%d]: %s", i, e.Message), Err: e.Err}
+	out := &incidentflow.Error{Code: e.Code, Message: fmt.Sprintf("alerts[%d] (fingerprint %s) cannot declare its incident: %s", i, fingerprint, e.Message), Err: e.Err}
 	for _, d := range e.Details {
 		d.Field = fmt.Sprintf("alerts[%d].%s", i, d.Field)
 		out.Details = append(out.Details, d)
@@ -318,24 +334,59 @@ func eachAlert(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// startRuns starts the runs of recorded incidents, alertWorkers at a time,
-// beyond the request's end. It returns how many are still starting, and a
-// channel closed when none is. A run that cannot start is left to the
-// reconciler.
+// startRuns starts the runs of recorded incidents, beyond the request's
+// end, at most alertWorkers at a time for the whole API. It returns how
+// many have not started yet (still starting, or failed: the reconciler
+// starts those), and a channel closed when none is starting.
 func (s *Server) startRuns(ctx context.Context, incs []incidentflow.Incident) (*atomic.Int64, <-chan struct{}) {
-	starting, done := &atomic.Int64{}, make(chan struct{})
-	starting.Store(int64(len(incs)))
+	pending, done := &atomic.Int64{}, make(chan struct{})
+	pending.Store(int64(len(incs)))
 	ctx = context.WithoutCancel(ctx)
 	go func() {
 		defer close(done)
 		eachAlert(len(incs), func(i int) {
-			defer starting.Add(-1)
+			s.starts <- struct{}{}
+			defer func() { <-s.starts }()
 			if _, err := s.start(ctx, incs[i]); err != nil {
 				s.cfg.Logger.Warn("an alert's incident is recorded but its run did not start; the reconciler will retry", "incident", incs[i].Ref, "error", err)
+				return
 			}
+			pending.Add(-1)
 		})
 	}()
-	return starting, done
+	return pending, done
+}
+
+// declaring counts, by scope and fingerprint, the alerts notifications are
+// declaring now, so that a resolution arriving meanwhile is answered
+// "send again" rather than dropped.
+type declaring struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (d *declaring) add(keys []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, k := range keys {
+		d.m[k]++
+	}
+}
+
+func (d *declaring) done(keys []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, k := range keys {
+		if d.m[k]--; d.m[k] <= 0 {
+			delete(d.m, k)
+		}
+	}
+}
+
+func (d *declaring) has(scope, fingerprint string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m[scope+"\x00"+fingerprint] > 0
 }
 
 // alertName is what an alert is called: its alertname, else its fingerprint.
@@ -393,7 +444,7 @@ func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAl
 		if err != nil {
 			return res, err
 		}
-		if claimed {
+		if claimed || s.declaring.has(scope, a.Fingerprint) {
 			return res, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the incident of alert %s is being declared; send its resolution again shortly", a.Fingerprint)
 		}
 		res.Action = "ignored"
@@ -425,8 +476,9 @@ func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAl
 // to, noting on its timeline when the alert fires anew after it resolved.
 // The note comes before the alert is saved, so that a notification the
 // incident did not hear is retried.
-func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.Alert, res alertResult, ref, name string) (alertResult, error) {
-	record.Ref, res.Ref, res.Action = ref, ref, "attached"
+func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.Alert, res alertResult, name string) (alertResult, error) {
+	ref := res.Ref
+	record.Ref, res.Action = ref, "attached"
 	known, err := s.cfg.Store.LatestAlert(ctx, record.Source, record.Fingerprint)
 	if err != nil && incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
 		return res, err

@@ -78,6 +78,7 @@ type AlertStore interface {
 	LatestAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
 	SaveAlert(ctx context.Context, a store.Alert) (string, error)
 	AlertClaimed(ctx context.Context, source, fingerprint string) (bool, error)
+	AlertOpen(ctx context.Context, source, fingerprint string) (bool, error)
 	DeclareAlerts(ctx context.Context, ds []store.AlertDeclaration) ([]store.DeclaredAlert, error)
 }
 
@@ -156,6 +157,11 @@ type Server struct {
 	router   *gin.Engine
 	metrics  *metrics
 	refusals refusals
+	// starts bounds the runs started behind alert notifications' answers,
+	// whatever the number of notifications; declaring holds the
+	// fingerprints notifications are declaring now.
+	starts    chan struct{}
+	declaring declaring
 }
 
 // openAPI describes every route; a test holds it and the router together.
@@ -182,7 +188,7 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	s := &Server{cfg: cfg, router: r, metrics: newMetrics(cfg.Metrics)}
+	s := &Server{cfg: cfg, router: r, metrics: newMetrics(cfg.Metrics), starts: make(chan struct{}, alertWorkers), declaring: declaring{m: map[string]int{}}}
 	r.Use(s.recover, s.logRequests, limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, incidentflow.Errorf(incidentflow.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))

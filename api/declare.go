@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -238,28 +239,57 @@ func (s *Server) start(ctx context.Context, inc incidentflow.Incident) (created 
 
 // Reconcile starts the runs of incidents recorded more than grace ago whose
 // start was never confirmed: the API died, or Temporal was down, between the
-// insert and the start. It returns how many it started. Every api replica
-// reconciles: when two reach the same incident, Temporal starts its run
-// once (the workflow ID is the incident's) and the other only marks it.
+// insert and the start (or a notification of thousands of alerts left them
+// for it). It goes on, a page at a time, while it makes headway, so that
+// one pass starts them all; a run that cannot start is left for the next
+// pass (three failing in a row end it: Temporal is away), and the first
+// such error is returned with how many it started.
+// Every api replica reconciles: when two reach the same incident, Temporal
+// starts its run once (the workflow ID is the incident's) and the other only
+// marks it.
 func (s *Server) Reconcile(ctx context.Context, grace time.Duration) (int, error) {
-	list, err := s.cfg.Store.UnstartedIncidents(ctx, s.cfg.Now().Add(-grace), 100)
-	if err != nil {
-		return 0, err
-	}
-	started := 0
-	for _, inc := range list {
-		created, err := s.start(ctx, inc)
+	started, inARow := 0, 0
+	var firstErr error
+	failed := map[string]bool{}
+	for {
+		limit := reconcilePage + len(failed)
+		list, err := s.cfg.Store.UnstartedIncidents(ctx, s.cfg.Now().Add(-grace), limit)
 		if err != nil {
-			return started, fmt.Errorf("start %s: %w", inc.Ref, err)
+			return started, err
 		}
-		if !created {
-			continue // another replica's reconciler, or the declaring request, won
+		progress := false
+		for _, inc := range list {
+			if failed[inc.Ref] {
+				continue
+			}
+			created, err := s.start(ctx, inc)
+			if err != nil {
+				failed[inc.Ref] = true
+				firstErr = cmp.Or(firstErr, fmt.Errorf("start %s: %w", inc.Ref, err))
+				if inARow++; inARow >= reconcileFailures {
+					return started, firstErr // Temporal is away: the next pass tries again
+				}
+				continue
+			}
+			progress, inARow = true, 0
+			if !created {
+				continue // another replica's reconciler, or the declaring request, won
+			}
+			s.cfg.Logger.Info("reconciler started an incident's run", "incident", inc.Ref)
+			started++
 		}
-		s.cfg.Logger.Info("reconciler started an incident's run", "incident", inc.Ref)
-		started++
+		if !progress || len(list) < limit || ctx.Err() != nil {
+			return started, firstErr
+		}
 	}
-	return started, nil
 }
+
+// reconcilePage is how many unstarted incidents Reconcile reads at a time;
+// reconcileFailures how many starts failing one after another end a pass.
+const (
+	reconcilePage     = 100
+	reconcileFailures = 3
+)
 
 // RunReconciler calls Reconcile every interval until ctx ends, and drops
 // the answers to idempotent requests too old to be retried.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/incidentflow/incidentflow"
 )
@@ -99,7 +100,9 @@ const alertChunk = 250
 // should it die first). Concurrent calls for one fingerprint declare one
 // incident: each transaction takes the incident counters' locks first, so
 // they follow one another, and an alert whose claim holds an incident gets
-// that incident with Created false. Results are in the order of ds.
+// that incident with Created false. Results are in the order of ds; when
+// a transaction fails, those of the ones before it, which are kept, come
+// with the error.
 func (s *Store) DeclareAlerts(ctx context.Context, ds []AlertDeclaration) ([]DeclaredAlert, error) {
 	out := make([]DeclaredAlert, len(ds))
 	for first := 0; first < len(ds); first += alertChunk {
@@ -126,7 +129,7 @@ func (s *Store) DeclareAlerts(ctx context.Context, ds []AlertDeclaration) ([]Dec
 			// A restricted incident's random ref may, by the odd chance,
 			// be another's.
 			if !isUniqueViolation(err) || attempt >= 3 {
-				return nil, wrap(err, "declare alerts")
+				return out[:first], wrap(err, "declare alerts")
 			}
 		}
 	}
@@ -172,4 +175,93 @@ func (s *Store) declareAlert(ctx context.Context, tx *sqlx.Tx, d AlertDeclaratio
 		}
 	}
 	return DeclaredAlert{Incident: inc, Created: created}, nil
+}
+
+// alertClaim ties an alert's fingerprint to the incident it declared while
+// that incident is open. Generation counts the fingerprint's incidents; Ref
+// is empty when it has none yet (the next generation's, once the last is
+// over).
+type alertClaim struct {
+	Source      string
+	Fingerprint string
+	Generation  int64
+	Ref         string
+}
+
+// claimAlert returns the fingerprint's claim on its open incident, or, when
+// it has none or its incident is over (resolved, closed or declined), a new
+// claim of the next generation with no incident yet. The claim's row is
+// locked for the transaction (SQLite's transactions take the whole
+// database), so concurrent transactions for one fingerprint get the same
+// claim, one after the other.
+func (s *Store) claimAlert(ctx context.Context, tx *sqlx.Tx, source, fingerprint string) (alertClaim, error) {
+	c := alertClaim{Source: source, Fingerprint: fingerprint}
+	now := s.now()
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO alert_claims (source, fingerprint, generation, incident_ref, claimed_at)
+		VALUES (?, ?, 1, NULL, ?) ON CONFLICT (source, fingerprint) DO NOTHING`), source, fingerprint, now); err != nil {
+		return c, err
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE OF c"
+	}
+	var ref, status sql.NullString
+	row := tx.QueryRowxContext(ctx, tx.Rebind(`SELECT c.generation, c.incident_ref, i.status FROM alert_claims c
+		LEFT JOIN incidents i ON i.ref = c.incident_ref WHERE c.source = ? AND c.fingerprint = ?`+lock), source, fingerprint)
+	if err := row.Scan(&c.Generation, &ref, &status); err != nil {
+		return c, err
+	}
+	c.Ref = ref.String
+	switch status.String {
+	case "resolved", "closed", "declined":
+	default:
+		return c, nil // open, or being declared
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE alert_claims SET generation = generation + 1, incident_ref = NULL, claimed_at = ?
+		WHERE source = ? AND fingerprint = ? AND generation = ?`), now, source, fingerprint, c.Generation); err != nil {
+		return c, err
+	}
+	c.Generation, c.Ref = c.Generation+1, ""
+	return c, nil
+}
+
+// AlertClaimed reports whether a fingerprint of a source holds a claim:
+// its incident declared, or being declared. On PostgreSQL a claim being
+// written by a declaration still in progress counts: the check waits for
+// it (a moment at most), taking the claim's key the way a declaration
+// does, and gives it back.
+func (s *Store) AlertClaimed(ctx context.Context, source, fingerprint string) (bool, error) {
+	if s.dialect != Postgres {
+		var n int
+		err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT count(*) FROM alert_claims WHERE source = ? AND fingerprint = ?`), source, fingerprint)
+		return n > 0, wrap(err, "read alert claim")
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return false, wrap(err, "read alert claim")
+	}
+	defer func() { _ = tx.Rollback() }() // the probe's claim is never kept
+	if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '1s'`); err != nil {
+		return false, wrap(err, "read alert claim")
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO alert_claims (source, fingerprint, generation, incident_ref, claimed_at)
+		VALUES ($1, $2, 1, NULL, now()) ON CONFLICT (source, fingerprint) DO NOTHING`, source, fingerprint)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "55P03" { // lock_not_available: a declaration holds it
+		return true, nil
+	}
+	if err != nil {
+		return false, wrap(err, "read alert claim")
+	}
+	n, _ := res.RowsAffected()
+	return n == 0, nil
+}
+
+// AlertOpen reports whether a fingerprint of a source belongs to an open
+// incident, one an alert firing now joins.
+func (s *Store) AlertOpen(ctx context.Context, source, fingerprint string) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT count(*) FROM alert_claims c JOIN incidents i ON i.ref = c.incident_ref
+		WHERE c.source = ? AND c.fingerprint = ? AND i.status NOT IN ('resolved', 'closed', 'declined')`), source, fingerprint)
+	return n > 0, wrap(err, "read alert claim")
 }
