@@ -30,6 +30,7 @@ func TestAlertAnswerSaysWhenRunsDidNotStart(t *testing.T) {
 		refs[x[1]] = true
 	}
 	require.Equal(t, 3, s.unstarted(t, refs), "no run started")
+	t.Cleanup(func() { s.startAll(t, refs) })
 	left := 0.0
 	for _, key := range []string{"runs_starting", "runs_not_started"} {
 		if n, ok := r.body[key].(float64); ok {
