@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,16 +56,23 @@ func (g *gatedTemporal) release() { g.once.Do(func() { close(g.open) }) }
 // Temporal starts wait at a gate; tokens made with s.service work on it.
 func gatedServer(t *testing.T, s *stack) (*gatedTemporal, func(path, body string, headers ...string) response) {
 	t.Helper()
-	cat, err := dsl.Load(processes.FS, "processes")
-	require.NoError(t, err)
 	g := &gatedTemporal{flakyTemporal: s.temporal, open: make(chan struct{})}
 	t.Cleanup(g.release)
+	return g, ownServer(t, g, s.store)
+}
+
+// ownServer is an API of its own over Temporal and a store (the shared
+// stack's, or a wrapper of it), and how to post to it.
+func ownServer(t *testing.T, temporal api.Temporal, st api.Store) func(path, body string, headers ...string) response {
+	t.Helper()
+	cat, err := dsl.Load(processes.FS, "processes")
+	require.NoError(t, err)
 	h := httptest.NewServer(nil)
 	t.Cleanup(h.Close)
-	srv := api.New(api.Config{Store: s.store, Temporal: g, Catalog: cat, BaseURL: h.URL,
+	srv := api.New(api.Config{Store: st, Temporal: temporal, Catalog: cat, BaseURL: h.URL,
 		UIURL: "http://127.0.0.1:8233", Namespace: "default", Logger: slog.New(slog.DiscardHandler)})
 	h.Config.Handler = srv.Handler()
-	post := func(path, body string, headers ...string) response {
+	return func(path, body string, headers ...string) response {
 		t.Helper()
 		req, err := http.NewRequest("POST", h.URL+path, strings.NewReader(body))
 		require.NoError(t, err)
@@ -77,9 +85,12 @@ func gatedServer(t *testing.T, s *stack) (*gatedTemporal, func(path, body string
 		defer func() { _ = resp.Body.Close() }()
 		raw, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
-		return response{status: resp.StatusCode, raw: string(raw)}
+		r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+		if len(raw) > 0 {
+			require.NoError(t, json.Unmarshal(raw, &r.body), "body: %s", raw)
+		}
+		return r
 	}
-	return g, post
 }
 
 // settle waits until no start is in flight and the count of starts has
