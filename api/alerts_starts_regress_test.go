@@ -67,6 +67,12 @@ func ownServer(t *testing.T, temporal api.Temporal, st api.Store) func(path, bod
 	t.Helper()
 	cat, err := dsl.Load(processes.FS, "processes")
 	require.NoError(t, err)
+	return ownServerWith(t, temporal, st, cat)
+}
+
+// ownServerWith is ownServer with a catalog of the test's own.
+func ownServerWith(t *testing.T, temporal api.Temporal, st api.Store, cat *dsl.Catalog) func(path, body string, headers ...string) response {
+	t.Helper()
 	h := httptest.NewServer(nil)
 	t.Cleanup(h.Close)
 	srv := api.New(api.Config{Store: st, Temporal: temporal, Catalog: cat, BaseURL: h.URL,
