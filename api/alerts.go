@@ -214,15 +214,15 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 	by := callerID(c)
 	results := make([]alertResult, len(planned))
 	errs := make([]error, len(planned))
-	late := make([]bool, len(planned))
-	eachAlert(len(planned), func(i int) {
-		a := planned[i]
+	var firing []string
+	for i, a := range planned {
 		results[i] = alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
 		if a.Status == "firing" {
-			results[i].Ref, late[i], errs[i] = s.lateRepeat(ctx, scope, a)
+			firing = append(firing, a.Fingerprint)
 		}
-	})
-	if err := firstError(errs); err != nil {
+	}
+	known, err := s.cfg.Store.LatestAlerts(ctx, scope, firing)
+	if err != nil {
 		return nil, 0, err
 	}
 	var decls []store.AlertDeclaration
@@ -232,18 +232,16 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 		if a.Status != "firing" {
 			continue
 		}
-		if late[i] {
-			results[i].Action = "ignored"
+		k, ok := known[a.Fingerprint]
+		if ok && lateRepeat(k, alertRecord(scope, a.alert)) {
+			results[i].Ref, results[i].Action = k.Ref, "ignored"
 			continue
 		}
 		// An alert that joins its open incident declares nothing: only
 		// one that would declare is checked as a declaration (a process
 		// that has gained a required field since refuses no alert of an
 		// incident declared before).
-		open, err := s.cfg.Store.AlertOpen(ctx, scope, a.Fingerprint)
-		if err != nil {
-			return nil, 0, err
-		}
+		open := ok && !dsl.IsFinalStatus(k.IncidentStatus)
 		req := DeclareRequest{Type: a.process.Type, Severity: a.severity, Title: alertTitle(a.alert, alertName(a.alert)), Summary: alertSummary(a.alert),
 			Fields: labelFields(a.process, a.Labels), DeclaredBy: by}
 		if _, err := s.checkDeclaration(&req); err != nil && !open {
@@ -292,7 +290,8 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 		case a.Status == "resolved":
 			results[i], errs[i] = s.alertResolved(c, scope, legacy, a)
 		case results[i].Action == "":
-			results[i], errs[i] = s.alertFiringAgain(ctx, by, alertRecord(scope, a.alert), results[i], alertName(a.alert))
+			k, ok := known[a.Fingerprint]
+			results[i], errs[i] = s.alertFiringAgain(ctx, by, alertRecord(scope, a.alert), results[i], alertName(a.alert), k, ok)
 		}
 	})
 	select {
@@ -345,6 +344,11 @@ func (s *Server) startRuns(ctx context.Context, incs []incidentflow.Incident) (*
 	go func() {
 		defer close(done)
 		eachAlert(len(incs), func(i int) {
+			ref := incs[i].Ref
+			if !s.starting.claim(ref) { // a notification before this one is starting it
+				return
+			}
+			defer s.starting.release(ref)
 			s.starts <- struct{}{}
 			defer func() { <-s.starts }()
 			if _, err := s.start(ctx, incs[i]); err != nil {
@@ -355,6 +359,30 @@ func (s *Server) startRuns(ctx context.Context, incs []incidentflow.Incident) (*
 		})
 	}()
 	return pending, done
+}
+
+// startingRuns are the refs whose runs the API is starting behind alert
+// notifications' answers, so that a repeat of a notification does not ask
+// Temporal to start them again.
+type startingRuns struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (r *startingRuns) claim(ref string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[ref] {
+		return false
+	}
+	r.m[ref] = true
+	return true
+}
+
+func (r *startingRuns) release(ref string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, ref)
 }
 
 // declaring counts, by scope and fingerprint, the alerts notifications are
@@ -407,24 +435,12 @@ func alertRecord(scope string, a alert) store.Alert {
 	return store.Alert{Source: scope, Fingerprint: a.Fingerprint, AlertName: alertName(a), Status: a.Status, StartsAt: startsAt}
 }
 
-// lateRepeat reports whether a firing alert is a late repeat of a firing
-// that has resolved since, and the incident it was: a peer of an
-// Alertmanager HA pair that has not heard of a resolution yet goes on
-// repeating the alert as firing, with the start it had. That firing is
-// over, and declares nothing.
-func (s *Server) lateRepeat(ctx context.Context, scope string, a plannedAlert) (string, bool, error) {
-	known, err := s.cfg.Store.LatestAlert(ctx, scope, a.Fingerprint)
-	switch {
-	case incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND:
-		return "", false, nil
-	case err != nil:
-		return "", false, err
-	}
-	startsAt := alertRecord(scope, a.alert).StartsAt
-	if known.Status == "resolved" && startsAt != nil && known.StartsAt != nil && startsAt.Unix() <= known.StartsAt.Unix() {
-		return known.Ref, true, nil
-	}
-	return "", false, nil
+// lateRepeat reports whether a firing alert is a late repeat of the
+// firing known, which has resolved since: a peer of an Alertmanager HA pair
+// that has not heard of a resolution yet goes on repeating the alert as
+// firing, with the start it had. That firing is over, and declares nothing.
+func lateRepeat(known, a store.Alert) bool {
+	return known.Status == "resolved" && a.StartsAt != nil && known.StartsAt != nil && a.StartsAt.Unix() <= known.StartsAt.Unix()
 }
 
 // alertResolved records a resolved alert on its incident.
@@ -476,17 +492,14 @@ func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAl
 // to, noting on its timeline when the alert fires anew after it resolved.
 // The note comes before the alert is saved, so that a notification the
 // incident did not hear is retried.
-func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.Alert, res alertResult, name string) (alertResult, error) {
+func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.Alert, res alertResult, name string, known store.Alert, isKnown bool) (alertResult, error) {
 	ref := res.Ref
 	record.Ref, res.Action = ref, "attached"
-	known, err := s.cfg.Store.LatestAlert(ctx, record.Source, record.Fingerprint)
-	if err != nil && incidentflow.ErrorCode(err) != incidentflow.ENOTFOUND {
-		return res, err
+	if isKnown && known.Ref == ref && known.Status == "firing" && sameStart(known.StartsAt, record.StartsAt) {
+		res.Action = "replayed" // the same firing sent again (a retry, a repeat, a peer): nothing new to tell or keep
+		return res, nil
 	}
-	if err == nil && known.Ref == ref && known.Status == "firing" && sameStart(known.StartsAt, record.StartsAt) {
-		res.Action = "replayed" // the same firing sent again (a retry, a repeat, a peer): nothing new
-	}
-	if err == nil && known.Ref == ref && known.Status == "resolved" {
+	if isKnown && known.Ref == ref && known.Status == "resolved" {
 		err := s.tellIncident(ctx, ref, alertUpdateID(record, "firing"), func(*dsl.Process) (string, any) {
 			return workflows.UpdateAddNote, workflows.AddNoteInput{By: by, Text: fmt.Sprintf("Alert %s is firing again", name)}
 		})
@@ -494,7 +507,7 @@ func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.A
 			return res, err
 		}
 	}
-	_, err = s.cfg.Store.SaveAlert(ctx, record)
+	_, err := s.cfg.Store.SaveAlert(ctx, record)
 	return res, err
 }
 
@@ -571,15 +584,15 @@ func (s *Server) legacyAlert(ctx context.Context, source, fingerprint, caller st
 	return known, nil
 }
 
+// alertTitle is the first of the alert's summary, its title and its name
+// that is something once made one line.
 func alertTitle(a alert, name string) string {
-	title := a.Annotations["summary"]
-	if title == "" {
-		title = a.Annotations["title"]
+	for _, t := range []string{a.Annotations["summary"], a.Annotations["title"], name, a.Fingerprint} {
+		if title := oneLine(t, incidentflow.MaxTitle); title != "" {
+			return title
+		}
 	}
-	if title == "" {
-		title = name
-	}
-	return oneLine(title, incidentflow.MaxTitle)
+	return "Alert"
 }
 
 // oneLine makes text from a monitoring system one line of at most max
@@ -618,7 +631,10 @@ func alertSummary(a alert) string {
 		fmt.Fprintf(&b, " %s=%s", k, a.Labels[k])
 	}
 	out := strings.Map(func(r rune) rune {
-		if (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) && r != '\n' && r != '\t' {
+		switch {
+		case r == '\u2028' || r == '\u2029': // Unicode's line and paragraph separators: a line break
+			return '\n'
+		case (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) && r != '\n' && r != '\t':
 			return -1
 		}
 		return r

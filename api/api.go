@@ -78,7 +78,7 @@ type AlertStore interface {
 	LatestAlert(ctx context.Context, source, fingerprint string) (store.Alert, error)
 	SaveAlert(ctx context.Context, a store.Alert) (string, error)
 	AlertClaimed(ctx context.Context, source, fingerprint string) (bool, error)
-	AlertOpen(ctx context.Context, source, fingerprint string) (bool, error)
+	LatestAlerts(ctx context.Context, source string, fingerprints []string) (map[string]store.Alert, error)
 	DeclareAlerts(ctx context.Context, ds []store.AlertDeclaration) ([]store.DeclaredAlert, error)
 }
 
@@ -161,6 +161,7 @@ type Server struct {
 	// whatever the number of notifications; declaring holds the
 	// fingerprints notifications are declaring now.
 	starts    chan struct{}
+	starting  startingRuns
 	declaring declaring
 }
 
@@ -188,7 +189,8 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	s := &Server{cfg: cfg, router: r, metrics: newMetrics(cfg.Metrics), starts: make(chan struct{}, alertWorkers), declaring: declaring{m: map[string]int{}}}
+	s := &Server{cfg: cfg, router: r, metrics: newMetrics(cfg.Metrics), starts: make(chan struct{}, alertWorkers),
+		starting: startingRuns{m: map[string]bool{}}, declaring: declaring{m: map[string]int{}}}
 	r.Use(s.recover, s.logRequests, limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, incidentflow.Errorf(incidentflow.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))

@@ -23,19 +23,44 @@ type Alert struct {
 	Status      string     `db:"status"` // firing or resolved
 	StartsAt    *time.Time `db:"starts_at"`
 	UpdatedAt   time.Time  `db:"updated_at"`
+	// IncidentStatus is its incident's status, as read (LatestAlerts).
+	IncidentStatus string `db:"incident_status"`
 }
 
 // LatestAlert returns the most recent incident's record of the fingerprint,
 // open or not, or ENOTFOUND.
 func (s *Store) LatestAlert(ctx context.Context, source, fingerprint string) (Alert, error) {
 	var a Alert
-	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT a.source, a.fingerprint, a.incident_ref, a.alertname, a.status, a.starts_at, a.updated_at
+	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT `+alertColumns+`
 		FROM alerts a JOIN incidents i ON i.ref = a.incident_ref
 		WHERE a.source = ? AND a.fingerprint = ? ORDER BY i.number DESC LIMIT 1`), source, fingerprint)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, incidentflow.Errorf(incidentflow.ENOTFOUND, "no incident has alert %s", fingerprint)
 	}
 	return a, wrap(err, "read alert")
+}
+
+const alertColumns = `a.source, a.fingerprint, a.incident_ref, a.alertname, a.status, a.starts_at, a.updated_at, i.status AS incident_status`
+
+// LatestAlerts is LatestAlert for many fingerprints of a source at once:
+// the latest incident's record of each that has one.
+func (s *Store) LatestAlerts(ctx context.Context, source string, fingerprints []string) (map[string]Alert, error) {
+	out := map[string]Alert{}
+	for first := 0; first < len(fingerprints); first += alertChunk {
+		q, args, err := sqlx.In(`SELECT `+alertColumns+` FROM alerts a JOIN incidents i ON i.ref = a.incident_ref
+			WHERE a.source = ? AND a.fingerprint IN (?) ORDER BY i.number`, source, fingerprints[first:min(first+alertChunk, len(fingerprints))])
+		if err != nil {
+			return nil, wrap(err, "read alerts")
+		}
+		var rows []Alert
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+			return nil, wrap(err, "read alerts")
+		}
+		for _, a := range rows { // in the order of their incidents: the latest last
+			out[a.Fingerprint] = a
+		}
+	}
+	return out, nil
 }
 
 // SaveAlert records the alert's state against its incident and returns the
@@ -255,13 +280,4 @@ func (s *Store) AlertClaimed(ctx context.Context, source, fingerprint string) (b
 	}
 	n, _ := res.RowsAffected()
 	return n == 0, nil
-}
-
-// AlertOpen reports whether a fingerprint of a source belongs to an open
-// incident, one an alert firing now joins.
-func (s *Store) AlertOpen(ctx context.Context, source, fingerprint string) (bool, error) {
-	var n int
-	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT count(*) FROM alert_claims c JOIN incidents i ON i.ref = c.incident_ref
-		WHERE c.source = ? AND c.fingerprint = ? AND i.status NOT IN ('resolved', 'closed', 'declined')`), source, fingerprint)
-	return n > 0, wrap(err, "read alert claim")
 }
