@@ -35,7 +35,7 @@ func recorded(t *testing.T) []*historypb.History {
 func TestReplayComparisonSeesAKnownSlowdown(t *testing.T) {
 	hs := recorded(t)
 	for _, handicap := range []float64{0.25, 0.1} {
-		c, err := compareReplays(hs, hs, handicap, 20)
+		c, err := compareReplays(hs, hs, handicap, replayPasses)
 		require.NoError(t, err)
 		t.Logf("handicap %.2f: %.3f ms an incident; handicapped %.3f, same %.3f, ratio %.3f; passes %.2f %.2f", handicap, c.BaselineMs, c.Handicapped, c.Same, c.Ratio, c.HandicappedPasses, c.SamePasses)
 		require.InDelta(t, 1+handicap, c.Handicapped, ReplayTolerance)
