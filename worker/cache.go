@@ -1,0 +1,63 @@
+package worker
+
+import (
+	"fmt"
+	"sync"
+
+	sdkworker "go.temporal.io/sdk/worker"
+)
+
+// DefaultCacheSize is how many runs a worker process keeps in memory
+// between their workflow tasks unless told otherwise: about 100 KiB each,
+// so about 200 MiB for a full cache. The SDK's own default, 10,000, held
+// about 1 GiB per worker with many incidents open; a run that was evicted
+// replays its history when it next wakes, which for an incident's short
+// history takes milliseconds (BENCHMARKS.md, "The worker's cache, side by
+// side").
+const DefaultCacheSize = 2000
+
+// cache is this process's choice of sticky cache size. The Temporal SDK
+// keeps one sticky workflow cache for every worker of a process and sizes
+// it when the first worker is made; a size set later would be silently
+// ignored, so the first New fixes it and a different size after that is
+// refused.
+var cache = struct {
+	sync.Mutex
+	size  int
+	fixed bool
+}{size: DefaultCacheSize}
+
+// SetCacheSize sets how many runs this process's workers keep in memory
+// between their workflow tasks (the SDK's sticky workflow cache, shared by
+// every worker of the process; 0 keeps none, so each task replays its run's
+// history). It must come before the first New: after it, a different size
+// is an error.
+func SetCacheSize(n int) error {
+	if n < 0 {
+		return fmt.Errorf("the worker cache size %d must be 0 or more runs", n)
+	}
+	cache.Lock()
+	defer cache.Unlock()
+	if cache.fixed && n != cache.size {
+		return fmt.Errorf("the worker cache already holds up to %d runs for this process: its size is set once, before the first worker starts", cache.size)
+	}
+	cache.size = n
+	return nil
+}
+
+// CacheSize is the number of runs this process's workers keep in memory.
+func CacheSize() int {
+	cache.Lock()
+	defer cache.Unlock()
+	return cache.size
+}
+
+// fixCacheSize hands the size to the SDK the first time a worker is made.
+func fixCacheSize() {
+	cache.Lock()
+	defer cache.Unlock()
+	if !cache.fixed {
+		sdkworker.SetStickyWorkflowCacheSize(cache.size)
+		cache.fixed = true
+	}
+}
