@@ -17,21 +17,25 @@ import (
 const DefaultCacheSize = 2000
 
 // cache is this process's choice of sticky cache size. The Temporal SDK
-// keeps one sticky workflow cache for every worker of a process and sizes
-// it when the first worker is made; a size set later would be silently
-// ignored, so the first New fixes it and a different size after that is
-// refused.
-var cache = struct {
+// keeps one sticky workflow cache for every worker of a process, the
+// embedded Temporal server's own workers among them, and sizes it when the
+// first of them starts; a size set later is silently ignored. So the size
+// goes to the SDK once: at SetCacheSize, or at the first New with the
+// default, and a different size after that is refused.
+var cache = &cacheSize{size: DefaultCacheSize}
+
+type cacheSize struct {
 	sync.Mutex
 	size  int
 	fixed bool
-}{size: DefaultCacheSize}
+}
 
 // SetCacheSize sets how many runs this process's workers keep in memory
 // between their workflow tasks (the SDK's sticky workflow cache, shared by
 // every worker of the process; 0 keeps none, so each task replays its run's
-// history). It must come before the first New: after it, a different size
-// is an error.
+// history). It is set once per process, before any Temporal worker of it
+// starts: before New, and before an embedded Temporal server, whose own
+// workers share the cache. Once set, a different size is an error.
 func SetCacheSize(n int) error {
 	if n < 0 {
 		return fmt.Errorf("the worker cache size %d must be 0 or more runs", n)
@@ -42,6 +46,7 @@ func SetCacheSize(n int) error {
 		return fmt.Errorf("the worker cache already holds up to %d runs for this process: its size is set once, before the first worker starts", cache.size)
 	}
 	cache.size = n
+	cache.fix()
 	return nil
 }
 
@@ -52,12 +57,17 @@ func CacheSize() int {
 	return cache.size
 }
 
-// fixCacheSize hands the size to the SDK the first time a worker is made.
+// fixCacheSize hands the default size to the SDK when none was set.
 func fixCacheSize() {
 	cache.Lock()
 	defer cache.Unlock()
-	if !cache.fixed {
-		sdkworker.SetStickyWorkflowCacheSize(cache.size)
-		cache.fixed = true
+	cache.fix()
+}
+
+// fix hands the size to the SDK once; the caller holds the lock.
+func (c *cacheSize) fix() {
+	if !c.fixed {
+		sdkworker.SetStickyWorkflowCacheSize(c.size)
+		c.fixed = true
 	}
 }

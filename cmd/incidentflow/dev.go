@@ -65,6 +65,10 @@ func (e environment) dev(ctx context.Context, args []string) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 
+	// Before the embedded server, whose own workers share the SDK's cache.
+	if err := worker.SetCacheSize(c.workerCache); err != nil {
+		return err
+	}
 	attrs := workflows.SearchAttributeTypes()
 	srv, err := devserver.Start(ctx, devserver.Options{DataDir: dataDir, FrontendAddr: c.temporalAddr, UIAddr: c.uiAddr,
 		SearchAttributes: attrs, Logger: logger})
@@ -103,9 +107,6 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	}
 	defer cl.Close()
 
-	if err := worker.SetCacheSize(c.workerCache); err != nil {
-		return err
-	}
 	w, err := startWorker(cl, st, cat, signer, logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err
