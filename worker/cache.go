@@ -8,12 +8,12 @@ import (
 )
 
 // DefaultCacheSize is how many runs a worker process keeps in memory
-// between their workflow tasks unless told otherwise: about 100 KiB each,
-// so about 200 MiB for a full cache. The SDK's own default, 10,000, held
-// about 1 GiB per worker with many incidents open; a run that was evicted
-// replays its history when it next wakes, which for an incident's short
-// history takes milliseconds (BENCHMARKS.md, "The worker's cache, side by
-// side").
+// between their workflow tasks unless told otherwise: about 140 KiB of
+// resident memory each, so under 300 MiB for a full cache. The SDK's own
+// default, 10,000, held more than 1 GiB per worker with many incidents
+// open; a run that was evicted replays its history when it next wakes,
+// which for an incident's short history takes milliseconds (BENCHMARKS.md,
+// "Side by side").
 const DefaultCacheSize = 2000
 
 // cache is this process's choice of sticky cache size. The Temporal SDK

@@ -67,7 +67,7 @@ const workerCacheEnv = "INCIDENTFLOW_WORKER_CACHE_SIZE"
 // workerCache defines the worker's cache size, for the commands that run a worker.
 func (f *flags) workerCache(p *int) {
 	f.count(p, "worker-cache-size", workerCacheEnv, worker.DefaultCacheSize,
-		"open runs the worker keeps in memory between their steps, about 100 KiB each; one evicted replays its history when it wakes (0: none)")
+		"open runs the worker keeps in memory between their steps, about 140 KiB each; one evicted replays its history when it wakes (0: none)")
 }
 
 // checkWorkerCache refuses a cache size below 0.
