@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"runtime"
@@ -103,6 +104,8 @@ type Latency struct {
 	P50ms     float64 `json:"p50_ms"`
 	P95ms     float64 `json:"p95_ms"`
 	P99ms     float64 `json:"p99_ms"`
+	// Maxms is the slowest: of a burst, the last to finish.
+	Maxms float64 `json:"max_ms"`
 }
 
 func latency(ds []time.Duration, errs int, elapsed time.Duration) Latency {
@@ -114,7 +117,7 @@ func latency(ds []time.Duration, errs int, elapsed time.Duration) Latency {
 		i := int(p * float64(len(ds)-1))
 		return float64(ds[i].Microseconds()) / 1000
 	}
-	l := Latency{Count: len(ds), Errors: errs, Seconds: elapsed.Seconds(), P50ms: q(0.50), P95ms: q(0.95), P99ms: q(0.99)}
+	l := Latency{Count: len(ds), Errors: errs, Seconds: elapsed.Seconds(), P50ms: q(0.50), P95ms: q(0.95), P99ms: q(0.99), Maxms: q(1)}
 	if elapsed > 0 {
 		l.PerSecond = float64(len(ds)) / elapsed.Seconds()
 	}
@@ -280,6 +283,11 @@ type Scale struct {
 	TemporalDBBytes int64   `json:"temporal_db_bytes,omitempty"`
 	// DeclareWhileOpen is declare latency with them all waiting.
 	DeclareWhileOpen Latency `json:"declare_while_open"`
+	// WakeUps are acknowledgements of open incidents picked at random once
+	// they all settled, one after another, each timed to its answer: the
+	// run must wake for it, and one its worker no longer holds in memory
+	// replays its history first.
+	WakeUps Latency `json:"wake_ups"`
 	// RSSCovers says what the resident memory is of.
 	RSSCovers string `json:"rss_covers"`
 	// Processes are the parts running apart, each measured on its own.
@@ -298,6 +306,8 @@ type Report struct {
 	Load      *Load     `json:"load,omitempty"`
 	Overhead  *Overhead `json:"overhead,omitempty"`
 	Scale     *Scale    `json:"scale,omitempty"`
+	// WorkerCache is how many runs each worker of the stack kept in memory.
+	WorkerCache int `json:"worker_cache_size"`
 }
 
 // MarshalJSON writes the durations as people read them.
@@ -524,8 +534,12 @@ func (b *runner) oneByOne(ctx context.Context, typ string, n int, done func(ref 
 // scale holds n incidents open, waiting on timers and a signal, and measures
 // the stack carrying them.
 func (b *runner) scale(ctx context.Context, n int) (*Scale, error) {
+	before, err := b.env.Store.CountEvents(ctx, "waiting", "declared") // a database used before
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
-	l, err := b.declareOpen(ctx, n)
+	l, refs, err := b.declareOpen(ctx, n)
 	if err != nil {
 		return nil, err
 	}
@@ -537,12 +551,12 @@ func (b *runner) scale(ctx context.Context, n int) (*Scale, error) {
 		if err != nil {
 			return nil, err
 		}
-		if done >= s.Open {
+		if done-before >= s.Open {
 			break
 		}
 		// Bounded: half an hour, or as long as 20 runs a second would take.
 		if limit := max(30*time.Minute, time.Duration(n)*50*time.Millisecond); time.Since(start) > limit {
-			return nil, fmt.Errorf("only %d of %d runs started within %s", done, s.Open, limit)
+			return nil, fmt.Errorf("only %d of %d runs started within %s", done-before, s.Open, limit)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -573,14 +587,36 @@ func (b *runner) scale(ctx context.Context, n int) (*Scale, error) {
 	if s.DeclareWhileOpen, err = b.oneByOne(ctx, "quiet", min(100, max(10, n/100)), nil); err != nil {
 		return nil, err
 	}
+	if s.WakeUps, err = b.wakeUps(ctx, refs, min(200, max(5, n/50))); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-func (b *runner) declareOpen(ctx context.Context, n int) (Latency, error) {
+func (b *runner) declareOpen(ctx context.Context, n int) (Latency, []string, error) {
 	start := time.Now()
-	ds, _, errs, firstErr := b.declareMany(ctx, "waiting", n, b.o.Concurrency, time.Time{})
+	ds, refs, errs, firstErr := b.declareMany(ctx, "waiting", n, b.o.Concurrency, time.Time{})
 	if errs > 0 {
-		return Latency{}, fmt.Errorf("%d of %d declarations failed: %w", errs, n, firstErr)
+		return Latency{}, nil, fmt.Errorf("%d of %d declarations failed: %w", errs, n, firstErr)
+	}
+	return latency(ds, 0, time.Since(start)), refs, nil
+}
+
+// wakeUps acknowledges n of the open incidents picked at random, one after
+// another, timing each answer: an acknowledgement is an update, answered
+// once the run has taken it in a workflow task.
+func (b *runner) wakeUps(ctx context.Context, refs []string, n int) (Latency, error) {
+	picked := slices.Clone(refs)
+	rand.Shuffle(len(picked), func(i, j int) { picked[i], picked[j] = picked[j], picked[i] })
+	picked = picked[:min(n, len(picked))]
+	ds := make([]time.Duration, 0, len(picked))
+	start := time.Now()
+	for _, ref := range picked {
+		t := time.Now()
+		if _, err := b.call(ctx, http.MethodPost, "/v1/incidents/"+ref+"/acknowledge", map[string]any{}, nil); err != nil {
+			return Latency{}, fmt.Errorf("waking %s: %w", ref, err)
+		}
+		ds = append(ds, time.Since(t))
 	}
 	return latency(ds, 0, time.Since(start)), nil
 }

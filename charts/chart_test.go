@@ -79,6 +79,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"ErrLogLevel", "log.level=loud", "value must be one of"},
 		{"ErrTemporalAddress", "temporal.address=temporal", "/temporal/address"},
 		{"ErrTLSWithoutServerName", "temporal.tls.enabled=true", "temporal.tls.serverName is required"},
+		{"ErrNegativeCache", "worker.cacheSize=-1", "/worker/cacheSize"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := exec.Command(h, "template", "t", "incidentflow", "--kube-version", kubeVersion, "--set", tc.set).CombinedOutput()

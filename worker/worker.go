@@ -18,7 +18,9 @@ import (
 // New returns a worker for the incidents task queue with the incident workflow
 // and acts registered. Start it; Stop drains it. When acts' store keeps
 // runs' states (StateWriter), the runs of this process publish theirs to it.
+// The first New of a process fixes its cache size (SetCacheSize).
 func New(c client.Client, acts *activities.Activities) sdkworker.Worker {
+	fixCacheSize()
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		// Let running activities finish (or hand back) before a stop returns.
 		WorkerStopTimeout: 10 * time.Second,

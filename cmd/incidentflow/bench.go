@@ -22,6 +22,7 @@ import (
 	"github.com/incidentflow/incidentflow/devserver"
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/store"
+	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -37,6 +38,9 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	rounds := f.fs.Int("rounds", 0, "rounds of the interpreter's comparison (0: 7, or 2 with --quick)")
 	batch := f.fs.Int("batch", 0, "incidents of each kind a round of the comparison counts (0: 40, or 10 with --quick)")
 	handicap := f.fs.Float64("handicap", 0, "the calibration's known slowdown, as more incidents (and replays) than counted (0: 0.2, or 1 and 0.25 with --quick)")
+	concurrency := f.fs.Int("concurrency", 0, "declarations in flight at once for declare, load and scale (default: 8 with --quick, else 16)")
+	var cacheSize int
+	f.workerCache(&cacheSize)
 	only := f.fs.String("only", "", "make only these measurements, comma-separated: "+strings.Join(bench.Measurements, ", "))
 	var jsonPath, temporalAddr, databaseURL string
 	f.str(&jsonPath, "json", "INCIDENTFLOW_BENCH_JSON", "bench.json", "where to write the results as JSON")
@@ -51,6 +55,10 @@ func (e environment) bench(ctx context.Context, args []string) error {
 		f.hostPort("temporal-addr", temporalAddr)
 	}
 	parts.check(f)
+	f.checkWorkerCache(cacheSize)
+	if *concurrency < 0 {
+		f.problem("--concurrency %d must be 1 or more (0: the default)", *concurrency)
+	}
 	var measurements []string
 	if *only != "" {
 		for m := range strings.SplitSeq(*only, ",") {
@@ -80,9 +88,16 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	} else if !*quick {
 		o.Scale = 0
 	}
+	if *concurrency > 0 {
+		o.Concurrency = *concurrency
+	}
 	o.Only = measurements
 	o.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "bench: "+format+"\n", args...) }
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Before any worker: this process's, or a worker part's.
+	if err := worker.SetCacheSize(cacheSize); err != nil {
+		return err
+	}
 	if part := e.getenv(benchPartEnv); part != "" {
 		return e.benchPart(ctx, part, temporalAddr, databaseURL, logger)
 	}
@@ -206,6 +221,7 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	report.WorkerCache = cacheSize
 	printReport(e.stdout, report)
 	data, err := json.MarshalIndent(report, "", "  ")
 	if err != nil {
@@ -255,14 +271,14 @@ func filesSize(dir string) (int64, error) {
 }
 
 func printReport(out io.Writer, r bench.Report) {
-	fmt.Fprintf(out, "incidentflow bench — %s\n%s\n\n", r.Date, r.Machine)
+	fmt.Fprintf(out, "incidentflow bench — %s\n%s\nworker cache: %d runs a worker process\n\n", r.Date, r.Machine, r.WorkerCache)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "measurement\tcount\tper second\tp50\tp95\tp99")
+	fmt.Fprintln(tw, "measurement\tcount\tper second\tp50\tp95\tp99\tslowest")
 	row := func(name string, l bench.Latency) {
 		if l.Count == 0 && l.Errors == 0 { // not measured
 			return
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f ms\t%.1f ms\t%.1f ms\n", name, l.Count, l.PerSecond, l.P50ms, l.P95ms, l.P99ms)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f ms\t%.1f ms\t%.1f ms\t%.1f ms\n", name, l.Count, l.PerSecond, l.P50ms, l.P95ms, l.P99ms, l.Maxms)
 	}
 	row(fmt.Sprintf("declare over HTTP (concurrency %d)", r.Options.Concurrency), r.Declare)
 	row("declare → first page delivered", r.FirstPage)
@@ -278,6 +294,7 @@ func printReport(out io.Writer, r bench.Report) {
 	}
 	if s := r.Scale; s != nil {
 		row(fmt.Sprintf("declare with %d incidents open", s.Open), s.DeclareWhileOpen)
+		row(fmt.Sprintf("waking one of the %d open (acknowledging it)", s.Open), s.WakeUps)
 	}
 	_ = tw.Flush()
 	if o := r.Overhead; o != nil {

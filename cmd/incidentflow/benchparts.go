@@ -29,6 +29,7 @@ import (
 	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
 	"github.com/incidentflow/incidentflow/web"
+	"github.com/incidentflow/incidentflow/worker"
 )
 
 // benchPartEnv makes `incidentflow bench` run one part of the benchmark's
@@ -146,7 +147,7 @@ func (p benchParts) start(ctx context.Context, e environment, temporalAddr, data
 	}()
 	launch := func(part string, i int, addr string) error {
 		cmd := exec.CommandContext(ctx, self, "bench", "--temporal-addr", temporalAddr, "--database-url", databaseURL)
-		cmd.Env = append(os.Environ(), benchPartEnv+"="+part, benchPartAddrEnv+"="+addr,
+		cmd.Env = append(os.Environ(), benchPartEnv+"="+part, benchPartAddrEnv+"="+addr, workerCacheEnv+"="+strconv.Itoa(worker.CacheSize()),
 			"BENCH_HOOK_URL="+getenv("BENCH_HOOK_URL"), "BENCH_HOOK_SECRET="+getenv("BENCH_HOOK_SECRET"), linkSecretEnv+"="+getenv(linkSecretEnv))
 		cmd.Stdout, cmd.Stderr = e.stderr, e.stderr
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

@@ -11,12 +11,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/dsl"
 	"github.com/incidentflow/incidentflow/processes"
 	"github.com/incidentflow/incidentflow/web"
+	"github.com/incidentflow/incidentflow/worker"
 )
 
 // flags is a command's flag set whose defaults come from environment twins, and
@@ -43,6 +45,36 @@ func (f *flags) str(p *string, name, env, def, help string) {
 		def = v
 	}
 	f.fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+}
+
+// count defines a whole-number flag defaulting to $env, else def; a value
+// of $env that is not a whole number is a problem.
+func (f *flags) count(p *int, name, env string, def int, help string) {
+	if v := f.getenv(env); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.problem("%s %q must be a whole number", env, v)
+		} else {
+			def = n
+		}
+	}
+	f.fs.IntVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+}
+
+// workerCacheEnv is the environment twin of --worker-cache-size.
+const workerCacheEnv = "INCIDENTFLOW_WORKER_CACHE_SIZE"
+
+// workerCache defines the worker's cache size, for the commands that run a worker.
+func (f *flags) workerCache(p *int) {
+	f.count(p, "worker-cache-size", workerCacheEnv, worker.DefaultCacheSize,
+		"open runs the worker keeps in memory between their steps, about 140 KiB each; one evicted replays its history when it wakes (0: none)")
+}
+
+// checkWorkerCache refuses a cache size below 0.
+func (f *flags) checkWorkerCache(n int) {
+	if n < 0 {
+		f.problem("--worker-cache-size %d must be 0 or more runs", n)
+	}
 }
 
 // secret is like str but also reads $env_FILE, for secrets mounted as files.

@@ -12,6 +12,7 @@ import (
 	"github.com/incidentflow/incidentflow/links"
 	"github.com/incidentflow/incidentflow/store"
 	"github.com/incidentflow/incidentflow/web"
+	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -19,6 +20,7 @@ import (
 type devConfig struct {
 	dataDir, processesDir         string
 	apiAddr, temporalAddr, uiAddr string
+	workerCache                   int
 	oidc                          oidcConfig
 	log                           logConfig
 }
@@ -31,12 +33,14 @@ func (e environment) dev(ctx context.Context, args []string) error {
 	f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", "127.0.0.1:8080", "HTTP API listen address")
 	f.str(&c.temporalAddr, "temporal-addr", "INCIDENTFLOW_TEMPORAL_ADDR", "127.0.0.1:7233", "embedded Temporal frontend listen address")
 	f.str(&c.uiAddr, "ui-addr", "INCIDENTFLOW_UI_ADDR", "127.0.0.1:8233", "Temporal Web UI listen address")
+	f.workerCache(&c.workerCache)
 	f.oidc(&c.oidc)
 	f.logging(&c.log)
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	logger := c.log.logger(f, e.stderr)
+	f.checkWorkerCache(c.workerCache)
 	for name, addr := range map[string]string{"api-addr": c.apiAddr, "temporal-addr": c.temporalAddr, "ui-addr": c.uiAddr} {
 		f.hostPort(name, addr)
 	}
@@ -61,6 +65,10 @@ func (e environment) dev(ctx context.Context, args []string) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 
+	// Before the embedded server, whose own workers share the SDK's cache.
+	if err := worker.SetCacheSize(c.workerCache); err != nil {
+		return err
+	}
 	attrs := workflows.SearchAttributeTypes()
 	srv, err := devserver.Start(ctx, devserver.Options{DataDir: dataDir, FrontendAddr: c.temporalAddr, UIAddr: c.uiAddr,
 		SearchAttributes: attrs, Logger: logger})

@@ -80,8 +80,14 @@ func startDev(t *testing.T, dataDir string, addrs ...string) *devProcess {
 	if len(addrs) == 0 {
 		addrs = []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	}
+	return startDevWith(t, dataDir, addrs, nil)
+}
+
+// startDevWith is startDev on the given addresses with more flags.
+func startDevWith(t *testing.T, dataDir string, addrs, flags []string) *devProcess {
+	t.Helper()
 	d := &devProcess{out: &syncBuffer{}, api: addrs[0], temporal: addrs[1], ui: addrs[2], dataDir: dataDir}
-	d.cmd = exec.Command(binary, "dev", "--data", dataDir, "--api-addr", d.api, "--temporal-addr", d.temporal, "--ui-addr", d.ui)
+	d.cmd = exec.Command(binary, append([]string{"dev", "--data", dataDir, "--api-addr", d.api, "--temporal-addr", d.temporal, "--ui-addr", d.ui}, flags...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	require.NoError(t, d.cmd.Start())
 	t.Cleanup(func() { d.kill() })

@@ -38,9 +38,11 @@ type prodConfig struct {
 	publicURL          string
 	uiURL              string
 	metricsAddr        string
-	oidc               oidcConfig
-	temporal           temporalConfig
-	log                logConfig
+	// workerCache is how many runs a worker keeps in memory.
+	workerCache int
+	oidc        oidcConfig
+	temporal    temporalConfig
+	log         logConfig
 	// signIn is the web app's OpenID Provider, once checked.
 	signIn *web.OIDCConfig
 }
@@ -57,6 +59,7 @@ func (e environment) prodFlags(name, summary string, c *prodConfig) *flags {
 	}
 	if name == "worker" {
 		f.str(&c.metricsAddr, "metrics-addr", "INCIDENTFLOW_METRICS_ADDR", "", "serve Prometheus metrics at http://ADDR/metrics and the probes /healthz and /readyz (default: off)")
+		f.workerCache(&c.workerCache)
 	}
 	if name == "api" {
 		f.str(&c.apiAddr, "api-addr", "INCIDENTFLOW_API_ADDR", ":8080", "HTTP API listen address")
@@ -83,6 +86,9 @@ func (c *prodConfig) check(f *flags, name string) {
 	}
 	if c.metricsAddr != "" {
 		f.hostPort("metrics-addr", c.metricsAddr)
+	}
+	if name == "worker" {
+		f.checkWorkerCache(c.workerCache)
 	}
 	f.httpURL("public-url", c.publicURL)
 	f.httpURL("ui-url", c.uiURL)
@@ -192,6 +198,9 @@ func (e environment) worker(ctx context.Context, args []string) error {
 	}
 	defer closeAll()
 	reg := conn.registry
+	if err := worker.SetCacheSize(conn.config.workerCache); err != nil {
+		return err
+	}
 	w, err := startWorker(conn.client, conn.store, conn.cat, conn.links, conn.logger, e.getenv, e.stdout, reg)
 	if err != nil {
 		return err
@@ -211,7 +220,7 @@ func (e environment) worker(ctx context.Context, args []string) error {
 		}
 		defer func() { _ = wait() }()
 	}
-	conn.logger.Info("worker running", "temporal", conn.config.temporal.address, "namespace", conn.config.temporal.namespace)
+	conn.logger.Info("worker running", "temporal", conn.config.temporal.address, "namespace", conn.config.temporal.namespace, "cache_size", worker.CacheSize())
 	<-ctx.Done()
 	w.Stop()
 	conn.logger.Info("worker stopped")
