@@ -37,7 +37,7 @@ func TestAlertJoiningItsIncidentIsNotCheckedAsADeclaration(t *testing.T) {
 		require.Equal(t, "declared", x[0])
 		refs[x[1]] = true
 	}
-	require.Eventually(t, func() bool { return s.unstarted(t, refs) == 0 }, time.Minute, 100*time.Millisecond)
+	s.waitStarted(t, refs)
 
 	// The same API, after a deploy whose engineering process has a new
 	// required field.

@@ -133,7 +133,7 @@ func TestAlertJoiningItsOpenIncidentIsNotRefusedWhenItsProcessGainsARequiredFiel
 		require.Equal(t, "declared", r[0])
 		refs[r[1]] = true
 	}
-	require.Eventually(t, func() bool { return s.unstarted(t, refs) == 0 }, time.Minute, 100*time.Millisecond)
+	s.waitStarted(t, refs)
 
 	files := fstest.MapFS{}
 	entries, err := fs.ReadDir(processes.FS, ".")

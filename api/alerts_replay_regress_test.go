@@ -54,7 +54,7 @@ func TestRepeatedNotificationIsTakenInBulk(t *testing.T) {
 		refs[x[1]] = true
 	}
 	require.Len(t, refs, n)
-	require.Eventually(t, func() bool { return s.unstarted(t, refs) == 0 }, 2*time.Minute, 200*time.Millisecond, "every run starts")
+	s.waitStarted(t, refs)
 
 	counted.latest.Store(0)
 	counted.saves.Store(0)

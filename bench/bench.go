@@ -53,6 +53,9 @@ type Options struct {
 	Load int
 	// Scale open incidents held waiting (0: not measured).
 	Scale int
+	// Quick says these are the quick options: a smoke check of the
+	// harness, whose comparisons are reported and never judged.
+	Quick bool `json:",omitempty"`
 	// Only names the Measurements to make (none: all of them).
 	Only []string `json:",omitempty"`
 	// Log reports progress.
@@ -64,7 +67,7 @@ type Options struct {
 // see through any noise, not the 10% the contract is judged by.
 func Quick() Options {
 	return Options{Requests: 100, Concurrency: 8, MaxDuration: 20 * time.Second, FirstPage: 5, Burst: 20,
-		Alerts: 60, AlertGroup: 10, AlertRepeats: 2, BigPayload: 100, Rounds: 2, Batch: 10, Handicap: 1, ReplayHandicap: 0.25, Load: 100, Scale: 100}
+		Alerts: 60, AlertGroup: 10, AlertRepeats: 2, BigPayload: 100, Rounds: 2, Batch: 10, Handicap: 1, ReplayHandicap: 0.25, Load: 100, Scale: 100, Quick: true}
 }
 
 // Full are the options BENCHMARKS.md quotes.
@@ -202,6 +205,22 @@ type ReplayComparison struct {
 	// StackMs / (StackMs + InterpreterMs - BaselineMs).
 	StackMs    float64 `json:"stack_ms"`
 	Throughput float64 `json:"throughput"`
+	// StackResolution is the CPU comparison's resolution, the share by
+	// which StackMs may be off; ThroughputResolution is how far Throughput
+	// may be off for it and for the replay's own error.
+	StackResolution      float64 `json:"stack_resolution"`
+	ThroughputResolution float64 `json:"throughput_resolution"`
+}
+
+// throughput sets Throughput and its resolution from the replay's costs
+// and the stack's CPU an incident, known to within stackRes of itself.
+func (c *ReplayComparison) throughput(stackMs, stackRes float64) {
+	c.StackMs, c.StackResolution = stackMs, stackRes
+	extra, err := c.InterpreterMs-c.BaselineMs, c.Resolution()*c.BaselineMs
+	at := func(stack, extra float64) float64 { return stack / (stack + extra) }
+	c.Throughput = at(stackMs, extra)
+	lo, hi := at(stackMs*max(0, 1-stackRes), extra+err), at(stackMs*(1+stackRes), max(0, extra-err))
+	c.ThroughputResolution = max(c.Throughput-lo, hi-c.Throughput)
 }
 
 // Resolution is the largest error the replay comparison made where the

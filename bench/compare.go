@@ -189,10 +189,9 @@ func (b *runner) overhead(ctx context.Context) (*Overhead, error) {
 		return nil, err
 	}
 	r := o.Replay
-	r.StackMs = 1000 * o.Baseline.CPUPerIncident
-	r.Throughput = r.StackMs / (r.StackMs + r.InterpreterMs - r.BaselineMs)
-	b.o.Log("  replayed: interpreter %.3f ms of CPU an incident, baseline %.3f ms (%.2f); replayed %.0f%% more: %.2f; again: %.2f; on a stack costing %.1f ms an incident: %.3f",
-		r.InterpreterMs, r.BaselineMs, r.Ratio, 100*r.Handicap, r.Handicapped, r.Same, r.StackMs, r.Throughput)
+	r.throughput(1000*o.Baseline.CPUPerIncident, o.Resolution())
+	b.o.Log("  replayed: interpreter %.3f ms of CPU an incident, baseline %.3f ms (%.2f); replayed %.0f%% more: %.2f; again: %.2f; on a stack costing %.1f ms (±%.0f%%) an incident: %.3f ±%.3f",
+		r.InterpreterMs, r.BaselineMs, r.Ratio, 100*r.Handicap, r.Handicapped, r.Same, r.StackMs, 100*r.StackResolution, r.Throughput, r.ThroughputResolution)
 	return o, nil
 }
 

@@ -85,12 +85,22 @@ func TestCheck(t *testing.T) {
 	t.Run("ReplayJudgesTheWorkflowCode", func(t *testing.T) {
 		r := fine()
 		r.Overhead.Calibration.Measured, r.Overhead.ThroughputRatio = 1.6, 0.5 // a whole-stack comparison too noisy to trust
-		r.Overhead.Replay = &ReplayComparison{InterpreterMs: 3.8, BaselineMs: 1.6, Ratio: 0.42, Handicap: 0.2, Expected: 1.2, Handicapped: 1.22, Same: 0.98,
-			StackMs: 100, Throughput: 100 / 102.2}
+		r.Overhead.Replay = &ReplayComparison{InterpreterMs: 3.8, BaselineMs: 1.6, Ratio: 0.42, Handicap: 0.2, Expected: 1.2, Handicapped: 1.22, Same: 0.98}
+		r.Overhead.Replay.throughput(100, 0.25)
+		require.InDelta(t, 100/102.2, r.Overhead.Replay.Throughput, 1e-9)
+		require.InDelta(t, 100/102.2-75/(75+2.2+0.032), r.Overhead.Replay.ThroughputResolution, 1e-6, "the stack a quarter smaller, the extra cost the replay's error larger")
 		require.Empty(t, r.Check(), "the replay comparison, calibrated, judges: the code's 2.2 ms more on a 100 ms stack is within 10%%")
 		require.True(t, r.Judged())
-		r.Overhead.Replay.StackMs, r.Overhead.Replay.Throughput = 10, 10/12.2
-		require.Contains(t, strings.Join(r.Check(), "\n"), "it completes 0.820 incidents for each the hand-written workflow does; the target is at least 0.90")
+		r.Overhead.Replay.throughput(10, 0.25)
+		require.Contains(t, strings.Join(r.Check(), "\n"), "it completes 0.820 (±0.049) incidents for each the hand-written workflow does; the target is at least 0.90")
+		r.Overhead.Replay.throughput(20, 0.4)
+		require.False(t, r.Judged(), "0.901 ±0.06 is within its resolution of the target: not judged")
+		require.Empty(t, r.Check())
+		r.Overhead.Replay.throughput(100, 0.25)
+		r.Options.Quick, r.Overhead.Replay.Handicapped = true, 1.4
+		require.Empty(t, r.Check(), "a quick run's comparison is a smoke check")
+		require.False(t, r.Judged())
+		r.Options.Quick, r.Overhead.Replay.Handicapped = false, 1.22
 		r.Overhead.Replay.Handicapped = 1.27
 		require.Contains(t, strings.Join(r.Check(), "\n"), "the comparison of workflow code cannot be trusted: the baseline replayed 20% more than counted should have cost 1.20 times the baseline, and cost 1.27")
 		require.False(t, r.Judged())

@@ -450,11 +450,13 @@ func TestBenchQuick(t *testing.T) {
 	// of; this one saw the doubled work and the padding.
 	require.InDelta(t, r.Overhead.Calibration.Expected, r.Overhead.Calibration.Measured, 0.5)
 	require.InDelta(t, r.Overhead.Calibration.PaddingEvents, r.Overhead.Calibration.MeasuredPadding, 1)
-	// The comparison of the workflow code saw the doubled replays, and none
-	// where there was none, within five points: it judges the 10% target.
-	require.InDelta(t, r.Overhead.Replay.Expected, r.Overhead.Replay.Handicapped, 0.05)
-	require.InDelta(t, 1, r.Overhead.Replay.Same, 0.05)
-	require.Greater(t, r.Overhead.Replay.Throughput, 0.9)
+	// The comparison of the workflow code ran and saw its known handicap
+	// (a quick run is a smoke check: TestReplayComparisonSeesAKnownSlowdown
+	// holds it to five points), and it judges nothing.
+	require.InDelta(t, r.Overhead.Replay.Expected, r.Overhead.Replay.Handicapped, 0.15)
+	require.InDelta(t, 1, r.Overhead.Replay.Same, 0.15)
+	require.Positive(t, r.Overhead.Replay.Throughput)
+	require.Contains(t, string(logs), "is not judged", "a quick run does not judge the 10% target")
 	require.Equal(t, 100, r.Scale.Open)
 }
 
