@@ -78,6 +78,12 @@ func compareReplays(interp, base []*historypb.History, handicap float64, passes 
 	replayer := sdkworker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	replayer.RegisterWorkflowWithOptions(BaselineWorkflow, workflow.RegisterOptions{Name: BaselineName})
+	return compareReplaysWith(replayer, interp, base, handicap, passes)
+}
+
+// compareReplaysWith is compareReplays with a replayer that knows the
+// histories' workflows.
+func compareReplaysWith(replayer sdkworker.WorkflowReplayer, interp, base []*historypb.History, handicap float64, passes int) (*ReplayComparison, error) {
 	replay := func(h *historypb.History) (time.Duration, error) {
 		c0, err := processCPU()
 		if err != nil {
