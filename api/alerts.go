@@ -260,8 +260,8 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 	for j, d := range decls {
 		keys[j] = d.Alert.Source + "\x00" + d.Alert.Fingerprint
 	}
-	s.declaring.add(keys)
-	defer s.declaring.done(keys)
+	s.declaring.add(keys...)
+	defer s.declaring.done(keys...)
 	// What committed before a failure is counted and started all the same.
 	declared, declareErr := s.cfg.Store.DeclareAlerts(ctx, decls)
 	var runs []incidentflow.Incident
@@ -348,7 +348,7 @@ func (s *Server) startRuns(ctx context.Context, incs []incidentflow.Incident) (*
 			if !s.starting.claim(ref) { // a notification before this one is starting it
 				return
 			}
-			defer s.starting.release(ref)
+			defer s.starting.done(ref)
 			s.starts <- struct{}{}
 			defer func() { <-s.starts }()
 			if _, err := s.start(ctx, incs[i]); err != nil {
@@ -361,60 +361,49 @@ func (s *Server) startRuns(ctx context.Context, incs []incidentflow.Incident) (*
 	return pending, done
 }
 
-// startingRuns are the refs whose runs the API is starting behind alert
-// notifications' answers, so that a repeat of a notification does not ask
-// Temporal to start them again.
-type startingRuns struct {
-	mu sync.Mutex
-	m  map[string]bool
-}
-
-func (r *startingRuns) claim(ref string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m[ref] {
-		return false
-	}
-	r.m[ref] = true
-	return true
-}
-
-func (r *startingRuns) release(ref string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.m, ref)
-}
-
-// declaring counts, by scope and fingerprint, the alerts notifications are
-// declaring now, so that a resolution arriving meanwhile is answered
-// "send again" rather than dropped.
-type declaring struct {
+// inFlight counts keys in flight: the refs whose runs the API is starting
+// behind alert notifications' answers (a repeat of a notification does not
+// ask Temporal to start them again), and the fingerprints notifications are
+// declaring now (a resolution arriving meanwhile is answered "send again"
+// rather than dropped).
+type inFlight struct {
 	mu sync.Mutex
 	m  map[string]int
 }
 
-func (d *declaring) add(keys []string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (f *inFlight) add(keys ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, k := range keys {
-		d.m[k]++
+		f.m[k]++
 	}
 }
 
-func (d *declaring) done(keys []string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (f *inFlight) done(keys ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, k := range keys {
-		if d.m[k]--; d.m[k] <= 0 {
-			delete(d.m, k)
+		if f.m[k]--; f.m[k] <= 0 {
+			delete(f.m, k)
 		}
 	}
 }
 
-func (d *declaring) has(scope, fingerprint string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.m[scope+"\x00"+fingerprint] > 0
+func (f *inFlight) has(key string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.m[key] > 0
+}
+
+// claim adds key if it is not in flight, and says whether it did.
+func (f *inFlight) claim(key string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m[key] > 0 {
+		return false
+	}
+	f.m[key]++
+	return true
 }
 
 // alertName is what an alert is called: its alertname, else its fingerprint.
@@ -460,7 +449,7 @@ func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAl
 		if err != nil {
 			return res, err
 		}
-		if claimed || s.declaring.has(scope, a.Fingerprint) {
+		if claimed || s.declaring.has(scope+"\x00"+a.Fingerprint) {
 			return res, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the incident of alert %s is being declared; send its resolution again shortly", a.Fingerprint)
 		}
 		res.Action = "ignored"

@@ -158,11 +158,12 @@ type Server struct {
 	metrics  *metrics
 	refusals refusals
 	// starts bounds the runs started behind alert notifications' answers,
-	// whatever the number of notifications; declaring holds the
-	// fingerprints notifications are declaring now.
+	// whatever the number of notifications; starting holds their refs, and
+	// declaring the fingerprints (scope and fingerprint) notifications are
+	// declaring now.
 	starts    chan struct{}
-	starting  startingRuns
-	declaring declaring
+	starting  inFlight
+	declaring inFlight
 }
 
 // openAPI describes every route; a test holds it and the router together.
@@ -190,7 +191,7 @@ func New(cfg Config) *Server {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	s := &Server{cfg: cfg, router: r, metrics: newMetrics(cfg.Metrics), starts: make(chan struct{}, alertWorkers),
-		starting: startingRuns{m: map[string]bool{}}, declaring: declaring{m: map[string]int{}}}
+		starting: inFlight{m: map[string]int{}}, declaring: inFlight{m: map[string]int{}}}
 	r.Use(s.recover, s.logRequests, limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, incidentflow.Errorf(incidentflow.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
