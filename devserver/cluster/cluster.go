@@ -135,23 +135,34 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{namespace: o.Namespace, postgres: pg}
-	for _, spec := range specs {
-		n := &Node{Spec: spec, binary: binary, specPath: filepath.Join(o.Dir, spec.Name+".json"), logPath: filepath.Join(o.Dir, spec.Name+".log")}
-		raw, _ := json.MarshalIndent(spec, "", "  ")
-		if err := os.WriteFile(n.specPath, raw, 0o600); err != nil {
-			c.Stop()
-			return nil, err
-		}
-		if err := n.start(); err != nil {
-			c.Stop()
-			return nil, err
-		}
+	for i := range specs {
+		n := &Node{binary: binary, specPath: filepath.Join(o.Dir, specs[i].Name+".json"), logPath: filepath.Join(o.Dir, specs[i].Name+".log")}
 		c.Nodes = append(c.Nodes, n)
 		// One at a time, as a rolling deployment brings nodes up: each joins
-		// the ring the ones before it formed.
-		if err := c.WaitJoined(ctx); err != nil {
-			c.Stop()
-			return nil, err
+		// the ring the ones before it formed. A port found free may be taken
+		// by another process before the node binds it: the node is started
+		// again on other ports.
+		for attempt := 0; ; attempt++ {
+			n.Spec = specs[i]
+			err := n.launch()
+			if err == nil {
+				err = c.WaitJoined(ctx)
+			}
+			if err == nil {
+				break
+			}
+			if attempt >= 2 || !strings.Contains(n.LogTail(50), "address already in use") {
+				c.Stop()
+				return nil, err
+			}
+			n.Kill()
+			if specs[i], err = respec(specs[i], i == 0); err != nil {
+				c.Stop()
+				return nil, err
+			}
+			for j := i + 1; i == 0 && j < len(specs); j++ {
+				specs[j].SeedFrontend = specs[0].Frontend()
+			}
 		}
 	}
 	if c.front, err = newFrontDoor(c.Nodes); err != nil {
@@ -285,6 +296,15 @@ func (n *Node) Client(ctx context.Context, namespace string) (client.Client, err
 		return nil, fmt.Errorf("dial %s: %w", n.Spec.Name, err)
 	}
 	return cl, nil
+}
+
+// launch writes the node's spec and starts its process.
+func (n *Node) launch() error {
+	raw, _ := json.MarshalIndent(n.Spec, "", "  ")
+	if err := os.WriteFile(n.specPath, raw, 0o600); err != nil {
+		return err
+	}
+	return n.start()
 }
 
 // start launches the node's process; it does not wait for it to serve.
@@ -421,18 +441,10 @@ func nodeSpecs(o Options, pg PostgresSpec) ([]NodeSpec, error) {
 	clusterID := uuid.NewString()
 	var specs []NodeSpec
 	for i := range o.Nodes {
-		s := NodeSpec{Name: fmt.Sprintf("temporal-%d", i+1), ClusterID: clusterID, Host: "127.0.0.1", Ports: map[string]ServicePorts{},
-			Postgres: pg, Shards: o.Shards, MaxConns: o.MaxConns, LogLevel: o.LogLevel}
-		for _, name := range services {
-			grpcPort, err := lowPort(s.Host)
-			if err != nil {
-				return nil, err
-			}
-			memberPort, err := lowPort(s.Host)
-			if err != nil {
-				return nil, err
-			}
-			s.Ports[name] = ServicePorts{GRPC: grpcPort, Membership: memberPort}
+		s, err := respec(NodeSpec{Name: fmt.Sprintf("temporal-%d", i+1), ClusterID: clusterID, Host: "127.0.0.1",
+			Postgres: pg, Shards: o.Shards, MaxConns: o.MaxConns, LogLevel: o.LogLevel}, false)
+		if err != nil {
+			return nil, err
 		}
 		specs = append(specs, s)
 	}
@@ -440,6 +452,26 @@ func nodeSpecs(o Options, pg PostgresSpec) ([]NodeSpec, error) {
 		specs[i].SeedFrontend = specs[0].Frontend()
 	}
 	return specs, nil
+}
+
+// respec gives a node spec new free ports; a seed is its own seed.
+func respec(s NodeSpec, seed bool) (NodeSpec, error) {
+	s.Ports = map[string]ServicePorts{}
+	for _, name := range services {
+		grpcPort, err := lowPort(s.Host)
+		if err != nil {
+			return s, err
+		}
+		memberPort, err := lowPort(s.Host)
+		if err != nil {
+			return s, err
+		}
+		s.Ports[name] = ServicePorts{GRPC: grpcPort, Membership: memberPort}
+	}
+	if seed {
+		s.SeedFrontend = s.Frontend()
+	}
+	return s, nil
 }
 
 // lowPort finds a free port below 32768: the cluster_membership table keeps
