@@ -741,18 +741,21 @@ func (r *Receiver) Wait(ctx context.Context, ref, event string, timeout time.Dur
 }
 
 // ownCPU is the CPU time this process has used, user and system.
-func ownCPU() time.Duration {
+func ownCPU() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, fmt.Errorf("getrusage: %w", err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // stackCPU is the CPU time the stack has used: this process's and that of
 // its parts running apart.
 func (b *runner) stackCPU() (time.Duration, error) {
-	t := ownCPU()
+	t, err := ownCPU()
+	if err != nil {
+		return 0, err
+	}
 	if b.env.PartsCPU != nil {
 		parts, err := b.env.PartsCPU()
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -85,14 +84,14 @@ func compareReplays(interp, base []*historypb.History, handicap float64, passes 
 // histories' workflows.
 func compareReplaysWith(replayer sdkworker.WorkflowReplayer, interp, base []*historypb.History, handicap float64, passes int) (*ReplayComparison, error) {
 	replay := func(h *historypb.History) (time.Duration, error) {
-		c0, err := processCPU()
+		c0, err := ownCPU()
 		if err != nil {
 			return 0, err
 		}
 		if err := replayer.ReplayWorkflowHistory(nil, h); err != nil {
 			return 0, fmt.Errorf("replay: %w", err)
 		}
-		c1, err := processCPU()
+		c1, err := ownCPU()
 		return c1 - c0, err
 	}
 	// Once untimed, so that no kind pays for what the first replay sets up.
@@ -160,13 +159,4 @@ func ratio(a, b time.Duration) float64 {
 		return 0
 	}
 	return a.Seconds() / b.Seconds()
-}
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU() (time.Duration, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("getrusage: %w", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }

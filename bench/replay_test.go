@@ -94,12 +94,12 @@ func TestReplayComparisonSeesSlowerCode(t *testing.T) {
 	var alone time.Duration
 	const times = 50
 	for range times {
-		c0, err := processCPU()
+		c0, err := ownCPU()
 		require.NoError(t, err)
 		done := make(chan struct{})
 		go func() { spin(spinRounds); close(done) }()
 		<-done
-		c1, err := processCPU()
+		c1, err := ownCPU()
 		require.NoError(t, err)
 		alone += c1 - c0
 	}
