@@ -213,10 +213,12 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 	ctx := c.Request.Context()
 	by := callerID(c)
 	results := make([]alertResult, len(planned))
+	records := make([]store.Alert, len(planned))
 	errs := make([]error, len(planned))
 	var firing []string
 	for i, a := range planned {
 		results[i] = alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
+		records[i] = alertRecord(scope, a.alert)
 		if a.Status == "firing" {
 			firing = append(firing, a.Fingerprint)
 		}
@@ -233,7 +235,7 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 			continue
 		}
 		k, ok := known[a.Fingerprint]
-		if ok && lateRepeat(k, alertRecord(scope, a.alert)) {
+		if ok && lateRepeat(k, records[i]) {
 			results[i].Ref, results[i].Action = k.Ref, "ignored"
 			continue
 		}
@@ -253,12 +255,12 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 			}
 			versions[a.process.Type] = true
 		}
-		decls = append(decls, store.AlertDeclaration{Alert: alertRecord(scope, a.alert), Incident: s.newIncident(a.process, req, "")})
+		decls = append(decls, store.AlertDeclaration{Alert: records[i], Incident: s.newIncident(a.process, req, "")})
 		at = append(at, i)
 	}
 	keys := make([]string, len(decls))
 	for j, d := range decls {
-		keys[j] = d.Alert.Source + "\x00" + d.Alert.Fingerprint
+		keys[j] = alertKey(d.Alert.Source, d.Alert.Fingerprint)
 	}
 	s.declaring.add(keys...)
 	defer s.declaring.done(keys...)
@@ -288,10 +290,10 @@ func (s *Server) takeAlerts(c *gin.Context, scope, legacy string, planned []plan
 	eachAlert(len(planned), func(i int) {
 		switch a := planned[i]; {
 		case a.Status == "resolved":
-			results[i], errs[i] = s.alertResolved(c, scope, legacy, a)
+			results[i], errs[i] = s.alertResolved(c, scope, legacy, a, records[i])
 		case results[i].Action == "":
 			k, ok := known[a.Fingerprint]
-			results[i], errs[i] = s.alertFiringAgain(ctx, by, alertRecord(scope, a.alert), results[i], alertName(a.alert), k, ok)
+			results[i], errs[i] = s.alertFiringAgain(ctx, by, records[i], results[i], k, ok)
 		}
 	})
 	select {
@@ -406,6 +408,9 @@ func (f *inFlight) claim(key string) bool {
 	return true
 }
 
+// alertKey is how declaring knows a fingerprint of a scope.
+func alertKey(scope, fingerprint string) string { return scope + "\x00" + fingerprint }
+
 // alertName is what an alert is called: its alertname, else its fingerprint.
 func alertName(a alert) string {
 	if name := oneLine(a.Labels["alertname"], incidentflow.MaxName); name != "" {
@@ -433,11 +438,10 @@ func lateRepeat(known, a store.Alert) bool {
 }
 
 // alertResolved records a resolved alert on its incident.
-func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAlert) (alertResult, error) {
+func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAlert, record store.Alert) (alertResult, error) {
 	ctx := c.Request.Context()
 	res := alertResult{Fingerprint: a.Fingerprint, Status: a.Status}
-	name := alertName(a.alert)
-	record := alertRecord(scope, a.alert)
+	name := record.AlertName
 	known, err := s.cfg.Store.LatestAlert(ctx, scope, a.Fingerprint)
 	if incidentflow.ErrorCode(err) == incidentflow.ENOTFOUND {
 		known, err = s.legacyAlert(ctx, legacy, a.Fingerprint, callerID(c))
@@ -449,7 +453,7 @@ func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAl
 		if err != nil {
 			return res, err
 		}
-		if claimed || s.declaring.has(scope+"\x00"+a.Fingerprint) {
+		if claimed || s.declaring.has(alertKey(scope, a.Fingerprint)) {
 			return res, incidentflow.Errorf(incidentflow.EUNAVAILABLE, "the incident of alert %s is being declared; send its resolution again shortly", a.Fingerprint)
 		}
 		res.Action = "ignored"
@@ -481,7 +485,7 @@ func (s *Server) alertResolved(c *gin.Context, scope, legacy string, a plannedAl
 // to, noting on its timeline when the alert fires anew after it resolved.
 // The note comes before the alert is saved, so that a notification the
 // incident did not hear is retried.
-func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.Alert, res alertResult, name string, known store.Alert, isKnown bool) (alertResult, error) {
+func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.Alert, res alertResult, known store.Alert, isKnown bool) (alertResult, error) {
 	ref := res.Ref
 	record.Ref, res.Action = ref, "attached"
 	if isKnown && known.Ref == ref && known.Status == "firing" && sameStart(known.StartsAt, record.StartsAt) {
@@ -490,7 +494,7 @@ func (s *Server) alertFiringAgain(ctx context.Context, by string, record store.A
 	}
 	if isKnown && known.Ref == ref && known.Status == "resolved" {
 		err := s.tellIncident(ctx, ref, alertUpdateID(record, "firing"), func(*dsl.Process) (string, any) {
-			return workflows.UpdateAddNote, workflows.AddNoteInput{By: by, Text: fmt.Sprintf("Alert %s is firing again", name)}
+			return workflows.UpdateAddNote, workflows.AddNoteInput{By: by, Text: fmt.Sprintf("Alert %s is firing again", record.AlertName)}
 		})
 		if err != nil {
 			return res, err

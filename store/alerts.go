@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/incidentflow/incidentflow"
 )
@@ -271,8 +270,7 @@ func (s *Store) AlertClaimed(ctx context.Context, source, fingerprint string) (b
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO alert_claims (source, fingerprint, generation, incident_ref, claimed_at)
 		VALUES ($1, $2, 1, NULL, now()) ON CONFLICT (source, fingerprint) DO NOTHING`, source, fingerprint)
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "55P03" { // lock_not_available: a declaration holds it
+	if isLockTimeout(err) { // a declaration holds it
 		return true, nil
 	}
 	if err != nil {
