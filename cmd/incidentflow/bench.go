@@ -59,6 +59,14 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	if *concurrency < 0 {
 		f.problem("--concurrency %d must be 1 or more (0: the default)", *concurrency)
 	}
+	for _, o := range []struct {
+		name string
+		v    float64
+	}{{"rounds", float64(*rounds)}, {"batch", float64(*batch)}, {"handicap", *handicap}} {
+		if o.v < 0 {
+			f.problem("--%s %v cannot be negative (0: the default)", o.name, o.v)
+		}
+	}
 	var measurements []string
 	if *only != "" {
 		for m := range strings.SplitSeq(*only, ",") {
@@ -74,10 +82,6 @@ func (e environment) bench(ctx context.Context, args []string) error {
 	o := bench.Full()
 	if *quick {
 		o = bench.Quick()
-	}
-	switch {
-	case *rounds < 0, *batch < 0, *handicap < 0:
-		return fmt.Errorf("--rounds, --batch and --handicap cannot be negative")
 	}
 	o.Rounds, o.Batch = cmp.Or(*rounds, o.Rounds), cmp.Or(*batch, o.Batch)
 	if *handicap > 0 {
