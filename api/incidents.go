@@ -258,12 +258,32 @@ func (s *Server) act(c *gin.Context, a Action) {
 		s.fail(c, err)
 		return
 	}
-	st, err := s.Act(c.Request.Context(), caller(c).Principal, c.Param("ref"), a, c.GetString(updateIDKey))
+	t := &updateTimes{begun: time.Now()}
+	st, err := s.Act(context.WithValue(c.Request.Context(), updateTimesKey{}, t), caller(c).Principal, c.Param("ref"), a, c.GetString(updateIDKey))
+	t.header(c)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"ref": c.Param("ref"), "state": st.View})
+}
+
+// updateTimes are when an action's update was sent, accepted by the run and
+// completed, for its answer's Server-Timing header.
+type updateTimes struct{ begun, sent, accepted, completed time.Time }
+
+type updateTimesKey struct{}
+
+// header says in Server-Timing (as browsers' developer tools show it) how
+// long the action took before its update was sent (finding the incident),
+// for the run to accept it, and for the run to complete it.
+func (t *updateTimes) header(c *gin.Context) {
+	if t.sent.IsZero() || t.completed.IsZero() {
+		return
+	}
+	ms := func(from, to time.Time) float64 { return float64(to.Sub(from).Microseconds()) / 1000 }
+	c.Header("Server-Timing", fmt.Sprintf("lookup;dur=%.1f, accept;dur=%.1f, complete;dur=%.1f",
+		ms(t.begun, t.sent), ms(t.sent, t.accepted), ms(t.accepted, t.completed)))
 }
 
 func (s *Server) listTasks(c *gin.Context) {
@@ -313,6 +333,10 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var err error
+	times, _ := ctx.Value(updateTimesKey{}).(*updateTimes)
+	if times != nil {
+		times.sent = time.Now()
+	}
 	for attempt := 1; ; attempt++ {
 		var handle client.WorkflowUpdateHandle
 		handle, err = s.cfg.Temporal.UpdateWorkflow(actx, opts)
@@ -321,6 +345,9 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 			return st, &incidentflow.Error{Code: incidentflow.EBUSY, Message: fmt.Sprintf("incident %s is taking other changes right now; retry in a moment", inc.Ref), Err: err}
 		}
 		if err == nil {
+			if times != nil {
+				times.accepted = time.Now()
+			}
 			err = handle.Get(uctx, &st)
 		}
 		// The run's workflow task failed while it held the update (it
@@ -334,6 +361,9 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	}
 	if err != nil {
 		return st, s.updateError(ctx, inc, err)
+	}
+	if times != nil {
+		times.completed = time.Now()
 	}
 	return st, nil
 }

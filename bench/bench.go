@@ -403,13 +403,19 @@ type runner struct {
 
 // call makes an API request and decodes the answer.
 func (b *runner) call(ctx context.Context, method, path string, body any, out any) (int, error) {
+	_, code, err := b.exchange(ctx, method, path, body, out)
+	return code, err
+}
+
+// exchange is call, returning the answer's header too.
+func (b *runner) exchange(ctx context.Context, method, path string, body any, out any) (http.Header, int, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	req, err := http.NewRequestWithContext(ctx, method, b.env.APIURL+path, bytes.NewReader(raw))
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+b.env.Token)
 	req.Header.Set("Content-Type", "application/json")
@@ -418,17 +424,17 @@ func (b *runner) call(ctx context.Context, method, path string, body any, out an
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
+		return resp.Header, resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
 	}
 	if out != nil {
-		return resp.StatusCode, json.Unmarshal(data, out)
+		return resp.Header, resp.StatusCode, json.Unmarshal(data, out)
 	}
-	return resp.StatusCode, nil
+	return resp.Header, resp.StatusCode, nil
 }
 
 func (b *runner) declare(ctx context.Context, typ string) (string, error) {

@@ -20,8 +20,10 @@ type Load struct {
 	LiveReads   Latency `json:"live_reads"`
 	Without     int     `json:"reads_without_state"`
 	LiveWithout int     `json:"live_reads_without_state"`
-	// Actions are acknowledgements and status changes of those incidents.
-	Actions Latency `json:"actions"`
+	// Actions are acknowledgements and status changes of those incidents;
+	// Waits says where their time went.
+	Actions Latency      `json:"actions"`
+	Waits   *ActionWaits `json:"action_waits,omitempty"`
 }
 
 // loadTargets is how many incidents people read and act on under load.
@@ -46,7 +48,7 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 		mu                sync.Mutex
 		reads             [2][]time.Duration
 		readErrs, without [2]int
-		acts              []time.Duration
+		acts              []action
 		actErrs           int
 		stop              = make(chan struct{})
 		watchers          sync.WaitGroup
@@ -92,20 +94,21 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 			case <-tick.C:
 			}
 			// Each acknowledged first, then moved between two statuses.
-			ref, round := targets[i%len(targets)], i/len(targets)
+			target, round := i%len(targets), i/len(targets)
+			ref := targets[target]
 			path, body := "/v1/incidents/"+ref+"/status", map[string]any{"status": statuses[(round+1)%2]}
 			if round == 0 {
 				path, body = "/v1/incidents/"+ref+"/acknowledge", map[string]any{}
 			}
 			t := time.Now()
-			_, err := b.call(ctx, http.MethodPost, path, body, nil)
-			d := time.Since(t)
+			header, _, err := b.exchange(ctx, http.MethodPost, path, body, nil)
+			back := time.Now()
 			mu.Lock()
 			if err != nil {
 				actErrs++
 				firstErr = cmpErr(firstErr, err)
 			} else {
-				acts = append(acts, d)
+				acts = append(acts, timedAction(target, t, back, header))
 			}
 			mu.Unlock()
 		}
@@ -120,9 +123,17 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 	elapsed := time.Since(start)
 	out.Reads, out.Without = latency(reads[0], readErrs[0], elapsed), without[0]
 	out.LiveReads, out.LiveWithout = latency(reads[1], readErrs[1], elapsed), without[1]
-	out.Actions = latency(acts, actErrs, elapsed)
+	took := make([]time.Duration, len(acts))
+	for i, a := range acts {
+		took[i] = a.back.Sub(a.sent)
+	}
+	out.Actions = latency(took, actErrs, elapsed)
 	if len(ds) == 0 {
 		return &out, floodErr
+	}
+	var err error
+	if out.Waits, err = b.actionWaits(ctx, targets, acts); err != nil {
+		return &out, err
 	}
 	if actErrs > 0 {
 		b.o.Log("load: %d of %d actions failed, the first: %v", actErrs, actErrs+len(acts), firstErr)

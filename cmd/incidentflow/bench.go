@@ -299,6 +299,17 @@ func printReport(out io.Writer, r bench.Report) {
 		row(fmt.Sprintf("load: reading an incident meanwhile (%d failed, %d without state)", l.Reads.Errors, l.Without), l.Reads)
 		row(fmt.Sprintf("load: the same, asking the run live (%d failed, %d without state)", l.LiveReads.Errors, l.LiveWithout), l.LiveReads)
 		row(fmt.Sprintf("load: acknowledging, changing status meanwhile (%d failed)", l.Actions.Errors), l.Actions)
+		if w := l.Waits; w != nil {
+			for _, part := range []struct {
+				name string
+				l    bench.Latency
+				ms   float64
+			}{{"to its workflow task", w.ToTask, w.SlowestMs[0]}, {"its task queued for a worker", w.Queued, w.SlowestMs[1]},
+				{"the worker's task", w.Worker, w.SlowestMs[2]}, {"the task's completion reaching the API", w.ToAPI, w.SlowestMs[3]},
+				{"the API asking for the result", w.Result, w.SlowestMs[4]}, {"the API's answer after (audit log, HTTP)", w.AfterUpdate, w.SlowestMs[5]}} {
+				row(fmt.Sprintf("  of which %s (slowest 1%%: %.0f ms)", part.name, part.ms), part.l)
+			}
+		}
 	}
 	if s := r.Scale; s != nil {
 		row(fmt.Sprintf("declare with %d incidents open", s.Open), s.DeclareWhileOpen)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -99,6 +100,14 @@ func TestClusterTopology(t *testing.T) {
 		for _, name := range workflows.SearchAttributeNames {
 			require.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, have.GetCustomAttributes()[name], "%s on %s", name, n.Spec.Name)
 		}
+		// Each node serves its metrics: where a history write waits (its
+		// shard's IO semaphore) and how long the write took.
+		resp, err := http.Get(n.Spec.Metrics())
+		require.NoError(t, err)
+		metrics, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		require.NoError(t, err)
+		require.Contains(t, string(metrics), "persistence_latency_milliseconds_bucket", "metrics of %s", n.Spec.Name)
 	}
 
 	// The drill declares as a service; people acknowledge as themselves.

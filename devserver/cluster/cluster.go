@@ -68,6 +68,9 @@ type Options struct {
 	MaxConns int
 	// LogLevel of the nodes' logs (default warn).
 	LogLevel string
+	// ShardIOConcurrency is how many persistence writes each history shard
+	// makes at once (0: Temporal's default, 1).
+	ShardIOConcurrency int
 }
 
 // Cluster is a running Temporal cluster.
@@ -442,7 +445,7 @@ func nodeSpecs(o Options, pg PostgresSpec) ([]NodeSpec, error) {
 	var specs []NodeSpec
 	for i := range o.Nodes {
 		s, err := respec(NodeSpec{Name: fmt.Sprintf("temporal-%d", i+1), ClusterID: clusterID, Host: "127.0.0.1",
-			Postgres: pg, Shards: o.Shards, MaxConns: o.MaxConns, LogLevel: o.LogLevel}, false)
+			Postgres: pg, Shards: o.Shards, MaxConns: o.MaxConns, LogLevel: o.LogLevel, ShardIOConcurrency: o.ShardIOConcurrency}, false)
 		if err != nil {
 			return nil, err
 		}
@@ -467,6 +470,10 @@ func respec(s NodeSpec, seed bool) (NodeSpec, error) {
 			return s, err
 		}
 		s.Ports[name] = ServicePorts{GRPC: grpcPort, Membership: memberPort}
+	}
+	var err error
+	if s.MetricsPort, err = lowPort(s.Host); err != nil {
+		return s, err
 	}
 	if seed {
 		s.SeedFrontend = s.Frontend()

@@ -11,7 +11,9 @@ import (
 
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
 	_ "go.temporal.io/server/common/persistence/sql/sqlplugin/postgresql" // the postgres12 plugin
 	"go.temporal.io/server/temporal"
 )
@@ -35,6 +37,11 @@ type NodeSpec struct {
 	Shards   int32        `json:"shards"`
 	MaxConns int          `json:"max_conns"`
 	LogLevel string       `json:"log_level"`
+	// MetricsPort serves the node's Prometheus metrics on Host (0: none).
+	MetricsPort int `json:"metrics_port,omitempty"`
+	// ShardIOConcurrency is the history service's history.shardIOConcurrency:
+	// how many persistence writes each shard makes at once (0: Temporal's 1).
+	ShardIOConcurrency int `json:"shard_io_concurrency,omitempty"`
 }
 
 // ServicePorts are one service's listening ports.
@@ -50,6 +57,15 @@ type PostgresSpec struct {
 	Password   string `json:"password"`
 	Database   string `json:"database"`
 	Visibility string `json:"visibility"`
+}
+
+// Metrics is where the node serves its Prometheus metrics, empty when it
+// does not.
+func (s NodeSpec) Metrics() string {
+	if s.MetricsPort == 0 {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(s.Host, strconv.Itoa(s.MetricsPort)) + "/metrics"
 }
 
 // Frontend is the node's frontend gRPC address, the one SDK clients dial.
@@ -107,6 +123,10 @@ func (s NodeSpec) serverConfig() *config.Config {
 	c.Archival.Visibility.State = "disabled"
 	c.NamespaceDefaults.Archival.History.State = "disabled"
 	c.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	if s.MetricsPort != 0 {
+		c.Global.Metrics = &metrics.Config{Prometheus: &metrics.PrometheusConfig{Framework: metrics.FrameworkOpentelemetry,
+			ListenAddress: net.JoinHostPort(s.Host, strconv.Itoa(s.MetricsPort))}}
+	}
 	// The system worker talks to this node's own frontend.
 	c.PublicClient.HostPort = s.Frontend()
 	return &c
@@ -126,10 +146,15 @@ func RunNode(ctx context.Context, specPath string) error {
 	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{Level: spec.LogLevel, Format: "json"}))
 	// No static hosts: the nodes find each other through ringpop, seeded
 	// from the cluster_membership table, as a production cluster does.
+	dyn := dynamicconfig.StaticClient{}
+	if spec.ShardIOConcurrency > 0 {
+		dyn[dynamicconfig.ShardIOConcurrency.Key()] = spec.ShardIOConcurrency
+	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(spec.serverConfig()),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dyn),
 	)
 	if err != nil {
 		return fmt.Errorf("build temporal server %s: %w", spec.Name, err)

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string) error {
 	nodes := fs.Int("nodes", 2, "Temporal nodes, each running frontend, history, matching and worker")
 	shards := fs.Int("shards", 8, "history shards")
 	maxConns := fs.Int("max-conns", 10, "connections each service keeps to the persistence database")
+	shardIO := fs.Int("shard-io-concurrency", 0, "persistence writes each history shard makes at once (0: Temporal's default, 1)")
 	envPath := fs.String("env", "", "also write the addresses as KEY=VALUE lines to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("create the incidentflow database: %w", err)
 	}
 	c, err := cluster.Start(ctx, cluster.Options{Postgres: pg, Dir: dir, Nodes: *nodes, NodeBinary: self,
-		SearchAttributes: workflows.SearchAttributeNames, Shards: int32(*shards), MaxConns: *maxConns})
+		SearchAttributes: workflows.SearchAttributeNames, Shards: int32(*shards), MaxConns: *maxConns, ShardIOConcurrency: *shardIO})
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,8 @@ func run(ctx context.Context, args []string) error {
 		fmt.Sprintf("POSTGRES_PID=%d", pgPID),
 	}
 	for i, n := range c.Nodes {
-		lines = append(lines, fmt.Sprintf("TEMPORAL_NODE_%d_PID=%d", i+1, n.PID()), fmt.Sprintf("TEMPORAL_NODE_%d_FRONTEND=%s", i+1, n.Spec.Frontend()))
+		lines = append(lines, fmt.Sprintf("TEMPORAL_NODE_%d_PID=%d", i+1, n.PID()), fmt.Sprintf("TEMPORAL_NODE_%d_FRONTEND=%s", i+1, n.Spec.Frontend()),
+			fmt.Sprintf("TEMPORAL_NODE_%d_METRICS=%s", i+1, n.Spec.Metrics()))
 	}
 	text := strings.Join(lines, "\n") + "\n"
 	if *envPath != "" {

@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/incidentflow/incidentflow"
+)
+
+// ActionWaits splits the time of people's actions under load by where it
+// went, read from their runs' histories and the API's Server-Timing: each
+// action is a Temporal Update, carried by a workflow task whose events say
+// when the history service scheduled it, when a worker took it and when the
+// worker completed it; the API says when its update was answered.
+type ActionWaits struct {
+	// Matched counts the actions found in their runs' histories.
+	Matched int `json:"matched"`
+	// ToTask is from the request to the workflow task that carried it
+	// being scheduled: the API finding the incident, the frontend, the
+	// history service, and a task of the same run already in hand. Queued
+	// is the task waiting for a worker to take it (matching, pollers,
+	// sticky queues). Worker is the worker's task, the change's write to
+	// the store included. ToAPI is from the task's completion to the API
+	// hearing the update was accepted: the history's write of the task,
+	// and the way back through the frontend. Result is the API's second
+	// call, for the update's result. AfterUpdate is the API's answer after
+	// that: its audit log entry, and the HTTP answer.
+	ToTask      Latency `json:"to_task"`
+	Queued      Latency `json:"queued"`
+	Worker      Latency `json:"worker"`
+	ToAPI       Latency `json:"to_api"`
+	Result      Latency `json:"result"`
+	AfterUpdate Latency `json:"after_update"`
+	// SlowestMs is, for the slowest hundredth of the matched actions (at
+	// least one), the mean of each part in ms, in the order above: where
+	// the tail waited.
+	SlowestMs [waitParts]float64 `json:"slowest_ms"`
+}
+
+const waitParts = 6
+
+// action is one timed action on one of the load's targets: when it was
+// sent, when the API heard its update accepted and completed (by its
+// Server-Timing), and when its answer came back.
+type action struct {
+	target                          int
+	sent, accepted, completed, back time.Time
+}
+
+// timedAction is the action sent at sent and answered with header at back.
+func timedAction(target int, sent, back time.Time, header http.Header) action {
+	a := action{target: target, sent: sent, back: back}
+	dur := map[string]time.Duration{}
+	for _, m := range strings.Split(header.Get("Server-Timing"), ",") {
+		name, d, _ := strings.Cut(strings.TrimSpace(m), ";dur=")
+		if ms, err := strconv.ParseFloat(d, 64); err == nil {
+			dur[name] = time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	_, lookup := dur["lookup"]
+	_, accept := dur["accept"]
+	if _, complete := dur["complete"]; lookup && accept && complete {
+		a.accepted = sent.Add(dur["lookup"] + dur["accept"])
+		a.completed = a.accepted.Add(dur["complete"])
+	}
+	return a
+}
+
+// carrier is what a run's history says of one update: its workflow task's
+// schedule, start and completion, and when the task that completed the
+// update completed.
+type carrier struct {
+	scheduled, started, accepted, completed time.Time
+}
+
+// actionWaits reads each target's history and splits every action it can
+// match (the update the run accepted while the action was in flight).
+func (b *runner) actionWaits(ctx context.Context, targets []string, acts []action) (*ActionWaits, error) {
+	carriers := make([][]carrier, len(targets))
+	for i, ref := range targets {
+		cs, err := b.carriers(ctx, incidentflow.WorkflowID(ref))
+		if err != nil {
+			return nil, err
+		}
+		carriers[i] = cs
+	}
+	return splitWaits(carriers, acts), nil
+}
+
+// splitWaits splits each action by the carrier of its target's run that
+// took it: the one that accepted and completed its update while the
+// action was in flight (actions on one target are sent one at a time).
+func splitWaits(carriers [][]carrier, acts []action) *ActionWaits {
+	var parts [waitParts][]time.Duration
+	type split struct {
+		total time.Duration
+		parts [waitParts]time.Duration
+	}
+	var splits []split
+	for _, a := range acts {
+		i := slices.IndexFunc(carriers[a.target], func(c carrier) bool {
+			return !c.accepted.Before(a.sent) && !c.completed.After(a.back)
+		})
+		if i < 0 || a.completed.IsZero() {
+			continue
+		}
+		c := carriers[a.target][i]
+		// Each moment is kept in order after the one before: a task
+		// scheduled before the action was sent carried it too, and the
+		// action waited only from its sending.
+		at := []time.Time{a.sent, c.scheduled, c.started, c.completed, a.accepted, a.completed, a.back}
+		for j := 1; j < len(at); j++ {
+			at[j] = earlier(later(at[j], at[j-1]), a.back)
+		}
+		s := split{total: a.back.Sub(a.sent)}
+		for p := range s.parts {
+			s.parts[p] = at[p+1].Sub(at[p])
+			parts[p] = append(parts[p], s.parts[p])
+		}
+		splits = append(splits, s)
+	}
+	w := &ActionWaits{Matched: len(splits), ToTask: latency(parts[0], 0, 0), Queued: latency(parts[1], 0, 0),
+		Worker: latency(parts[2], 0, 0), ToAPI: latency(parts[3], 0, 0), Result: latency(parts[4], 0, 0), AfterUpdate: latency(parts[5], 0, 0)}
+	if len(splits) == 0 {
+		return w
+	}
+	slices.SortFunc(splits, func(x, y split) int { return int(y.total - x.total) })
+	tail := splits[:max(1, len(splits)/100)]
+	for _, s := range tail {
+		for p := range s.parts {
+			w.SlowestMs[p] += float64(s.parts[p].Microseconds()) / 1000 / float64(len(tail))
+		}
+	}
+	return w
+}
+
+// carriers reads the updates of one run's history, in order.
+func (b *runner) carriers(ctx context.Context, workflowID string) ([]carrier, error) {
+	var (
+		out                               []carrier
+		scheduled, started, taskCompleted time.Time
+		pending                           = map[string]int{} // update ID → its carrier
+	)
+	it := b.env.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		t := e.GetEventTime().AsTime()
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+			scheduled = t
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			started = t
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			taskCompleted = t
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+			id := e.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetMeta().GetUpdateId()
+			pending[id] = len(out)
+			out = append(out, carrier{scheduled: scheduled, started: started, accepted: taskCompleted, completed: taskCompleted})
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			id := e.GetWorkflowExecutionUpdateCompletedEventAttributes().GetMeta().GetUpdateId()
+			if i, ok := pending[id]; ok {
+				out[i].completed = taskCompleted
+				delete(pending, id)
+			}
+		}
+	}
+	return out, nil
+}
+
+func later(t, u time.Time) time.Time {
+	if t.After(u) {
+		return t
+	}
+	return u
+}
+
+func earlier(t, u time.Time) time.Time {
+	if t.Before(u) {
+		return t
+	}
+	return u
+}
