@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/grpc"
 
 	"github.com/incidentflow/incidentflow"
 	"github.com/incidentflow/incidentflow/activities"
@@ -50,6 +51,9 @@ type stack struct {
 	temporal *flakyTemporal
 	store    *store.Store
 	console  *lines
+	// eagerStarts counts the runs whose first workflow task came back
+	// with their start (eager start).
+	eagerStarts *atomic.Int64
 }
 
 var (
@@ -155,7 +159,16 @@ func start(t *testing.T) (*stack, error) {
 	st.SetAuditKey(store.AuditKey([]byte(testSecret)))
 	teardown = append(teardown, func() { _ = st.Close() })
 
-	cl, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger{}})
+	eager := new(atomic.Int64)
+	countEager := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoke(ctx, method, req, reply, cc, opts...)
+		if r, ok := reply.(*workflowservice.StartWorkflowExecutionResponse); ok && err == nil && r.GetEagerWorkflowTask() != nil {
+			eager.Add(1)
+		}
+		return err
+	}
+	cl, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger{},
+		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(countEager)}}})
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +193,7 @@ func start(t *testing.T) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{temporal: flaky, store: st, console: console, token: token}
+	s := &stack{temporal: flaky, store: st, console: console, token: token, eagerStarts: eager}
 	s.http = httptest.NewServer(nil)
 	s.server = api.New(api.Config{Store: st, Temporal: flaky, Catalog: cat, BaseURL: s.http.URL,
 		UIURL: "http://127.0.0.1:8233", Namespace: "default", Logger: slog.New(slog.DiscardHandler)})
@@ -310,6 +323,10 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 
 	require.Eventually(t, func() bool { return len(s.console.containing("["+ref+"] Notify critical → #support-leads")) == 1 },
 		10*time.Second, 50*time.Millisecond, "support was not told")
+
+	// The API shares its client with a worker here: the run's first
+	// workflow task came back with its start, not through matching.
+	require.Positive(t, s.eagerStarts.Load(), "no run was started eagerly")
 
 	ack := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, ack.status, ack.raw)
