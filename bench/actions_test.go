@@ -47,3 +47,52 @@ func TestActionWaitsSplitAnActionWhereItsTimeWent(t *testing.T) {
 		t.Errorf("the slowest answer after the update took %v ms, want 38", w.AfterUpdate.Maxms)
 	}
 }
+
+// An update whose handler waits (its store write retried past the task's
+// heartbeat, say) is accepted by one workflow task and completed by a later
+// one. The accepting task is the one the action waited for, and the API
+// heard the acceptance before the later task: the worker's part is the
+// accepting task, and the wait from its completion to the API is not lost.
+func TestActionWaitsUpdateCompletedInALaterTask(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	// Sent at 0; its task scheduled at 10, taken at 30, completed at 100
+	// with the update accepted; the API heard so at 130; a later task
+	// completed the update at 900; the API had its result at 905; the
+	// answer came back at 920.
+	acts := []action{timedAction(0, ms(0), ms(920), http.Header{"Server-Timing": {"lookup;dur=5.0, accept;dur=125.0, complete;dur=775.0"}})}
+	carriers := [][]carrier{{{scheduled: ms(10), started: ms(30), accepted: ms(100), completed: ms(900)}}}
+	w := splitWaits(carriers, acts)
+	if w.Matched != 1 {
+		t.Fatalf("matched %d actions, want 1", w.Matched)
+	}
+	if w.Worker.P50ms != 70 || w.ToAPI.P50ms != 30 {
+		t.Errorf("the worker's task took %v ms (want 70: 30 to 100) and its completion reached the API in %v ms (want 30: 100 to 130); split %v",
+			w.Worker.P50ms, w.ToAPI.P50ms, w.SlowestMs)
+	}
+}
+
+// An action that failed (turned away after admitWithin, say) can leave its
+// update admitted; the run accepts it later, while the next action on the
+// same incident is in flight. That action is carried by its own update,
+// not by the first one the run accepted meanwhile.
+func TestActionWaitsIgnoreAnUpdateLeftByAFailedAction(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	// Sent at 2050; the API heard its update accepted at 2310 and had the
+	// result at once; the answer came back at 2330.
+	acts := []action{timedAction(0, ms(2050), ms(2330), http.Header{"Server-Timing": {"lookup;dur=5.0, accept;dur=255.0, complete;dur=0.0"}})}
+	carriers := [][]carrier{{
+		// The failed action's update, accepted at 2100.
+		{scheduled: ms(2060), started: ms(2070), accepted: ms(2100), completed: ms(2100)},
+		// This action's own: scheduled at 2200, taken at 2250, done at 2300.
+		{scheduled: ms(2200), started: ms(2250), accepted: ms(2300), completed: ms(2300)},
+	}}
+	w := splitWaits(carriers, acts)
+	if w.Matched != 1 {
+		t.Fatalf("matched %d actions, want 1", w.Matched)
+	}
+	if w.ToTask.P50ms != 150 || w.ToAPI.P50ms != 10 {
+		t.Errorf("paired with the wrong update: to its task %v ms (want 150), its completion to the API %v ms (want 10)", w.ToTask.P50ms, w.ToAPI.P50ms)
+	}
+}
