@@ -266,6 +266,7 @@ func (s *Server) recover(c *gin.Context) {
 
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
+	c.Set(arrivedKey, start)
 	c.Next()
 	level := slog.LevelDebug
 	if c.Writer.Status() >= 500 {

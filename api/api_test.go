@@ -331,7 +331,7 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	ack := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, ack.status, ack.raw)
 	// The answer says where its time went, as developer tools show it.
-	require.Regexp(t, `^lookup;dur=\d+\.\d, accept;dur=\d+\.\d, complete;dur=\d+\.\d$`, ack.header.Get("Server-Timing"))
+	require.Regexp(t, `^request;dur=\d+\.\d, accept;dur=\d+\.\d, complete;dur=\d+\.\d$`, ack.header.Get("Server-Timing"))
 	again := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "bob")...)
 	require.Equal(t, http.StatusConflict, again.status)
 	require.Contains(t, again.str("error", "message"), "already acknowledged by alice")

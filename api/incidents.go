@@ -258,7 +258,7 @@ func (s *Server) act(c *gin.Context, a Action) {
 		s.fail(c, err)
 		return
 	}
-	t := &updateTimes{begun: time.Now()}
+	t := &updateTimes{begun: c.GetTime(arrivedKey)}
 	st, err := s.Act(context.WithValue(c.Request.Context(), updateTimesKey{}, t), caller(c).Principal, c.Param("ref"), a, c.GetString(updateIDKey))
 	t.header(c)
 	if err != nil {
@@ -268,21 +268,27 @@ func (s *Server) act(c *gin.Context, a Action) {
 	c.JSON(http.StatusOK, gin.H{"ref": c.Param("ref"), "state": st.View})
 }
 
-// updateTimes are when an action's update was sent, accepted by the run and
-// completed, for its answer's Server-Timing header.
+// arrivedKey is where logRequests leaves the time a request arrived.
+const arrivedKey = "incidentflow.arrived"
+
+// updateTimes are when an action's request arrived, and when its update
+// was sent, accepted by the run and completed, for its answer's
+// Server-Timing header.
 type updateTimes struct{ begun, sent, accepted, completed time.Time }
 
 type updateTimesKey struct{}
 
 // header says in Server-Timing (as browsers' developer tools show it) how
-// long the action took before its update was sent (finding the incident),
-// for the run to accept it, and for the run to complete it.
+// long the action took before its update was sent (authenticating the
+// request, reading it, finding the incident), for the run to accept it
+// (retries of an update the run was not ready for included), and for the
+// run to complete it. Only an action carried out has it.
 func (t *updateTimes) header(c *gin.Context) {
-	if t.sent.IsZero() || t.completed.IsZero() {
+	if t.begun.IsZero() || t.sent.IsZero() || t.completed.IsZero() {
 		return
 	}
 	ms := func(from, to time.Time) float64 { return float64(to.Sub(from).Microseconds()) / 1000 }
-	c.Header("Server-Timing", fmt.Sprintf("lookup;dur=%.1f, accept;dur=%.1f, complete;dur=%.1f",
+	c.Header("Server-Timing", fmt.Sprintf("request;dur=%.1f, accept;dur=%.1f, complete;dur=%.1f",
 		ms(t.begun, t.sent), ms(t.sent, t.accepted), ms(t.accepted, t.completed)))
 }
 

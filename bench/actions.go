@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/incidentflow/incidentflow"
 )
@@ -28,8 +30,9 @@ type ActionWaits struct {
 	// sticky queues). Worker is the worker's task, the change's write to
 	// the store included. ToAPI is from the task's completion to the API
 	// hearing the update was accepted: the history's write of the task,
-	// and the way back through the frontend. Result is the API's second
-	// call, for the update's result. AfterUpdate is the API's answer after
+	// and the way back through the frontend. Result is from there to the
+	// API having the update's result: the run's later tasks, when one
+	// completed the update, and the API's second call. AfterUpdate is the API's answer after
 	// that: its audit log entry, and the HTTP answer.
 	ToTask      Latency `json:"to_task"`
 	Queued      Latency `json:"queued"`
@@ -59,14 +62,16 @@ func timedAction(target int, sent, back time.Time, header http.Header) action {
 	dur := map[string]time.Duration{}
 	for _, m := range strings.Split(header.Get("Server-Timing"), ",") {
 		name, d, _ := strings.Cut(strings.TrimSpace(m), ";dur=")
-		if ms, err := strconv.ParseFloat(d, 64); err == nil {
+		// A duration the API could not have meant (negative, past the
+		// action's own) leaves the action unsplit.
+		if ms, err := strconv.ParseFloat(d, 64); err == nil && ms >= 0 && ms <= float64(back.Sub(sent).Milliseconds()+1) {
 			dur[name] = time.Duration(ms * float64(time.Millisecond))
 		}
 	}
-	_, lookup := dur["lookup"]
+	_, request := dur["request"]
 	_, accept := dur["accept"]
-	if _, complete := dur["complete"]; lookup && accept && complete {
-		a.accepted = sent.Add(dur["lookup"] + dur["accept"])
+	if _, complete := dur["complete"]; request && accept && complete {
+		a.accepted = sent.Add(dur["request"] + dur["accept"])
 		a.completed = a.accepted.Add(dur["complete"])
 	}
 	return a
@@ -94,8 +99,12 @@ func (b *runner) actionWaits(ctx context.Context, targets []string, acts []actio
 }
 
 // splitWaits splits each action by the carrier of its target's run that
-// took it: the one that accepted and completed its update while the
-// action was in flight (actions on one target are sent one at a time).
+// took it: the last update the run accepted before the API heard an
+// acceptance, while the action was in flight (actions on one target are
+// sent one at a time; one that failed may leave its update to be accepted
+// during the next). Times from the history are the Temporal server's
+// clock, the rest the bench's: the split assumes one clock, as on one
+// machine.
 func splitWaits(carriers [][]carrier, acts []action) *ActionWaits {
 	var parts [waitParts][]time.Duration
 	type split struct {
@@ -104,17 +113,15 @@ func splitWaits(carriers [][]carrier, acts []action) *ActionWaits {
 	}
 	var splits []split
 	for _, a := range acts {
-		i := slices.IndexFunc(carriers[a.target], func(c carrier) bool {
-			return !c.accepted.Before(a.sent) && !c.completed.After(a.back)
-		})
-		if i < 0 || a.completed.IsZero() {
+		c, ok := carrierOf(carriers[a.target], a)
+		if !ok {
 			continue
 		}
-		c := carriers[a.target][i]
 		// Each moment is kept in order after the one before: a task
 		// scheduled before the action was sent carried it too, and the
-		// action waited only from its sending.
-		at := []time.Time{a.sent, c.scheduled, c.started, c.completed, a.accepted, a.completed, a.back}
+		// action waited only from its sending. A later task of the run
+		// that completed the update falls in the result's part.
+		at := []time.Time{a.sent, c.scheduled, c.started, c.accepted, a.accepted, a.completed, a.back}
 		for j := 1; j < len(at); j++ {
 			at[j] = earlier(later(at[j], at[j-1]), a.back)
 		}
@@ -130,7 +137,7 @@ func splitWaits(carriers [][]carrier, acts []action) *ActionWaits {
 	if len(splits) == 0 {
 		return w
 	}
-	slices.SortFunc(splits, func(x, y split) int { return int(y.total - x.total) })
+	slices.SortFunc(splits, func(x, y split) int { return cmp.Compare(y.total, x.total) })
 	tail := splits[:max(1, len(splits)/100)]
 	for _, s := range tail {
 		for p := range s.parts {
@@ -140,19 +147,68 @@ func splitWaits(carriers [][]carrier, acts []action) *ActionWaits {
 	return w
 }
 
-// carriers reads the updates of one run's history, in order.
+// carrierOf is the carrier of a's update among a run's, if the API's
+// timing came with a's answer.
+func carrierOf(cs []carrier, a action) (carrier, bool) {
+	if a.completed.IsZero() {
+		return carrier{}, false
+	}
+	var found []carrier
+	for _, c := range cs {
+		if !c.accepted.Before(a.sent) && !c.completed.After(a.back) {
+			found = append(found, c)
+		}
+	}
+	if len(found) == 0 {
+		return carrier{}, false
+	}
+	// The bench's estimate of when the API heard the acceptance leaves out
+	// the request's way to the API: when no update falls before it, the
+	// first in flight is the one.
+	for i := len(found) - 1; i >= 0; i-- {
+		if !found[i].accepted.After(a.accepted) {
+			return found[i], true
+		}
+	}
+	return found[0], true
+}
+
+// carriers reads the updates of an incident's runs, the runs it continued
+// as new included, in order.
 func (b *runner) carriers(ctx context.Context, workflowID string) ([]carrier, error) {
+	var runs [][]*historypb.HistoryEvent
+	for runID, more := "", true; more; {
+		var events []*historypb.HistoryEvent
+		it := b.env.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, e)
+		}
+		runs = append(runs, events)
+		runID = ""
+		if len(events) > 0 {
+			runID = events[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+		}
+		more = runID != ""
+	}
+	var out []carrier
+	for i := len(runs) - 1; i >= 0; i-- {
+		out = append(out, carriersIn(runs[i])...)
+	}
+	return out, nil
+}
+
+// carriersIn reads the updates of one run's history, in order.
+func carriersIn(events []*historypb.HistoryEvent) []carrier {
 	var (
 		out                               []carrier
 		scheduled, started, taskCompleted time.Time
 		pending                           = map[string]int{} // update ID → its carrier
 	)
-	it := b.env.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return nil, err
-		}
+	for _, e := range events {
 		t := e.GetEventTime().AsTime()
 		switch e.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
@@ -173,7 +229,7 @@ func (b *runner) carriers(ctx context.Context, workflowID string) ([]carrier, er
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 func later(t, u time.Time) time.Time {

@@ -2,8 +2,14 @@ package bench
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	updatepb "go.temporal.io/api/update/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func TestActionWaitsSplitAnActionWhereItsTimeWent(t *testing.T) {
@@ -14,11 +20,11 @@ func TestActionWaitsSplitAnActionWhereItsTimeWent(t *testing.T) {
 		// Sent at 0; its task scheduled at 10, taken at 30, completed at
 		// 100; the API heard it accepted at 400 and completed at 401; the
 		// answer came back at 420.
-		timedAction(0, ms(0), ms(420), header("lookup;dur=5.0, accept;dur=395.0, complete;dur=1.0")),
+		timedAction(0, ms(0), ms(420), header("request;dur=5.0, accept;dur=395.0, complete;dur=1.0")),
 		// Carried by a task scheduled before it was sent: it waited from 1000.
-		timedAction(0, ms(1000), ms(1100), header("lookup;dur=2, accept;dur=60, complete;dur=0")),
+		timedAction(0, ms(1000), ms(1100), header("request;dur=2, accept;dur=60, complete;dur=0")),
 		// No task of its run took it while it was in flight.
-		timedAction(1, ms(0), ms(50), header("lookup;dur=2, accept;dur=40, complete;dur=1")),
+		timedAction(1, ms(0), ms(50), header("request;dur=2, accept;dur=40, complete;dur=1")),
 		// An answer without the API's timing cannot be split.
 		timedAction(1, ms(2000), ms(2100), http.Header{}),
 	}
@@ -60,7 +66,7 @@ func TestActionWaitsUpdateCompletedInALaterTask(t *testing.T) {
 	// with the update accepted; the API heard so at 130; a later task
 	// completed the update at 900; the API had its result at 905; the
 	// answer came back at 920.
-	acts := []action{timedAction(0, ms(0), ms(920), http.Header{"Server-Timing": {"lookup;dur=5.0, accept;dur=125.0, complete;dur=775.0"}})}
+	acts := []action{timedAction(0, ms(0), ms(920), http.Header{"Server-Timing": {"request;dur=5.0, accept;dur=125.0, complete;dur=775.0"}})}
 	carriers := [][]carrier{{{scheduled: ms(10), started: ms(30), accepted: ms(100), completed: ms(900)}}}
 	w := splitWaits(carriers, acts)
 	if w.Matched != 1 {
@@ -81,7 +87,7 @@ func TestActionWaitsIgnoreAnUpdateLeftByAFailedAction(t *testing.T) {
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
 	// Sent at 2050; the API heard its update accepted at 2310 and had the
 	// result at once; the answer came back at 2330.
-	acts := []action{timedAction(0, ms(2050), ms(2330), http.Header{"Server-Timing": {"lookup;dur=5.0, accept;dur=255.0, complete;dur=0.0"}})}
+	acts := []action{timedAction(0, ms(2050), ms(2330), http.Header{"Server-Timing": {"request;dur=5.0, accept;dur=255.0, complete;dur=0.0"}})}
 	carriers := [][]carrier{{
 		// The failed action's update, accepted at 2100.
 		{scheduled: ms(2060), started: ms(2070), accepted: ms(2100), completed: ms(2100)},
@@ -94,5 +100,77 @@ func TestActionWaitsIgnoreAnUpdateLeftByAFailedAction(t *testing.T) {
 	}
 	if w.ToTask.P50ms != 150 || w.ToAPI.P50ms != 10 {
 		t.Errorf("paired with the wrong update: to its task %v ms (want 150), its completion to the API %v ms (want 10)", w.ToTask.P50ms, w.ToAPI.P50ms)
+	}
+}
+
+// A run's history says when each update's accepting task was scheduled,
+// taken and completed, and when a later task completed the update.
+func TestCarriersAreReadFromTheRunsHistory(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	var id int64
+	event := func(at int, typ enumspb.EventType, attrs func(*historypb.HistoryEvent)) *historypb.HistoryEvent {
+		id++
+		e := &historypb.HistoryEvent{EventId: id, EventType: typ, EventTime: timestamppb.New(ms(at))}
+		if attrs != nil {
+			attrs(e)
+		}
+		return e
+	}
+	accepted := func(update string) func(*historypb.HistoryEvent) {
+		return func(e *historypb.HistoryEvent) {
+			e.Attributes = &historypb.HistoryEvent_WorkflowExecutionUpdateAcceptedEventAttributes{WorkflowExecutionUpdateAcceptedEventAttributes: &historypb.WorkflowExecutionUpdateAcceptedEventAttributes{
+				AcceptedRequest: &updatepb.Request{Meta: &updatepb.Meta{UpdateId: update}}}}
+		}
+	}
+	completed := func(update string) func(*historypb.HistoryEvent) {
+		return func(e *historypb.HistoryEvent) {
+			e.Attributes = &historypb.HistoryEvent_WorkflowExecutionUpdateCompletedEventAttributes{WorkflowExecutionUpdateCompletedEventAttributes: &historypb.WorkflowExecutionUpdateCompletedEventAttributes{
+				Meta: &updatepb.Meta{UpdateId: update}}}
+		}
+	}
+	events := []*historypb.HistoryEvent{
+		event(0, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, nil),
+		event(0, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, nil),
+		event(1, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, nil),
+		event(5, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, nil),
+		// The first update, accepted and completed by one task.
+		event(100, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, nil),
+		event(120, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, nil),
+		event(150, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, nil),
+		event(150, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, accepted("a")),
+		event(150, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, completed("a")),
+		// The second, accepted by one task and completed by the next.
+		event(200, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, nil),
+		event(210, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, nil),
+		event(230, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, nil),
+		event(230, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, accepted("b")),
+		event(400, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, nil),
+		event(410, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, nil),
+		event(420, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, nil),
+		event(420, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, completed("b")),
+	}
+	got := carriersIn(events)
+	want := []carrier{
+		{scheduled: ms(100), started: ms(120), accepted: ms(150), completed: ms(150)},
+		{scheduled: ms(200), started: ms(210), accepted: ms(230), completed: ms(420)},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("carriers %v, want %v", got, want)
+	}
+}
+
+// A Server-Timing the API could not have sent leaves the action unsplit.
+func TestOddServerTimingLeavesTheActionUnsplit(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	for _, timing := range []string{"", "request;dur=1", "request;dur=-5, accept;dur=1, complete;dur=1",
+		"request;dur=1, accept;dur=1e300, complete;dur=1", "request;dur=1, accept;dur=NaN, complete;dur=1"} {
+		if a := timedAction(0, t0, t0.Add(time.Second), http.Header{"Server-Timing": {timing}}); !a.completed.IsZero() {
+			t.Errorf("%q was taken as the API's timing: %+v", timing, a)
+		}
+	}
+	a := timedAction(0, t0, t0.Add(time.Second), http.Header{"Server-Timing": {" request;dur=2.5 ,accept;dur=10,complete;dur=0.5, extra;dur=3"}})
+	if a.accepted != t0.Add(12500*time.Microsecond) || a.completed != t0.Add(13*time.Millisecond) {
+		t.Errorf("the API's timing was read as accepted %v, completed %v", a.accepted, a.completed)
 	}
 }
