@@ -21,6 +21,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -81,6 +82,10 @@ type flakyTemporal struct {
 	failUpdates atomic.Bool
 	failQueries atomic.Bool
 	queries     atomic.Int64
+	// notReadyOnce makes the next update reach the run and be carried out,
+	// and its answer be lost as WorkflowNotReady (a workflow task that
+	// failed as it answered).
+	notReadyOnce atomic.Bool
 }
 
 func (f *flakyTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error) {
@@ -94,6 +99,16 @@ func (f *flakyTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, qu
 func (f *flakyTemporal) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	if f.failUpdates.Load() {
 		return nil, errors.New("connection refused")
+	}
+	if f.notReadyOnce.CompareAndSwap(true, false) {
+		h, err := f.Client.UpdateWorkflow(ctx, o)
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return nil, serviceerror.NewWorkflowNotReady("workflow task failed")
 	}
 	return f.Client.UpdateWorkflow(ctx, o)
 }

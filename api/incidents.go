@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -334,6 +335,12 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	// wait; its Update ID makes the caller's retry the same update.
 	actx, cancelAdmit := context.WithTimeout(ctx, admitWithin)
 	defer cancelAdmit()
+	// Every attempt below is the same update: one the run carried out
+	// before its answer was lost is answered from its result, not done
+	// again (the SDK would give each attempt an ID of its own).
+	if updateID == "" {
+		updateID = uuid.NewString()
+	}
 	opts := client.UpdateWorkflowOptions{WorkflowID: inc.WorkflowID, UpdateName: name, Args: []any{payload},
 		UpdateID: updateID, WaitForStage: client.WorkflowUpdateStageAccepted}
 	uctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -57,24 +57,45 @@ type action struct {
 }
 
 // timedAction is the action sent at sent and answered with header at back.
+// Timing the API cannot have sent (a part below zero or not a number, or
+// parts longer than the round trip) leaves it unsplit.
 func timedAction(target int, sent, back time.Time, header http.Header) action {
 	a := action{target: target, sent: sent, back: back}
-	dur := map[string]time.Duration{}
-	for _, m := range strings.Split(header.Get("Server-Timing"), ",") {
-		name, d, _ := strings.Cut(strings.TrimSpace(m), ";dur=")
-		// A duration the API could not have meant (negative, past the
-		// action's own) leaves the action unsplit.
-		if ms, err := strconv.ParseFloat(d, 64); err == nil && ms >= 0 && ms <= float64(back.Sub(sent).Milliseconds()+1) {
-			dur[name] = time.Duration(ms * float64(time.Millisecond))
+	dur := serverTiming(header)
+	request, ok1 := dur["request"]
+	accept, ok2 := dur["accept"]
+	complete, ok3 := dur["complete"]
+	sum := request + accept + complete
+	if !ok1 || !ok2 || !ok3 || min(request, accept, complete) < 0 || !(sum <= float64(back.Sub(sent).Microseconds())/1000+1) {
+		return a
+	}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	a.accepted = sent.Add(ms(request + accept))
+	a.completed = a.accepted.Add(ms(complete))
+	return a
+}
+
+// serverTiming reads the durations of a Server-Timing header, in ms by
+// metric name, in any form its grammar allows (W3C Server Timing):
+// several field lines, whitespace around ";" and "=", other parameters,
+// a quoted dur.
+func serverTiming(h http.Header) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range h.Values("Server-Timing") {
+		for _, metric := range strings.Split(line, ",") {
+			params := strings.Split(metric, ";")
+			for _, p := range params[1:] {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok || strings.TrimSpace(k) != "dur" {
+					continue
+				}
+				if ms, err := strconv.ParseFloat(strings.Trim(strings.TrimSpace(v), `"`), 64); err == nil {
+					out[strings.TrimSpace(params[0])] = ms
+				}
+			}
 		}
 	}
-	_, request := dur["request"]
-	_, accept := dur["accept"]
-	if _, complete := dur["complete"]; request && accept && complete {
-		a.accepted = sent.Add(dur["request"] + dur["accept"])
-		a.completed = a.accepted.Add(dur["complete"])
-	}
-	return a
+	return out
 }
 
 // carrier is what a run's history says of one update: its workflow task's

@@ -53,6 +53,9 @@ func run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *shardIO < 0 {
+		return fmt.Errorf("--shard-io-concurrency is how many writes a shard makes at once: 1 or more, or 0 for Temporal's default; %d cannot be", *shardIO)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err

@@ -21,11 +21,11 @@ func splitOne(h http.Header) *ActionWaits {
 // than split into invented parts clamped into its round trip.
 func TestTimedActionRefusesImpossibleServerTiming(t *testing.T) {
 	for name, timing := range map[string]string{
-		"NegativePart":        "lookup;dur=-30, accept;dur=60, complete;dur=1",
-		"NotANumber":          "lookup;dur=NaN, accept;dur=60, complete;dur=1",
-		"Infinite":            "lookup;dur=2, accept;dur=+Inf, complete;dur=1",
-		"BeyondAnyDuration":   "lookup;dur=2, accept;dur=1e300, complete;dur=1",
-		"LongerThanRoundTrip": "lookup;dur=5, accept;dur=395, complete;dur=1",
+		"NegativePart":        "request;dur=-30, accept;dur=60, complete;dur=1",
+		"NotANumber":          "request;dur=NaN, accept;dur=60, complete;dur=1",
+		"Infinite":            "request;dur=2, accept;dur=+Inf, complete;dur=1",
+		"BeyondAnyDuration":   "request;dur=2, accept;dur=1e300, complete;dur=1",
+		"LongerThanRoundTrip": "request;dur=5, accept;dur=395, complete;dur=1",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if w := splitOne(http.Header{"Server-Timing": {timing}}); w.Matched != 0 {
@@ -40,16 +40,16 @@ func TestTimedActionRefusesImpossibleServerTiming(t *testing.T) {
 // split over several field lines (a proxy adding its own metric): each is
 // the same timing and is split like the plain form.
 func TestTimedActionReadsEveryLegalServerTiming(t *testing.T) {
-	plain := splitOne(http.Header{"Server-Timing": {"lookup;dur=5, accept;dur=40, complete;dur=1"}})
+	plain := splitOne(http.Header{"Server-Timing": {"request;dur=5, accept;dur=40, complete;dur=1"}})
 	if plain.Matched != 1 {
 		t.Fatalf("the plain header was not split: %+v", plain)
 	}
 	for name, h := range map[string]http.Header{
-		"SpacesAroundSemicolon": {"Server-Timing": {"lookup ; dur=5, accept ; dur=40, complete ; dur=1"}},
-		"SpacesAroundEquals":    {"Server-Timing": {"lookup;dur = 5, accept;dur = 40, complete;dur = 1"}},
-		"DescBeforeDur":         {"Server-Timing": {`lookup;desc="finding it";dur=5, accept;desc="run";dur=40, complete;dur=1`}},
-		"QuotedDur":             {"Server-Timing": {`lookup;dur="5", accept;dur="40", complete;dur="1"`}},
-		"ProxyLineFirst":        {"Server-Timing": {"edge;dur=0.3", "lookup;dur=5, accept;dur=40, complete;dur=1"}},
+		"SpacesAroundSemicolon": {"Server-Timing": {"request ; dur=5, accept ; dur=40, complete ; dur=1"}},
+		"SpacesAroundEquals":    {"Server-Timing": {"request;dur = 5, accept;dur = 40, complete;dur = 1"}},
+		"DescBeforeDur":         {"Server-Timing": {`request;desc="finding it";dur=5, accept;desc="run";dur=40, complete;dur=1`}},
+		"QuotedDur":             {"Server-Timing": {`request;dur="5", accept;dur="40", complete;dur="1"`}},
+		"ProxyLineFirst":        {"Server-Timing": {"edge;dur=0.3", "request;dur=5, accept;dur=40, complete;dur=1"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := splitOne(h)
