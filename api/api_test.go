@@ -419,6 +419,7 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 	require.Equal(t, ref+"-T1", task["id"])
 	done := s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{"note":"published"}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, done.status, done.raw)
+	require.Empty(t, done.header.Get("Server-Timing"), "completed in the store, with no run to time")
 	twice := s.do(t, "POST", "/v1/tasks/"+ref+"-T1/complete", `{}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusConflict, twice.status)
 	require.Equal(t, http.StatusNotFound, s.do(t, "POST", "/v1/tasks/"+ref+"-T99/complete", `{}`, s.as(t, "alice")...).status)

@@ -314,7 +314,9 @@ func (s *Server) completeTask(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	task, err := s.CompleteTask(c.Request.Context(), caller(c).Principal, c.Param("id"), req, c.GetString(updateIDKey))
+	t := &updateTimes{begun: c.GetTime(arrivedKey)}
+	task, err := s.CompleteTask(context.WithValue(c.Request.Context(), updateTimesKey{}, t), caller(c).Principal, c.Param("id"), req, c.GetString(updateIDKey))
+	t.header(c)
 	if err != nil {
 		s.fail(c, err)
 		return
