@@ -54,6 +54,7 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 		watchers          sync.WaitGroup
 		out               Load
 		firstErr          error
+		firstReadErr      [2]error
 	)
 	for r, query := range []string{"", "?live=true"} {
 		watchers.Go(func() {
@@ -73,6 +74,7 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 				mu.Lock()
 				if err != nil {
 					readErrs[r]++
+					firstReadErr[r] = cmpErr(firstReadErr[r], err)
 				} else {
 					reads[r] = append(reads[r], d)
 					if inc.State == nil {
@@ -134,6 +136,11 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 	var err error
 	if out.Waits, err = b.actionWaits(ctx, targets, acts); err != nil {
 		return &out, err
+	}
+	for r, what := range []string{"reads", "live reads"} {
+		if readErrs[r] > 0 {
+			b.o.Log("load: %d of %d %s failed, the first: %v", readErrs[r], readErrs[r]+len(reads[r]), what, firstReadErr[r])
+		}
 	}
 	if actErrs > 0 {
 		b.o.Log("load: %d of %d actions failed, the first: %v", actErrs, actErrs+len(acts), firstErr)
