@@ -52,9 +52,9 @@ type stack struct {
 	temporal *flakyTemporal
 	store    *store.Store
 	console  *lines
-	// eagerStarts counts the runs whose first workflow task came back
-	// with their start (eager start).
-	eagerStarts *atomic.Int64
+	// eagerStarts holds the workflow IDs whose first workflow task came
+	// back with their start (eager start).
+	eagerStarts *sync.Map
 }
 
 var (
@@ -86,6 +86,10 @@ type flakyTemporal struct {
 	// and its answer be lost as WorkflowNotReady (a workflow task that
 	// failed as it answered).
 	notReadyOnce atomic.Bool
+	// admitLate, when set, makes the next update outlast the API's wait
+	// for its admission: the API hears its deadline pass while Temporal
+	// goes on with the update, closing admitLate once it is carried out.
+	admitLate atomic.Pointer[chan struct{}]
 }
 
 func (f *flakyTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error) {
@@ -99,6 +103,15 @@ func (f *flakyTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, qu
 func (f *flakyTemporal) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	if f.failUpdates.Load() {
 		return nil, errors.New("connection refused")
+	}
+	if late := f.admitLate.Swap(nil); late != nil {
+		go func() {
+			defer close(*late)
+			if h, err := f.Client.UpdateWorkflow(context.WithoutCancel(ctx), o); err == nil {
+				_ = h.Get(context.WithoutCancel(ctx), nil)
+			}
+		}()
+		return nil, context.DeadlineExceeded
 	}
 	if f.notReadyOnce.CompareAndSwap(true, false) {
 		h, err := f.Client.UpdateWorkflow(ctx, o)
@@ -174,11 +187,11 @@ func start(t *testing.T) (*stack, error) {
 	st.SetAuditKey(store.AuditKey([]byte(testSecret)))
 	teardown = append(teardown, func() { _ = st.Close() })
 
-	eager := new(atomic.Int64)
+	eager := new(sync.Map)
 	countEager := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		err := invoke(ctx, method, req, reply, cc, opts...)
 		if r, ok := reply.(*workflowservice.StartWorkflowExecutionResponse); ok && err == nil && r.GetEagerWorkflowTask() != nil {
-			eager.Add(1)
+			eager.Store(req.(*workflowservice.StartWorkflowExecutionRequest).GetWorkflowId(), true)
 		}
 		return err
 	}
@@ -341,7 +354,8 @@ func TestDeclareAcknowledgeResolve(t *testing.T) {
 
 	// The API shares its client with a worker here: the run's first
 	// workflow task came back with its start, not through matching.
-	require.Positive(t, s.eagerStarts.Load(), "no run was started eagerly")
+	_, eager := s.eagerStarts.Load("incident-" + ref)
+	require.True(t, eager, "the run was not started eagerly")
 
 	ack := s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "alice")...)
 	require.Equal(t, http.StatusOK, ack.status, ack.raw)

@@ -227,7 +227,11 @@ func (s *Server) start(ctx context.Context, inc incidentflow.Incident) (created 
 		Links:    dsl.Links{Incident: s.incidentURL(inc.Ref), Temporal: s.uiURL(inc.WorkflowID), Actions: s.cfg.BaseURL + "/act/"},
 		Features: workflows.Features,
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// A caller hanging up does not cut the start short: the incident is
+	// recorded, and a start cancelled as Temporal answers would lose the
+	// run's first workflow task (it comes back with the start) until the
+	// task's timeout.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_, err = s.cfg.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflows.WorkflowName, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted

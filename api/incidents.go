@@ -332,11 +332,6 @@ func field(name, msg string) error {
 // for its result, the run's state; an error says why it did not happen.
 func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name string, payload any, updateID string) (workflows.State, error) {
 	var st workflows.State
-	// The run takes a few updates at a time: one it has not accepted within
-	// admitWithin is turned away at once (429), rather than after the whole
-	// wait; its Update ID makes the caller's retry the same update.
-	actx, cancelAdmit := context.WithTimeout(ctx, admitWithin)
-	defer cancelAdmit()
 	// Every attempt below is the same update: one the run carried out
 	// before its answer was lost is answered from its result, not done
 	// again (the SDK would give each attempt an ID of its own).
@@ -354,9 +349,14 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	}
 	for attempt := 1; ; attempt++ {
 		var handle client.WorkflowUpdateHandle
-		handle, err = s.cfg.Temporal.UpdateWorkflow(actx, opts)
+		// The run holds a few updates at a time: one more is refused at
+		// once (429), and is not carried out. One Temporal admitted is
+		// waited for to the end: turned away while admitted, it would still
+		// be carried out, and a retry without the same Idempotency-Key done
+		// twice.
+		handle, err = s.cfg.Temporal.UpdateWorkflow(uctx, opts)
 		var exhausted *serviceerror.ResourceExhausted
-		if errors.As(err, &exhausted) || (err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil) {
+		if errors.As(err, &exhausted) {
 			return st, &incidentflow.Error{Code: incidentflow.EBUSY, Message: fmt.Sprintf("incident %s is taking other changes right now; retry in a moment", inc.Ref), Err: err}
 		}
 		if err == nil {
@@ -367,9 +367,12 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 		}
 		// The run's workflow task failed while it held the update (it
 		// completed as updates arrived, say): the same update, sent again,
-		// is taken by the task's retry, or answered by the run's end.
+		// is taken by the task's retry, or answered by the run's end. A
+		// deadline not this wait's own (a server's or a proxy's) passing
+		// while Temporal may hold the update: the same, while the wait lasts.
 		var notReady *serviceerror.WorkflowNotReady
-		if !errors.As(err, &notReady) || attempt == updateAttempts || ctx.Err() != nil {
+		otherDeadline := errors.Is(err, context.DeadlineExceeded) && uctx.Err() == nil
+		if !(errors.As(err, &notReady) || otherDeadline) || attempt == updateAttempts || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
@@ -383,12 +386,8 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	return st, nil
 }
 
-// admitWithin is how long a change waits for the incident's run to take
-// it; updateAttempts how often it is sent when the run was not ready.
-const (
-	admitWithin    = 10 * time.Second
-	updateAttempts = 5
-)
+// updateAttempts is how often a change is sent when the run was not ready.
+const updateAttempts = 5
 
 // process returns the process version an incident runs.
 func (s *Server) process(ctx context.Context, inc incidentflow.Incident) (*dsl.Process, error) {
@@ -420,7 +419,8 @@ func (s *Server) updateError(ctx context.Context, inc incidentflow.Incident, err
 		return incidentflow.Errorf(incidentflow.ECONFLICT, "the run of incident %s has ended", inc.Ref)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "the incident's run did not answer within 30s: is a worker running?", Err: err}
+		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "the incident's run did not take the change within 30s (is a worker running?); it may still take it: " +
+			"send it again with the same Idempotency-Key to have it done once", Err: err}
 	}
 	return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "Temporal could not deliver the update; retry shortly", Err: err}
 }

@@ -78,7 +78,7 @@ func TestActionWaitsUpdateCompletedInALaterTask(t *testing.T) {
 	}
 }
 
-// An action that failed (turned away after admitWithin, say) can leave its
+// An action that failed (its answer lost, say) can leave its
 // update admitted; the run accepts it later, while the next action on the
 // same incident is in flight. That action is carried by its own update,
 // not by the first one the run accepted meanwhile.
