@@ -160,11 +160,12 @@ func TestCarriersAreReadFromTheRunsHistory(t *testing.T) {
 	}
 }
 
-// A Server-Timing the API could not have sent leaves the action unsplit.
+// A Server-Timing without all three parts leaves the action unsplit; one
+// with others beside them is read (impossible values:
+// TestTimedActionRefusesImpossibleServerTiming).
 func TestOddServerTimingLeavesTheActionUnsplit(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	for _, timing := range []string{"", "request;dur=1", "request;dur=-5, accept;dur=1, complete;dur=1",
-		"request;dur=1, accept;dur=1e300, complete;dur=1", "request;dur=1, accept;dur=NaN, complete;dur=1"} {
+	for _, timing := range []string{"", "request;dur=1", "request;dur=1, accept;dur=1", "request, accept, complete"} {
 		if a := timedAction(0, t0, t0.Add(time.Second), http.Header{"Server-Timing": {timing}}); !a.completed.IsZero() {
 			t.Errorf("%q was taken as the API's timing: %+v", timing, a)
 		}
