@@ -427,7 +427,10 @@ func (b *runner) exchange(ctx context.Context, method, path string, body any, ou
 		return nil, 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	data, _ := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.Header, resp.StatusCode, fmt.Errorf("%s %s: %d, its answer cut short: %w", method, path, resp.StatusCode, err)
+	}
 	if resp.StatusCode >= 300 {
 		return resp.Header, resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
 	}
