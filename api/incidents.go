@@ -259,8 +259,8 @@ func (s *Server) act(c *gin.Context, a Action) {
 		s.fail(c, err)
 		return
 	}
-	t := &updateTimes{begun: c.GetTime(arrivedKey)}
-	st, err := s.Act(context.WithValue(c.Request.Context(), updateTimesKey{}, t), caller(c).Principal, c.Param("ref"), a, c.GetString(updateIDKey))
+	ctx, t := timed(c)
+	st, err := s.Act(ctx, caller(c).Principal, c.Param("ref"), a, c.GetString(updateIDKey))
 	t.header(c)
 	if err != nil {
 		s.fail(c, err)
@@ -278,6 +278,13 @@ const arrivedKey = "incidentflow.arrived"
 type updateTimes struct{ begun, sent, accepted, completed time.Time }
 
 type updateTimesKey struct{}
+
+// timed is the request's context, in which runUpdate notes its update's
+// times, and those times, from the request's arrival.
+func timed(c *gin.Context) (context.Context, *updateTimes) {
+	t := &updateTimes{begun: c.GetTime(arrivedKey)}
+	return context.WithValue(c.Request.Context(), updateTimesKey{}, t), t
+}
 
 // header says in Server-Timing (as browsers' developer tools show it) how
 // long the action took before its update was sent (authenticating the
@@ -314,8 +321,8 @@ func (s *Server) completeTask(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	t := &updateTimes{begun: c.GetTime(arrivedKey)}
-	task, err := s.CompleteTask(context.WithValue(c.Request.Context(), updateTimesKey{}, t), caller(c).Principal, c.Param("id"), req, c.GetString(updateIDKey))
+	ctx, t := timed(c)
+	task, err := s.CompleteTask(ctx, caller(c).Principal, c.Param("id"), req, c.GetString(updateIDKey))
 	t.header(c)
 	if err != nil {
 		s.fail(c, err)
