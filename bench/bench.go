@@ -409,16 +409,24 @@ func (b *runner) call(ctx context.Context, method, path string, body any, out an
 
 // exchange is call, returning the answer's header too.
 func (b *runner) exchange(ctx context.Context, method, path string, body any, out any) (http.Header, int, error) {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return nil, 0, err
+	// A read sends no body: a GET with one ("null") is a request that
+	// proxies and caches need not pass on as sent.
+	var sent io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, 0, err
+		}
+		sent = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.env.APIURL+path, bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, method, b.env.APIURL+path, sent)
 	if err != nil {
 		return nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+b.env.Token)
-	req.Header.Set("Content-Type", "application/json")
+	if sent != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if method == http.MethodPost && path == "/v1/incidents" {
 		req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), b.seq.Add(1)))
 	}
