@@ -196,7 +196,7 @@ func start(t *testing.T) (*stack, error) {
 		return err
 	}
 	cl, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger{},
-		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(countEager)}}})
+		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(countEager, onTheWire)}}})
 	if err != nil {
 		return nil, err
 	}
