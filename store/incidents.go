@@ -231,7 +231,7 @@ func (s *Store) ListIncidents(ctx context.Context, f ListFilter) ([]incidentflow
 	}
 	if f.Query != "" {
 		where += ` AND (ref = ? OR LOWER(title) LIKE ? ESCAPE '\')`
-		like := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Query))
+		like := likeEscaper.Replace(strings.ToLower(f.Query))
 		args = append(args, strings.ToUpper(f.Query), "%"+like+"%")
 	}
 	if f.Involved != "" {
@@ -513,6 +513,16 @@ func (s *Store) Task(ctx context.Context, id string) (incidentflow.Task, error) 
 }
 
 func (s *Store) insertEvent(ctx context.Context, tx *sqlx.Tx, ref string, e incidentflow.TimelineEvent) error {
+	return s.writeEvent(ctx, tx, ref, e, false)
+}
+
+// writeEvent writes e. The same event written again is the same row, as
+// the later write has it: a workflow task that Temporal did not keep may
+// have written it first (its local activity runs before the task
+// completes), from updates taken in another order, and the task kept comes
+// after. What an update's answer settled (see SettleEvents) stands, and an
+// event of a withdrawn update is not written.
+func (s *Store) writeEvent(ctx context.Context, tx *sqlx.Tx, ref string, e incidentflow.TimelineEvent, settled bool) error {
 	var data any
 	if e.Data != nil {
 		b, err := json.Marshal(e.Data)
@@ -521,16 +531,67 @@ func (s *Store) insertEvent(ctx context.Context, tx *sqlx.Tx, ref string, e inci
 		}
 		data = string(b)
 	}
-	// The same event written again is the same row. What the last write
-	// says wins: a workflow task that Temporal did not keep may have
-	// written it first (its local activity runs before the task completes),
-	// from updates taken in another order, and the task kept comes after.
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, data, dedup_key, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO UPDATE SET at = excluded.at, kind = excluded.kind,
-		step = excluded.step, actor = excluded.actor, message = excluded.message, data = excluded.data, seq = excluded.seq`),
-		ref, e.At.UTC(), e.Kind, e.Step, e.Actor, e.Message, data, e.DedupKey, e.Seq)
+	guard := "NOT timeline_events.settled"
+	if settled {
+		guard = "TRUE"
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, data, dedup_key, seq, settled)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM timeline_events WHERE dedup_key = ? AND kind = ?)
+		ON CONFLICT (dedup_key) DO UPDATE SET at = excluded.at, kind = excluded.kind,
+		step = excluded.step, actor = excluded.actor, message = excluded.message, data = excluded.data, seq = excluded.seq,
+		settled = excluded.settled WHERE `+guard),
+		ref, e.At.UTC(), e.Kind, e.Step, e.Actor, e.Message, data, e.DedupKey, e.Seq, settled, updatePrefix(e.DedupKey), withdrawnKind)
 	return err
 }
+
+// withdrawnKind marks the row that stands for a refused update's events.
+const withdrawnKind = "withdrawn"
+
+// updatePrefix is the part of an update's event key that names the update
+// (the key without its count); "" for an event no update made.
+func updatePrefix(key string) string {
+	if !strings.Contains(key, "/update/") {
+		return ""
+	}
+	return key[:strings.LastIndex(key, "/")+1]
+}
+
+// SettleEvents writes an update's events as its answer gives them: the
+// answer comes only from a workflow task Temporal kept.
+func (s *Store) SettleEvents(ctx context.Context, ref string, events []incidentflow.TimelineEvent) error {
+	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, e := range events {
+			if e.DedupKey == "" { // only a run's own events are settled
+				continue
+			}
+			if err := s.writeEvent(ctx, tx, ref, e, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "settle the events of "+ref)
+}
+
+// WithdrawUpdate removes the events a refused update seemed to make (a
+// workflow task Temporal did not keep took it), and keeps them from being
+// written again. prefix is the update's event key without its count.
+func (s *Store) WithdrawUpdate(ctx context.Context, ref, prefix string) error {
+	if updatePrefix(prefix+"0") != prefix {
+		return fmt.Errorf("%q does not name an update's events", prefix)
+	}
+	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM timeline_events WHERE incident_ref = ? AND dedup_key LIKE ? ESCAPE '\' AND kind <> ?`),
+			ref, likeEscaper.Replace(prefix)+"%", withdrawnKind); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, dedup_key, seq, settled)
+			VALUES (?, ?, ?, '', '', '', ?, 0, TRUE) ON CONFLICT (dedup_key) DO NOTHING`), ref, s.now(), withdrawnKind, prefix)
+		return err
+	}), "withdraw an update's events from "+ref)
+}
+
+// likeEscaper escapes what LIKE … ESCAPE '\' would read as a pattern.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // Timeline returns an incident's events in the order they happened.
 func (s *Store) Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error) {
@@ -543,7 +604,7 @@ func (s *Store) Timeline(ctx context.Context, ref string) ([]incidentflow.Timeli
 	}
 	var rows []eventRow
 	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT id, incident_ref, at, kind, step, actor, message, data, dedup_key
-		FROM timeline_events WHERE incident_ref = ? ORDER BY at, seq, id`), ref)
+		FROM timeline_events WHERE incident_ref = ? AND kind <> ? ORDER BY at, seq, id`), ref, withdrawnKind)
 	if err != nil {
 		return nil, wrap(err, "read timeline")
 	}

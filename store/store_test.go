@@ -231,6 +231,45 @@ func TestApplyChange(t *testing.T) {
 	})
 }
 
+// An update's events as its answer gives them stand over what the
+// recorder writes after (a workflow task Temporal did not keep, late), and
+// a refused update's events go and stay gone.
+func TestSettledAndWithdrawnUpdateEvents(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		inc, _, err := s.CreateIncident(ctx, newIncident(mustSaveProcess(t, s), nil))
+		require.NoError(t, err)
+		at := inc.DeclaredAt.Add(time.Minute)
+		key := "incident-" + inc.Ref + "/update/key-a/1"
+		event := func(msg string) incidentflow.TimelineEvent {
+			return incidentflow.TimelineEvent{At: at, Kind: "fields_changed", Message: msg, DedupKey: key, Seq: 2}
+		}
+		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: at, Events: []incidentflow.TimelineEvent{event("1 → 7, a task not kept")}}))
+		require.NoError(t, s.SettleEvents(ctx, inc.Ref, []incidentflow.TimelineEvent{event("3 → 7, as the run kept it")}))
+		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: at, Events: []incidentflow.TimelineEvent{event("5 → 7, another task not kept, late")}}))
+		messages := func() []string {
+			tl, err := s.Timeline(ctx, inc.Ref)
+			require.NoError(t, err)
+			var out []string
+			for _, e := range tl {
+				out = append(out, e.Message)
+			}
+			return out
+		}
+		require.Equal(t, []string{"3 → 7, as the run kept it"}, messages())
+
+		refused := "incident-" + inc.Ref + "/update/key-b/"
+		phantom := incidentflow.TimelineEvent{At: at, Kind: "status_changed", Message: "Status investigating → fixing", DedupKey: refused + "1", Seq: 3}
+		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: at, Events: []incidentflow.TimelineEvent{phantom}}))
+		require.NoError(t, s.WithdrawUpdate(ctx, inc.Ref, refused))
+		require.NoError(t, s.WithdrawUpdate(ctx, inc.Ref, refused), "withdrawing twice is harmless")
+		phantom.DedupKey = refused + "2"
+		require.NoError(t, s.ApplyChange(ctx, incidentflow.Change{Ref: inc.Ref, At: at, Events: []incidentflow.TimelineEvent{phantom}}))
+		require.Equal(t, []string{"3 → 7, as the run kept it"}, messages(), "the refused update's events are gone, and stay gone")
+		require.Error(t, s.WithdrawUpdate(ctx, inc.Ref, "incident-"+inc.Ref+"/1"), "only an update's events are withdrawn")
+	})
+}
+
 func TestDeliveries(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()

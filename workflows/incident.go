@@ -342,8 +342,10 @@ type run struct {
 	delivering int
 	// resumedAt is the history length when this run began its work.
 	resumedAt int
-	// updateEvents counts the events each update has recorded.
+	// updateEvents counts the events each update has recorded, made holds
+	// them until the update answers.
 	updateEvents map[string]int
+	made         map[string][]incidentflow.TimelineEvent
 	// clockSteps are the deadline steps of the clocks running, by index.
 	clockSteps map[int]*dsl.Step
 }
@@ -369,6 +371,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		r.state.Status = in.Process.InitialStatus
 	}
 	r.frames, r.saved, r.updateEvents, r.clockSteps = map[string]*Frame{}, map[string]*Frame{}, map[string]int{}, map[int]*dsl.Step{}
+	r.made = map[string][]incidentflow.TimelineEvent{}
 	if c := in.Continued; c != nil {
 		r.state, r.saved = c.State, c.Frames
 		r.state.Active = []Activity{}

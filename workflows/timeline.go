@@ -26,6 +26,9 @@ func (r *run) event(ctx workflow.Context, kind, step, actor, msg string, data ma
 		DedupKey: r.eventKey(ctx), Seq: r.state.Seq}
 	// The state carries the recent events in short, so that its size stays
 	// bounded whatever notes people write; the store keeps them whole.
+	if id, ok := ctx.Value(updateKey{}).(string); ok {
+		r.made[id] = append(r.made[id], e)
+	}
 	recent := e
 	if m := []rune(msg); len(m) > recentMessage {
 		recent.Message = string(m[:recentMessage-1]) + "…"

@@ -26,61 +26,98 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return r.state, nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcknowledge, inUpdate(r.acknowledge),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcknowledge, inUpdate(r, r.acknowledge),
 		workflow.UpdateHandlerOptions{Validator: r.validateAcknowledge}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetStatus, inUpdate(r.setStatus),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetStatus, inUpdate(r, r.setStatus),
 		workflow.UpdateHandlerOptions{Validator: r.validateSetStatus}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetSeverity, inUpdate(r.setSeverity),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetSeverity, inUpdate(r, r.setSeverity),
 		workflow.UpdateHandlerOptions{Validator: r.validateSetSeverity}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAssignRole, inUpdate(r.assignRole),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAssignRole, inUpdate(r, r.assignRole),
 		workflow.UpdateHandlerOptions{Validator: r.validateAssignRole}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, inUpdate(r.completeTask),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, inUpdate(r, r.completeTask),
 		workflow.UpdateHandlerOptions{Validator: r.validateCompleteTask}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, inUpdate(r.approve),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, inUpdate(r, r.approve),
 		workflow.UpdateHandlerOptions{Validator: r.validateApprove}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReviewHeld, inUpdate(r.reviewHeld),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReviewHeld, inUpdate(r, r.reviewHeld),
 		workflow.UpdateHandlerOptions{Validator: r.validateReviewHeld}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRescheduleReview, inUpdate(r.rescheduleReview),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRescheduleReview, inUpdate(r, r.rescheduleReview),
 		workflow.UpdateHandlerOptions{Validator: r.validateRescheduleReview}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddNote, inUpdate(r.addNote),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddNote, inUpdate(r, r.addNote),
 		workflow.UpdateHandlerOptions{Validator: r.validateAddNote}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetFields, inUpdate(r.setFields),
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetFields, inUpdate(r, r.setFields),
 		workflow.UpdateHandlerOptions{Validator: r.validateSetFields}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal, inUpdate(r.signal),
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal, inUpdate(r, r.signal),
 		workflow.UpdateHandlerOptions{Validator: r.validateSignal})
 }
 
 // updateKey carries, in an update handler's context, the update's ID.
 type updateKey struct{}
 
+// UpdateResult is an update's answer: the run's state, and the timeline
+// events the update made. Temporal keeps an update's answer only from a
+// workflow task it keeps, while the recorder may have written the events
+// of a task it did not (other updates first, in another order): the caller
+// settles the update's events in the store from its answer.
+type UpdateResult struct {
+	State
+	Made []MadeEvent `json:"made,omitempty"`
+}
+
+// MadeEvent is an event of an update's answer, with what clients are not
+// shown of it (its key and number).
+type MadeEvent struct {
+	Event incidentflow.TimelineEvent `json:"event"`
+	Key   string                     `json:"key"`
+	Seq   int64                      `json:"seq"`
+}
+
+// Events are the events as the store keeps them.
+func (u UpdateResult) Events() []incidentflow.TimelineEvent {
+	out := make([]incidentflow.TimelineEvent, len(u.Made))
+	for i, m := range u.Made {
+		out[i] = m.Event
+		out[i].DedupKey, out[i].Seq = m.Key, m.Seq
+	}
+	return out
+}
+
 // inUpdate gives an update handler a context that knows its update's ID,
-// for the dedup keys of the events it records.
-func inUpdate[T any](fn func(workflow.Context, T) (State, error)) func(workflow.Context, T) (State, error) {
-	return func(ctx workflow.Context, in T) (State, error) {
-		if u := workflow.GetCurrentUpdateInfo(ctx); u != nil {
+// for the dedup keys of the events it records, and answers what it made.
+func inUpdate[T any](r *run, fn func(workflow.Context, T) (State, error)) func(workflow.Context, T) (UpdateResult, error) {
+	return func(ctx workflow.Context, in T) (UpdateResult, error) {
+		u := workflow.GetCurrentUpdateInfo(ctx)
+		if u != nil {
 			ctx = workflow.WithValue(ctx, updateKey{}, u.ID)
 		}
-		return fn(ctx, in)
+		st, err := fn(ctx, in)
+		res := UpdateResult{State: st}
+		if u != nil {
+			for _, e := range r.made[u.ID] {
+				res.Made = append(res.Made, MadeEvent{Event: e, Key: e.DedupKey, Seq: e.Seq})
+			}
+			delete(r.made, u.ID)
+		}
+		return res, err
 	}
 }
 
