@@ -86,7 +86,7 @@ type AlertStore interface {
 type RequestStore interface {
 	BeginRequest(ctx context.Context, k store.RequestKey) (store.RequestKey, bool, error)
 	FinishRequest(ctx context.Context, principal, key string, status int, response string) error
-	ForgetRequest(ctx context.Context, principal, key string) error
+	ReleaseRequest(ctx context.Context, principal, key string) error
 	PruneRequests(ctx context.Context) (int64, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -15,17 +16,24 @@ import (
 // them expire (RequestKeyTTL) at once; the rest is the stack's store.
 type memRequests struct {
 	*store.Store
-	mu   sync.Mutex
-	keys map[string]store.RequestKey
+	mu       sync.Mutex
+	keys     map[string]store.RequestKey
+	released map[string]bool
 }
 
 func (m *memRequests) BeginRequest(_ context.Context, k store.RequestKey) (store.RequestKey, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if prev, ok := m.keys[k.Principal+" "+k.Key]; ok {
+	id := k.Principal + " " + k.Key
+	if prev, ok := m.keys[id]; ok {
+		if prev.Status == nil && m.released[id] && prev.RequestHash == k.RequestHash {
+			delete(m.released, id)
+			return prev, true, nil
+		}
 		return prev, false, nil
 	}
-	m.keys[k.Principal+" "+k.Key] = k
+	k.CreatedAt = time.Now()
+	m.keys[id] = k
 	return k, true, nil
 }
 
@@ -38,10 +46,10 @@ func (m *memRequests) FinishRequest(_ context.Context, principal, key string, st
 	return nil
 }
 
-func (m *memRequests) ForgetRequest(_ context.Context, principal, key string) error {
+func (m *memRequests) ReleaseRequest(_ context.Context, principal, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.keys, principal+" "+key)
+	m.released[principal+" "+key] = true
 	return nil
 }
 
@@ -55,7 +63,7 @@ func (m *memRequests) expire() { m.mu.Lock(); m.keys = map[string]store.RequestK
 func TestAttackKeyUsedAgainAfterItExpiredIsAnotherRequest(t *testing.T) {
 	s := setup(t)
 	ref := s.declare(t, `{"type":"engineering","title":"Daily note","severity":"minor","fields":{"service":"checkout"}}`).str("ref")
-	m := &memRequests{Store: s.store, keys: map[string]store.RequestKey{}}
+	m := &memRequests{Store: s.store, keys: map[string]store.RequestKey{}, released: map[string]bool{}}
 	a := newAttackServer(t, s.temporal, m)
 	key := uniqueKey("daily")
 	body := `{"text":"daily: still degraded"}`

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -31,6 +33,22 @@ func idempotencyKey(c *gin.Context) (string, error) {
 }
 
 // hashOf identifies a request's content: the parts given, in order.
+// canonicalJSON is a JSON body written one way: keys in order, no spaces,
+// numbers as sent. A body that is not JSON is itself.
+func canonicalJSON(raw []byte) []byte {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil || d.More() {
+		return raw
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
 func hashOf(parts ...[]byte) string {
 	h := sha256.New()
 	for _, p := range parts {
@@ -45,8 +63,11 @@ func hashOf(parts ...[]byte) string {
 // the first answer again, marked Idempotent-Replayed; the same key with
 // another request is refused with 422; a retry while the first is still
 // being answered gets 409. An answer that says the request could not be
-// carried out (5xx, 429) is not kept, so a retry tries again; the Temporal
-// Update ID derived from the key keeps the update itself from running twice.
+// carried out (5xx, 429) is not kept, so a retry tries again, but the key
+// stays the request's (another body with it is still refused: the first may
+// yet be carried out); the Temporal Update ID derived from the key keeps the
+// update itself from running twice. Bodies are compared as JSON, so the same
+// request written another way (spaces, the order of keys) is the same.
 // Keys belong to the caller: two callers' keys never meet.
 func (s *Server) idempotent(c *gin.Context) {
 	key, err := idempotencyKey(c)
@@ -69,7 +90,7 @@ func (s *Server) idempotent(c *gin.Context) {
 	ctx := c.Request.Context()
 	caller := callerID(c)
 	route := c.Request.Method + " " + c.Request.URL.Path
-	req := store.RequestKey{Principal: caller, Key: key, Route: route, RequestHash: hashOf([]byte(route), raw)}
+	req := store.RequestKey{Principal: caller, Key: key, Route: route, RequestHash: hashOf([]byte(route), canonicalJSON(raw))}
 	prev, begun, err := s.cfg.Store.BeginRequest(ctx, req)
 	if err != nil {
 		s.fail(c, err)
@@ -92,15 +113,17 @@ func (s *Server) idempotent(c *gin.Context) {
 		return
 	}
 	// The update's ID is the request's: a retry is the same update, and a
-	// key used again after it expired is another.
-	c.Set(updateIDKey, "key-"+hashOf([]byte(caller), []byte(key), []byte(req.RequestHash))[:40])
+	// key used again after it expired (a new record, made at another time)
+	// is another.
+	made := prev.CreatedAt.UTC().Format(time.RFC3339Nano)
+	c.Set(updateIDKey, "key-"+hashOf([]byte(caller), []byte(key), []byte(req.RequestHash), []byte(made))[:40])
 	w := &recordingWriter{ResponseWriter: c.Writer}
 	c.Writer = w
 	c.Next()
 	// The answer is kept even when the caller has gone: what happened, happened.
 	ctx = context.WithoutCancel(ctx)
 	if status := w.Status(); status >= 500 || status == http.StatusTooManyRequests {
-		err = s.cfg.Store.ForgetRequest(ctx, caller, key)
+		err = s.cfg.Store.ReleaseRequest(ctx, caller, key)
 	} else {
 		err = s.cfg.Store.FinishRequest(ctx, caller, key, status, w.body.String())
 	}

@@ -80,11 +80,13 @@ func (s *Store) FinishRequest(ctx context.Context, principal, key string, status
 	return wrap(err, "finish request")
 }
 
-// ForgetRequest removes a request that has no answer worth keeping (it
-// could not be carried out), so that a retry with its key tries again.
-func (s *Store) ForgetRequest(ctx context.Context, principal, key string) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM request_keys WHERE principal = ? AND key = ? AND status IS NULL`), principal, key)
-	return wrap(err, "forget request")
+// ReleaseRequest gives up the lease of a request that has no answer worth
+// keeping (it could not be carried out, or may be carried out yet), so that
+// a retry of the same request with its key takes it over at once. The key
+// stays the request's: another request with it is still refused.
+func (s *Store) ReleaseRequest(ctx context.Context, principal, key string) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE request_keys SET claimed_until = NULL WHERE principal = ? AND key = ? AND status IS NULL`), principal, key)
+	return wrap(err, "release request")
 }
 
 // PruneRequests removes the answers older than RequestKeyTTL.

@@ -41,12 +41,23 @@ func TestRequestKeys(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, begun, "keys belong to their caller")
 
-		// A request that could not be carried out is forgotten; one answered is not.
-		require.NoError(t, s.ForgetRequest(ctx, "tok_b", "k1"))
+		// A request that could not be carried out gives up its lease: the
+		// same request takes it over at once, another is still refused the
+		// key, and one answered stays answered.
+		_, begun, err = s.BeginRequest(ctx, other)
+		require.NoError(t, err)
+		require.False(t, begun, "held by the request being answered")
+		require.NoError(t, s.ReleaseRequest(ctx, "tok_b", "k1"))
+		another := other
+		another.RequestHash = "h2"
+		held, begun, err := s.BeginRequest(ctx, another)
+		require.NoError(t, err)
+		require.False(t, begun, "a released key is still its request's")
+		require.Equal(t, "h", held.RequestHash)
 		_, begun, err = s.BeginRequest(ctx, other)
 		require.NoError(t, err)
 		require.True(t, begun)
-		require.NoError(t, s.ForgetRequest(ctx, "tok_a", "k1"))
+		require.NoError(t, s.ReleaseRequest(ctx, "tok_a", "k1"))
 		_, begun, err = s.BeginRequest(ctx, k)
 		require.NoError(t, err)
 		require.False(t, begun, "an answered request stays answered")
