@@ -215,9 +215,9 @@ func TestLongAlertNamesCannotBrickAnIncident(t *testing.T) {
 	s.noteWorks(t, ref)
 }
 
-// Many changes to one incident at once: each is taken or turned away at
-// once with 429 and Retry-After — never left to time out — and each taken
-// is on the timeline once.
+// Many changes to one incident at once: each is taken (one over Temporal's
+// limit of updates in flight waits its turn) or turned away with 429 and
+// Retry-After, and each taken is on the timeline once.
 func TestConcurrentChangesAreTakenOrTurnedAway(t *testing.T) {
 	s := setup(t)
 	ref := s.declare(t, `{"type":"engineering","title":"Thirty people at once","severity":"minor"}`).str("ref")

@@ -247,11 +247,15 @@ func (s *Server) CompleteTask(ctx context.Context, who incidentflow.Principal, i
 	if err != nil {
 		return task, err
 	}
-	if task.Status == "done" {
+	live := !dsl.IsFinalStatus(inc.Status) && inc.WorkflowStartedAt != nil
+	// A completion sent again under its key goes to the run even when the
+	// task is done: it is the same update, and the run answers it as it
+	// answered it first (the answer may have been lost on the way).
+	if task.Status == "done" && !(live && updateID != "") {
 		return task, incidentflow.Errorf(incidentflow.ECONFLICT, "task %s was already done by %s", id, task.DoneBy)
 	}
 	by := who.String()
-	if !dsl.IsFinalStatus(inc.Status) && inc.WorkflowStartedAt != nil {
+	if live {
 		st, err := s.runUpdate(ctx, inc, workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: id, By: by, Note: req.Note}, updateID)
 		if err != nil {
 			return task, err

@@ -61,6 +61,8 @@ type IncidentStore interface {
 	Task(ctx context.Context, id string) (incidentflow.Task, error)
 	CompleteTask(ctx context.Context, t incidentflow.Task, e incidentflow.TimelineEvent) error
 	ApplyChange(ctx context.Context, c incidentflow.Change) error
+	SettleEvents(ctx context.Context, ref string, events []incidentflow.TimelineEvent) error
+	WithdrawUpdate(ctx context.Context, ref, prefix string) error
 }
 
 // AccessStore answers who a request is, what they may see, and keeps the

@@ -86,10 +86,6 @@ type flakyTemporal struct {
 	// and its answer be lost as WorkflowNotReady (a workflow task that
 	// failed as it answered).
 	notReadyOnce atomic.Bool
-	// admitLate, when set, makes the next update outlast the API's wait
-	// for its admission: the API hears its deadline pass while Temporal
-	// goes on with the update, closing admitLate once it is carried out.
-	admitLate atomic.Pointer[chan struct{}]
 }
 
 func (f *flakyTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error) {
@@ -103,15 +99,6 @@ func (f *flakyTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, qu
 func (f *flakyTemporal) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	if f.failUpdates.Load() {
 		return nil, errors.New("connection refused")
-	}
-	if late := f.admitLate.Swap(nil); late != nil {
-		go func() {
-			defer close(*late)
-			if h, err := f.Client.UpdateWorkflow(context.WithoutCancel(ctx), o); err == nil {
-				_ = h.Get(context.WithoutCancel(ctx), nil)
-			}
-		}()
-		return nil, context.DeadlineExceeded
 	}
 	if f.notReadyOnce.CompareAndSwap(true, false) {
 		h, err := f.Client.UpdateWorkflow(ctx, o)

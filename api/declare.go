@@ -216,6 +216,12 @@ func (s *Server) checkDeclaration(req *DeclareRequest) (*dsl.Process, error) {
 // and marks it started. A run that already exists counts as started; created
 // says whether this call made it (another replica's reconciler may have).
 func (s *Server) start(ctx context.Context, inc incidentflow.Incident) (created bool, err error) {
+	// A caller hanging up does not cut the start short: the incident is
+	// recorded, and a start cancelled as Temporal answers would lose the
+	// run's first workflow task (it comes back with the start) until the
+	// task's timeout.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	p, err := s.process(ctx, inc)
 	if err != nil {
 		return false, err
@@ -227,12 +233,6 @@ func (s *Server) start(ctx context.Context, inc incidentflow.Incident) (created 
 		Links:    dsl.Links{Incident: s.incidentURL(inc.Ref), Temporal: s.uiURL(inc.WorkflowID), Actions: s.cfg.BaseURL + "/act/"},
 		Features: workflows.Features,
 	}
-	// A caller hanging up does not cut the start short: the incident is
-	// recorded, and a start cancelled as Temporal answers would lose the
-	// run's first workflow task (it comes back with the start) until the
-	// task's timeout.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	_, err = s.cfg.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflows.WorkflowName, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {

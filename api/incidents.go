@@ -342,7 +342,8 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	// Every attempt below is the same update: one the run carried out
 	// before its answer was lost is answered from its result, not done
 	// again (the SDK would give each attempt an ID of its own).
-	if updateID == "" {
+	keyed := updateID != ""
+	if !keyed {
 		updateID = uuid.NewString()
 	}
 	opts := client.UpdateWorkflowOptions{WorkflowID: inc.WorkflowID, UpdateName: name, Args: []any{payload},
@@ -354,23 +355,25 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	if times != nil {
 		times.sent = time.Now()
 	}
-	for attempt := 1; ; attempt++ {
+	attempt := 1
+	for ; ; attempt++ {
 		var handle client.WorkflowUpdateHandle
-		// The run holds a few updates at a time: one more is refused at
-		// once (429), and is not carried out. One Temporal admitted is
-		// waited for to the end: turned away while admitted, it would still
-		// be carried out, and a retry without the same Idempotency-Key done
-		// twice.
+		// The run holds a few updates at a time (Temporal's in-flight
+		// limit); the SDK sends one over it again until it is admitted or
+		// the wait is over, so a change waits its turn. One Temporal
+		// admitted is waited for to the end: turned away while admitted,
+		// it would still be carried out, and a retry without the same
+		// Idempotency-Key done twice.
 		handle, err = s.cfg.Temporal.UpdateWorkflow(uctx, opts)
-		var exhausted *serviceerror.ResourceExhausted
-		if errors.As(err, &exhausted) {
-			return st, &incidentflow.Error{Code: incidentflow.EBUSY, Message: fmt.Sprintf("incident %s is taking other changes right now; retry in a moment", inc.Ref), Err: err}
-		}
 		if err == nil {
 			if times != nil {
 				times.accepted = time.Now()
 			}
-			err = handle.Get(uctx, &st)
+			var res workflows.UpdateResult
+			if err = handle.Get(uctx, &res); err == nil {
+				st = res.State
+				s.settle(ctx, inc.Ref, res.Events())
+			}
 		}
 		// The run's workflow task failed while it held the update (it
 		// completed as updates arrived, say): the same update, sent again,
@@ -378,14 +381,19 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 		// deadline not this wait's own (a server's or a proxy's) passing
 		// while Temporal may hold the update: the same, while the wait lasts.
 		var notReady *serviceerror.WorkflowNotReady
-		otherDeadline := errors.Is(err, context.DeadlineExceeded) && uctx.Err() == nil
+		otherDeadline := timedOut(err) && uctx.Err() == nil
 		if !(errors.As(err, &notReady) || otherDeadline) || attempt == updateAttempts || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
 	}
 	if err != nil {
-		return st, s.updateError(ctx, inc, err)
+		if refusedByRun(err) {
+			s.withdraw(ctx, inc.Ref, updateID)
+		}
+		// After a first attempt Temporal may hold, any failure may be one
+		// the run still carries out.
+		return st, s.updateError(ctx, inc, err, keyed, attempt > 1)
 	}
 	if times != nil {
 		times.completed = time.Now()
@@ -393,8 +401,45 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 	return st, nil
 }
 
+// settle writes the events of an update as its answer gives them, over
+// what a workflow task Temporal did not keep may have written (see
+// workflows.UpdateResult). The change is made whatever becomes of this.
+func (s *Server) settle(ctx context.Context, ref string, made []incidentflow.TimelineEvent) {
+	if len(made) == 0 {
+		return
+	}
+	if err := s.cfg.Store.SettleEvents(context.WithoutCancel(ctx), ref, made); err != nil {
+		s.cfg.Logger.Warn("could not settle an update's timeline events", "incident", ref, "error", err)
+	}
+}
+
+// withdraw removes from the timeline what a refused update seemed to do in
+// a workflow task Temporal did not keep.
+func (s *Server) withdraw(ctx context.Context, ref, updateID string) {
+	prefix := incidentflow.WorkflowID(ref) + "/update/" + updateID + "/"
+	if err := s.cfg.Store.WithdrawUpdate(context.WithoutCancel(ctx), ref, prefix); err != nil {
+		s.cfg.Logger.Warn("could not withdraw a refused update's timeline events", "incident", ref, "error", err)
+	}
+}
+
+// refusedByRun says whether the run itself refused an update (its
+// validator or handler), an answer Temporal gives only from a task it kept.
+func refusedByRun(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && (appErr.Type() == workflows.RefusedError || appErr.Type() == workflows.BusyError)
+}
+
 // updateAttempts is how often a change is sent when the run was not ready.
 const updateAttempts = 5
+
+// timedOut says whether an update's call ended at a deadline, the wait's
+// own or one on the way (a server's, a proxy's): the SDK reports either as
+// a WorkflowUpdateServiceTimeoutOrCanceledError around the gRPC status, not
+// as context.DeadlineExceeded. Temporal may hold the update all the same.
+func timedOut(err error) bool {
+	var sdk *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	return errors.As(err, &sdk) || errors.Is(err, context.DeadlineExceeded)
+}
 
 // process returns the process version an incident runs.
 func (s *Server) process(ctx context.Context, inc incidentflow.Incident) (*dsl.Process, error) {
@@ -409,8 +454,10 @@ func (s *Server) process(ctx context.Context, inc incidentflow.Incident) (*dsl.P
 	return &p, nil
 }
 
-// updateError explains why an update did not happen.
-func (s *Server) updateError(ctx context.Context, inc incidentflow.Incident, err error) error {
+// updateError explains why an update did not happen, or may not have: when
+// Temporal may hold it yet (held is set, or the wait ran out), the answer
+// says so, and how to send it again without doing it twice.
+func (s *Server) updateError(ctx context.Context, inc incidentflow.Incident, err error, keyed, held bool) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == workflows.RefusedError {
 		return incidentflow.Errorf(incidentflow.ECONFLICT, "%s", appErr.Message())
@@ -425,9 +472,16 @@ func (s *Server) updateError(ctx context.Context, inc incidentflow.Incident, err
 		}
 		return incidentflow.Errorf(incidentflow.ECONFLICT, "the run of incident %s has ended", inc.Ref)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "the incident's run did not take the change within 30s (is a worker running?); it may still take it: " +
-			"send it again with the same Idempotency-Key to have it done once", Err: err}
+	if held || timedOut(err) {
+		again := "send it again with the same Idempotency-Key to have it done once"
+		if !keyed {
+			again = "look at the incident's timeline before sending it again (a change sent with an Idempotency-Key can be sent again safely)"
+		}
+		why := "the incident's run did not take the change within 30s (is a worker running?)"
+		if !timedOut(err) {
+			why = "Temporal's answer was lost after it may have had the change"
+		}
+		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: why + "; it may still take it: " + again, Err: err}
 	}
 	return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "Temporal could not deliver the update; retry shortly", Err: err}
 }
