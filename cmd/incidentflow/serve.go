@@ -76,7 +76,9 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, logger *slog.Lo
 			return err
 		case <-ctx.Done():
 		}
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// A person's change waits up to 30 s for its run: it is answered
+		// (and its Idempotency-Key with it) before the api stops.
+		shutdown, cancel := context.WithTimeout(context.Background(), 35*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(shutdown); err != nil {
 			logger.Warn("api did not drain in time", "error", err)
