@@ -133,10 +133,7 @@ func (b *runner) load(ctx context.Context) (*Load, error) {
 	if len(ds) == 0 {
 		return &out, floodErr
 	}
-	var err error
-	if out.Waits, err = b.actionWaits(ctx, targets, acts); err != nil {
-		return &out, err
-	}
+	out.Waits = b.actionWaits(ctx, targets, acts)
 	for r, what := range []string{"reads", "live reads"} {
 		if readErrs[r] > 0 {
 			b.o.Log("load: %d of %d %s failed, the first: %v", readErrs[r], readErrs[r]+len(reads[r]), what, firstReadErr[r])

@@ -306,7 +306,7 @@ func printReport(out io.Writer, r bench.Report) {
 				ms   float64
 			}{{"to its workflow task", w.ToTask, w.SlowestMs[0]}, {"its task queued for a worker", w.Queued, w.SlowestMs[1]},
 				{"the worker's task", w.Worker, w.SlowestMs[2]}, {"the task's completion reaching the API", w.ToAPI, w.SlowestMs[3]},
-				{"the result (the run's later tasks, the API's second call)", w.Result, w.SlowestMs[4]}, {"the API's answer after (audit log, HTTP)", w.AfterUpdate, w.SlowestMs[5]}} {
+				{"the result (the run's later tasks, the API's second call)", w.Result, w.SlowestMs[4]}, {"the API's answer after (audit log, HTTP, the trips to and from it)", w.AfterUpdate, w.SlowestMs[5]}} {
 				l := part.l
 				fmt.Fprintf(tw, "  of which %s (slowest 1%%: %.0f ms)\t%d\t\t%.1f ms\t%.1f ms\t%.1f ms\t%.1f ms\n", part.name, part.ms, l.Count, l.P50ms, l.P95ms, l.P99ms, l.Maxms)
 			}
