@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	
+
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
