@@ -248,15 +248,26 @@ func (r response) str(path ...string) string {
 
 func (s *stack) do(t *testing.T, method, path, body string, headers ...string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, s.http.URL+path, strings.NewReader(body))
+	r, err := send(t, context.Background(), s.http.URL, method, path, body, append([]string{"Authorization", "Bearer " + s.token}, headers...)...)
+	require.NoError(t, err)
+	return r
+}
+
+// send makes a JSON request to the API at base, with headers given as name,
+// value pairs (a later one replaces an earlier of the same name), and
+// decodes its answer; err is the request's own failure (a context ended).
+func send(t *testing.T, ctx context.Context, base, method, path, body string, headers ...string) (response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+s.token)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return response{}, err
+	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
@@ -264,7 +275,7 @@ func (s *stack) do(t *testing.T, method, path, body string, headers ...string) r
 	if len(raw) > 0 {
 		require.NoError(t, json.Unmarshal(raw, &r.body), "body: %s", raw)
 	}
-	return r
+	return r, nil
 }
 
 // as returns the headers of a request a person of the directory makes,

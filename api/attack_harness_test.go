@@ -6,13 +6,10 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,24 +115,7 @@ func newAttackServer(t *testing.T, temporal api.Temporal, st api.Store) *attackS
 
 func (a *attackServer) do(t *testing.T, ctx context.Context, method, path, body string, headers ...string) (response, error) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, method, a.url+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	if len(raw) > 0 {
-		require.NoError(t, json.Unmarshal(raw, &r.body), "body: %s", raw)
-	}
-	return r, nil
+	return send(t, ctx, a.url, method, path, body, headers...)
 }
 
 func (a *attackServer) must(t *testing.T, method, path, body string, headers ...string) response {
