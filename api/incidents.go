@@ -371,6 +371,9 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 			}
 			var res workflows.UpdateResult
 			if err = handle.Get(uctx, &res); err == nil {
+				if times != nil {
+					times.completed = time.Now()
+				}
 				st = res.State
 				s.settle(ctx, inc.Ref, res.Events())
 			}
@@ -394,9 +397,6 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 		// After a first attempt Temporal may hold, any failure may be one
 		// the run still carries out.
 		return st, s.updateError(ctx, inc, err, keyed, attempt > 1)
-	}
-	if times != nil {
-		times.completed = time.Now()
 	}
 	return st, nil
 }

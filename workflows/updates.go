@@ -112,6 +112,11 @@ func inUpdate[T any](r *run, fn func(workflow.Context, T) (State, error)) func(w
 		st, err := fn(ctx, in)
 		res := UpdateResult{State: st}
 		if u != nil {
+			// A refused update's events are withdrawn from the store: a
+			// handler refuses before it records anything.
+			if err != nil && len(r.made[u.ID]) > 0 {
+				r.logger.Warn("an update made timeline events and then failed; the store withdraws them", "update", u.ID, "error", err)
+			}
 			for _, e := range r.made[u.ID] {
 				res.Made = append(res.Made, MadeEvent{Event: e, Key: e.DedupKey, Seq: e.Seq})
 			}
