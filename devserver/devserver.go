@@ -112,47 +112,20 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf, err := buildConfig(host, port, clusterID, sqlConf)
+	// The server's own ports (frontend HTTP, history, matching, worker) are
+	// asked of the kernel and bound later: another process can take one in
+	// between. Then it is built again on other ports.
+	var srv temporal.Server
+	var level *slog.LevelVar
+	for attempt := 1; ; attempt++ {
+		srv, level, err = newServer(o, host, port, clusterID, sqlConf)
+		if err == nil || attempt == portAttempts || !strings.Contains(err.Error(), "address already in use") ||
+			strings.Contains(err.Error(), o.FrontendAddr) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-
-	level := new(slog.LevelVar)
-	level.Set(o.LogLevel)
-	logger := newServerLogger(o.Logger, level)
-	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
-	if err != nil {
-		return nil, fmt.Errorf("temporal authorizer: %w", err)
-	}
-	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
-	if err != nil {
-		return nil, fmt.Errorf("temporal claim mapper: %w", err)
-	}
-	hosts := map[primitives.ServiceName]static.Hosts{}
-	for name, svc := range conf.Services {
-		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(svc.RPC.GRPCPort)))
-	}
-	dyn := dynamicconfig.StaticClient{
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
-		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 200,
-		// Search attributes are read on every list query; the store is local, so
-		// a stale cache only hides freshly registered attributes.
-		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
-	}
-	srv, err := temporal.NewServer(
-		temporal.WithConfig(conf),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithStaticHosts(hosts),
-		temporal.WithLogger(logger),
-		temporal.WithAuthorizer(authorizer),
-		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dyn),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("build temporal server: %w", err)
-	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
 	s := &Server{server: srv, opts: o, logLevel: level}
 	if err := waitForPort(ctx, o.FrontendAddr); err != nil {
@@ -245,6 +218,56 @@ func (o Options) prepareStore() (*config.SQL, error) {
 		return nil, fmt.Errorf("create namespace %s: %w", o.Namespace, err)
 	}
 	return conf, nil
+}
+
+// portAttempts is how often the server is built on fresh ports of its own.
+const portAttempts = 3
+
+// newServer builds and starts the server, its own ports found free.
+func newServer(o Options, host string, port int, clusterID string, sqlConf *config.SQL) (temporal.Server, *slog.LevelVar, error) {
+	conf, err := buildConfig(host, port, clusterID, sqlConf)
+	if err != nil {
+		return nil, nil, err
+	}
+	level := new(slog.LevelVar)
+	level.Set(o.LogLevel)
+	logger := newServerLogger(o.Logger, level)
+	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
+	if err != nil {
+		return nil, nil, fmt.Errorf("temporal authorizer: %w", err)
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("temporal claim mapper: %w", err)
+	}
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, svc := range conf.Services {
+		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(svc.RPC.GRPCPort)))
+	}
+	dyn := dynamicconfig.StaticClient{
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 200,
+		// Search attributes are read on every list query; the store is local, so
+		// a stale cache only hides freshly registered attributes.
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dyn),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		srv.Stop()
+		return nil, nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	return srv, level, nil
 }
 
 func buildConfig(host string, port int, clusterID string, sqlConf *config.SQL) (*config.Config, error) {
