@@ -32,7 +32,6 @@ func idempotencyKey(c *gin.Context) (string, error) {
 	return key, nil
 }
 
-// hashOf identifies a request's content: the parts given, in order.
 // canonicalJSON is a JSON body written one way: keys in order, no spaces,
 // numbers as sent. A body that is not JSON is itself.
 func canonicalJSON(raw []byte) []byte {
@@ -49,6 +48,7 @@ func canonicalJSON(raw []byte) []byte {
 	return out
 }
 
+// hashOf identifies a request's content: the parts given, in order.
 func hashOf(parts ...[]byte) string {
 	h := sha256.New()
 	for _, p := range parts {

@@ -424,6 +424,8 @@ func (s *Server) withdraw(ctx context.Context, ref, updateID string) {
 
 // refusedByRun says whether the run itself refused an update (its
 // validator or handler), an answer Temporal gives only from a task it kept.
+// An update refused as one carried out before (RepeatedError) is not: its
+// events are the run's.
 func refusedByRun(err error) bool {
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr) && (appErr.Type() == workflows.RefusedError || appErr.Type() == workflows.BusyError)
@@ -459,7 +461,7 @@ func (s *Server) process(ctx context.Context, inc incidentflow.Incident) (*dsl.P
 // says so, and how to send it again without doing it twice.
 func (s *Server) updateError(ctx context.Context, inc incidentflow.Incident, err error, keyed, held bool) error {
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == workflows.RefusedError {
+	if errors.As(err, &appErr) && (appErr.Type() == workflows.RefusedError || appErr.Type() == workflows.RepeatedError) {
 		return incidentflow.Errorf(incidentflow.ECONFLICT, "%s", appErr.Message())
 	}
 	if errors.As(err, &appErr) && appErr.Type() == workflows.BusyError {

@@ -48,8 +48,8 @@ func TestSettledUpdateRefusedThenTakenUnderItsIDIsOnTheTimeline(t *testing.T) {
 
 // refusingNextRun carries out the first update and loses its answer (a
 // connection reset), then answers the next as the incident's next run
-// would after continuing as new: it knows nothing of the Update ID, and
-// its validator refuses the completion of a task already done.
+// would after continuing as new: it knows the Update ID from the run
+// before, and refuses it as carried out already (RepeatedError).
 type refusingNextRun struct {
 	*flakyTemporal
 	calls int
@@ -67,7 +67,7 @@ func (r *refusingNextRun) UpdateWorkflow(ctx context.Context, o client.UpdateWor
 		}
 		return nil, serviceerror.NewUnavailable("connection reset by peer")
 	}
-	return nil, temporal.NewApplicationError("task was already done by alice", workflows.RefusedError)
+	return nil, temporal.NewApplicationError("incident already took this change", workflows.RepeatedError)
 }
 
 // A completion the run carried out whose answer was lost is resent under

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -231,7 +232,7 @@ func (s *Store) ListIncidents(ctx context.Context, f ListFilter) ([]incidentflow
 	}
 	if f.Query != "" {
 		where += ` AND (ref = ? OR LOWER(title) LIKE ? ESCAPE '\')`
-		like := likeEscaper.Replace(strings.ToLower(f.Query))
+		like := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Query))
 		args = append(args, strings.ToUpper(f.Query), "%"+like+"%")
 	}
 	if f.Involved != "" {
@@ -557,12 +558,22 @@ func updatePrefix(key string) string {
 }
 
 // SettleEvents writes an update's events as its answer gives them: the
-// answer comes only from a workflow task Temporal kept.
+// answer comes only from a workflow task Temporal kept. What else stands
+// under the update's name (rows a task not kept made, a withdrawal of an
+// earlier refusal of the same update) goes.
 func (s *Store) SettleEvents(ctx context.Context, ref string, events []incidentflow.TimelineEvent) error {
 	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
+		cleared := map[string]bool{}
 		for _, e := range events {
-			if e.DedupKey == "" { // only a run's own events are settled
+			prefix := updatePrefix(e.DedupKey)
+			if prefix == "" { // only an update's own events are settled
 				continue
+			}
+			if !cleared[prefix] {
+				cleared[prefix] = true
+				if err := s.clearUpdate(ctx, tx, ref, prefix, "NOT settled OR kind = ?"); err != nil {
+					return err
+				}
 			}
 			if err := s.writeEvent(ctx, tx, ref, e, true); err != nil {
 				return err
@@ -574,24 +585,40 @@ func (s *Store) SettleEvents(ctx context.Context, ref string, events []incidentf
 
 // WithdrawUpdate removes the events a refused update seemed to make (a
 // workflow task Temporal did not keep took it), and keeps them from being
-// written again. prefix is the update's event key without its count.
+// written again, until the update is taken after all (SettleEvents). What
+// its answer settled stays. prefix is the update's event key without its
+// count.
 func (s *Store) WithdrawUpdate(ctx context.Context, ref, prefix string) error {
 	if updatePrefix(prefix+"0") != prefix {
 		return fmt.Errorf("%q does not name an update's events", prefix)
 	}
 	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM timeline_events WHERE incident_ref = ? AND dedup_key LIKE ? ESCAPE '\' AND kind <> ?`),
-			ref, likeEscaper.Replace(prefix)+"%", withdrawnKind); err != nil {
+		if err := s.clearUpdate(ctx, tx, ref, prefix, "NOT settled AND kind <> ?"); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, dedup_key, seq, settled)
+		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, dedup_key, seq, settled)
 			VALUES (?, ?, ?, '', '', '', ?, 0, TRUE) ON CONFLICT (dedup_key) DO NOTHING`), ref, s.now(), withdrawnKind, prefix)
+		if err != nil {
+			return err
+		}
+		// The timeline changed (pages showing it look again) when a row
+		// went or the marker came.
+		if n, _ := res.RowsAffected(); n > 0 {
+			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET updated_at = ? WHERE ref = ?`), s.now(), ref)
+		}
 		return err
 	}), "withdraw an update's events from "+ref)
 }
 
-// likeEscaper escapes what LIKE … ESCAPE '\' would read as a pattern.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+// clearUpdate deletes the rows that are the update's own events (its
+// prefix and a count: not the events of what it started, whose keys go on
+// after the count) and match cond, given withdrawnKind as its argument.
+func (s *Store) clearUpdate(ctx context.Context, tx *sqlx.Tx, ref, prefix, cond string) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM timeline_events WHERE incident_ref = ?
+		AND substr(dedup_key, 1, ?) = ? AND substr(dedup_key, ?) NOT LIKE '%/%' AND (`+cond+`)`),
+		ref, utf8.RuneCountInString(prefix), prefix, utf8.RuneCountInString(prefix)+1, withdrawnKind)
+	return err
+}
 
 // Timeline returns an incident's events in the order they happened.
 func (s *Store) Timeline(ctx context.Context, ref string) ([]incidentflow.TimelineEvent, error) {

@@ -3,7 +3,9 @@ package workflows_test
 // Runs that continue as new carry everything on.
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -24,6 +26,9 @@ type timedUpdate struct {
 	at   time.Duration
 	name string
 	arg  any
+	// id is the update's ID (its name when empty); refused, when set, is
+	// what its refusal must say.
+	id, refused string
 }
 
 // runContinuing runs an incident of process from start, sending the updates
@@ -63,8 +68,19 @@ func runContinuingFlaky(t *testing.T, process string, start time.Time, updates [
 		for _, u := range updates {
 			if at := start.Add(u.at); at.After(now) {
 				env.RegisterDelayedCallback(func() {
-					env.UpdateWorkflow(u.name, u.name, &testsuite.TestUpdateCallback{OnAccept: func() {}, OnComplete: func(any, error) {},
-						OnReject: func(err error) { t.Errorf("%s refused: %v", u.name, err) }}, u.arg)
+					id := cmp.Or(u.id, u.name)
+					env.UpdateWorkflow(u.name, id, &testsuite.TestUpdateCallback{
+						OnAccept: func() {
+							if u.refused != "" {
+								t.Errorf("%s (%s) was taken; it should have been refused with %q", u.name, id, u.refused)
+							}
+						},
+						OnComplete: func(any, error) {},
+						OnReject: func(err error) {
+							if u.refused == "" || !strings.Contains(err.Error(), u.refused) {
+								t.Errorf("%s (%s) refused: %v", u.name, id, err)
+							}
+						}}, u.arg)
 				}, at.Sub(now))
 			}
 		}
@@ -72,7 +88,7 @@ func runContinuingFlaky(t *testing.T, process string, start time.Time, updates [
 			if at := start.Add(l); at.After(now) {
 				env.RegisterDelayedCallback(func() {
 					env.SetCurrentHistoryLength(1000)
-					env.UpdateWorkflow(workflows.UpdateAddNote, "long", &testsuite.TestUpdateCallback{OnAccept: func() {}, OnComplete: func(any, error) {},
+					env.UpdateWorkflow(workflows.UpdateAddNote, fmt.Sprintf("long@%d", l), &testsuite.TestUpdateCallback{OnAccept: func() {}, OnComplete: func(any, error) {},
 						OnReject: func(err error) { t.Errorf("note refused: %v", err) }}, workflows.AddNoteInput{Text: "the history is long"})
 				}, at.Sub(now))
 				break
@@ -127,12 +143,12 @@ on:
 `
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC) // a Thursday
 	updates := []timedUpdate{
-		{time.Hour, workflows.UpdateApprove, workflows.ApproveInput{By: "bob"}},
-		{2 * time.Hour, workflows.UpdateSignal, workflows.SignalInput{Name: "contained"}},
-		{3 * time.Hour, workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: "INC-7-T1", By: "carol"}},
+		{at: time.Hour, name: workflows.UpdateApprove, arg: workflows.ApproveInput{By: "bob"}},
+		{at: 2 * time.Hour, name: workflows.UpdateSignal, arg: workflows.SignalInput{Name: "contained"}},
+		{at: 3 * time.Hour, name: workflows.UpdateCompleteTask, arg: workflows.CompleteTaskInput{Task: "INC-7-T1", By: "carol"}},
 		// The review is scheduled for Friday 12:00; moved to Monday 10:00, held at 11:00.
-		{4 * time.Hour, workflows.UpdateRescheduleReview, workflows.RescheduleReviewInput{By: "carol", Start: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}},
-		{4*24*time.Hour + 2*time.Hour, workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "carol", WriteUp: "https://wiki/INC-7"}},
+		{at: 4 * time.Hour, name: workflows.UpdateRescheduleReview, arg: workflows.RescheduleReviewInput{By: "carol", Start: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}},
+		{at: 4*24*time.Hour + 2*time.Hour, name: workflows.UpdateReviewHeld, arg: workflows.ReviewHeldInput{By: "carol", WriteUp: "https://wiki/INC-7"}},
 	}
 	long := []time.Duration{30 * time.Minute, 90 * time.Minute, 2*time.Hour + 10*time.Minute, 3*time.Hour + 30*time.Minute, 5 * time.Hour, 3 * 24 * time.Hour}
 	store, sent, texts, runs := runContinuing(t, process, start, updates, long)
@@ -201,8 +217,8 @@ steps:
 `
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	updates := []timedUpdate{
-		{7 * time.Minute, workflows.UpdateAcknowledge, workflows.AcknowledgeInput{By: "dan"}},
-		{3 * time.Hour, workflows.UpdateSetStatus, workflows.SetStatusInput{Status: "resolved", By: "dan"}},
+		{at: 7 * time.Minute, name: workflows.UpdateAcknowledge, arg: workflows.AcknowledgeInput{By: "dan"}},
+		{at: 3 * time.Hour, name: workflows.UpdateSetStatus, arg: workflows.SetStatusInput{Status: "resolved", By: "dan"}},
 	}
 	long := []time.Duration{2 * time.Minute, 6 * time.Minute, 30 * time.Minute, 65 * time.Minute, 150 * time.Minute}
 	store, sent, texts, runs := runContinuing(t, process, start, updates, long)
@@ -262,4 +278,30 @@ steps:
 		}
 	}
 	require.True(t, missed)
+}
+
+// An update the run carried out, sent again under its ID after the run
+// continued as new (its answer was lost, say), is not carried out again:
+// Temporal answers a repeated ID only within a run, and the new run knows
+// the ID from the one before.
+func TestAnUpdateIsNotCarriedOutAgainInTheNextRun(t *testing.T) {
+	process := `
+process: p
+title: P
+severities: [critical]
+steps:
+  - wait: {for: status == "resolved", timeout: 1d}
+  - set: {status: closed}
+`
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	note := workflows.AddNoteInput{Text: "failed over", By: "alice"}
+	updates := []timedUpdate{
+		{at: time.Minute, name: workflows.UpdateAddNote, arg: note, id: "key-same"},
+		{at: time.Hour, name: workflows.UpdateAddNote, arg: note, id: "key-same", refused: "already took this change"},
+		{at: 2 * time.Hour, name: workflows.UpdateAddNote, arg: note, id: "key-other"},
+		{at: 3 * time.Hour, name: workflows.UpdateSetStatus, arg: workflows.SetStatusInput{Status: "resolved", By: "alice"}},
+	}
+	store, _, _, runs := runContinuing(t, process, start, updates, []time.Duration{30 * time.Minute})
+	require.Equal(t, 1, runs)
+	require.Len(t, store.messages("note"), 2, "the note under key-same once, under key-other once")
 }

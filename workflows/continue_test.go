@@ -40,7 +40,7 @@ steps:
   - set: {status: closed}
 `
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC) // a Thursday; the review is Friday 09:00
-	updates := []timedUpdate{{25 * time.Hour, workflows.UpdateReviewHeld, workflows.ReviewHeldInput{By: "carol"}}}
+	updates := []timedUpdate{{at: 25 * time.Hour, name: workflows.UpdateReviewHeld, arg: workflows.ReviewHeldInput{By: "carol"}}}
 	want := []string{
 		"Thu 26 09:00 notify carol",   // the task's owner
 		"Thu 26 09:00 review carol",   // the invitation

@@ -42,6 +42,11 @@ const (
 // current state; the API answers it with 409 and the message.
 const RefusedError = "Refused"
 
+// RepeatedError is the error type of an update the run (or the one it
+// continued from) carried out before under the same ID: the API answers
+// it with 409, and it does not withdraw the update's events.
+const RepeatedError = "Repeated"
+
 // BusyError is the error type of an update the run cannot take now but
 // will shortly; the API answers it with 429, to be retried.
 const BusyError = "Busy"
@@ -233,6 +238,8 @@ type Bookkeeping struct {
 	// StateVersion counts the states the run gave the store, so that a
 	// newer one always wins there.
 	StateVersion int64 `json:"state_version,omitempty"`
+	// Updates are the IDs of the last updates the run carried out (see once).
+	Updates []string `json:"updates,omitempty"`
 	// TaskCount numbers the incident's tasks: INC-7-T1, INC-7-T2…
 	TaskCount int `json:"task_count"`
 	// ApprovalCount numbers its approvals as they begin.

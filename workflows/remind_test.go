@@ -100,9 +100,9 @@ steps:
 `
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	updates := []timedUpdate{
-		{6 * time.Hour, workflows.UpdateAssignRole, workflows.AssignRoleInput{Role: "lead", Person: "carol", By: "bob"}},
-		{10 * time.Hour, workflows.UpdateApprove, workflows.ApproveInput{By: "bob"}},
-		{11 * time.Hour, workflows.UpdateCompleteTask, workflows.CompleteTaskInput{Task: "INC-7-T1", By: "carol"}},
+		{at: 6 * time.Hour, name: workflows.UpdateAssignRole, arg: workflows.AssignRoleInput{Role: "lead", Person: "carol", By: "bob"}},
+		{at: 10 * time.Hour, name: workflows.UpdateApprove, arg: workflows.ApproveInput{By: "bob"}},
+		{at: 11 * time.Hour, name: workflows.UpdateCompleteTask, arg: workflows.CompleteTaskInput{Task: "INC-7-T1", By: "carol"}},
 	}
 	long := []time.Duration{time.Hour, 4*time.Hour + time.Minute, 7 * time.Hour, 9 * time.Hour}
 	store, sent, _, runs := runContinuing(t, process, start, updates, long)

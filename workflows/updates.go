@@ -27,51 +27,68 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcknowledge, inUpdate(r, r.acknowledge),
-		workflow.UpdateHandlerOptions{Validator: r.validateAcknowledge}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateAcknowledge)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetStatus, inUpdate(r, r.setStatus),
-		workflow.UpdateHandlerOptions{Validator: r.validateSetStatus}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateSetStatus)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetSeverity, inUpdate(r, r.setSeverity),
-		workflow.UpdateHandlerOptions{Validator: r.validateSetSeverity}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateSetSeverity)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAssignRole, inUpdate(r, r.assignRole),
-		workflow.UpdateHandlerOptions{Validator: r.validateAssignRole}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateAssignRole)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, inUpdate(r, r.completeTask),
-		workflow.UpdateHandlerOptions{Validator: r.validateCompleteTask}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateCompleteTask)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, inUpdate(r, r.approve),
-		workflow.UpdateHandlerOptions{Validator: r.validateApprove}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateApprove)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReviewHeld, inUpdate(r, r.reviewHeld),
-		workflow.UpdateHandlerOptions{Validator: r.validateReviewHeld}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateReviewHeld)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRescheduleReview, inUpdate(r, r.rescheduleReview),
-		workflow.UpdateHandlerOptions{Validator: r.validateRescheduleReview}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateRescheduleReview)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddNote, inUpdate(r, r.addNote),
-		workflow.UpdateHandlerOptions{Validator: r.validateAddNote}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateAddNote)}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetFields, inUpdate(r, r.setFields),
-		workflow.UpdateHandlerOptions{Validator: r.validateSetFields}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateSetFields)}); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal, inUpdate(r, r.signal),
-		workflow.UpdateHandlerOptions{Validator: r.validateSignal})
+		workflow.UpdateHandlerOptions{Validator: once(r, r.validateSignal)})
 }
 
 // updateKey carries, in an update handler's context, the update's ID.
 type updateKey struct{}
+
+// once gives an update's validator a check of its own: an update the run
+// (or the run it continued from) carried out is not carried out again
+// under the same ID. Temporal answers a repeated ID from the update within
+// a run, not across continue-as-new.
+func once[T any](r *run, validate func(T) error) func(workflow.Context, T) error {
+	return func(ctx workflow.Context, in T) error {
+		if u := workflow.GetCurrentUpdateInfo(ctx); u != nil && slices.Contains(r.state.Updates, u.ID) {
+			return temporal.NewApplicationError(fmt.Sprintf("incident %s already took this change (its answer was lost on the way); see its timeline", r.state.Ref), RepeatedError)
+		}
+		return validate(in)
+	}
+}
+
+// recentUpdates is how many of the updates it carried out a run remembers,
+// and hands on when it continues as new.
+const recentUpdates = 64
 
 // UpdateResult is an update's answer: the run's state, and the timeline
 // events the update made. Temporal keeps an update's answer only from a
@@ -109,7 +126,16 @@ func inUpdate[T any](r *run, fn func(workflow.Context, T) (State, error)) func(w
 		if u != nil {
 			ctx = workflow.WithValue(ctx, updateKey{}, u.ID)
 		}
+		if u != nil {
+			r.state.Updates = append(r.state.Updates, u.ID)
+			if n := len(r.state.Updates); n > recentUpdates {
+				r.state.Updates = slices.Clone(r.state.Updates[n-recentUpdates:])
+			}
+		}
 		st, err := fn(ctx, in)
+		if u != nil && err != nil { // not carried out: it may be sent again
+			r.state.Updates = slices.DeleteFunc(r.state.Updates, func(id string) bool { return id == u.ID })
+		}
 		res := UpdateResult{State: st}
 		if u != nil {
 			// A refused update's events are withdrawn from the store: a
