@@ -33,8 +33,13 @@ func idempotencyKey(c *gin.Context) (string, error) {
 }
 
 // canonicalJSON is a JSON body written one way: keys in order, no spaces,
-// numbers as sent. A body that is not JSON is itself.
+// numbers as sent. A body that is not JSON, or that the API refuses as
+// written (a key given twice, say, which decoding would fold into one), is
+// itself.
 func canonicalJSON(raw []byte) []byte {
+	if checkJSON(raw) != nil {
+		return raw
+	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var v any

@@ -394,6 +394,14 @@ func (s *Server) runUpdate(ctx context.Context, inc incidentflow.Incident, name 
 		if refusedByRun(err) {
 			s.withdraw(ctx, inc.Ref, updateID)
 		}
+		// Carried out by the run before this one (its answer was lost):
+		// the answer is the incident as it stands.
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == workflows.RepeatedError {
+			if now, lerr := s.LiveState(ctx, inc); lerr == nil {
+				return *now, nil
+			}
+		}
 		// After a first attempt Temporal may hold, any failure may be one
 		// the run still carries out.
 		return st, s.updateError(ctx, inc, err, keyed, attempt > 1)
@@ -485,5 +493,9 @@ func (s *Server) updateError(ctx context.Context, inc incidentflow.Incident, err
 		}
 		return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: why + "; it may still take it: " + again, Err: err}
 	}
-	return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "Temporal could not deliver the update; retry shortly", Err: err}
+	again := "retry shortly with the same Idempotency-Key"
+	if !keyed {
+		again = "look at the incident's timeline before sending it again"
+	}
+	return &incidentflow.Error{Code: incidentflow.EUNAVAILABLE, Message: "Temporal could not deliver the update: " + again, Err: err}
 }

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -564,6 +567,8 @@ func updatePrefix(key string) string {
 func (s *Store) SettleEvents(ctx context.Context, ref string, events []incidentflow.TimelineEvent) error {
 	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
 		cleared := map[string]bool{}
+		var gone int64
+		var had []string
 		for _, e := range events {
 			prefix := updatePrefix(e.DedupKey)
 			if prefix == "" { // only an update's own events are settled
@@ -571,13 +576,36 @@ func (s *Store) SettleEvents(ctx context.Context, ref string, events []incidentf
 			}
 			if !cleared[prefix] {
 				cleared[prefix] = true
-				if err := s.clearUpdate(ctx, tx, ref, prefix, "NOT settled OR kind = ?"); err != nil {
+				// What the page shows: the update's rows before they go.
+				var rows []string
+				if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT dedup_key || '|' || message || '|' || CAST(seq AS TEXT) FROM timeline_events
+					WHERE incident_ref = ? AND substr(dedup_key, 1, ?) = ? AND substr(dedup_key, ?) NOT LIKE '%/%' AND kind <> ?`),
+					ref, utf8.RuneCountInString(prefix), prefix, utf8.RuneCountInString(prefix)+1, withdrawnKind); err != nil {
 					return err
 				}
+				had = append(had, rows...)
+				n, err := s.clearUpdate(ctx, tx, ref, prefix, "NOT settled OR kind = ?")
+				if err != nil {
+					return err
+				}
+				gone += n
 			}
 			if err := s.writeEvent(ctx, tx, ref, e, true); err != nil {
 				return err
 			}
+		}
+		// The page is out of date when the settled rows are not what it
+		// showed (a task not kept wrote them otherwise, or more of them).
+		var now []string
+		for _, e := range events {
+			if updatePrefix(e.DedupKey) != "" {
+				now = append(now, e.DedupKey+"|"+e.Message+"|"+strconv.FormatInt(e.Seq, 10))
+			}
+		}
+		sort.Strings(had)
+		sort.Strings(now)
+		if gone > 0 && !slices.Equal(had, now) {
+			return s.touch(ctx, tx, ref)
 		}
 		return nil
 	}), "settle the events of "+ref)
@@ -593,30 +621,37 @@ func (s *Store) WithdrawUpdate(ctx context.Context, ref, prefix string) error {
 		return fmt.Errorf("%q does not name an update's events", prefix)
 	}
 	return wrap(s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := s.clearUpdate(ctx, tx, ref, prefix, "NOT settled AND kind <> ?"); err != nil {
+		n, err := s.clearUpdate(ctx, tx, ref, prefix, "NOT settled AND kind <> ?")
+		if err != nil || n == 0 {
+			// Most refusals made nothing anywhere: they leave no trace.
 			return err
 		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, dedup_key, seq, settled)
-			VALUES (?, ?, ?, '', '', '', ?, 0, TRUE) ON CONFLICT (dedup_key) DO NOTHING`), ref, s.now(), withdrawnKind, prefix)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO timeline_events (incident_ref, at, kind, step, actor, message, dedup_key, seq, settled)
+			VALUES (?, ?, ?, '', '', '', ?, 0, TRUE) ON CONFLICT (dedup_key) DO NOTHING`), ref, s.now(), withdrawnKind, prefix); err != nil {
 			return err
 		}
-		// The timeline changed (pages showing it look again) when a row
-		// went or the marker came.
-		if n, _ := res.RowsAffected(); n > 0 {
-			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET updated_at = ? WHERE ref = ?`), s.now(), ref)
-		}
-		return err
+		return s.touch(ctx, tx, ref)
 	}), "withdraw an update's events from "+ref)
 }
 
 // clearUpdate deletes the rows that are the update's own events (its
 // prefix and a count: not the events of what it started, whose keys go on
-// after the count) and match cond, given withdrawnKind as its argument.
-func (s *Store) clearUpdate(ctx context.Context, tx *sqlx.Tx, ref, prefix, cond string) error {
-	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM timeline_events WHERE incident_ref = ?
+// after the count) and match cond, given withdrawnKind as its argument,
+// and says how many went.
+func (s *Store) clearUpdate(ctx context.Context, tx *sqlx.Tx, ref, prefix, cond string) (int64, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM timeline_events WHERE incident_ref = ?
 		AND substr(dedup_key, 1, ?) = ? AND substr(dedup_key, ?) NOT LIKE '%/%' AND (`+cond+`)`),
 		ref, utf8.RuneCountInString(prefix), prefix, utf8.RuneCountInString(prefix)+1, withdrawnKind)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// touch marks the incident's record as moved, so that pages showing it
+// look again (see Version): its timeline changed in place.
+func (s *Store) touch(ctx context.Context, tx *sqlx.Tx, ref string) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET updated_at = ? WHERE ref = ?`), s.now(), ref)
 	return err
 }
 

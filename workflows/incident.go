@@ -44,7 +44,8 @@ const RefusedError = "Refused"
 
 // RepeatedError is the error type of an update the run (or the one it
 // continued from) carried out before under the same ID: the API answers
-// it with 409, and it does not withdraw the update's events.
+// it with the incident as it now stands (409 if the run cannot say), and
+// does not withdraw the update's events.
 const RepeatedError = "Repeated"
 
 // BusyError is the error type of an update the run cannot take now but
