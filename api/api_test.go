@@ -813,3 +813,19 @@ func TestHealth(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, notFound.status)
 	require.Equal(t, "not_found", notFound.str("error", "code"))
 }
+
+// resolvedWithWriteUp declares an engineering incident titled title as
+// carol, acknowledges and resolves it, and waits for its write-up task,
+// whose id it returns with the ref.
+func (s *stack) resolvedWithWriteUp(t *testing.T, title string) (ref, task string) {
+	t.Helper()
+	ref = s.declare(t, `{"type":"engineering","title":"`+title+`","severity":"major","fields":{"service":"search"}}`, s.as(t, "carol")...).str("ref")
+	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "carol")...).status)
+	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved"}`, s.as(t, "carol")...).status)
+	task = ref + "-T1"
+	require.Eventually(t, func() bool {
+		r := s.do(t, "GET", "/v1/incidents/"+ref+"/tasks", "")
+		return r.status == http.StatusOK && strings.Contains(r.raw, task)
+	}, 10*time.Second, 50*time.Millisecond, "the write-up task")
+	return ref, task
+}

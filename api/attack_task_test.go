@@ -2,9 +2,7 @@ package api_test
 
 import (
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -16,14 +14,7 @@ import (
 // itself — and that refusal is kept as the key's answer.
 func TestAttackLostTaskCompletionResentWithItsKeyIsAnsweredDone(t *testing.T) {
 	s := setup(t)
-	ref := s.declare(t, `{"type":"engineering","title":"Lost completion","severity":"major","fields":{"service":"search"}}`, s.as(t, "carol")...).str("ref")
-	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "carol")...).status)
-	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved"}`, s.as(t, "carol")...).status)
-	task := ref + "-T1"
-	require.Eventually(t, func() bool {
-		r := s.do(t, "GET", "/v1/incidents/"+ref+"/tasks", "")
-		return r.status == http.StatusOK && strings.Contains(r.raw, task)
-	}, 10*time.Second, 50*time.Millisecond, "the write-up task")
+	ref, task := s.resolvedWithWriteUp(t, "Lost completion")
 
 	st := &scriptedTemporal{flakyTemporal: s.temporal, script: []fate{lost}}
 	a := newAttackServer(t, st, s.store)

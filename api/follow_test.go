@@ -17,10 +17,7 @@ import (
 // list of work, and told to them — and leaves the list of whoever had it.
 func TestTaskFollowsTheLeadThroughTheAPI(t *testing.T) {
 	s := setup(t)
-	ref := s.declare(t, `{"type":"engineering","title":"Search is slow","severity":"major","fields":{"service":"search"}}`, s.as(t, "carol")...).str("ref")
-	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "carol")...).status)
-	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved"}`, s.as(t, "carol")...).status)
-	task := ref + "-T1"
+	ref, task := s.resolvedWithWriteUp(t, "Search is slow")
 	owner := func() string {
 		r := s.do(t, "GET", "/v1/incidents/"+ref+"/tasks", "")
 		require.Equal(t, http.StatusOK, r.status, r.raw)

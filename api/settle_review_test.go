@@ -6,9 +6,7 @@ package api_test
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
@@ -76,14 +74,7 @@ func (r *refusingNextRun) UpdateWorkflow(ctx context.Context, o client.UpdateWor
 // must not be withdrawn.
 func TestSettledCompletionIsNotWithdrawnByTheNextRunsRefusal(t *testing.T) {
 	s := setup(t)
-	ref := s.declare(t, `{"type":"engineering","title":"Completion across runs","severity":"major","fields":{"service":"search"}}`, s.as(t, "carol")...).str("ref")
-	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/acknowledge", `{}`, s.as(t, "carol")...).status)
-	require.Equal(t, http.StatusOK, s.do(t, "POST", "/v1/incidents/"+ref+"/status", `{"status":"resolved"}`, s.as(t, "carol")...).status)
-	task := ref + "-T1"
-	require.Eventually(t, func() bool {
-		r := s.do(t, "GET", "/v1/incidents/"+ref+"/tasks", "")
-		return r.status == http.StatusOK && strings.Contains(r.raw, task)
-	}, 10*time.Second, 50*time.Millisecond, "the write-up task")
+	ref, task := s.resolvedWithWriteUp(t, "Completion across runs")
 
 	a := newAttackServer(t, &refusingNextRun{flakyTemporal: s.temporal}, s.store)
 	key := uniqueKey("completion-across-runs")
