@@ -126,6 +126,12 @@ type RoleAssignment struct {
 // start is idempotent.
 func WorkflowID(ref string) string { return "incident-" + ref }
 
+// UpdateEventPrefix begins the keys of the timeline events an update made
+// on incident ref's run: the prefix, then the update's own count of them.
+func UpdateEventPrefix(ref, updateID string) string {
+	return WorkflowID(ref) + "/update/" + updateID + "/"
+}
+
 // TimelineEvent is one line of an incident's history as people read it.
 type TimelineEvent struct {
 	ID       int64          `json:"-" db:"id"` // numbered across all incidents: shown, it would count the restricted ones

@@ -424,8 +424,7 @@ func (s *Server) settle(ctx context.Context, ref string, made []incidentflow.Tim
 // withdraw removes from the timeline what a refused update seemed to do in
 // a workflow task Temporal did not keep.
 func (s *Server) withdraw(ctx context.Context, ref, updateID string) {
-	prefix := incidentflow.WorkflowID(ref) + "/update/" + updateID + "/"
-	if err := s.cfg.Store.WithdrawUpdate(context.WithoutCancel(ctx), ref, prefix); err != nil {
+	if err := s.cfg.Store.WithdrawUpdate(context.WithoutCancel(ctx), ref, incidentflow.UpdateEventPrefix(ref, updateID)); err != nil {
 		s.cfg.Logger.Warn("could not withdraw a refused update's timeline events", "incident", ref, "error", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -52,7 +53,7 @@ func (r *run) eventKey(ctx workflow.Context) string {
 	wf := incidentflow.WorkflowID(r.state.Ref)
 	if id, ok := ctx.Value(updateKey{}).(string); ok {
 		r.updateEvents[id]++
-		return fmt.Sprintf("%s/update/%s/%d", wf, id, r.updateEvents[id])
+		return incidentflow.UpdateEventPrefix(r.state.Ref, id) + strconv.Itoa(r.updateEvents[id])
 	}
 	if f := frame(ctx); f.Key != "" {
 		f.Events++
